@@ -1,0 +1,36 @@
+// daemon.hpp — joincastd as one object: owns the io_context, the control
+// socket and every module, starts them in order and stops them in reverse.
+#pragma once
+
+#include "daemon/config.hpp"
+#include "daemon/control_server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <chrono>
+#include <memory>
+
+namespace joincast::daemon {
+
+class Daemon {
+ public:
+  explicit Daemon(Config config);
+  ~Daemon();
+
+  // Runs until SIGTERM/SIGINT. Returns the process exit status.
+  int run();
+
+ private:
+  void on_signal(int signo);
+  void reload();
+  nlohmann::json status() const;
+
+  Config config_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  ControlServer control_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace joincast::daemon

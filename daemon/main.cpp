@@ -1,0 +1,93 @@
+// main.cpp — joincastd's command line: --config, --check, --help, --version.
+#include "daemon/config.hpp"
+#include "daemon/daemon.hpp"
+#include "daemon/log.hpp"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <string>
+
+namespace {
+
+constexpr const char* usage = R"(Usage: joincastd [OPTIONS]
+
+joincast's daemon: counts who listens to which multicast group (eBPF on the
+configured interfaces, or the multicast routing socket where BPF cannot
+load), acts as MLD/IGMP querier, and serves the control socket the
+`joincast` command talks to.
+
+Options:
+  -c, --config FILE   configuration file (default /etc/joincast/joincast.toml)
+      --check         validate the configuration, print every problem, exit
+                      0 if it is usable and 1 if not
+  -l, --log-level L   debug, info, notice, warning or error (overrides the
+                      config file's daemon.log_level)
+  -h, --help          show this help
+  -V, --version       show the version
+
+Signals: SIGHUP reloads the configuration; SIGTERM and SIGINT stop cleanly.
+Documentation: docs/configuration.md, docs/control-protocol.md.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace joincast::daemon;
+  std::string config_path = "/etc/joincast/joincast.toml";
+  std::string log_level;
+  bool check = false;
+
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char* name) -> std::string {
+      if (i + 1 >= argc) {
+        fmt::print(stderr, "joincastd: {} needs a value\n", name);
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (arg == "-c" || arg == "--config") config_path = value("--config");
+    else if (arg.rfind("--config=", 0) == 0) config_path = arg.substr(9);
+    else if (arg == "--check") check = true;
+    else if (arg == "-l" || arg == "--log-level") log_level = value("--log-level");
+    else if (arg.rfind("--log-level=", 0) == 0) log_level = arg.substr(12);
+    else if (arg == "-h" || arg == "--help") {
+      fmt::print("{}", usage);
+      return 0;
+    } else if (arg == "-V" || arg == "--version") {
+      fmt::print("joincastd {}\n", JOINCAST_VERSION);
+      return 0;
+    } else {
+      fmt::print(stderr, "joincastd: unknown option \"{}\" (see --help)\n", arg);
+      return 2;
+    }
+  }
+
+  ConfigResult loaded = load_config(config_path);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) fmt::print(stderr, "{}\n", e.to_string());
+    fmt::print(stderr, "joincastd: {} has {} problem{}\n", config_path, loaded.errors.size(),
+               loaded.errors.size() == 1 ? "" : "s");
+    return 1;
+  }
+  if (check) {
+    fmt::print("{}: ok\n", config_path);
+    return 0;
+  }
+  log::Level level = log::Level::info;
+  if (!log_level.empty() && !log::parse_level(log_level, level)) {
+    fmt::print(stderr, "joincastd: unknown log level \"{}\"\n", log_level);
+    return 2;
+  }
+  if (log_level.empty()) log::parse_level(loaded.config.daemon.log_level, level);
+  log::set_level(level);
+
+  try {
+    Daemon daemon(std::move(loaded.config));
+    return daemon.run();
+  } catch (const std::exception& e) {
+    log::error("{}", e.what());
+    return 1;
+  }
+}

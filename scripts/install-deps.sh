@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs every Debian package joincast builds, tests, benchmarks or demos
+# with. Idempotent: packages already present are not touched and the package
+# index is refreshed at most once per run, only when something is missing.
+# Nothing is fetched from anywhere but Debian's archive.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git
+  clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
+  # libraries
+  libboost-dev libmnl-dev liburing-dev libssl-dev libsystemd-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
+  nlohmann-json3-dev libtomlplusplus-dev libfmt-dev doctest-dev
+  # real peers used by tests and the demo
+  iproute2 procps psmisc python3 ffmpeg tshark tcpdump
+  smcroute icecast2 dvblast ca-certificates
+  # benchmarks
+  hyperfine
+)
+
+if [[ $EUID -ne 0 ]]; then
+  echo "install-deps.sh: must run as root (it installs Debian packages)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == installed ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "install-deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; the answer does not matter
+# to us, but the question must not block an unattended install.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
