@@ -19,7 +19,10 @@ Daemon::~Daemon() = default;
 
 nlohmann::json Daemon::status() const {
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
-  return {{"version", JOINCAST_VERSION}, {"pid", ::getpid()}, {"uptime_s", uptime.count()}, {"config", config_.path}};
+  nlohmann::json out = {
+      {"version", JOINCAST_VERSION}, {"pid", ::getpid()}, {"uptime_s", uptime.count()}, {"config", config_.path}};
+  if (membership_) out["membership"] = membership_->status();
+  return out;
 }
 
 int Daemon::run() {
@@ -29,6 +32,9 @@ int Daemon::run() {
     return 1;
   }
   control_.add("status", "daemon version, uptime and module state", [this](const nlohmann::json&) { return status(); });
+
+  membership_ = std::make_unique<Membership>(io_, config_.membership, control_);
+  membership_->start();
 
   signals_.async_wait([this](boost::system::error_code ec, int signo) {
     if (!ec) on_signal(signo);
@@ -50,6 +56,7 @@ void Daemon::on_signal(int signo) {
   }
   log::info("{} received, stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
   sd_notify(0, "STOPPING=1");
+  if (membership_) membership_->stop();
   control_.close();
   io_.stop();
 }
@@ -62,6 +69,7 @@ void Daemon::reload() {
   } else {
     log::info("configuration {} reloaded", config_.path);
     config_ = std::move(next.config);
+    if (membership_) membership_->reload(config_.membership);
   }
   sd_notify(0, "READY=1");
 }

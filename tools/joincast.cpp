@@ -13,6 +13,8 @@ namespace {
 
 const Command* const commands[] = {
     &status_command,
+    &groups_command,
+    &watch_command,
 };
 
 void usage(std::FILE* out) {
