@@ -6,13 +6,32 @@
 #include "daemon/membership_json.hpp"
 #include "daemon/membership_program.hpp"
 
+#include <bpf/libbpf.h>
 #include <net/if.h>
 
+#include <cstdarg>
 #include <stdexcept>
 
 namespace joincast::daemon {
 
 using namespace std::chrono;
+
+namespace {
+
+// libbpf reports through a print callback; its messages (the verifier's
+// log among them) belong in the daemon's log, at debug level: the error
+// that matters is returned by the loader and logged once with context.
+int libbpf_print(enum libbpf_print_level level, const char* format, va_list args) {
+  if (level == LIBBPF_DEBUG && log::level() < log::Level::debug) return 0;
+  char buf[2048];
+  int n = std::vsnprintf(buf, sizeof buf, format, args);
+  std::string_view line(buf, n > 0 ? std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1) : 0);
+  while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  if (!line.empty()) log::debug("libbpf: {}", line);
+  return 0;
+}
+
+}  // namespace
 
 Membership::Membership(boost::asio::io_context& io, const MembershipSection& config, ControlServer& control)
     : io_(io), config_(config), control_(control), aging_timer_(io), interface_timer_(io) {}
@@ -21,6 +40,7 @@ Membership::~Membership() { stop(); }
 
 void Membership::start() {
   started_ns_ = monotonic_ns();
+  libbpf_set_print(libbpf_print);
   auto handler = [this](const jc_event& e) { on_event(e); };
 
   MembershipProgram::Options options;
@@ -33,8 +53,11 @@ void Membership::start() {
   auto bpf = BpfMembership::create(io_, options, handler);
   if (!bpf) {
     throw std::runtime_error(fmt::format(
-        "membership: the eBPF program could not be loaded with maps pinned under {}: {}{}", config_.bpf_pin_root,
+        "membership: the eBPF program could not be loaded with maps pinned under {}: {}{}{}", config_.bpf_pin_root,
         bpf.error().message(),
+        bpf.error() == std::errc::permission_denied
+            ? " (the verifier refused it or a capability is missing; --log-level debug shows the verifier's log)"
+            : "",
         bpf.error() == std::errc::invalid_argument
             ? " (pinned maps from an incompatible joincast version? remove that directory to start afresh)"
             : ""));
