@@ -2,6 +2,7 @@
 #include "daemon/config.hpp"
 
 #include "daemon/log.hpp"
+#include "daemon/metrics.hpp"
 
 #include <fmt/format.h>
 
@@ -90,6 +91,16 @@ void parse_membership(ConfigReader& r, const toml::table& root, MembershipSectio
   parse_timers(r, t, m.timers);
 }
 
+void parse_metrics(ConfigReader& r, const toml::table& root, MetricsSection& m) {
+  const std::string path = "metrics";
+  const toml::table& t = *r.table(root, "metrics", "");
+  r.only_keys(t, path, {"listen"});
+  m.listen = r.string(t, "listen", path, m.listen);
+  boost::asio::ip::tcp::endpoint ignored;
+  if (!m.listen.empty() && !parse_endpoint(m.listen, ignored))
+    r.error(t.get("listen"), "metrics.listen", "must be \"address:port\", e.g. \"127.0.0.1:9185\" or \"[::1]:9185\"");
+}
+
 }  // namespace
 
 const char* backend_name(MembershipSection::Backend b) {
@@ -113,9 +124,10 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
     result.errors = reader.errors();
     return result;
   }
-  reader.only_keys(root, "", {"daemon", "membership"});
+  reader.only_keys(root, "", {"daemon", "membership", "metrics"});
   parse_daemon(reader, root, result.config.daemon);
   parse_membership(reader, root, result.config.membership);
+  parse_metrics(reader, root, result.config.metrics);
   result.errors = reader.errors();
   return result;
 }

@@ -57,10 +57,15 @@ struct MembershipSection {
   MembershipTimers timers;
 };
 
+struct MetricsSection {
+  std::string listen;  // "127.0.0.1:9185"; empty: no metrics endpoint
+};
+
 struct Config {
   std::string path;
   DaemonSection daemon;
   MembershipSection membership;
+  MetricsSection metrics;
 };
 
 // Reads and validates a config file; on failure returns every error.

@@ -13,6 +13,7 @@ Daemon::Daemon(Config config)
     : config_(std::move(config)),
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       control_(io_, config_.daemon.control_socket, config_.daemon.control_mode, config_.daemon.control_group),
+      metrics_(io_),
       started_(std::chrono::steady_clock::now()) {}
 
 Daemon::~Daemon() = default;
@@ -35,6 +36,14 @@ int Daemon::run() {
 
   membership_ = std::make_unique<Membership>(io_, config_.membership, control_);
   membership_->start();
+  metrics_.add_collector([this](MetricsWriter& w) { membership_->collect_metrics(w); });
+  if (!config_.metrics.listen.empty()) {
+    if (auto ec = metrics_.listen(config_.metrics.listen)) {
+      log::error("metrics: cannot listen on {}: {}", config_.metrics.listen, ec.message());
+      return 1;
+    }
+    log::info("metrics: Prometheus text format on http://{}/metrics", config_.metrics.listen);
+  }
 
   signals_.async_wait([this](boost::system::error_code ec, int signo) {
     if (!ec) on_signal(signo);
@@ -57,6 +66,7 @@ void Daemon::on_signal(int signo) {
   log::info("{} received, stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
   sd_notify(0, "STOPPING=1");
   if (membership_) membership_->stop();
+  metrics_.close();
   control_.close();
   io_.stop();
 }
@@ -70,6 +80,15 @@ void Daemon::reload() {
     log::info("configuration {} reloaded", config_.path);
     config_ = std::move(next.config);
     if (membership_) membership_->reload(config_.membership);
+    if (config_.metrics.listen != metrics_.address()) {
+      metrics_.close();
+      if (!config_.metrics.listen.empty()) {
+        if (auto ec = metrics_.listen(config_.metrics.listen))
+          log::error("metrics: cannot listen on {}: {}; no metrics endpoint", config_.metrics.listen, ec.message());
+        else
+          log::info("metrics: now on http://{}/metrics", config_.metrics.listen);
+      }
+    }
   }
   sd_notify(0, "READY=1");
 }

@@ -5,6 +5,7 @@
 #include "daemon/config.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/membership.hpp"
+#include "daemon/metrics.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -31,6 +32,7 @@ class Daemon {
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   ControlServer control_;
+  MetricsServer metrics_;
   std::unique_ptr<Membership> membership_;
   std::chrono::steady_clock::time_point started_;
 };

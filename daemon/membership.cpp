@@ -272,3 +272,42 @@ nlohmann::json Membership::status() const {
 }
 
 }  // namespace joincast::daemon
+
+namespace joincast::daemon {
+
+void Membership::collect_metrics(MetricsWriter& w) const {
+  if (!backend_) return;
+  std::map<std::string, std::size_t> per_interface;
+  if (auto l = backend_->listeners())
+    for (const auto& e : l.value()) per_interface[interface_name(e.key.ifindex)]++;
+  std::size_t groups = 0;
+  if (auto g = backend_->groups())
+    for (const auto& e : g.value()) groups += e.value.listeners ? 1 : 0;
+  w.gauge("joincast_groups", "Multicast groups with at least one listener.", static_cast<double>(groups));
+  for (const auto& [name, n] : per_interface)
+    w.gauge("joincast_listeners", "Listeners (host, group) per interface.", static_cast<double>(n),
+            {{"interface", name}});
+  for (const auto& [name, i] : interfaces_)
+    w.gauge("joincast_interface_attached", "1 if the membership program watches the interface.", i.attached ? 1 : 0,
+            {{"interface", name}});
+  if (auto c = backend_->counters()) {
+    const auto counters = counters_json(c.value());  // the loop must not range over a temporary
+    for (const auto& [kind, value] : counters.items())
+      w.counter("joincast_membership_messages_total",
+                "Membership traffic seen by the membership backend, by outcome.", value.get<double>(),
+                {{"kind", kind}});
+  }
+  if (querier_) {
+    for (const auto& q : querier_->status()) {
+      MetricsWriter::Labels labels = {{"interface", q["interface"].get<std::string>()},
+                                      {"protocol", q["protocol"].get<std::string>()}};
+      w.counter("joincast_queries_sent_total", "General queries sent.", q["queries_sent"].get<double>(), labels);
+      w.counter("joincast_group_queries_sent_total", "Last-listener queries sent.",
+                q["group_queries_sent"].get<double>(), labels);
+      w.gauge("joincast_querier", "1 if this router is the querier on the interface.",
+              q["role"] == "querier" ? 1 : 0, labels);
+    }
+  }
+}
+
+}  // namespace joincast::daemon

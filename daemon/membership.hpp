@@ -9,6 +9,7 @@
 #include "daemon/config.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/membership_backend.hpp"
+#include "daemon/metrics.hpp"
 #include "daemon/querier.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -40,6 +41,7 @@ class Membership {
   void observe(Observer observer) { observers_.push_back(std::move(observer)); }
 
   nlohmann::json status() const;
+  void collect_metrics(MetricsWriter& w) const;
   nlohmann::json groups(bool include_empty = false) const;
   MembershipBackend* backend() { return backend_.get(); }
 

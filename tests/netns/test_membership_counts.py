@@ -35,7 +35,7 @@ def check_sequence(ml: MembershipLab, group: str, watch) -> None:
 
 def main() -> int:
     with Lab("mcount") as lab:
-        ml = MembershipLab(lab)
+        ml = MembershipLab(lab, '\n[metrics]\nlisten = "127.0.0.1:9185"\n')
         d = ml.start()
         watch = d.watch(["membership"])
 
@@ -64,6 +64,15 @@ def main() -> int:
         assert counters["reports"] > 0 and counters["records"] > 0, counters
         for bad in ("malformed", "truncated", "bad_checksum", "bad_source", "events_lost"):
             assert counters[bad] == 0, counters
+        log("Prometheus metrics agree")
+        scrape = ml.router.run(sys.executable, "-c",
+                               "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9185/metrics')"
+                               ".read().decode())")
+        assert "joincast_groups 1\n" in scrape, scrape
+        assert 'joincast_listeners{interface="br0"} 1\n' in scrape, scrape
+        assert 'joincast_listeners{interface="up0"} 1\n' in scrape, scrape
+        assert 'joincast_querier{interface="br0",protocol="MLDv2"} 1\n' in scrape, scrape
+        assert "# TYPE joincast_membership_messages_total counter" in scrape, scrape
         a.leave()
         b.leave()
         ml.wait_count(GROUP6, 0)
