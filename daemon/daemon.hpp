@@ -6,6 +6,7 @@
 #include "daemon/control_server.hpp"
 #include "daemon/membership.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/proxy.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -34,6 +35,8 @@ class Daemon {
   ControlServer control_;
   MetricsServer metrics_;
   std::unique_ptr<Membership> membership_;
+  std::unique_ptr<MembershipProxy> proxy_;
+  void start_proxy();
   std::chrono::steady_clock::time_point started_;
 };
 
