@@ -116,18 +116,20 @@ static __always_inline void jc_map_v4(__u8 *dst, __be32 v4)
 	w[3] = v4;
 }
 
-/* Is this a group worth tracking? Multicast, and beyond link scope unless
- * link-scope tracking is on: every host reports its solicited-node groups
- * (ff02::1:ffXX:XXXX), which would fill the table with noise. */
-static __always_inline int jc_group_trackable(const __u8 *g, int link_local_too)
+/* Is this a group worth tracking? Multicast of the message's own family
+ * (an MLD record naming ::ffff:239.1.2.3 is not an IPv4 listener), and
+ * beyond link scope unless link-scope tracking is on: every host reports
+ * its solicited-node groups (ff02::1:ffXX:XXXX), which would fill the
+ * table with noise. Returns 1 to track, 0 to skip. */
+static __always_inline int jc_group_trackable(const __u8 *g, int v4, int link_local_too)
 {
-	if (jc_is_v4mapped(g)) {
-		__u32 v4 = bpf_ntohl(((const __u32 *)g)[3]);
+	if (v4) {
+		__u32 a = bpf_ntohl(((const __u32 *)g)[3]);
 
-		if ((v4 & 0xf0000000) != 0xe0000000)
+		if (!jc_is_v4mapped(g) || (a & 0xf0000000) != 0xe0000000)
 			return 0;
 		/* 224.0.0.0/24 is link-local control (RFC 5771 §4). */
-		return link_local_too || (v4 & 0xffffff00) != 0xe0000000;
+		return link_local_too || (a & 0xffffff00) != 0xe0000000;
 	}
 	if (g[0] != 0xff)
 		return 0;
