@@ -110,7 +110,8 @@ struct jc_querier {
 
 /* counters: one per-CPU slot; userspace sums over CPUs. */
 struct jc_counters {
-	__u64 packets;         /* IPv4 IGMP and IPv6 hop-by-hop/ICMPv6 packets examined */
+	__u64 packets;         /* packets examined past the fast path: IPv4 IGMP, IPv6 with
+	                        * hop-by-hop options or an MLD-type ICMPv6 message */
 	__u64 messages;        /* IGMP/MLD messages found */
 	__u64 reports;         /* reports parsed to the end */
 	__u64 queries;         /* queries from other routers */

@@ -199,29 +199,41 @@ std::vector<jc_event> LoadedMembership::events() {
 std::uint32_t LoadedMembership::listener_count() const { return static_cast<std::uint32_t>(listeners().size()); }
 std::uint32_t LoadedMembership::group_count() const { return static_cast<std::uint32_t>(groups().size()); }
 
+namespace {
+
+struct CounterField {
+  const char* name;
+  __u64 jc_counters::*member;
+};
+
+constexpr CounterField counter_fields[] = {
+    {"packets", &jc_counters::packets},
+    {"messages", &jc_counters::messages},
+    {"reports", &jc_counters::reports},
+    {"queries", &jc_counters::queries},
+    {"records", &jc_counters::records},
+    {"records_skipped", &jc_counters::records_skipped},
+    {"malformed", &jc_counters::malformed},
+    {"truncated", &jc_counters::truncated},
+    {"bad_checksum", &jc_counters::bad_checksum},
+    {"bad_source", &jc_counters::bad_source},
+    {"listeners_full", &jc_counters::listeners_full},
+    {"groups_full", &jc_counters::groups_full},
+    {"events_lost", &jc_counters::events_lost},
+};
+static_assert(sizeof(counter_fields) / sizeof(counter_fields[0]) * sizeof(__u64) == sizeof(jc_counters),
+              "a counter is missing from counter_fields");
+
+}  // namespace
+
+jc_counters counters_delta(const jc_counters& after, const jc_counters& before) {
+  jc_counters d{};
+  for (const auto& f : counter_fields) d.*f.member = after.*f.member - before.*f.member;
+  return d;
+}
+
 void check_counters(const jc_counters& actual, const jc_counters& expected) {
-  struct Field {
-    const char* name;
-    __u64 jc_counters::*member;
-  };
-  static constexpr Field fields[] = {
-      {"packets", &jc_counters::packets},
-      {"messages", &jc_counters::messages},
-      {"reports", &jc_counters::reports},
-      {"queries", &jc_counters::queries},
-      {"records", &jc_counters::records},
-      {"records_skipped", &jc_counters::records_skipped},
-      {"malformed", &jc_counters::malformed},
-      {"truncated", &jc_counters::truncated},
-      {"bad_checksum", &jc_counters::bad_checksum},
-      {"bad_source", &jc_counters::bad_source},
-      {"listeners_full", &jc_counters::listeners_full},
-      {"groups_full", &jc_counters::groups_full},
-      {"events_lost", &jc_counters::events_lost},
-  };
-  static_assert(sizeof(fields) / sizeof(fields[0]) * sizeof(__u64) == sizeof(jc_counters),
-                "a counter is missing from check_counters");
-  for (const auto& f : fields) {
+  for (const auto& f : counter_fields) {
     INFO("counter ", std::string(f.name));
     CHECK(actual.*f.member == expected.*f.member);
   }

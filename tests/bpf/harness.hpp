@@ -73,6 +73,8 @@ class LoadedMembership {
 // Compares every counter with the expected ones (all others zero), naming
 // the counters that differ.
 void check_counters(const jc_counters& actual, const jc_counters& expected);
+// What the counters grew by between two readings.
+jc_counters counters_delta(const jc_counters& after, const jc_counters& before);
 
 // An event as the tests spell it: type, group and host (text), and the
 // group's listener count after it.

@@ -11,6 +11,8 @@
 #include <linux/pkt_cls.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <functional>
 
 #include <string>
 
@@ -152,31 +154,47 @@ TEST_CASE("source counts that overrun the report") {
 
 TEST_CASE("a message cut short at every length with lengths and checksum consistent") {
   // The report ends early, but the IP length and the checksum agree with
-  // it: only the message's own structure says it is short.
-  struct Case {
-    const char* name;
-    PacketBuilder builder;
-    std::size_t first_record_end;  // message bytes holding record 1 whole
-  };
+  // it: only the message's own structure says it is short. One program
+  // per family; each cut comes from its own host so its listener (or its
+  // absence) is its own.
   auto rec1 = record(JC_REC_IS_EX, group6, {"2001:db8::5"});
   auto rec2 = record(JC_REC_IS_IN, group6_b, {"2001:db8::5", "2001:db8::6"});
   rec2.aux_words = 1;
   auto rec1_4 = record(JC_REC_IS_EX, group4, {"198.51.100.5"});
   auto rec2_4 = record(JC_REC_IS_IN, group4_b, {"198.51.100.5", "198.51.100.6"});
   rec2_4.aux_words = 1;
+  struct Case {
+    const char* name;
+    std::string group;
+    std::size_t first_record_end;  // message bytes holding record 1 whole
+    std::size_t full;              // message bytes of the whole report
+    std::function<std::string(std::size_t)> host;
+    std::function<PacketBuilder(const std::string&)> report;
+  };
   Case cases[] = {
-      {"MLDv2", PacketBuilder().ipv6(host6_a, "ff02::16").mld_v2_report({rec1, rec2}), 8 + 20 + 16},
-      {"IGMPv3", PacketBuilder().ipv4(host4_a, "224.0.0.22").igmp_v3_report({rec1_4, rec2_4}), 8 + 8 + 4},
+      {"MLDv2", std::string(group6), 8 + 20 + 16, 8 + (20 + 16) + (20 + 32 + 4),
+       [](std::size_t cut) {
+         char h[32];
+         std::snprintf(h, sizeof h, "fe80::1:%zx", cut);
+         return std::string(h);
+       },
+       [&](const std::string& host) { return PacketBuilder().ipv6(host, "ff02::16").mld_v2_report({rec1, rec2}); }},
+      {"IGMPv3", std::string(group4), 8 + 8 + 4, 8 + (8 + 4) + (8 + 8 + 4),
+       [](std::size_t cut) { return "198.18.0." + std::to_string(cut); },
+       [&](const std::string& host) {
+         return PacketBuilder().ipv4(host, "224.0.0.22").igmp_v3_report({rec1_4, rec2_4});
+       }},
   };
   for (auto& c : cases) {
-    std::size_t full = c.builder.build().size() - c.builder.l3_offset() -
-                       (std::string_view(c.name) == "MLDv2" ? 48 : 24);
-    for (std::size_t cut = 0; cut < full; ++cut) {
-      INFO(std::string(c.name), " cut to ", cut, " of ", full, " bytes");
-      LoadedMembership m;
-      PacketBuilder b = c.builder;
-      m.run(b.cut_message(cut).build());
-      auto got = m.counters();
+    LoadedMembership m;
+    // The whole report, for contrast: both records apply.
+    m.run(c.report(c.host(c.full)).build());
+    REQUIRE(m.counters().records == 2);
+    for (std::size_t cut = 0; cut < c.full; ++cut) {
+      INFO(std::string(c.name), " cut to ", cut, " of ", c.full, " bytes");
+      auto before = m.counters();
+      m.run(c.report(c.host(cut)).cut_message(cut).build());
+      auto got = counters_delta(m.counters(), before);
       bool whole_record = cut >= c.first_record_end && cut % 4 == 0;
       CHECK(got.packets == 1);
       CHECK(got.reports == 0);
@@ -192,7 +210,7 @@ TEST_CASE("a message cut short at every length with lengths and checksum consist
         CHECK(got.truncated == 1);
         CHECK(got.malformed == 0);
       }
-      CHECK(m.listener_count() == (whole_record ? 1u : 0u));
+      CHECK(m.listener(c.group, c.host(cut)).has_value() == whole_record);
     }
   }
 }
