@@ -136,22 +136,27 @@ bool ListenerTable::apply(const Origin& o, const wire::Record& rec) {
     return true;
   }
   // pending: BLOCK matters only to an INCLUDE listener (docs/membership.md).
+  counters_.records++;
   if (rec.type == JC_REC_BLOCK) {
-    if (it == listeners_.end()) {
-      counters_.records_skipped++;
-      return false;
-    }
+    if (it == listeners_.end()) return true;  // blocks sources of nothing we know
     if (it->second.filter_mode == JC_MODE_EXCLUDE) {
-      it->second.last_report_ns = o.now_ns;
-      counters_.records++;
+      jc_listener& l = it->second;  // still listening: a refresh
+      l.last_report_ns = o.now_ns;
+      l.leave_ns = 0;
+      l.version = o.version;
+      l.sources = rec.sources;
+      l.record_type = rec.type;
       return true;
     }
   }
-  if (it != listeners_.end() && it->second.leave_ns == 0) it->second.leave_ns = o.now_ns;
+  // A v1 leave may come from a host we never heard (v1 hosts suppress each
+  // other's reports): only a group with members is queried (RFC 2236 §3).
   auto g = groups_.find(rec.group);
+  std::uint32_t count = g != groups_.end() ? g->second.listeners : 0;
+  if (it == listeners_.end() && count == 0) return true;
+  if (it != listeners_.end() && it->second.leave_ns == 0) it->second.leave_ns = o.now_ns;
   event(o, JC_EV_LEAVE_PENDING, rec.group, o.host, rec.type, it != listeners_.end() ? it->second.filter_mode : 0, 0,
-        g != groups_.end() ? g->second.listeners : 0);
-  counters_.records++;
+        count);
   return true;
 }
 

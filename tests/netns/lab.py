@@ -158,13 +158,21 @@ class Lab:
         self.mounts: list[Path] = []
         self.tmp = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-"))
         self.closed = False
+        self.daemons: list["Daemon"] = []
         _live_labs.append(self)
 
     # -- lifecycle ---------------------------------------------------------
     def __enter__(self) -> "Lab":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            # What the daemons said is usually the explanation: show it
+            # before the lab (and its logs) are removed.
+            for d in self.daemons:
+                lines = d.log().splitlines()
+                print(f"--- last lines of {d.log_path.name} ({d.dir.name}) ---", file=sys.stderr)
+                print("\n".join(lines[-80:]), file=sys.stderr)
         self.close()
 
     def close(self) -> None:
@@ -302,6 +310,7 @@ class Daemon:
             config.replace("@SOCKET@", str(self.socket)).replace("@STATE@", str(self.dir / "state")))
         self.proc: subprocess.Popen | None = None
         self._log = None
+        lab.daemons.append(self)
 
     def start(self, wait: bool = True, extra: tuple[str, ...] = ()) -> "Daemon":
         self._log = open(self.log_path, "a")

@@ -53,18 +53,21 @@ def main() -> int:
         other = lab.netns("querier2")
         lab.veth(ml.router, "p3", other, "eth0")
         ml.router.run("ip", "link", "set", "p3", "master", "br0")
-        other.run("ip", "link", "set", "eth0", "down")
         # Querier on, queries from the bridge's own addresses, IGMPv3/MLDv2,
         # every second; no automatic link-local, so fe80::1 is its only one.
+        # Addresses first, then up: its first queries must not come from
+        # 0.0.0.0. A Linux bridge querier holds no election (it falls silent
+        # for mcast_querier_interval whenever it hears any other querier),
+        # so that interval is short: it resumes at once when we yield.
         other.run("ip", "link", "add", "qbr", "type", "bridge", "mcast_snooping", "1", "mcast_querier", "1",
                   "mcast_query_use_ifaddr", "1", "mcast_igmp_version", "3", "mcast_mld_version", "2",
-                  "mcast_query_interval", "100", "mcast_startup_query_interval", "50")
+                  "mcast_query_interval", "100", "mcast_startup_query_interval", "50",
+                  "mcast_querier_interval", "100")
         other.run("ip", "link", "set", "qbr", "addrgenmode", "none")
-        other.run("ip", "link", "set", "eth0", "master", "qbr")
-        other.run("ip", "link", "set", "qbr", "up")
-        other.run("ip", "link", "set", "eth0", "up")
         lab.addr(other, "qbr", f"{OTHER_V4}/24")
         lab.addr(other, "qbr", f"{OTHER_V6}/64")
+        other.run("ip", "link", "set", "eth0", "master", "qbr")
+        other.run("ip", "link", "set", "qbr", "up")
 
         def silenced():
             q = {(x["interface"], x["protocol"]): x for x in d.cli("status")["membership"]["querier"]}

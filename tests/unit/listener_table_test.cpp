@@ -51,7 +51,7 @@ TEST_CASE("joins and leaves count 0-1-2-1-0 with events in order") {
                                   {JC_EV_LISTENER_LEAVE, 1}, {JC_EV_LISTENER_LEAVE, 0}, {JC_EV_GROUP_DOWN, 0}});
 }
 
-TEST_CASE("INCLUDE with sources is a join; ALLOW keeps EXCLUDE mode") {
+TEST_CASE("INCLUDE with sources is a join and ALLOW keeps EXCLUDE mode") {
   Fixture f;
   f.table.apply(f.from("fe80::1"), {JC_REC_IS_IN, addr(G), 2});
   REQUIRE(f.table.listeners().size() == 1);
@@ -63,7 +63,7 @@ TEST_CASE("INCLUDE with sources is a join; ALLOW keeps EXCLUDE mode") {
   CHECK(f.count(G) == 2);
 }
 
-TEST_CASE("a v1 leave only marks the host; forget completes it unless it reported again") {
+TEST_CASE("a v1 leave only marks the host and forget completes it unless it reported again") {
   Fixture f;
   f.table.apply(f.from("10.0.0.1", JC_IGMPV2), {JC_REC_V1_REPORT, addr("239.1.1.1"), 0});
   auto leave = f.from("10.0.0.1", JC_IGMPV2);
@@ -86,7 +86,7 @@ TEST_CASE("a v1 leave only marks the host; forget completes it unless it reporte
   CHECK(f.events.back().type == JC_EV_GROUP_DOWN);
 }
 
-TEST_CASE("BLOCK: leave pending for INCLUDE listeners, a refresh for EXCLUDE ones") {
+TEST_CASE("BLOCK is a pending leave for INCLUDE listeners and a refresh for EXCLUDE ones") {
   Fixture f;
   f.table.apply(f.from("fe80::1"), {JC_REC_IS_IN, addr(G), 1});
   f.table.apply(f.from("fe80::2"), {JC_REC_IS_EX, addr(G), 0});
@@ -97,8 +97,21 @@ TEST_CASE("BLOCK: leave pending for INCLUDE listeners, a refresh for EXCLUDE one
   f.events.clear();
   f.table.apply(f.from("fe80::2"), {JC_REC_BLOCK, addr(G), 1});
   CHECK(f.events.empty());
-  CHECK_FALSE(f.table.apply(f.from("fe80::3"), {JC_REC_BLOCK, addr(G), 1}));  // not a listener
+  CHECK(f.table.apply(f.from("fe80::3"), {JC_REC_BLOCK, addr(G), 1}));  // not a listener: understood, no event
+  CHECK(f.events.empty());
   CHECK_FALSE(f.table.apply(f.from("fe80::2"), {JC_REC_ALLOW, addr(G), 0}));  // nothing to allow
+}
+
+TEST_CASE("a v1 leave from an unknown host is queried only if the group has members") {
+  Fixture f;
+  f.table.apply(f.from("10.0.0.9", JC_IGMPV2), {JC_REC_V1_LEAVE, addr("239.1.1.1"), 0});
+  CHECK(f.events.empty());
+  f.table.apply(f.from("10.0.0.1", JC_IGMPV2), {JC_REC_V1_REPORT, addr("239.1.1.1"), 0});
+  f.events.clear();
+  f.table.apply(f.from("10.0.0.9", JC_IGMPV2), {JC_REC_V1_LEAVE, addr("239.1.1.1"), 0});
+  REQUIRE(f.events.size() == 1);
+  CHECK(f.events[0].type == JC_EV_LEAVE_PENDING);
+  CHECK(f.events[0].listeners == 1);
 }
 
 TEST_CASE("link-scope and non-multicast groups are skipped unless asked for") {
@@ -111,7 +124,7 @@ TEST_CASE("link-scope and non-multicast groups are skipped unless asked for") {
   CHECK_FALSE(group_trackable(addr("ff01::1"), true));
 }
 
-TEST_CASE("forget honours unless_reported_after; empty groups are collected only when idle") {
+TEST_CASE("forget honours unless_reported_after and empty groups are collected only when idle") {
   Fixture f;
   auto join = f.from("fe80::1");
   f.table.apply(join, {JC_REC_IS_EX, addr(G), 0});

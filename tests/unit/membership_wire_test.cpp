@@ -11,7 +11,7 @@
 using namespace joincast::daemon;
 using namespace std::chrono_literals;
 
-TEST_CASE("floating-point codes round-trip and round down (RFC 3376 §4.1.1, RFC 3810 §5.1.3)") {
+TEST_CASE("floating-point codes round-trip and round down (RFC 3376 §4.1.1 and RFC 3810 §5.1.3)") {
   CHECK(wire::encode_code8(100) == 100);
   CHECK(wire::decode_code8(127) == 127);
   // 128 = (0 | 0x10) << 3 -> exp 0 mant 0
@@ -86,7 +86,7 @@ TEST_CASE("an IGMPv3 report decodes into its records") {
   CHECK(d->records[1].sources == 1);
 }
 
-TEST_CASE("decoding refuses lies: a record count beyond the message, a bad checksum") {
+TEST_CASE("decoding refuses lies: a record count beyond the message or a bad checksum") {
   std::vector<std::uint8_t> m = {0x22, 0, 0, 0, 0, 0, 0, 5, 4, 0, 0, 0, 239, 1, 1, 1};
   auto sum = wire::internet_checksum(m);
   m[2] = static_cast<std::uint8_t>(sum >> 8);

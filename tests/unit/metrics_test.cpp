@@ -5,7 +5,7 @@
 
 using namespace joincast::daemon;
 
-TEST_CASE("one HELP and TYPE per family, labels escaped, integers without exponent") {
+TEST_CASE("one HELP and TYPE per family with escaped labels and integers without exponent") {
   MetricsWriter w;
   w.gauge("joincast_listeners", "Listeners per interface.", 3, {{"interface", "br0"}});
   w.gauge("joincast_listeners", "Listeners per interface.", 1, {{"interface", "we\"ird\\\n"}});
