@@ -101,9 +101,7 @@ struct {
  * verifier cannot know that, so callers test it. */
 static __always_inline struct jc_counters *counters(void)
 {
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&jc_counters, &zero);
+	return bpf_map_lookup_elem(&jc_counters, &jc_zero_key);
 }
 
 #define COUNT(field)                                                           \

@@ -22,12 +22,25 @@ namespace {
 // log among them) belong in the daemon's log, at debug level: the error
 // that matters is returned by the loader and logged once with context.
 int libbpf_print(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG && log::level() < log::Level::debug) return 0;
-  char buf[2048];
-  int n = std::vsnprintf(buf, sizeof buf, format, args);
-  std::string_view line(buf, n > 0 ? std::min<std::size_t>(static_cast<std::size_t>(n), sizeof buf - 1) : 0);
-  while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-  if (!line.empty()) log::debug("libbpf: {}", line);
+  if (log::level() < log::Level::debug) return 0;
+  va_list measure;
+  va_copy(measure, args);
+  int n = std::vsnprintf(nullptr, 0, format, measure);
+  va_end(measure);
+  if (n <= 0) return 0;
+  // A verifier log is one message of many lines: log them one by one.
+  std::string text(static_cast<std::size_t>(n) + 1, '\0');
+  std::vsnprintf(text.data(), text.size(), format, args);
+  text.resize(static_cast<std::size_t>(n));
+  std::string_view rest(text);
+  while (!rest.empty()) {
+    auto nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    if (!line.empty()) log::debug("libbpf: {}", line);
+    if (nl == std::string_view::npos) break;
+    rest.remove_prefix(nl + 1);
+  }
+  (void)level;
   return 0;
 }
 

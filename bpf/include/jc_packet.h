@@ -47,6 +47,12 @@ static __always_inline __u16 jc_csum_fold(__u64 sum)
 	return (__u16)sum;
 }
 
+/* The key of single-slot arrays, in .rodata rather than on the stack: a
+ * stack slot written with a small scalar after the compiler reused it from
+ * a spilled pointer is "corrupting a spilled pointer" to a verifier that
+ * runs without CAP_PERFMON, which joincastd's systemd unit does not grant. */
+static const __u32 jc_zero_key = 0;
+
 /* Scratch space for checksumming, one per CPU. */
 struct jc_scratch {
 	__u8 buf[JC_CSUM_CHUNK];
@@ -67,8 +73,7 @@ struct {
 static __always_inline __u16 jc_csum(struct __sk_buff *skb, __u32 off,
 				     __u32 len, __u32 seed)
 {
-	__u32 zero = 0;
-	struct jc_scratch *s = bpf_map_lookup_elem(&jc_scratch, &zero);
+	struct jc_scratch *s = bpf_map_lookup_elem(&jc_scratch, &jc_zero_key);
 	__s64 sum = seed;
 
 	if (!s || (len & 3))
