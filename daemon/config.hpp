@@ -5,6 +5,7 @@
 #pragma once
 
 #include "daemon/config_reader.hpp"
+#include "daemon/routing_config.hpp"
 
 #include <boost/outcome/std_result.hpp>
 
@@ -61,6 +62,7 @@ struct Config {
   std::string path;
   DaemonSection daemon;
   MembershipSection membership;
+  RoutingSection routing;
 };
 
 // Reads and validates a config file; on failure returns every error.

@@ -19,7 +19,9 @@ Daemon::~Daemon() = default;
 
 nlohmann::json Daemon::status() const {
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
-  return {{"version", JOINCAST_VERSION}, {"pid", ::getpid()}, {"uptime_s", uptime.count()}, {"config", config_.path}};
+  nlohmann::json s{{"version", JOINCAST_VERSION}, {"pid", ::getpid()}, {"uptime_s", uptime.count()}, {"config", config_.path}};
+  if (routes_) s["routing"] = routes_->status();
+  return s;
 }
 
 int Daemon::run() {
@@ -29,6 +31,8 @@ int Daemon::run() {
     return 1;
   }
   control_.add("status", "daemon version, uptime and module state", [this](const nlohmann::json&) { return status(); });
+  routes_ = std::make_unique<RouteController>(io_, control_, config_.routing);
+  if (!routes_->start()) return 1;
 
   signals_.async_wait([this](boost::system::error_code ec, int signo) {
     if (!ec) on_signal(signo);
@@ -50,6 +54,7 @@ void Daemon::on_signal(int signo) {
   }
   log::info("{} received, stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
   sd_notify(0, "STOPPING=1");
+  if (routes_) routes_->stop();
   control_.close();
   io_.stop();
 }
@@ -60,6 +65,8 @@ void Daemon::reload() {
   if (!next.ok()) {
     for (const auto& e : next.errors) log::error("reload refused: {}", e.to_string());
   } else {
+    // A routing section that cannot be applied keeps the old one.
+    if (routes_ && !routes_->reload(next.config.routing)) next.config.routing = config_.routing;
     log::info("configuration {} reloaded", config_.path);
     config_ = std::move(next.config);
   }

@@ -4,6 +4,7 @@
 
 #include "daemon/config.hpp"
 #include "daemon/control_server.hpp"
+#include "daemon/route_controller.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -30,6 +31,7 @@ class Daemon {
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   ControlServer control_;
+  std::unique_ptr<RouteController> routes_;
   std::chrono::steady_clock::time_point started_;
 };
 
