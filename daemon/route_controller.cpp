@@ -1192,9 +1192,9 @@ RouteRule RouteController::rule_from_request(const Json& request, bool need_outp
   r.from = text("from", true);
   if (!valid_name(r.from)) throw ControlServer::CommandError(fmt::format("\"{}\" is not a valid interface name", r.from));
   const std::string group = text("group", true);
-  auto g = IpPrefix::parse(group);
-  if (!g || !g->address().is_multicast() || g->length() < (g->family() == AF_INET ? 4u : 8u))
-    throw ControlServer::CommandError(fmt::format("\"{}\" is not a multicast group or GROUP/LEN range", group));
+  std::string error;
+  auto g = parse_group_prefix(group, error);
+  if (!g) throw ControlServer::CommandError(error);
   r.group = *g;
   r.family = g->family();
   const std::string source = text("source", false);

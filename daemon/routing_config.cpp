@@ -44,14 +44,16 @@ std::optional<IpPrefix> prefix_value(ConfigReader& r, const toml::table& t, std:
 
 std::optional<IpPrefix> group_value(ConfigReader& r, const toml::table& t, std::string_view name,
                                     const std::string& path) {
-  auto g = prefix_value(r, t, name, path);
-  if (!g) return std::nullopt;
-  const unsigned min_len = g->family() == AF_INET ? 4 : 8;
-  if (!g->address().is_multicast() || g->length() < min_len) {
-    r.error(t.get(name), ConfigReader::join(path, name),
-            fmt::format("{} is not a multicast group or group range", g->to_string(true)));
+  const toml::node* n = t.get(name);
+  if (!n) return std::nullopt;
+  auto text = n->value_exact<std::string>();
+  if (!text) {
+    r.error(n, ConfigReader::join(path, name), "must be a group or GROUP/LEN string");
     return std::nullopt;
   }
+  std::string error;
+  auto g = parse_group_prefix(*text, error);
+  if (!g) r.error(n, ConfigReader::join(path, name), error);
   return g;
 }
 
@@ -165,10 +167,10 @@ void parse_block(ConfigReader& r, const toml::table& t, const std::string& path,
     b.ids.push_back(*range);
   }
   for (const auto& text : r.strings(t, "groups", path)) {
-    auto g = IpPrefix::parse(text);
-    const unsigned min_len = g && g->family() == AF_INET ? 4 : 8;
-    if (!g || !g->address().is_multicast() || g->length() < min_len) {
-      r.error(t.get("groups"), path + ".groups", fmt::format("\"{}\" is not a multicast group or range", text));
+    std::string error;
+    auto g = parse_group_prefix(text, error);
+    if (!g) {
+      r.error(t.get("groups"), path + ".groups", error);
       continue;
     }
     b.groups.push_back(*g);
@@ -325,6 +327,14 @@ void cross_check(ConfigReader& r, RoutingSection& s) {
                      fmt::format("an {} route, but routing.{} is false", netlink::family_name(rule.family),
                                  netlink::family_name(rule.family))));
   }
+  for (const auto& j : s.joins) {
+    const unsigned max = j.group.address().max_prefix();
+    const unsigned bits = (max - j.group.length()) + (j.source ? max - j.source->length() : 0);
+    if (bits > 10)
+      r.add(error_at(j.origin, "routing.join",
+                     fmt::format("joining {}{} on {} means more than 1024 joins", j.source ? j.source->to_string() + " " : "",
+                                 j.group.to_string(), j.interface)));
+  }
   // Two (S,G) routes for the same source and group from different
   // interfaces would fight over one kernel entry.
   std::map<std::pair<IpAddress, IpAddress>, const RouteRule*> sg;
@@ -339,6 +349,25 @@ void cross_check(ConfigReader& r, RoutingSection& s) {
 }
 
 }  // namespace
+
+std::optional<IpPrefix> parse_group_prefix(std::string_view text, std::string& error) {
+  auto g = IpPrefix::parse(text);
+  if (!g) {
+    error = fmt::format("\"{}\" is not an address or ADDRESS/LEN", text);
+    return std::nullopt;
+  }
+  const unsigned min_len = g->family() == AF_INET ? 4 : 8;
+  const bool typed_multicast = IpAddress::parse(text.substr(0, text.find('/')))->is_multicast();
+  if (!typed_multicast) {
+    error = fmt::format("{} is not a multicast group", text);
+    return std::nullopt;
+  }
+  if (g->length() < min_len) {
+    error = fmt::format("{}: a group range must be /{} or longer", text, min_len);
+    return std::nullopt;
+  }
+  return g;
+}
 
 bool RouteRule::source_specific() const {
   return block.empty() && group && group->is_host() && source && source->is_host() && !is_interface_wildcard(from);

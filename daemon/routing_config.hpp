@@ -122,6 +122,10 @@ struct RoutingSection {
   bool operator==(const RoutingSection&) const = default;
 };
 
+// "239.1.1.1", "225.0.0.0/24", "ff3e::/16": a group or a range of them.
+// On failure returns nullopt and says why in `error`.
+std::optional<netlink::IpPrefix> parse_group_prefix(std::string_view text, std::string& error);
+
 // Parses [routing] from root into section; errors go to reader (with the
 // smcroute.conf file name for lines from an included file).
 void parse_routing(ConfigReader& reader, const toml::table& root, RoutingSection& section);

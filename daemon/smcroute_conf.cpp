@@ -228,10 +228,11 @@ class Parser {
     auto g = prefix(*group, where.file, where.line, "multicast group");
     if (!g) return;
     const unsigned min_len = g->family() == AF_INET ? 4 : 8;
-    if (!g->address().is_multicast() || g->length() < min_len) {
+    const bool typed_multicast = IpAddress::parse(group->text.substr(0, group->text.find('/')))->is_multicast();
+    if (!typed_multicast || g->length() < min_len) {
       error(where.file, where.line, group->column,
-            fmt::format("{} is not a multicast group{}", group->text,
-                        g->address().is_multicast() ? fmt::format(" range (the prefix must be /{} or longer)", min_len) : ""));
+            typed_multicast ? fmt::format("{}: a group range must be /{} or longer", group->text, min_len)
+                            : fmt::format("{} is not a multicast group", group->text));
       return;
     }
     std::optional<IpPrefix> s;

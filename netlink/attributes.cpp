@@ -34,9 +34,22 @@ int store_attribute(const nlattr* attr, void* data) {
 
 }  // namespace
 
+// libmnl's walk stops quietly at an attribute that overruns its container;
+// this one says so, so a truncated message is refused instead of read in
+// part.
+Result<void> check_layout(std::span<const std::uint8_t> bytes) {
+  return for_each_attribute(bytes, [](const nlattr*) -> Result<void> { return success(); });
+}
+
 Result<Attributes> parse_attributes(const nlmsghdr* nlh, std::size_t header_size, AttributePolicy policy) {
   if (nlh->nlmsg_len < sizeof(nlmsghdr) || mnl_nlmsg_get_payload_len(nlh) < header_size)
     return Errc::malformed_message;
+  const auto* payload = static_cast<const std::uint8_t*>(mnl_nlmsg_get_payload(nlh));
+  const std::size_t attrs_at = nl_align(header_size);
+  const std::size_t payload_len = mnl_nlmsg_get_payload_len(nlh);
+  if (attrs_at < payload_len) {
+    if (auto r = check_layout({payload + attrs_at, payload_len - attrs_at}); !r) return r.error();
+  }
   Attributes table(policy.empty() ? 0 : policy.size() - 1);
   ParseContext ctx{policy, &table};
   if (mnl_attr_parse(nlh, static_cast<unsigned>(header_size), store_attribute, &ctx) < 0)
@@ -45,6 +58,7 @@ Result<Attributes> parse_attributes(const nlmsghdr* nlh, std::size_t header_size
 }
 
 Result<Attributes> parse_nested(const nlattr* nest, AttributePolicy policy) {
+  if (auto r = check_layout(payload_of(nest)); !r) return r.error();
   Attributes table(policy.empty() ? 0 : policy.size() - 1);
   ParseContext ctx{policy, &table};
   if (mnl_attr_parse_nested(nest, store_attribute, &ctx) < 0) return Errc::malformed_message;

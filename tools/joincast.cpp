@@ -13,6 +13,8 @@ namespace {
 
 const Command* const commands[] = {
     &status_command,
+    &routes_command,
+    &route_command,
 };
 
 void usage(std::FILE* out) {
