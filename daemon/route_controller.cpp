@@ -416,7 +416,7 @@ std::optional<RouteController::Installed> RouteController::kernel_entry(const Fa
 }
 
 Result<void> RouteController::write_mfc(Family& f, const MfcKey& key, const Installed& entry) {
-  if (f.family == AF_INET) {
+  if (f.family == AF_INET && netlink::netlink_can_write(entry.ttls)) {
     auto m = netlink::new_mfc4(table(AF_INET), key.source, key.group, entry.iif, entry.ttls);
     return netlink_->request(m);
   }
@@ -632,6 +632,24 @@ std::optional<std::string> RouteController::apply_family(Family& f, const Routin
     });
   };
   if (fam == AF_INET) {
+    // Over rtnetlink in batches, except the entries that output on VIF 31
+    // (see netlink_can_write), which take the socket option.
+    std::vector<std::pair<MfcKey, Installed>> by_socket;
+    std::erase_if(writes, [&](const auto& w) {
+      if (netlink::netlink_can_write(w.second.ttls)) return false;
+      by_socket.push_back(w);
+      return true;
+    });
+    for (const auto& [key, e] : by_socket) {
+      auto r = sock.add_mfc(key.source, key.group, e.iif_vif, e.ttls);
+      if (!r) {
+        auto m = fmt::format("cannot install ({}, {}): {}", key.source.to_string(), key.group.to_string(),
+                             r.error().message());
+        if (tx.failed(m)) return m;
+        continue;
+      }
+      record(key, e);
+    }
     std::vector<netlink::Message> batch;
     batch.reserve(writes.size());
     for (const auto& [key, e] : writes) batch.push_back(netlink::new_mfc4(table(AF_INET), key.source, key.group, e.iif, e.ttls));

@@ -80,8 +80,15 @@ struct MfcEntry {
 // ttls[] is non-zero. RTPROT_MROUTED ties the entry to the mroute socket
 // owning the table, so the kernel flushes it when that socket closes (a
 // crashed daemon leaves no stale routes), exactly as MRT_ADD_MFC does.
+//
+// The kernel cannot take VIF 31 as an output this way: ipmr_nla_get_ttls()
+// stops reading at the 32nd next hop before consuming it and then refuses
+// the message as having bytes left over (EINVAL). Such an entry has to go
+// through MrouteSocket::add_mfc (MRT_ADD_MFC, same result);
+// netlink_can_write() says which.
 Message new_mfc4(std::uint32_t table, const IpAddress& source, const IpAddress& group, int iif_ifindex,
                  const VifTtls& ttls);
+inline bool netlink_can_write(const VifTtls& ttls) { return ttls[max_vifs - 1] == 0; }
 // Deletes an IPv4 (S,G) entry; ENOENT counts as success.
 Message del_mfc4(std::uint32_t table, const IpAddress& source, const IpAddress& group);
 // RTM_GETROUTE dump of the MFC of one table of a family (AF_INET or

@@ -270,6 +270,11 @@ TEST_CASE("IPv4 MFC entries put TTLs at their VIF's position in RTA_MULTIPATH") 
   // would refuse empty.
   auto stop = new_mfc4(253, ip("10.0.0.2"), ip("239.1.1.1"), 5, VifTtls{});
   CHECK_FALSE(parse_attributes(stop.nlh(), sizeof(rtmsg), policy).value().has(RTA_MULTIPATH));
+  // VIF 31 as an output needs all 32 next hops, which the kernel refuses
+  // (ipmr_nla_get_ttls): such entries take the socket option instead.
+  CHECK(netlink_can_write(ttls));
+  ttls[31] = 1;
+  CHECK_FALSE(netlink_can_write(ttls));
 }
 
 namespace {
