@@ -1080,6 +1080,12 @@ Result<RouteController::MembershipSubscription> RouteController::subscribe_membe
         if (it == taps_.end()) return;
         const auto* link = interfaces_.find(p.ifindex);
         if (!link) return;
+        // The router's own reports (for the groups it joined, 224.0.0.22
+        // among them) loop back to the socket; TC ingress would not see
+        // them, and they are no listener's.
+        for (const auto& [index, l] : interfaces_.links())
+          for (const auto& a : interfaces_.addresses(index))
+            if (a.address == p.source) return;
         for (const auto& pattern : it->second.interfaces) {
           if (interface_matches(pattern, link->name)) {
             handler(p);

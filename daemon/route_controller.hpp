@@ -95,7 +95,9 @@ class RouteController {
   // when they appear. For IPv4 each gets a VIF (IGMPv1/v2 reports to a
   // routable group reach the socket only through multicast forwarding);
   // on each, the socket joins 224.0.0.22 and 224.0.0.2, or ff02::16 and
-  // ff02::2, where IGMPv3/MLDv2 reports and leaves/dones are sent. Fails if
+  // ff02::2, where IGMPv3/MLDv2 reports and leaves/dones are sent. The
+  // router's own reports, looped back to the socket, are not delivered (TC
+  // ingress would not see them either). Fails if
   // the socket cannot be opened (another daemon owns the table: set
   // routing.table) or the VIFs would exceed 32.
   Result<MembershipSubscription> subscribe_membership(int family, std::vector<std::string> interfaces,
