@@ -230,6 +230,7 @@ void RouteController::stop() {
   config_ = RoutingSection{};
   runtime_.clear();
   for (auto& f : families_) f.dynamic.clear();
+  group_routes_dirty_ = rules_dirty_ = true;
   if (auto e = apply(Mode::best_effort)) log::warning("routing: while stopping: {}", *e);
   for (auto& f : families_) close_socket(f);
   if (events_watch_) {
@@ -247,6 +248,8 @@ bool RouteController::reload(const RoutingSection& next) {
   if (next == config_) return true;
   RoutingSection previous = std::move(config_);
   config_ = next;
+  // The table, protocol or priority may have changed: look again.
+  group_routes_dirty_ = rules_dirty_ = true;
   for (const auto& w : config_.warnings) log::warning("routing: {}", w);
   if (auto e = apply(Mode::transaction)) {
     log::error("routing: reload refused, the previous routing configuration stays in force: {}", *e);
@@ -317,7 +320,10 @@ void RouteController::on_events() {
       case RTM_DELLINK:
         if (auto l = netlink::parse_link(nlh)) {
           if (l.value().deleted) gone.push_back(l.value().ifindex);
-          changed |= interfaces_.apply(l.value());
+          if (interfaces_.apply(l.value())) {
+            // A device going down takes its IPv4 routes with it, silently.
+            changed = group_routes_dirty_ = rules_dirty_ = true;
+          }
         }
         break;
       case RTM_NEWADDR:
@@ -327,7 +333,8 @@ void RouteController::on_events() {
       case RTM_DELROUTE:
         // One of our group routes vanished (its device went down, or
         // someone deleted it): put it back when possible.
-        if (auto rt = netlink::parse_route(nlh); rt && rt.value().protocol == config_.route_protocol) changed = true;
+        if (auto rt = netlink::parse_route(nlh); rt && rt.value().protocol == config_.route_protocol)
+          changed = group_routes_dirty_ = true;
         break;
       default:
         break;
@@ -337,7 +344,7 @@ void RouteController::on_events() {
   if (!r && r.error() == std::errc::no_buffer_space) {
     log::warning("routing: rtnetlink events were lost; reading the interfaces again");
     read_interfaces();
-    changed = true;
+    changed = group_routes_dirty_ = rules_dirty_ = true;
   }
   for (int ifindex : gone) {
     // The kernel dropped the device's memberships, VIF and MDB entries.
@@ -716,6 +723,11 @@ std::optional<std::string> RouteController::apply_report_joins(Family& f, Transa
 }
 
 std::optional<std::string> RouteController::apply_group_routes(const RoutingPlan& plan, Transaction& tx) {
+  if (!group_routes_dirty_ && plan.group_routes == applied_group_routes_) return std::nullopt;
+  tx.after_commit([this, routes = plan.group_routes] {
+    applied_group_routes_ = routes;
+    group_routes_dirty_ = false;
+  });
   for (int fam : {AF_INET, AF_INET6}) {
     std::vector<netlink::Route> have;
     auto dumped = netlink_->dump(
@@ -778,6 +790,23 @@ std::optional<std::string> RouteController::apply_group_routes(const RoutingPlan
 }
 
 std::optional<std::string> RouteController::apply_rules(Transaction& tx) {
+  std::vector<netlink::Rule> wanted;
+  for (const auto& f : families_) {
+    if (!config_.table || !f.socket) continue;
+    for (const auto& vif : f.vifs.list()) {
+      if (const auto* l = interfaces_.find(vif.ifindex)) {
+        netlink::Rule r;
+        r.family = f.family == AF_INET ? RTNL_FAMILY_IPMR : RTNL_FAMILY_IP6MR;
+        r.iif = l->name;
+        wanted.push_back(r);
+      }
+    }
+  }
+  if (!rules_dirty_ && wanted == applied_rules_) return std::nullopt;
+  tx.after_commit([this, wanted] {
+    applied_rules_ = wanted;
+    rules_dirty_ = false;
+  });
   for (const auto& f : families_) {
     const int rule_family = f.family == AF_INET ? RTNL_FAMILY_IPMR : RTNL_FAMILY_IP6MR;
     std::vector<netlink::Rule> want;
@@ -1259,7 +1288,8 @@ Json RouteController::route_add_command(const Json& request) {
   }
   std::vector<RouteRule> previous = runtime_;
   auto existing = std::find_if(runtime_.begin(), runtime_.end(), [&](const RouteRule& r) { return r.same_selector(rule); });
-  if (existing != runtime_.end()) {
+  const bool merged = existing != runtime_.end();
+  if (merged) {
     // As smcroutectl add: outputs are added to the existing route.
     for (const auto& o : rule.to)
       if (std::find(existing->to.begin(), existing->to.end(), o) == existing->to.end()) existing->to.push_back(o);
@@ -1272,7 +1302,10 @@ Json RouteController::route_add_command(const Json& request) {
                                                       rule.group->to_string(true), c.from));
     runtime_.push_back(rule);
   }
-  if (auto e = apply(Mode::transaction)) {
+  // A new (S,G) touches one kernel entry: plan and install just that. The
+  // rest (templates, merged outputs) goes through the whole plan.
+  const bool one = !merged && rule.source_specific();
+  if (auto e = one ? add_source_specific(rule) : apply(Mode::transaction)) {
     runtime_ = std::move(previous);
     log::warning("routing: route add {} refused: {}", rule.describe(), *e);
     throw ControlServer::CommandError(*e);
@@ -1288,6 +1321,66 @@ Json RouteController::route_add_command(const Json& request) {
     answer["state"] = rule.source_specific() ? "installed" : "template";
   }
   return answer;
+}
+
+std::optional<std::string> RouteController::add_source_specific(const RouteRule& rule) {
+  // runtime_ already ends with `rule`; the plan was made without it.
+  std::vector<RouteRule> before(runtime_.begin(), runtime_.end() - 1);
+  PlanInput in{config_, before, interfaces_, pinned(), table(AF_INET), table(AF_INET6)};
+  // What planning one (S,G) can change, saved to put back on failure
+  // (copying the whole plan would cost what this path saves).
+  const MfcKey key{rule.family, rule.source->address(), rule.group->address()};
+  std::optional<PlannedRoute> saved_route;
+  if (auto it = plan_.routes.find(key); it != plan_.routes.end()) saved_route = it->second;
+  const auto saved_vifs = plan_.vifs[rule.family];
+  const std::size_t saved_pending = plan_.pending.size();
+  plan_one_more(plan_, in, rule);
+  auto restore = [&] {
+    if (saved_route) plan_.routes[key] = *saved_route;
+    else plan_.routes.erase(key);
+    plan_.vifs[rule.family] = saved_vifs;
+    plan_.pending.resize(saved_pending);
+  };
+  if (plan_.pending.size() > saved_pending) {
+    const Pending& p = plan_.pending.back();
+    if (p.vif_exhausted) {
+      std::string e = fmt::format("{} ({}) {}", p.what, p.origin, p.reason);
+      restore();
+      return e;
+    }
+    log::notice("routing: {} ({}) is pending: {}", p.what, p.origin, p.reason);
+    return std::nullopt;  // waits for its interface; nothing to install now
+  }
+  Family& f = family(rule.family);
+  Transaction tx(Mode::transaction);
+  auto fail = [&](std::string e) -> std::optional<std::string> {
+    tx.rollback();
+    restore();
+    return e;
+  };
+  if (!f.socket) {
+    if (auto e = open_socket(f)) return fail(*e);
+    tx.done([this, &f] { close_socket(f); });
+  }
+  for (const auto& [ifindex, ttl] : plan_.vifs[rule.family]) {
+    if (f.vifs.find(ifindex)) continue;
+    auto r = f.vifs.add(*f.socket, ifindex, ttl);
+    if (!r)
+      return fail(fmt::format("cannot create a {} for {}: {}", f.family == AF_INET ? "VIF" : "MIF",
+                              interfaces_.name(ifindex), r.error().message()));
+    tx.done([&f, ifindex = ifindex] { (void)f.vifs.remove(*f.socket, ifindex); });
+  }
+  const PlannedRoute& planned = plan_.routes.at(key);
+  auto entry = kernel_entry(f, planned.iif, planned.oifs, EntryKind::route, planned.origin);
+  if (!entry) return fail("the input interface has no VIF");
+  auto r = write_mfc(f, key, *entry);
+  if (!r) return fail(fmt::format("cannot install ({}, {}): {}", key.source.to_string(), key.group.to_string(),
+                                  error_text(r.error(), &*netlink_)));
+  if (auto e = apply_rules(tx)) return fail(*e);
+  tx.commit();
+  f.installed[key] = *entry;
+  f.dynamic.erase(key);  // a configured (S,G) replaces what an upcall made
+  return std::nullopt;
 }
 
 Json RouteController::route_del_command(const Json& request) {

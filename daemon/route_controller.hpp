@@ -29,6 +29,8 @@
 #include "daemon/routing_plan.hpp"
 #include "daemon/static_joins.hpp"
 #include "netlink/mroute_socket.hpp"
+#include "netlink/route.hpp"
+#include "netlink/rule.hpp"
 #include "netlink/socket.hpp"
 #include "netlink/vif_table.hpp"
 
@@ -179,6 +181,7 @@ class RouteController {
   nlohmann::json route_add_command(const nlohmann::json& request);
   nlohmann::json route_del_command(const nlohmann::json& request);
   RouteRule rule_from_request(const nlohmann::json& request, bool need_outputs) const;
+  std::optional<std::string> add_source_specific(const RouteRule& rule);
   nlohmann::json entry_json(const netlink::MfcEntry& e, const Family& f) const;
   void log_pending(const RoutingPlan& plan, const RoutingPlan* before);
   void unsubscribe(std::uint64_t id);
@@ -198,6 +201,14 @@ class RouteController {
   std::map<int, netlink::BridgeMulticast> bridge_originals_;  // what we found before changing it
   boost::asio::steady_timer expiry_timer_;
   bool reconcile_scheduled_ = false;
+  // What the last apply left in the kernel's routes and rules. While it is
+  // still what the plan wants and nothing may have removed it (an
+  // interface event, one of our routes deleted), nothing is dumped: a
+  // runtime route add stays cheap.
+  std::vector<netlink::Route> applied_group_routes_;
+  std::vector<netlink::Rule> applied_rules_;
+  bool group_routes_dirty_ = true;
+  bool rules_dirty_ = true;
   bool started_ = false;
   bool stopping_ = false;
   std::map<std::uint64_t, Tap> taps_;

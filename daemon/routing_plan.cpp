@@ -24,6 +24,12 @@ struct InterfaceSetting {
 class Planner {
  public:
   explicit Planner(const PlanInput& in) : in_(in), ifs_(in.interfaces) {}
+  Planner(const PlanInput& in, RoutingPlan&& plan) : in_(in), ifs_(in.interfaces), plan_(std::move(plan)) {}
+
+  RoutingPlan one_more(const RouteRule& rule) {
+    plan_rule(rule);
+    return std::move(plan_);
+  }
 
   RoutingPlan run() {
     for (const auto& [family, indexes] : in_.pinned)
@@ -145,14 +151,15 @@ class Planner {
   }
 
   void plan_rule(const RouteRule& rule) {
-    const std::string what = "route " + rule.describe();
+    // Described only when pending: a plan of 10 000 routes formats none.
+    auto what = [&rule] { return "route " + rule.describe(); };
     std::vector<IpPrefix> groups;
     if (rule.group) {
       groups.push_back(*rule.group);
     } else {
       const PlannedBlock* b = block(rule.block);
       if (!b || b->prefixes.empty()) {
-        pending(what, rule.origin, fmt::format("group block \"{}\" has no groups yet", rule.block));
+        pending(what(), rule.origin, fmt::format("group block \"{}\" has no groups yet", rule.block));
         return;
       }
       groups = b->prefixes;
@@ -163,26 +170,26 @@ class Planner {
     if (rule.source_specific()) {
       const auto* in = ifs_.find(rule.from);
       if (!in) {
-        pending(what, rule.origin, fmt::format("input interface {} is missing", rule.from));
+        pending(what(), rule.origin, fmt::format("input interface {} is missing", rule.from));
         return;
       }
       InterfaceSetting s = setting(in->name);
       if (!s.enabled) {
-        pending(what, rule.origin, fmt::format("input interface {} is disabled ({})", rule.from, s.origin));
+        pending(what(), rule.origin, fmt::format("input interface {} is disabled ({})", rule.from, s.origin));
         return;
       }
       std::map<int, std::uint8_t> needed = oifs;
       needed.emplace(in->ifindex, s.ttl);
       std::string reason;
       if (!claim_vifs(rule.family, needed, reason)) {
-        pending(what, rule.origin, reason, true);
+        pending(what(), rule.origin, reason, true);
         return;
       }
       MfcKey key{rule.family, rule.source->address(), rule.group->address()};
       auto [it, inserted] = plan_.routes.try_emplace(key);
       PlannedRoute& r = it->second;
       if (!inserted && r.iif != in->ifindex) {
-        pending(what, rule.origin,
+        pending(what(), rule.origin,
                 fmt::format("({}, {}) is already routed from {} ({})", key.source.to_string(), key.group.to_string(),
                             ifs_.name(r.iif), r.origin));
         return;
@@ -209,10 +216,10 @@ class Planner {
     }
     std::string reason;
     if (!iifs.empty() && !claim_vifs(rule.family, needed, reason)) {
-      pending(what, rule.origin, reason, true);
+      pending(what(), rule.origin, reason, true);
       return;
     }
-    if (iifs.empty()) pending(what, rule.origin, fmt::format("no input interface matches {} yet", rule.from));
+    if (iifs.empty()) pending(what(), rule.origin, fmt::format("no input interface matches {} yet", rule.from));
     for (const auto& g : groups) {
       Template t;
       t.family = rule.family;
@@ -336,5 +343,9 @@ const Template* RoutingPlan::match(int family, std::string_view iif_name, const 
 }
 
 RoutingPlan make_plan(const PlanInput& input) { return Planner(input).run(); }
+
+void plan_one_more(RoutingPlan& plan, const PlanInput& input, const RouteRule& rule) {
+  plan = Planner(input, std::move(plan)).one_more(rule);
+}
 
 }  // namespace joincast::daemon

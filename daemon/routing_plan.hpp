@@ -130,4 +130,10 @@ constexpr std::size_t max_joins_per_statement = 1024;
 
 RoutingPlan make_plan(const PlanInput& input);
 
+// Plans one more route on top of `plan`, made by make_plan() from `input`
+// (whose runtime routes do not include `rule` yet): the result is what
+// make_plan() gives with `rule` appended to the runtime routes. The cheap
+// path for `route add`: it touches one (S,G) entry, not all of them.
+void plan_one_more(RoutingPlan& plan, const PlanInput& input, const RouteRule& rule);
+
 }  // namespace joincast::daemon

@@ -6,7 +6,10 @@
 namespace joincast::netlink {
 
 Message::Message(std::uint16_t type, std::uint16_t flags, std::size_t capacity)
-    : buffer_(new std::uint8_t[capacity]()), capacity_(capacity) {
+    : buffer_(new std::uint8_t[capacity]), capacity_(capacity) {
+  // Only the header needs zeroing here: every later write (libmnl's puts,
+  // put_header, append_raw) initialises what it claims, padding included,
+  // and nothing reads past nlmsg_len.
   nlmsghdr* h = mnl_nlmsg_put_header(buffer_.get());
   h->nlmsg_type = type;
   h->nlmsg_flags = static_cast<std::uint16_t>(flags | NLM_F_REQUEST);
@@ -18,7 +21,7 @@ Message::Message(const Message& other)
       capacity_(other.capacity_),
       overflow_(other.overflow_),
       tolerated_(other.tolerated_) {
-  std::memcpy(buffer_.get(), other.buffer_.get(), capacity_);
+  std::memcpy(buffer_.get(), other.buffer_.get(), other.size());
 }
 
 Message& Message::operator=(const Message& other) {

@@ -45,9 +45,13 @@ constexpr auto report6_policy = [] {
   return p;
 }();
 
+// nlmsghdr, rtmsg, five u32/address attributes and 32 next hops: 320
+// bytes; thousands of these are built at once, so no more than needed.
+constexpr std::size_t mfc4_capacity = 384;
+
 Message mfc4_message(std::uint16_t type, std::uint16_t flags, std::uint32_t table, const IpAddress& source,
                      const IpAddress& group) {
-  Message m(type, flags);
+  Message m(type, flags, mfc4_capacity);
   auto& rtm = m.put_header<rtmsg>();
   // The kernel insists on exactly these header values (rtm_to_ipmr_mfcc).
   rtm.rtm_family = RTNL_FAMILY_IPMR;

@@ -19,8 +19,8 @@ constexpr std::size_t receive_buffer_size = 1 << 16;
 constexpr int socket_buffer_bytes = 8 << 20;
 // Requests per send in request_batch(): each ack costs about 1 KiB of
 // receive buffer, so this stays far below socket_buffer_bytes.
-constexpr std::size_t batch_chunk = 64;
-constexpr std::size_t batch_chunk_bytes = 48 * 1024;
+constexpr std::size_t batch_chunk = 256;
+constexpr std::size_t batch_chunk_bytes = 128 * 1024;
 constexpr int dump_attempts = 5;
 
 void set_buffers(mnl_socket* s) {

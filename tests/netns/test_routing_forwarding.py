@@ -6,6 +6,7 @@ else, and `joincast routes` must report the entries with their counters.
 Stopping the daemon must leave no route behind."""
 
 import sys
+import time
 
 from lab import Lab, log, wait_until
 from routing_lab import Topology, mfc, mroute_lines, send, start_daemon
@@ -102,6 +103,29 @@ def main() -> int:
         assert vifs["up0"]["packets_in"] >= 3 * N, vifs
         text = d.cli("routes", json_out=False).stdout
         assert "239.2.3.4" in text and "dynamic" in text, text
+
+        # Routes added and removed at runtime, through the CLI.
+        out = d.cli("route", "add", "up0", "10.1.0.2", "239.4.4.4", "down2", "down1")
+        assert out["state"] == "installed", out
+        out = d.cli("route", "add", "up0", "ff3e::4:0/112", "down1")
+        assert out["state"] == "template", out
+        c1, c2 = t.counters()
+        send(t.src, "s0", "239.4.4.4", N)
+        send(t.src, "s0", "ff3e::4:4", N)
+        wait_until(lambda: c1.packets("ff3e::4:4") >= N, 5, "the runtime IPv6 template's traffic")
+        got1, got2 = c1.snapshot(), c2.snapshot()
+        assert got1["239.4.4.4"]["udp"] == N and got2["239.4.4.4"]["udp"] == N, (got1, got2)
+        assert got1["ff3e::4:4"]["udp"] == N and "ff3e::4:4" not in got2, (got1, got2)
+        d.cli("route", "del", "up0", "10.1.0.2", "239.4.4.4", "down2")   # one output only
+        assert "(10.1.0.2,239.4.4.4) Iif: up0 Oifs: down1 State: resolved" in mroute_lines(t.router, "-4")
+        d.cli("route", "del", "up0", "10.1.0.2", "239.4.4.4")
+        send(t.src, "s0", "239.4.4.4", N)
+        time.sleep(0.2)
+        got1, got2 = c1.stop(), c2.stop()
+        assert got1["239.4.4.4"]["udp"] == N and got2["239.4.4.4"]["udp"] == N, "forwarded after route del"
+        r = d.cli("route", "del", "up0", "10.1.0.2", "239.1.1.1", check=False, json_out=False)
+        assert r.returncode == 1 and "is configured" in r.stderr, r.stderr
+        log("runtime route add/del: forwarded as added, stopped when removed")
 
         d.stop()
         assert mroute_lines(t.router, "-4") == [] and mroute_lines(t.router, "-6") == [], "routes left behind"

@@ -332,3 +332,48 @@ group = "239.1.1.1"
   CHECK(p.mdb[0].entry.bridge == 5);
   CHECK(p.mdb[0].entry.port == 6);
 }
+
+TEST_CASE("planning one more (S,G) on top gives what planning everything gives") {
+  InterfaceTable t;
+  add_link(t, 2, "eth0");
+  add_link(t, 3, "eth1");
+  add_link(t, 4, "eth2");
+  auto s = section(R"([routing]
+[[routing.route]]
+from = "eth0"
+source = "10.0.0.2"
+group = "239.1.1.1"
+to = ["eth1"]
+[[routing.route]]
+from = "eth0"
+group = "239.2.0.0/16"
+to = ["eth1"]
+)");
+  RouteRule added;
+  added.family = AF_INET;
+  added.from = "eth1";
+  added.source = IpPrefix::parse("10.0.0.9");
+  added.group = IpPrefix::parse("239.9.9.9");
+  added.to = {"eth2", "missing0"};
+  added.origin = "control";
+  for (const RouteRule& rule : {added, [&] {
+                                  RouteRule pending_one = added;
+                                  pending_one.from = "gone0";
+                                  return pending_one;
+                                }()}) {
+    std::vector<RouteRule> none, with{rule};
+    auto incremental = plan(s, t);
+    plan_one_more(incremental, {s, none, t, {}}, rule);
+    auto whole = plan(s, t, with);
+    CHECK(incremental.routes.size() == whole.routes.size());
+    for (const auto& [key, r] : whole.routes) {
+      REQUIRE(incremental.routes.count(key));
+      CHECK(incremental.routes.at(key).iif == r.iif);
+      CHECK(incremental.routes.at(key).oifs == r.oifs);
+      CHECK(incremental.routes.at(key).missing_outputs == r.missing_outputs);
+    }
+    CHECK(incremental.vifs == whole.vifs);
+    REQUIRE(incremental.pending.size() == whole.pending.size());
+    for (std::size_t i = 0; i < whole.pending.size(); ++i) CHECK(incremental.pending[i].reason == whole.pending[i].reason);
+  }
+}
