@@ -5,6 +5,7 @@
 #pragma once
 
 #include "daemon/config_reader.hpp"
+#include "daemon/routing_config.hpp"
 
 #include <boost/outcome/std_result.hpp>
 
@@ -72,6 +73,7 @@ struct Config {
   MembershipSection membership;
   MetricsSection metrics;
   ProxySection proxy;
+  RoutingSection routing;
 };
 
 // Reads and validates a config file; on failure returns every error.

@@ -35,6 +35,8 @@ class ConfigReader {
 
   void error(const toml::node* where, std::string key, std::string message);
   void error(const toml::source_region& where, std::string key, std::string message);
+  // An error found outside the TOML document (a file it includes).
+  void add(ConfigError e) { errors_.push_back(std::move(e)); }
 
   // A sub-table; absent is an empty table, a non-table is an error.
   const toml::table* table(const toml::table& parent, std::string_view name, const std::string& path);

@@ -25,6 +25,7 @@ nlohmann::json Daemon::status() const {
       {"version", JOINCAST_VERSION}, {"pid", ::getpid()}, {"uptime_s", uptime.count()}, {"config", config_.path}};
   if (membership_) out["membership"] = membership_->status();
   if (proxy_) out["proxy"] = proxy_->status();
+  if (routes_) out["routing"] = routes_->status();
   return out;
 }
 
@@ -35,8 +36,10 @@ int Daemon::run() {
     return 1;
   }
   control_.add("status", "daemon version, uptime and module state", [this](const nlohmann::json&) { return status(); });
+  routes_ = std::make_unique<RouteController>(io_, control_, config_.routing);
+  if (!routes_->start()) return 1;
 
-  membership_ = std::make_unique<Membership>(io_, config_.membership, control_);
+  membership_ = std::make_unique<Membership>(io_, config_.membership, control_, *routes_);
   membership_->observe([this](const jc_event& e) {
     if (!proxy_ || (e.type != JC_EV_GROUP_UP && e.type != JC_EV_GROUP_DOWN)) return;
     Address16 g;
@@ -76,6 +79,7 @@ void Daemon::on_signal(int signo) {
   log::info("{} received, stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
   sd_notify(0, "STOPPING=1");
   proxy_.reset();
+  if (routes_) routes_->stop();
   if (membership_) membership_->stop();
   metrics_.close();
   control_.close();
@@ -88,6 +92,7 @@ void Daemon::start_proxy() {
   proxy_ = std::make_unique<MembershipProxy>(io_, config_.proxy);
   log::info("proxy: reporting downstream groups upstream on {} (RFC 4605)", config_.proxy.upstream);
   // Groups that already have listeners (pinned maps kept them).
+  if (!membership_->backend()) return;
   if (auto groups = membership_->backend()->groups()) {
     for (const auto& g : groups.value()) {
       if (!g.value.listeners) continue;
@@ -104,6 +109,8 @@ void Daemon::reload() {
   if (!next.ok()) {
     for (const auto& e : next.errors) log::error("reload refused: {}", e.to_string());
   } else {
+    // A routing section that cannot be applied keeps the old one.
+    if (routes_ && !routes_->reload(next.config.routing)) next.config.routing = config_.routing;
     log::info("configuration {} reloaded", config_.path);
     config_ = std::move(next.config);
     if (membership_) membership_->reload(config_.membership);

@@ -7,6 +7,7 @@
 #include "daemon/membership.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/proxy.hpp"
+#include "daemon/route_controller.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -37,6 +38,7 @@ class Daemon {
   std::unique_ptr<Membership> membership_;
   std::unique_ptr<MembershipProxy> proxy_;
   void start_proxy();
+  std::unique_ptr<RouteController> routes_;
   std::chrono::steady_clock::time_point started_;
 };
 

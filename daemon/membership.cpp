@@ -5,6 +5,7 @@
 #include "daemon/log.hpp"
 #include "daemon/membership_json.hpp"
 #include "daemon/membership_program.hpp"
+#include "daemon/socket_membership.hpp"
 
 #include <bpf/libbpf.h>
 #include <net/if.h>
@@ -46,53 +47,75 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
 
 }  // namespace
 
-Membership::Membership(boost::asio::io_context& io, const MembershipSection& config, ControlServer& control)
-    : io_(io), config_(config), control_(control), aging_timer_(io), interface_timer_(io) {}
+Membership::Membership(boost::asio::io_context& io, const MembershipSection& config, ControlServer& control,
+                       RouteController& routes)
+    : io_(io), config_(config), control_(control), routes_(routes), aging_timer_(io), interface_timer_(io) {}
 
 Membership::~Membership() { stop(); }
 
 void Membership::start() {
   started_ns_ = monotonic_ns();
   libbpf_set_print(libbpf_print);
-  auto handler = [this](const jc_event& e) { on_event(e); };
+  control_.add("groups", "groups with their listener count and listeners; \"all\": true adds empty ones",
+               [this](const nlohmann::json& request) { return groups(request.value("all", false)); });
+  control_.add("membership", "membership backend, interfaces, querier state and counters",
+               [this](const nlohmann::json&) { return status(); });
+  if (config_.interfaces.empty()) {
+    backend_note_ = "off: membership.interfaces is empty";
+    log::info("membership: no interfaces configured (membership.interfaces); not tracking listeners");
+    return;
+  }
+  start_backend();
+}
 
+void Membership::use_socket_backend(const std::string& why) {
+  auto socket = std::make_unique<SocketMembership>(routes_, config_.track_link_local,
+                                                   [this](const jc_event& e) { on_event(e); });
+  if (auto r = socket->open(); !r)
+    throw std::runtime_error(fmt::format(
+        "membership: {}, and the multicast routing socket cannot be used either: {}", why, r.error().message()));
+  backend_ = std::move(socket);
+  backend_note_ = "reports read from the multicast routing socket (" + why + ")";
+  log::notice("membership: reading MLD/IGMP reports from the multicast routing socket ({})", why);
+}
+
+void Membership::start_backend() {
+  auto handler = [this](const jc_event& e) { on_event(e); };
   MembershipProgram::Options options;
   options.pin_root = config_.bpf_pin_root;
   options.track_link_local = config_.track_link_local;
   options.verify_checksum = config_.verify_checksum;
 
-  if (config_.backend == MembershipSection::Backend::socket)
-    throw std::runtime_error("membership.backend = \"socket\" is not available in this build");
-  auto bpf = BpfMembership::create(io_, options, handler);
-  if (!bpf) {
-    throw std::runtime_error(fmt::format(
-        "membership: the eBPF program could not be loaded with maps pinned under {}: {}{}{}", config_.bpf_pin_root,
+  if (config_.backend == MembershipSection::Backend::socket) {
+    use_socket_backend("membership.backend is \"socket\"");
+  } else if (auto bpf = BpfMembership::create(io_, options, handler); !bpf) {
+    std::string why = fmt::format(
+        "the eBPF program could not be loaded with maps pinned under {}: {}{}{}", config_.bpf_pin_root,
         bpf.error().message(),
         bpf.error() == std::errc::permission_denied
             ? " (the verifier refused it or a capability is missing; --log-level debug shows the verifier's log)"
             : "",
         bpf.error() == std::errc::invalid_argument
             ? " (pinned maps from an incompatible joincast version? remove that directory to start afresh)"
-            : ""));
+            : "");
+    if (config_.backend == MembershipSection::Backend::bpf) throw std::runtime_error("membership: " + why);
+    log::warning("membership: {}", why);
+    use_socket_backend("eBPF unavailable: " + bpf.error().message());
+  } else {
+    auto reused = bpf.value()->maps_origin() == MembershipProgram::MapsOrigin::reused;
+    backend_ = std::move(bpf).value();
+    backend_note_ = reused ? "maps reused from " + config_.bpf_pin_root : "maps created under " + config_.bpf_pin_root;
+    std::size_t kept_groups = 0, kept_listeners = 0;
+    if (auto g = backend_->groups())
+      for (const auto& e : g.value()) kept_groups += e.value.listeners ? 1 : 0;
+    if (auto l = backend_->listeners()) kept_listeners = l.value().size();
+    log::info("membership: eBPF TC program loaded, {}{}", backend_note_,
+              reused ? fmt::format(" ({} listeners in {} groups kept)", kept_listeners, kept_groups) : "");
   }
-  auto reused = bpf.value()->maps_origin() == MembershipProgram::MapsOrigin::reused;
-  backend_ = std::move(bpf).value();
-  backend_note_ = reused ? "maps reused from " + config_.bpf_pin_root : "maps created under " + config_.bpf_pin_root;
-  std::size_t kept_groups = 0, kept_listeners = 0;
-  if (auto g = backend_->groups())
-    for (const auto& e : g.value()) kept_groups += e.value.listeners ? 1 : 0;
-  if (auto l = backend_->listeners()) kept_listeners = l.value().size();
-  log::info("membership: eBPF TC program loaded, {}{}", backend_note_,
-            reused ? fmt::format(" ({} listeners in {} groups kept)", kept_listeners, kept_groups) : "");
 
   querier_ = std::make_unique<Querier>(io_, config_, *backend_);
-
-  control_.add("groups", "groups with their listener count and listeners; \"all\": true adds empty ones",
-               [this](const nlohmann::json& request) { return groups(request.value("all", false)); });
-  control_.add("membership", "membership backend, interfaces, querier state and counters",
-               [this](const nlohmann::json&) { return status(); });
-
-  for (const auto& name : config_.interfaces) interfaces_[name] = Interface{name, 0, false, ""};
+  for (const auto& name : config_.interfaces)
+    if (!interfaces_.count(name)) interfaces_[name] = Interface{name, 0, false, ""};
   sync_interfaces();
   // Events a previous daemon left in the pinned ring buffer.
   if (auto* b = dynamic_cast<BpfMembership*>(backend_.get())) b->drain();
@@ -131,7 +154,7 @@ void Membership::reload(const MembershipSection& config) {
       ++it;
       continue;
     }
-    if (it->second.attached) {
+    if (it->second.attached && backend_) {
       (void)backend_->detach(it->second.ifindex);
       querier_->remove_interface(it->second.ifindex);
       log::info("membership: {} removed from the configuration; detached", it->first);
@@ -141,7 +164,17 @@ void Membership::reload(const MembershipSection& config) {
   for (const auto& name : next.interfaces)
     if (!interfaces_.count(name)) interfaces_[name] = Interface{name, 0, false, ""};
   config_ = next;
+  if (!backend_) {
+    if (config_.interfaces.empty()) return;
+    try {
+      start_backend();
+    } catch (const std::exception& e) {
+      log::error("{}", e.what());
+    }
+    return;
+  }
   querier_->reconfigure(config_);
+  interface_timer_.cancel();
   sync_interfaces();
   aging_timer_.cancel();
   schedule_aging();
@@ -253,6 +286,7 @@ void Membership::age() {
 }
 
 nlohmann::json Membership::groups(bool include_empty) const {
+  if (!backend_) throw ControlServer::CommandError("membership is off: " + backend_note_);
   auto g = backend_->groups();
   auto l = backend_->listeners();
   if (!g || !l)

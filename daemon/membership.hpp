@@ -23,9 +23,13 @@
 
 namespace joincast::daemon {
 
+class RouteController;
+
 class Membership {
  public:
-  Membership(boost::asio::io_context& io, const MembershipSection& config, ControlServer& control);
+  // routes lends its multicast routing socket to the fallback backend.
+  Membership(boost::asio::io_context& io, const MembershipSection& config, ControlServer& control,
+             RouteController& routes);
   ~Membership();
 
   // Loads the backend and attaches to the interfaces present. Throws
@@ -53,6 +57,8 @@ class Membership {
     std::string error;
   };
 
+  void start_backend();
+  void use_socket_backend(const std::string& why);
   void on_event(const jc_event& e);
   void sync_interfaces();
   void schedule_aging();
@@ -61,6 +67,7 @@ class Membership {
   boost::asio::io_context& io_;
   MembershipSection config_;
   ControlServer& control_;
+  RouteController& routes_;
   std::unique_ptr<MembershipBackend> backend_;
   std::unique_ptr<Querier> querier_;
   std::map<std::string, Interface> interfaces_;

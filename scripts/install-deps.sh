@@ -14,7 +14,7 @@ packages=(
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
   nlohmann-json3-dev libtomlplusplus-dev libfmt-dev doctest-dev
   # real peers used by tests and the demo
-  iproute2 procps psmisc python3 ffmpeg tshark tcpdump
+  iproute2 iputils-ping procps psmisc python3 ffmpeg tshark tcpdump
   smcroute icecast2 dvblast ca-certificates
   # benchmarks
   hyperfine

@@ -43,5 +43,7 @@ void print_json(const nlohmann::json& doc);
 extern const Command status_command;
 extern const Command groups_command;
 extern const Command watch_command;
+extern const Command routes_command;
+extern const Command route_command;
 
 }  // namespace joincast::tools

@@ -15,6 +15,8 @@ const Command* const commands[] = {
     &status_command,
     &groups_command,
     &watch_command,
+    &routes_command,
+    &route_command,
 };
 
 void usage(std::FILE* out) {

@@ -22,6 +22,7 @@ state_dir = "@STATE@"
 [membership]
 interfaces = ["br0", "up0"]
 bpf_pin_root = "{pin_root}"
+{membership_extra}
 
 [membership.timers]
 query_interval = "2s"
@@ -32,7 +33,7 @@ startup_query_interval = "500ms"
 
 
 class MembershipLab:
-    def __init__(self, lab: Lab, extra_config: str = ""):
+    def __init__(self, lab: Lab, extra_config: str = "", membership_extra: str = ""):
         self.lab = lab
         self.router = lab.netns("router")
         self.c1 = lab.netns("c1")
@@ -49,7 +50,7 @@ class MembershipLab:
             lab.addr(ns, "eth0", f"10.0.0.{i}/24")
         lab.addr(self.uplink, "eth0", "10.0.1.2/24")
         self.pin_root = lab.bpffs() / "joincast"
-        self.config = CONFIG.format(pin_root=self.pin_root) + extra_config
+        self.config = CONFIG.format(pin_root=self.pin_root, membership_extra=membership_extra) + extra_config
         self.daemon = Daemon(lab, self.router, self.config)
 
     def start(self) -> Daemon:

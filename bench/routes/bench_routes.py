@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""bench/routes: joincastd against smcrouted, in the same run, on the same
+namespace (see run.sh for the options).
+
+  1. Library level: installing and removing N IPv4 (S,G) MFC entries with
+     joincast's rtnetlink batches and with one MRT_ADD_MFC socket option per
+     entry (smcrouted's way), in one process (mfc_writer).
+  2. Daemon level: an N-line smcroute.conf loaded by smcrouted and the same
+     file included by joincastd: time from starting the daemon until the
+     kernel holds all N entries, then from SIGHUP with the routes taken out
+     until it holds none.
+  3. One route added at runtime: joincastd's control socket round trip (a
+     client that is already connected), the `joincast route add` command,
+     and `smcroutectl add`; with a few routes installed and with N.
+
+Everything is timed from outside the daemons: the kernel's
+/proc/net/ip_mr_cache is polled every millisecond, the clients are timed
+around their calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SOURCE_DIR = Path(os.environ.get("JOINCAST_SOURCE_DIR", HERE.parents[1]))
+BUILD_DIR = Path(os.environ.get("JOINCAST_BUILD_DIR", SOURCE_DIR / "build"))
+sys.path.insert(0, str(SOURCE_DIR / "tests" / "netns"))
+
+JOINCASTD = BUILD_DIR / "daemon" / "joincastd"
+JOINCAST = BUILD_DIR / "tools" / "joincast"
+MFC_WRITER = BUILD_DIR / "bench" / "routes" / "mfc_writer"
+
+# The targets of issue 3.
+TARGET_INSTALL_MS = 200.0   # 10 000 routes
+TARGET_ADD_MS = 1.0         # one runtime add
+
+
+def group(i: int) -> str:
+    return f"239.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+
+
+def mfc_count() -> int:
+    with open("/proc/net/ip_mr_cache") as f:
+        return sum(1 for _ in f) - 1
+
+
+def wait_count(pred, timeout: float, what: str) -> float:
+    """Polls the MFC until pred(count); returns the time it took (s)."""
+    start = time.perf_counter()
+    while True:
+        n = mfc_count()
+        if pred(n):
+            return time.perf_counter() - start
+        if time.perf_counter() - start > timeout:
+            raise RuntimeError(f"timed out waiting for {what} (MFC holds {n})")
+        time.sleep(0.001)
+
+
+def smcroute_conf(n: int) -> str:
+    lines = ["phyint up0 enable", "phyint down1 enable"]
+    lines += [f"mroute from up0 source 10.1.0.2 group {group(i)} to down1" for i in range(n)]
+    return "\n".join(lines) + "\n"
+
+
+def joincast_toml(tmp: Path, include: bool) -> str:
+    body = f'[daemon]\ncontrol_socket = "{tmp}/jc.sock"\nstate_dir = "{tmp}/state"\nlog_level = "notice"\n\n[routing]\n'
+    if include:
+        body += f'smcroute_conf = "{tmp}/smcroute.conf"\n'
+    return body
+
+
+class Client:
+    """A connected control-socket client."""
+
+    def __init__(self, path: str):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(path)
+        self.buf = b""
+
+    def call(self, request: dict) -> dict:
+        self.s.sendall((json.dumps(request) + "\n").encode())
+        while b"\n" not in self.buf:
+            self.buf += self.s.recv(65536)
+        line, self.buf = self.buf.split(b"\n", 1)
+        answer = json.loads(line)
+        if not answer.get("ok"):
+            raise RuntimeError(f"{request}: {answer}")
+        return answer
+
+
+def stats_ms(samples: list[float]) -> dict:
+    s = sorted(x * 1000 for x in samples)
+    return {"median": statistics.median(s), "p95": s[min(len(s) - 1, int(len(s) * 0.95))], "n": len(s)}
+
+
+def timed_runs(cmd: list[str], runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def inside(args) -> int:
+    """Runs in the router namespace; prints one JSON object."""
+    tmp = Path(args.tmp)
+    n, reps, adds = args.n, args.reps, args.adds
+    result: dict = {"n": n}
+
+    # 1. Library level.
+    lib = []
+    for _ in range(reps):
+        out = subprocess.run([str(MFC_WRITER), str(n), "up0", "down1"], check=True, capture_output=True, text=True)
+        lib.append(json.loads(out.stdout))
+    result["library"] = {k: statistics.median(r[k] for r in lib) for k in lib[0] if k != "n"}
+
+    (tmp / "smcroute.conf").write_text(smcroute_conf(n))
+    (tmp / "empty.conf").write_text("phyint up0 enable\nphyint down1 enable\n")
+
+    # 2. Daemon level, smcrouted then joincastd, `reps` times each.
+    smc_load, smc_remove, jc_load, jc_remove = [], [], [], []
+    for _ in range(reps):
+        conf = tmp / "smcrouted.conf"
+        conf.write_text((tmp / "smcroute.conf").read_text())
+        t = time.perf_counter()
+        p = subprocess.Popen(["smcrouted", "-n", "-N", "-f", str(conf), "-u", str(tmp / "smc.sock"), "-P",
+                              str(tmp / "smc.pid"), "-l", "err"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_count(lambda c: c >= n, 120, "smcrouted to install")
+        smc_load.append(time.perf_counter() - t)
+        conf.write_text((tmp / "empty.conf").read_text())
+        t = time.perf_counter()
+        p.send_signal(signal.SIGHUP)
+        wait_count(lambda c: c == 0, 120, "smcrouted to remove")
+        smc_remove.append(time.perf_counter() - t)
+        p.terminate()
+        p.wait(10)
+
+        toml = tmp / "joincast.toml"
+        toml.write_text(joincast_toml(tmp, True))
+        t = time.perf_counter()
+        p = subprocess.Popen([str(JOINCASTD), "--config", str(toml)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        wait_count(lambda c: c >= n, 120, "joincastd to install")
+        jc_load.append(time.perf_counter() - t)
+        toml.write_text(joincast_toml(tmp, False))
+        t = time.perf_counter()
+        p.send_signal(signal.SIGHUP)
+        wait_count(lambda c: c == 0, 120, "joincastd to remove")
+        jc_remove.append(time.perf_counter() - t)
+        p.terminate()
+        p.wait(10)
+    result["daemon"] = {"smcrouted_load": stats_ms(smc_load), "smcrouted_remove": stats_ms(smc_remove),
+                        "joincastd_load": stats_ms(jc_load), "joincastd_remove": stats_ms(jc_remove)}
+
+    # 3. One runtime add, with a few routes and with n installed.
+    result["add"] = {}
+    for installed, label in ((False, "few"), (True, "many")):
+        # smcrouted
+        conf = tmp / "smcrouted.conf"
+        conf.write_text((tmp / ("smcroute.conf" if installed else "empty.conf")).read_text())
+        p = subprocess.Popen(["smcrouted", "-n", "-N", "-f", str(conf), "-u", str(tmp / "smc.sock"), "-P",
+                              str(tmp / "smc.pid"), "-l", "err"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_count(lambda c: c >= (n if installed else 0) and (tmp / "smc.sock").exists(), 120, "smcrouted ready")
+        smc = timed_runs(["smcroutectl", "-u", str(tmp / "smc.sock"), "add", "up0", "10.1.0.3", "239.254.0.1",
+                          "down1"], adds)
+        p.terminate()
+        p.wait(10)
+        # joincastd
+        toml = tmp / "joincast.toml"
+        toml.write_text(joincast_toml(tmp, installed))
+        p = subprocess.Popen([str(JOINCASTD), "--config", str(toml)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        wait_count(lambda c: c >= (n if installed else 0) and (tmp / "jc.sock").exists(), 120, "joincastd ready")
+        time.sleep(0.2)
+        c = Client(str(tmp / "jc.sock"))
+        sock_add, sock_del = [], []
+        for i in range(adds):
+            req = {"from": "up0", "source": "10.1.0.3", "group": f"239.254.{i >> 8}.{i & 255}", "to": ["down1"]}
+            t = time.perf_counter()
+            c.call({"cmd": "route add", **req})
+            sock_add.append(time.perf_counter() - t)
+        for i in range(adds):
+            req = {"from": "up0", "source": "10.1.0.3", "group": f"239.254.{i >> 8}.{i & 255}"}
+            t = time.perf_counter()
+            c.call({"cmd": "route del", **req})
+            sock_del.append(time.perf_counter() - t)
+        cli = []
+        for i in range(adds):
+            t = time.perf_counter()
+            subprocess.run([str(JOINCAST), "--socket", str(tmp / "jc.sock"), "route", "add", "up0", "10.1.0.4",
+                            f"239.253.{i >> 8}.{i & 255}", "down1"], check=True, stdout=subprocess.DEVNULL)
+            cli.append(time.perf_counter() - t)
+        p.terminate()
+        p.wait(10)
+        result["add"][label] = {"installed": n if installed else 0, "smcroutectl": stats_ms(smc),
+                                "joincast_cli": stats_ms(cli), "control_socket_add": stats_ms(sock_add),
+                                "control_socket_del": stats_ms(sock_del)}
+    print(json.dumps(result))
+    return 0
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} CPUs, Linux {platform.release()}"
+
+
+def markdown(r: dict, command: str) -> str:
+    n = r["n"]
+    lib, dmn, add = r["library"], r["daemon"], r["add"]
+    ratio = lambda base, ours: f"{base / ours:.1f}×" if ours > 0 else "-"
+    out = [f"## Multicast routes (bench/routes)", "",
+           f"Installing and removing {n:,} IPv4 (S,G) routes, and adding one at runtime: joincastd against "
+           f"smcrouted 2.5 (Debian), measured in the same run on the same network namespace. Times are medians; "
+           f"\"ratio\" is smcroute's time over joincast's (above 1: joincast is faster).", "",
+           "| what | smcroute | joincast | ratio | target |", "|---|---|---|---|---|"]
+    dl, dr = dmn["smcrouted_load"]["median"], dmn["joincastd_load"]["median"]
+    out.append(f"| {n:,}-line smcroute.conf: daemon start until all routes are in the kernel | {dl:.0f} ms | "
+               f"{dr:.0f} ms | {ratio(dl, dr)} | < {TARGET_INSTALL_MS:.0f} ms: "
+               f"{'met' if dr < TARGET_INSTALL_MS else 'missed'} |")
+    rl, rr = dmn["smcrouted_remove"]["median"], dmn["joincastd_remove"]["median"]
+    out.append(f"| the same routes removed by a reload (SIGHUP) until none is left | {rl:.0f} ms | {rr:.0f} ms | "
+               f"{ratio(rl, rr)} | |")
+    out.append(f"| library: install {n:,} entries (MRT_ADD_MFC each / rtnetlink batches) | "
+               f"{lib['sockopt_install_ms']:.0f} ms | {lib['netlink_install_ms']:.0f} ms | "
+               f"{ratio(lib['sockopt_install_ms'], lib['netlink_install_ms'])} | |")
+    out.append(f"| library: remove {n:,} entries (MRT_DEL_MFC each / rtnetlink batches) | "
+               f"{lib['sockopt_remove_ms']:.0f} ms | {lib['netlink_remove_ms']:.0f} ms | "
+               f"{ratio(lib['sockopt_remove_ms'], lib['netlink_remove_ms'])} | |")
+    for label in ("few", "many"):
+        a = add[label]
+        s, c, k = a["smcroutectl"]["median"], a["joincast_cli"]["median"], a["control_socket_add"]["median"]
+        out.append(f"| one runtime add with {a['installed']:,} routes installed: `smcroutectl add` / "
+                   f"`joincast route add` (process) | {s:.2f} ms | {c:.2f} ms | {ratio(s, c)} | |")
+        out.append(f"| the same add through joincastd's control socket (connected client; p95 "
+                   f"{a['control_socket_add']['p95']:.2f} ms) | {s:.2f} ms | {k:.2f} ms | {ratio(s, k)} | "
+                   f"< {TARGET_ADD_MS:.0f} ms: {'met' if k < TARGET_ADD_MS else 'missed'} |")
+    out += ["", f"Command: `{command}`", "", f"Machine: {machine()}. Shared with other work while measured; "
+            f"the ratios are what to compare."]
+    return "\n".join(out)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--full", action="store_true", help="10 000 routes, 5 repetitions (default: 2 000, 1)")
+    ap.add_argument("--write", action="store_true", help="rewrite this benchmark's section of BENCHMARKS.md")
+    ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--tmp", help=argparse.SUPPRESS)
+    ap.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--reps", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--adds", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.inside:
+        return inside(args)
+
+    from lab import SKIP, Lab
+    for tool in ("smcrouted", "smcroutectl"):
+        if not any((Path(d) / tool).exists() for d in os.environ.get("PATH", "").split(":") + ["/usr/sbin"]):
+            print(f"{tool} is missing (Debian package smcroute)", file=sys.stderr)
+            return 1
+    n, reps, adds = (10_000, 5, 200) if args.full else (2_000, 1, 50)
+    with Lab("bench-routes") as lab:
+        router = lab.netns("router")
+        lab.veth(router, "up0", lab.netns("src"), "s0")
+        lab.veth(router, "down1", lab.netns("rcv"), "r0")
+        out = router.run(sys.executable, str(Path(__file__).resolve()), "--inside", "--tmp", str(lab.tmp), "--n",
+                         str(n), "--reps", str(reps), "--adds", str(adds), timeout=1800)
+    r = json.loads(out.strip().splitlines()[-1])
+    command = "bench/routes/run.sh --full --write" if args.full else "bench/routes/run.sh"
+    md = markdown(r, command)
+    print(md)
+    if args.write:
+        subprocess.run([sys.executable, str(SOURCE_DIR / "bench" / "update_benchmarks.py"), "routes"], input=md,
+                       text=True, check=True)
+    # The targets, scaled to the number of routes of this run.
+    install_ms = r["daemon"]["joincastd_load"]["median"]
+    add_ms = r["add"]["few"]["control_socket_add"]["median"]
+    target_install = TARGET_INSTALL_MS * n / 10_000
+    failed = []
+    if install_ms > target_install:
+        failed.append(f"loading {n} routes took {install_ms:.0f} ms (target {target_install:.0f} ms)")
+    if add_ms > TARGET_ADD_MS:
+        failed.append(f"one runtime add took {add_ms:.2f} ms (target {TARGET_ADD_MS} ms)")
+    for f in failed:
+        print(f"bench.routes: {f}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
