@@ -29,6 +29,8 @@ class SourceCategory final : public std::error_category {
       case SourceErrc::malformed_document: return "malformed document";
       case SourceErrc::tls_failed: return "TLS handshake or certificate verification failed";
       case SourceErrc::gave_up: return "gave up reconnecting";
+      case SourceErrc::no_free_adapter: return "no free DVB adapter";
+      case SourceErrc::tuner_failed: return "dvblast failed";
     }
     return "unknown source error " + std::to_string(code);
   }

@@ -30,6 +30,8 @@ enum class SourceErrc {
   malformed_document,    // a playlist or directory that does not parse
   tls_failed,            // TLS handshake or certificate verification failed
   gave_up,               // reconnecting failed too many times in a row
+  no_free_adapter,       // every DVB adapter is tuned to another carrier
+  tuner_failed,          // dvblast could not be started, reloaded or died
 };
 
 const std::error_category& source_category() noexcept;

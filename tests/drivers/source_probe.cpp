@@ -5,14 +5,24 @@
 //
 //   source_probe stream URL [options]   events: opened, metadata, status, end, summary
 //   source_probe fetch URL [options]    one line: status, bytes, or the failure
+//   source_probe dvb RUNTIME_DIR --input UDP [--input UDP ...]
+//       reads commands on stdin, one per line, answers one JSON line each:
+//         add|remove "<dvblast tuning>" SID GROUP PORT IFINDEX
+//         tuned        which carriers run, with pid and outputs
+//         quit
+//       a dvblast that dies on its own prints {"event":"dvb-failure",...}.
 //
 // Options: --out FILE, --seconds S (run at most this long), --until-bytes N,
 // --until-reconnects N, --until-title TEXT, --response-ms, --stall-ms,
 // --backoff-ms, --attempts, --ca FILE, --max-bytes N, --user-agent UA.
+#include "media/source/dvb_tuner.hpp"
 #include "media/source/http_fetch.hpp"
 #include "media/source/http_source.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
@@ -83,10 +93,93 @@ int usage() {
   return 2;
 }
 
+std::vector<std::string> words(const std::string& line) {
+  std::vector<std::string> out;
+  std::string cur;
+  bool quoted = false;
+  for (char c : line) {
+    if (c == '"') quoted = !quoted;
+    else if (c == ' ' && !quoted) {
+      if (!cur.empty()) out.push_back(cur), cur.clear();
+    } else cur += c;
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+int dvb_main(int argc, char** argv) {
+  DvbTunerOptions options;
+  options.runtime_dir = argv[2];
+  for (int i = 3; i + 1 < argc; i += 2) {
+    if (std::string(argv[i]) == "--input") options.adapters.push_back({-1, 0, argv[i + 1]});
+    else return usage();
+  }
+  boost::asio::io_context io;
+  DvbTuner tuner(io.get_executor(), options);
+  tuner.on_failure([](const DvbCarrier& c, const SourceFailure& f) {
+    emit({{"event", "dvb-failure"}, {"carrier", c.describe()}, {"reason", f.reason}});
+  });
+  boost::asio::posix::stream_descriptor in(io, ::dup(0));
+  boost::asio::streambuf buf;
+  std::function<void()> next;
+  next = [&] {
+    boost::asio::async_read_until(in, buf, '\n', [&](const boost::system::error_code& ec, std::size_t n) {
+      if (ec) {
+        tuner.stop_all();
+        return;
+      }
+      std::string line(boost::asio::buffers_begin(buf.data()), boost::asio::buffers_begin(buf.data()) + static_cast<std::ptrdiff_t>(n));
+      buf.consume(n);
+      if (!line.empty() && line.back() == '\n') line.pop_back();
+      auto w = words(line);
+      if (w.empty()) return next();
+      if (w[0] == "quit") {
+        tuner.stop_all();
+        io.stop();
+        return;
+      }
+      if (w[0] == "tuned") {
+        json list = json::array();
+        for (const auto& t : tuner.tuned()) {
+          json outs = json::array();
+          for (const auto& [sid, o] : t.outputs) outs.push_back({{"sid", sid}, {"target", o.dvblast_target()}});
+          list.push_back({{"adapter", t.adapter}, {"carrier", t.carrier.describe()}, {"pid", t.pid}, {"ready", t.ready},
+                          {"outputs", outs}});
+        }
+        emit({{"event", "tuned"}, {"carriers", list}});
+        return next();
+      }
+      if ((w[0] == "add" || w[0] == "remove") && w.size() == 6) {
+        std::string error;
+        auto carrier = parse_dvblast_command(w[1], &error);
+        if (!carrier) {
+          emit({{"event", w[0]}, {"ok", false}, {"reason", error}});
+          return next();
+        }
+        auto sid = static_cast<std::uint16_t>(std::stoul(w[2]));
+        DvbOutput out{w[3], static_cast<std::uint16_t>(std::stoul(w[4])), static_cast<unsigned>(std::stoul(w[5])), 0};
+        carrier->services.push_back({sid, "Service " + w[2]});
+        auto done = [cmd = w[0], sid](const SourceFailure& f) {
+          emit({{"event", cmd}, {"sid", sid}, {"ok", !f}, {"code", f ? f.code.message() : ""}, {"reason", f.reason}});
+        };
+        if (w[0] == "add") tuner.add_service(*carrier, sid, out, done);
+        else tuner.remove_service(*carrier, sid, out, done);
+        return next();
+      }
+      emit({{"event", "error"}, {"reason", "unknown command: " + line}});
+      next();
+    });
+  };
+  next();
+  io.run();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3) return usage();
+  if (std::string(argv[1]) == "dvb") return dvb_main(argc, argv);
   Options o;
   o.mode = argv[1];
   o.url = argv[2];
