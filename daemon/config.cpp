@@ -113,9 +113,10 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
     result.errors = reader.errors();
     return result;
   }
-  reader.only_keys(root, "", {"daemon", "membership"});
+  reader.only_keys(root, "", {"daemon", "membership", "address_plan", "http", "directory", "dvb"});
   parse_daemon(reader, root, result.config.daemon);
   parse_membership(reader, root, result.config.membership);
+  parse_catalogue(reader, root, result.config.catalogue);
   result.errors = reader.errors();
   return result;
 }

@@ -4,6 +4,7 @@
 // collects every error with file, line and key.
 #pragma once
 
+#include "daemon/catalogue_config.hpp"
 #include "daemon/config_reader.hpp"
 
 #include <boost/outcome/std_result.hpp>
@@ -61,6 +62,7 @@ struct Config {
   std::string path;
   DaemonSection daemon;
   MembershipSection membership;
+  CatalogueConfig catalogue;  // address plan, HTTP, directories, DVB
 };
 
 // Reads and validates a config file; on failure returns every error.

@@ -13,6 +13,7 @@ Daemon::Daemon(Config config)
     : config_(std::move(config)),
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       control_(io_, config_.daemon.control_socket, config_.daemon.control_mode, config_.daemon.control_group),
+      catalogue_(std::make_unique<Catalogue>(io_, config_)),
       started_(std::chrono::steady_clock::now()) {}
 
 Daemon::~Daemon() = default;
@@ -29,6 +30,7 @@ int Daemon::run() {
     return 1;
   }
   control_.add("status", "daemon version, uptime and module state", [this](const nlohmann::json&) { return status(); });
+  catalogue_->start(control_);
 
   signals_.async_wait([this](boost::system::error_code ec, int signo) {
     if (!ec) on_signal(signo);
@@ -50,6 +52,7 @@ void Daemon::on_signal(int signo) {
   }
   log::info("{} received, stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
   sd_notify(0, "STOPPING=1");
+  catalogue_->stop();
   control_.close();
   io_.stop();
 }
@@ -62,6 +65,7 @@ void Daemon::reload() {
   } else {
     log::info("configuration {} reloaded", config_.path);
     config_ = std::move(next.config);
+    catalogue_->reload(config_);
   }
   sd_notify(0, "READY=1");
 }

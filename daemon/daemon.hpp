@@ -2,6 +2,7 @@
 // socket and every module, starts them in order and stops them in reverse.
 #pragma once
 
+#include "daemon/catalogue.hpp"
 #include "daemon/config.hpp"
 #include "daemon/control_server.hpp"
 
@@ -30,6 +31,7 @@ class Daemon {
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   ControlServer control_;
+  std::unique_ptr<Catalogue> catalogue_;  // groups -> stations and DVB services
   std::chrono::steady_clock::time_point started_;
 };
 

@@ -13,6 +13,8 @@ namespace {
 
 const Command* const commands[] = {
     &status_command,
+    &map_command,
+    &directories_command,
 };
 
 void usage(std::FILE* out) {
