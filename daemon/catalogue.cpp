@@ -55,8 +55,11 @@ void Catalogue::build(const Config& config) {
   const std::uint32_t limit = std::uint32_t{1} << config_.address_plan.station_bits();
   for (const auto& d : config_.directories) {
     auto dir = std::make_unique<Directory>(d, io_.get_executor(), http_, state_dir_, limit);
-    dir->on_change([last_error = std::string()](const Directory& dd) mutable {
+    dir->on_change([this, last_error = std::string()](const Directory& dd) mutable {
       const auto& s = dd.status();
+      if (control_)
+        control_->publish("directories", {{"event", "directory"}, {"name", s.name}, {"listed", s.listed},
+                                          {"reserved", s.reserved}, {"error", s.error}});
       if (!s.error.empty()) {
         if (s.error != last_error) log::warning("{}", s.error);
       } else {
@@ -90,7 +93,36 @@ void Catalogue::start(ControlServer& control) {
       throw ControlServer::CommandError("map needs \"query\": a group address, a number, D/S or dvb:FREQ:POL:SID");
     return map_json(request["query"].get<std::string>());
   });
+  control.add("resolve", "what a group stands for and, with \"play\": true, the URL a session would open",
+              [this](const json& request) { return resolve_json(request); });
+  control_ = &control;
   for (auto& d : directories_) d->start();
+}
+
+json Catalogue::resolve_json(const json& request) {
+  if (!request.contains("group") || !request["group"].is_string())
+    throw ControlServer::CommandError("resolve needs \"group\": a multicast group address");
+  std::string text = request["group"].get<std::string>();
+  auto group = GroupAddress::parse(text);
+  if (!group) throw ControlServer::CommandError(text + " is not a multicast group address");
+  std::string why;
+  auto resolved = resolve(group.value(), &why);
+  if (!resolved) throw ControlServer::CommandError(why);
+  json j = describe_number(resolved.value().number);
+  if (const auto* t = std::get_if<InternetTarget>(&resolved.value().target)) {
+    if (request.value("play", false)) {
+      play_url(*t, [this, text](const media::SourceFailure& f, std::string url) {
+        if (!control_) return;
+        control_->publish("catalogue", {{"event", "play-url"}, {"group", text}, {"url", url}, {"error", f.reason}});
+      });
+      j["play_url"] = "requested";
+    }
+  } else {
+    auto d = describe_dvb(std::get<DvbTarget>(resolved.value().target));
+    j["sdp"] = {{"name", d.name}, {"carrier", d.carrier}, {"payload_type", d.payload_type}, {"encoding", d.encoding},
+                {"port", d.port}};
+  }
+  return j;
 }
 
 void Catalogue::reload(const Config& config) {
@@ -302,7 +334,8 @@ json Catalogue::directories_json(const json& request) const {
     json j = {{"name", s.name},       {"type", s.kind},         {"slot", s.slot},
               {"source", s.source},   {"listed", s.listed},     {"reserved", s.reserved},
               {"updated", unix_seconds(s.updated)}, {"attempted", unix_seconds(s.attempted)},
-              {"error", s.error},     {"warnings", s.warnings}, {"refreshing", s.refreshing}};
+              {"error", s.error},     {"warnings", s.warnings}, {"refreshing", s.refreshing},
+              {"attempts", s.attempts}};
     if (stations) {
       json list = json::array();
       for (const auto* e : d->entries()) {

@@ -84,6 +84,10 @@ class Catalogue {
   // The answers of the control commands, also usable directly.
   nlohmann::json directories_json(const nlohmann::json& request) const;
   nlohmann::json map_json(const std::string& query) const;
+  // "resolve": what a group would play; with "play": true also the URL a
+  // session would open (counting a radio-browser click), published on
+  // topic "catalogue" as {"event": "play-url", ...} once known.
+  nlohmann::json resolve_json(const nlohmann::json& request);
 
  private:
   void build(const Config& config);
@@ -93,6 +97,7 @@ class Catalogue {
   nlohmann::json describe_number(ServiceNumber number) const;
 
   boost::asio::io_context& io_;
+  ControlServer* control_ = nullptr;
   std::string state_dir_;
   CatalogueConfig config_;
   mutable AddressPlan plan_;

@@ -163,12 +163,14 @@ void Directory::fetch_radio_browser(std::size_t server) {
                             if (server + 1 < config_.servers.size()) return fetch_radio_browser(server + 1);
                             return failed(f.reason);
                           }
+                          good_server_ = server;
                           fetched(doc.body, url);
                         });
 }
 
 void Directory::fetched(const std::string& document, const std::string& from) {
   status_.refreshing = false;
+  ++status_.attempts;
   status_.attempted = std::chrono::system_clock::now();
   DirectoryListing listing = parse(document);
   if (!listing.ok()) {
@@ -186,6 +188,7 @@ void Directory::fetched(const std::string& document, const std::string& from) {
 
 void Directory::failed(const std::string& why) {
   status_.refreshing = false;
+  ++status_.attempts;
   status_.attempted = std::chrono::system_clock::now();
   status_.error = "directory " + config_.name + ": " + why + (entries_.empty() ? "" : " (keeping the previous list)");
   changed();
@@ -265,7 +268,7 @@ void Directory::play_url(std::uint32_t number, PlayHandler done) {
   if (config_.kind != Kind::radio_browser || e->station.uuid.empty()) return post({}, e->station.url);
   // radio-browser asks clients to fetch /json/url/{uuid} when a station is
   // played: it counts the click and answers the URL to play.
-  std::string base = config_.servers.front();
+  std::string base = config_.servers[std::min(good_server_, config_.servers.size() - 1)];
   while (!base.empty() && base.back() == '/') base.pop_back();
   std::string fallback = e->station.url;
   media::fetch_document(http_, base + "/json/url/" + url_encode(e->station.uuid), 64 * 1024,

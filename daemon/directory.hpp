@@ -37,6 +37,7 @@ struct DirectoryStatus {
   std::string error;  // the last refresh's failure, "" after a good one
   std::vector<std::string> warnings;
   bool refreshing = false;
+  std::uint64_t attempts = 0;  // refreshes completed, good or not
 };
 
 class Directory {
@@ -91,6 +92,7 @@ class Directory {
   std::string state_dir_;
   StationNumbers numbers_;
   bool numbering_ok_ = false;
+  std::size_t good_server_ = 0;  // radio-browser: the mirror that answered last
   std::map<std::uint32_t, Entry> entries_;
   DirectoryStatus status_;
   boost::asio::steady_timer timer_;

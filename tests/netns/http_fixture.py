@@ -267,3 +267,68 @@ class FixtureServer:
             send(response("200 OK", "text/plain", body))
         else:
             send(response("404 Not Found", "text/plain", b"unknown fixture path"))
+
+
+class DirectoryFixture(FixtureServer):
+    """Serves directory documents from docroot, which a test rewrites
+    between refreshes: /files/NAME, a radio-browser API under /rb/ (search
+    answers docroot/radio.json, /json/url/UUID counts a click), a dead
+    radio-browser mirror under /rb-down/, and TuneIn under /tunein/."""
+
+    def __init__(self, docroot: str, **kw):
+        self.docroot = docroot
+        self.clicks: dict[str, int] = {}
+        super().__init__(**kw)
+
+    def _file(self, name: str) -> bytes:
+        with open(f"{self.docroot}/{name}", "rb") as f:
+            return f.read()
+
+    def route(self, conn, path: str, headers: dict):
+        send = conn.sendall
+        if path.startswith("/files/"):
+            name = path[len("/files/"):]
+            ctype = {"xml": "application/xml", "json": "application/json", "opml": "text/x-opml"}.get(
+                name.rsplit(".", 1)[-1], "application/octet-stream")
+            try:
+                send(response("200 OK", ctype, self._file(name)))
+            except FileNotFoundError:
+                send(response("404 Not Found", "text/plain", b"no such file"))
+        elif path.startswith("/rb/json/stations/search"):
+            send(response("200 OK", "application/json", self._file("radio.json")))
+        elif path.startswith("/rb/json/url/"):
+            uuid = path.rsplit("/", 1)[1]
+            self.clicks[uuid] = self.clicks.get(uuid, 0) + 1
+            body = f'{{"ok":true,"message":"retrieved station url","stationuuid":"{uuid}",' \
+                   f'"url":"{self.url("/audio.mp3")}"}}'.encode()
+            send(response("200 OK", "application/json", body))
+        elif path.startswith("/rb-down/"):
+            send(response("503 Service Unavailable", "text/plain", b"down"))
+        elif path.startswith("/tunein/Browse.ashx") or path.startswith("/tunein/Search.ashx"):
+            send(response("200 OK", "text/x-opml", self._file("tunein.opml")))
+        elif path == "/stats":
+            import json as _json
+            body = _json.dumps({"clicks": self.clicks,
+                                "requests": [[p, h] for p, h in self.requests]}).encode()
+            send(response("200 OK", "application/json", body))
+        else:
+            super().route(conn, path, headers)
+
+
+def main(argv: list[str]) -> int:
+    """`http_fixture.py serve DOCROOT`: runs a DirectoryFixture on
+    127.0.0.1, prints its port, and serves until stdin closes."""
+    import sys as _sys
+    if len(argv) != 3 or argv[1] != "serve":
+        print("usage: http_fixture.py serve DOCROOT", file=_sys.stderr)
+        return 2
+    srv = DirectoryFixture(argv[2])
+    print(srv.port, flush=True)
+    _sys.stdin.read()
+    srv.close()
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(main(sys.argv))
