@@ -36,7 +36,9 @@
 /* Loop bounds, named. */
 #define JC_MAX_VLAN_DEPTH 2   /* 802.1ad + 802.1Q in the packet data */
 #define JC_MAX_EXT_HDRS 4     /* IPv6 extension headers before ICMPv6 */
-#define JC_MAX_RECORDS 1024   /* group records per report (bpf_loop) */
+/* Group records per report (bpf_loop). Enough for every record of a
+ * 9000-byte jumbo frame: (9000 - 24 - 8) / 8 = 1121 IGMPv3 records. */
+#define JC_MAX_RECORDS 1152
 #define JC_GROUP_RETRIES 3    /* create/lookup races on jc_groups */
 
 #define IPPROTO_HOPOPTS_ 0
@@ -99,9 +101,7 @@ struct {
  * verifier cannot know that, so callers test it. */
 static __always_inline struct jc_counters *counters(void)
 {
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&jc_counters, &zero);
+	return bpf_map_lookup_elem(&jc_counters, &jc_zero_key);
 }
 
 #define COUNT(field)                                                           \
@@ -237,18 +237,33 @@ static __always_inline enum action record_action(__u8 type, __u16 nsrc,
 	return ACT_NONE;
 }
 
-/* Applies one record for one group. Returns 0 if applied, -1 if skipped. */
+/* A report from a known listener: it is still there, and any leave being
+ * verified is off (RFC 3810 §7.6.2: a report answers the query). */
+static __always_inline void refresh(struct jc_listener *l, const struct jc_report *r,
+				    __u8 type, __u16 nsrc)
+{
+	l->last_report_ns = r->now;
+	l->leave_ns = 0;
+	l->version = r->version;
+	l->sources = nsrc;
+	l->record_type = type;
+}
+
+/* Applies one record for one group. Returns 0 if understood (whether or
+ * not it changed anything), -1 if skipped: a group not to be tracked, a
+ * record that says nothing (ALLOW or BLOCK of no sources), or a full map. */
 static __noinline int apply_record(const struct jc_report *r, const __u8 *group,
 				   __u8 type, __u16 nsrc)
 {
 	struct jc_listener_key key = { .ifindex = r->ifindex };
 	struct jc_group_key gkey;
 	struct jc_listener *l;
+	struct jc_group *g;
 	__u8 mode = 0;
 	enum action act;
 	int count;
 
-	if (!jc_group_trackable(group, cfg_track_link_local))
+	if (!jc_group_trackable(group, r->version < JC_MLDV1, cfg_track_link_local))
 		return -1;
 	act = record_action(type, nsrc, &mode);
 	if (act == ACT_NONE)
@@ -274,11 +289,7 @@ static __noinline int apply_record(const struct jc_report *r, const __u8 *group,
 			/* ALLOW adds sources; it does not leave EXCLUDE mode. */
 			if (!(type == JC_REC_ALLOW && l->filter_mode == JC_MODE_EXCLUDE))
 				l->filter_mode = mode;
-			l->last_report_ns = r->now;
-			l->leave_ns = 0;
-			l->version = r->version;
-			l->sources = nsrc;
-			l->record_type = type;
+			refresh(l, r, type, nsrc);
 			return 0;
 		}
 		if (bpf_map_update_elem(&jc_listeners, &key, &fresh, BPF_NOEXIST) < 0) {
@@ -321,20 +332,24 @@ static __noinline int apply_record(const struct jc_report *r, const __u8 *group,
 	 * sources but keeps listening, which is a refresh. */
 	if (type == JC_REC_BLOCK) {
 		if (!l)
-			return -1;
+			return 0; /* blocks sources of nothing we know */
 		if (l->filter_mode == JC_MODE_EXCLUDE) {
-			l->last_report_ns = r->now;
+			refresh(l, r, type, nsrc);
 			return 0;
 		}
 	}
+	/* A v1 leave may come from a host we never heard (v1 hosts suppress
+	 * each other's reports), so the group decides: only a group with
+	 * members is queried (RFC 2236 §3, RFC 2710 §4). The count is read
+	 * without the lock; it only chooses whether to tell userspace. */
+	g = bpf_map_lookup_elem(&jc_groups, &gkey);
+	count = g ? (int)g->listeners : 0;
+	if (!l && count == 0)
+		return 0;
 	if (l && l->leave_ns == 0)
 		l->leave_ns = r->now;
-	{
-		struct jc_group *g = bpf_map_lookup_elem(&jc_groups, &gkey);
-
-		emit(r, JC_EV_LEAVE_PENDING, group, r->host, type,
-		     l ? l->filter_mode : 0, 0, g ? g->listeners : 0);
-	}
+	emit(r, JC_EV_LEAVE_PENDING, group, r->host, type, l ? l->filter_mode : 0,
+	     0, count);
 	return 0;
 }
 
@@ -411,11 +426,11 @@ static __always_inline int walk_records(struct __sk_buff *skb,
 
 	bpf_loop(JC_MAX_RECORDS, record_step, &ctx, 0);
 	if (ctx.failed) {
+		/* The records before the cut were applied, as Linux's own
+		 * snooping does. Records the count promised but the packet
+		 * does not hold are not counted as records at all: the count
+		 * is the attacker's number. */
 		COUNT(truncated);
-		/* Records after the cut were never seen. */
-		struct jc_counters *c = counters();
-		if (c)
-			c->records_skipped += ctx.nrecs - ctx.done;
 		return -1;
 	}
 	if (ctx.done < ctx.nrecs) {
@@ -504,24 +519,30 @@ static __noinline void handle_igmp(struct __sk_buff *skb, __u32 l3, struct jc_re
 	}
 	ihl = (ip.ver_ihl & 0x0f) * 4;
 	len = bpf_ntohs(ip.tot_len);
-	if ((ip.ver_ihl >> 4) != 4 || ihl < 20 || len < ihl + 8) {
+	if ((ip.ver_ihl >> 4) != 4 || ihl < 20 || len < ihl) {
 		COUNT(malformed);
-		return;
-	}
-	if (l3 + len > skb->len) {
-		COUNT(truncated);
 		return;
 	}
 	if (bpf_ntohs(ip.frag_off) & 0x3fff) {
 		COUNT(malformed); /* IGMP is never fragmented */
 		return;
 	}
-	COUNT(messages);
+	if (l3 + len > skb->len) {
+		COUNT(truncated);
+		return;
+	}
 	cur.off = l3 + ihl;
 	cur.end = l3 + len;
 	len -= ihl;
 	if (jc_read(skb, &cur, &h, 8) < 0) {
 		COUNT(truncated);
+		return;
+	}
+	COUNT(messages);
+	/* Every IGMP message is a whole number of 32-bit words (RFC 2236 §2,
+	 * RFC 3376 §4), and jc_csum() sums words. */
+	if (len & 3) {
+		COUNT(malformed);
 		return;
 	}
 	if (cfg_verify_checksum && jc_csum(skb, l3 + ihl, len, 0) != 0xffff) {
@@ -665,6 +686,12 @@ static __noinline void handle_mld(struct __sk_buff *skb, __u32 l3, struct jc_rep
 	    h.type != MLD_V1_DONE && h.type != MLD_V2_REPORT)
 		return; /* other ICMPv6: neighbour discovery, echo, ... */
 	COUNT(messages);
+	/* Every MLD message is a whole number of 32-bit words (RFC 3810 §5),
+	 * and jc_csum() sums words. */
+	if (len & 3) {
+		COUNT(malformed);
+		return;
+	}
 
 	if (cfg_verify_checksum && !mld_checksum_ok(skb, l3, icmp_off, len)) {
 		COUNT(bad_checksum);
@@ -719,69 +746,114 @@ static __noinline void handle_mld(struct __sk_buff *skb, __u32 l3, struct jc_rep
 	}
 }
 
-SEC("tc")
-int jc_membership(struct __sk_buff *skb)
+/* Could this IPv6 packet be MLD? nexthdr is the fixed header's next
+ * header, first the byte after the fixed header (the ICMPv6 type when no
+ * extension header comes first). Returns 1 if it needs a closer look. */
+static __always_inline int mld_candidate(__u8 nexthdr, __u8 first)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	__u32 l3 = ETH_HLEN;
-	__be16 proto = skb->protocol;
-	__u16 vlan = skb->vlan_present ? (skb->vlan_tci & 0x0fff) : 0;
+	if (nexthdr == IPPROTO_HOPOPTS_)
+		return 1;
+	/* ICMPv6 without options: check the type right away, neighbour
+	 * discovery is frequent. */
+	return nexthdr == IPPROTO_ICMPV6_ &&
+	       ((first >= MLD_QUERY && first <= MLD_V1_DONE) || first == MLD_V2_REPORT);
+}
+
+/* Counts and parses a packet that passed the fast path's test, IP header
+ * at l3; vlan is the outer tag found in the frame data, 0 if none. */
+static __noinline void inspect(struct __sk_buff *skb, __u32 l3, __u32 v6, __u16 vlan)
+{
 	struct jc_report r;
 
-	/* Fast path: anything that is not IPv4 IGMP or IPv6 with hop-by-hop
-	 * options or an MLD-type ICMPv6 leaves here. */
-	if (proto == bpf_htons(ETH_P_IPV6)) {
-		__u8 *ip6 = data + ETH_HLEN;
-
-		if ((void *)(ip6 + 41) > data_end)
-			return TC_ACT_UNSPEC;
-		if (ip6[6] == IPPROTO_ICMPV6_) {
-			/* ICMPv6 without options: check the type right away,
-			 * neighbour discovery is frequent. */
-			if (ip6[40] < MLD_QUERY || (ip6[40] > MLD_V1_DONE && ip6[40] != MLD_V2_REPORT))
-				return TC_ACT_UNSPEC;
-		} else if (ip6[6] != IPPROTO_HOPOPTS_) {
-			return TC_ACT_UNSPEC;
-		}
-	} else if (proto == bpf_htons(ETH_P_IP)) {
-		__u8 *ip4 = data + ETH_HLEN;
-
-		if ((void *)(ip4 + 10) > data_end || ip4[9] != IPPROTO_IGMP)
-			return TC_ACT_UNSPEC;
-	} else if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
-		/* Tags still in the packet (no VLAN offload, or stacked). */
-		for (int i = 0; i < JC_MAX_VLAN_DEPTH; i++) {
-			struct {
-				__be16 tci;
-				__be16 proto;
-			} tag;
-
-			if (bpf_skb_load_bytes(skb, l3, &tag, sizeof(tag)) < 0)
-				return TC_ACT_UNSPEC;
-			if (!vlan)
-				vlan = bpf_ntohs(tag.tci) & 0x0fff;
-			l3 += 4;
-			proto = tag.proto;
-			if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
-				break;
-		}
-		if (proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6))
-			return TC_ACT_UNSPEC;
-	} else {
-		return TC_ACT_UNSPEC;
-	}
-
 	COUNT(packets);
+	/* An offloaded tag is the outermost one. In the kernel's receive path
+	 * even a tag the NIC left in the frame is moved there before TC
+	 * (skb_vlan_untag), so frame tags are the inner ones of QinQ. */
+	if (skb->vlan_present && (skb->vlan_tci & 0x0fff))
+		vlan = skb->vlan_tci & 0x0fff;
 	r.now = bpf_ktime_get_ns();
 	r.ifindex = skb->ingress_ifindex ? skb->ingress_ifindex : skb->ifindex;
 	r.vlan = vlan;
 	r.version = 0;
 	r.family = 0;
-	if (proto == bpf_htons(ETH_P_IP))
-		handle_igmp(skb, l3, &r);
-	else
+	if (v6)
 		handle_mld(skb, l3, &r);
+	else
+		handle_igmp(skb, l3, &r);
+}
+
+/* The fast path's test through bpf_skb_load_bytes(), for frames with
+ * 802.1Q/802.1ad tags in the data and for IP headers that are not in the
+ * linear part of the skb. */
+static __noinline void inspect_slow(struct __sk_buff *skb, __be16 proto)
+{
+	__u32 l3 = ETH_HLEN;
+	__u16 vlan = 0;
+
+	for (int i = 0; i < JC_MAX_VLAN_DEPTH; i++) {
+		struct {
+			__be16 tci;
+			__be16 proto;
+		} tag;
+
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
+			break;
+		if (bpf_skb_load_bytes(skb, l3, &tag, sizeof(tag)) < 0)
+			return;
+		if (!vlan)
+			vlan = bpf_ntohs(tag.tci) & 0x0fff;
+		l3 += 4;
+		proto = tag.proto;
+	}
+	/* A third tag leaves proto a TPID: not parsed. */
+	if (proto == bpf_htons(ETH_P_IPV6)) {
+		__u8 nexthdr, first;
+
+		if (bpf_skb_load_bytes(skb, l3 + 6, &nexthdr, 1) < 0 ||
+		    bpf_skb_load_bytes(skb, l3 + 40, &first, 1) < 0 ||
+		    !mld_candidate(nexthdr, first))
+			return;
+		inspect(skb, l3, 1, vlan);
+	} else if (proto == bpf_htons(ETH_P_IP)) {
+		__u8 protocol;
+
+		if (bpf_skb_load_bytes(skb, l3 + 9, &protocol, 1) < 0 ||
+		    protocol != IPPROTO_IGMP)
+			return;
+		inspect(skb, l3, 0, vlan);
+	}
+}
+
+SEC("tc")
+int jc_membership(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__be16 proto = skb->protocol;
+
+	/* Fast path: anything that is not IPv4 IGMP, or IPv6 with hop-by-hop
+	 * options or an MLD-type ICMPv6 message, leaves after a few loads. */
+	if (proto == bpf_htons(ETH_P_IP)) {
+		__u8 *ip4 = data + ETH_HLEN;
+
+		if ((void *)(ip4 + 10) <= data_end) {
+			if (ip4[9] == IPPROTO_IGMP)
+				inspect(skb, ETH_HLEN, 0, 0);
+			return TC_ACT_UNSPEC;
+		}
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		__u8 *ip6 = data + ETH_HLEN;
+
+		if ((void *)(ip6 + 41) <= data_end) {
+			if (mld_candidate(ip6[6], ip6[40]))
+				inspect(skb, ETH_HLEN, 1, 0);
+			return TC_ACT_UNSPEC;
+		}
+	} else if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD)) {
+		return TC_ACT_UNSPEC;
+	}
+	/* Tagged, or the headers are beyond the linear data. */
+	inspect_slow(skb, proto);
 	return TC_ACT_UNSPEC;
 }
 

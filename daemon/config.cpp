@@ -2,9 +2,11 @@
 #include "daemon/config.hpp"
 
 #include "daemon/log.hpp"
+#include "daemon/metrics.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -90,6 +92,30 @@ void parse_membership(ConfigReader& r, const toml::table& root, MembershipSectio
   parse_timers(r, t, m.timers);
 }
 
+void parse_metrics(ConfigReader& r, const toml::table& root, MetricsSection& m) {
+  const std::string path = "metrics";
+  const toml::table& t = *r.table(root, "metrics", "");
+  r.only_keys(t, path, {"listen"});
+  m.listen = r.string(t, "listen", path, m.listen);
+  boost::asio::ip::tcp::endpoint ignored;
+  if (!m.listen.empty() && !parse_endpoint(m.listen, ignored))
+    r.error(t.get("listen"), "metrics.listen", "must be \"address:port\", e.g. \"127.0.0.1:9185\" or \"[::1]:9185\"");
+}
+
+void parse_proxy(ConfigReader& r, const toml::table& root, const MembershipSection& membership, ProxySection& p) {
+  const std::string path = "proxy";
+  const toml::table& t = *r.table(root, "proxy", "");
+  r.only_keys(t, path, {"upstream"});
+  p.upstream = r.string(t, "upstream", path, p.upstream);
+  if (p.upstream.empty()) return;
+  if (p.upstream.size() >= 16 || p.upstream.find('/') != std::string::npos)
+    r.error(t.get("upstream"), "proxy.upstream", "\"" + p.upstream + "\" is not a valid interface name");
+  // RFC 4605 §4: a proxy neither counts listeners nor queries upstream.
+  if (std::find(membership.interfaces.begin(), membership.interfaces.end(), p.upstream) != membership.interfaces.end())
+    r.error(t.get("upstream"), "proxy.upstream",
+            "\"" + p.upstream + "\" is also in membership.interfaces; the upstream interface must not be");
+}
+
 }  // namespace
 
 const char* backend_name(MembershipSection::Backend b) {
@@ -113,9 +139,11 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
     result.errors = reader.errors();
     return result;
   }
-  reader.only_keys(root, "", {"daemon", "membership", "address_plan", "http", "directory", "dvb"});
+  reader.only_keys(root, "", {"daemon", "membership", "metrics", "proxy", "address_plan", "http", "directory", "dvb"});
   parse_daemon(reader, root, result.config.daemon);
   parse_membership(reader, root, result.config.membership);
+  parse_metrics(reader, root, result.config.metrics);
+  parse_proxy(reader, root, result.config.membership, result.config.proxy);
   parse_catalogue(reader, root, result.config.catalogue);
   result.errors = reader.errors();
   return result;

@@ -58,10 +58,21 @@ struct MembershipSection {
   MembershipTimers timers;
 };
 
+struct MetricsSection {
+  std::string listen;  // "127.0.0.1:9185"; empty: no metrics endpoint
+};
+
+// RFC 4605 proxying: groups with listeners downstream are joined upstream.
+struct ProxySection {
+  std::string upstream;  // empty: not a proxy
+};
+
 struct Config {
   std::string path;
   DaemonSection daemon;
   MembershipSection membership;
+  MetricsSection metrics;
+  ProxySection proxy;
   CatalogueConfig catalogue;  // address plan, HTTP, directories, DVB
 };
 

@@ -6,6 +6,7 @@
 #include <systemd/sd-daemon.h>
 
 #include <csignal>
+#include <cstring>
 
 namespace joincast::daemon {
 
@@ -13,6 +14,7 @@ Daemon::Daemon(Config config)
     : config_(std::move(config)),
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       control_(io_, config_.daemon.control_socket, config_.daemon.control_mode, config_.daemon.control_group),
+      metrics_(io_),
       catalogue_(std::make_unique<Catalogue>(io_, config_)),
       started_(std::chrono::steady_clock::now()) {}
 
@@ -20,7 +22,11 @@ Daemon::~Daemon() = default;
 
 nlohmann::json Daemon::status() const {
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
-  return {{"version", JOINCAST_VERSION}, {"pid", ::getpid()}, {"uptime_s", uptime.count()}, {"config", config_.path}};
+  nlohmann::json out = {
+      {"version", JOINCAST_VERSION}, {"pid", ::getpid()}, {"uptime_s", uptime.count()}, {"config", config_.path}};
+  if (membership_) out["membership"] = membership_->status();
+  if (proxy_) out["proxy"] = proxy_->status();
+  return out;
 }
 
 int Daemon::run() {
@@ -31,6 +37,25 @@ int Daemon::run() {
   }
   control_.add("status", "daemon version, uptime and module state", [this](const nlohmann::json&) { return status(); });
   catalogue_->start(control_);
+
+  membership_ = std::make_unique<Membership>(io_, config_.membership, control_);
+  membership_->observe([this](const jc_event& e) {
+    if (!proxy_ || (e.type != JC_EV_GROUP_UP && e.type != JC_EV_GROUP_DOWN)) return;
+    Address16 g;
+    std::memcpy(g.data(), e.group, 16);
+    if (e.type == JC_EV_GROUP_UP) proxy_->group_up(g);
+    else proxy_->group_down(g);
+  });
+  membership_->start();
+  start_proxy();
+  metrics_.add_collector([this](MetricsWriter& w) { membership_->collect_metrics(w); });
+  if (!config_.metrics.listen.empty()) {
+    if (auto ec = metrics_.listen(config_.metrics.listen)) {
+      log::error("metrics: cannot listen on {}: {}", config_.metrics.listen, ec.message());
+      return 1;
+    }
+    log::info("metrics: Prometheus text format on http://{}/metrics", config_.metrics.listen);
+  }
 
   signals_.async_wait([this](boost::system::error_code ec, int signo) {
     if (!ec) on_signal(signo);
@@ -52,9 +77,28 @@ void Daemon::on_signal(int signo) {
   }
   log::info("{} received, stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
   sd_notify(0, "STOPPING=1");
+  proxy_.reset();
+  if (membership_) membership_->stop();
+  metrics_.close();
   catalogue_->stop();
   control_.close();
   io_.stop();
+}
+
+void Daemon::start_proxy() {
+  proxy_.reset();  // leaves what an old upstream had joined
+  if (config_.proxy.upstream.empty()) return;
+  proxy_ = std::make_unique<MembershipProxy>(io_, config_.proxy);
+  log::info("proxy: reporting downstream groups upstream on {} (RFC 4605)", config_.proxy.upstream);
+  // Groups that already have listeners (pinned maps kept them).
+  if (auto groups = membership_->backend()->groups()) {
+    for (const auto& g : groups.value()) {
+      if (!g.value.listeners) continue;
+      Address16 a;
+      std::memcpy(a.data(), g.key.group, 16);
+      proxy_->group_up(a);
+    }
+  }
 }
 
 void Daemon::reload() {
@@ -65,6 +109,17 @@ void Daemon::reload() {
   } else {
     log::info("configuration {} reloaded", config_.path);
     config_ = std::move(next.config);
+    if (membership_) membership_->reload(config_.membership);
+    if (!proxy_ || proxy_->upstream() != config_.proxy.upstream) start_proxy();
+    if (config_.metrics.listen != metrics_.address()) {
+      metrics_.close();
+      if (!config_.metrics.listen.empty()) {
+        if (auto ec = metrics_.listen(config_.metrics.listen))
+          log::error("metrics: cannot listen on {}: {}; no metrics endpoint", config_.metrics.listen, ec.message());
+        else
+          log::info("metrics: now on http://{}/metrics", config_.metrics.listen);
+      }
+    }
     catalogue_->reload(config_);
   }
   sd_notify(0, "READY=1");

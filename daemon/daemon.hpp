@@ -5,6 +5,9 @@
 #include "daemon/catalogue.hpp"
 #include "daemon/config.hpp"
 #include "daemon/control_server.hpp"
+#include "daemon/membership.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/proxy.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -31,6 +34,10 @@ class Daemon {
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   ControlServer control_;
+  MetricsServer metrics_;
+  std::unique_ptr<Membership> membership_;
+  std::unique_ptr<MembershipProxy> proxy_;
+  void start_proxy();
   std::unique_ptr<Catalogue> catalogue_;  // groups -> stations and DVB services
   std::chrono::steady_clock::time_point started_;
 };

@@ -41,6 +41,8 @@ std::optional<nlohmann::json> try_call_daemon(const Context& ctx, const nlohmann
 void print_json(const nlohmann::json& doc);
 
 extern const Command status_command;
+extern const Command groups_command;
+extern const Command watch_command;
 extern const Command map_command;
 extern const Command directories_command;
 

@@ -13,6 +13,8 @@ namespace {
 
 const Command* const commands[] = {
     &status_command,
+    &groups_command,
+    &watch_command,
     &map_command,
     &directories_command,
 };

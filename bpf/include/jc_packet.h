@@ -47,6 +47,12 @@ static __always_inline __u16 jc_csum_fold(__u64 sum)
 	return (__u16)sum;
 }
 
+/* The key of single-slot arrays, in .rodata rather than on the stack: a
+ * stack slot written with a small scalar after the compiler reused it from
+ * a spilled pointer is "corrupting a spilled pointer" to a verifier that
+ * runs without CAP_PERFMON, which joincastd's systemd unit does not grant. */
+static const __u32 jc_zero_key = 0;
+
 /* Scratch space for checksumming, one per CPU. */
 struct jc_scratch {
 	__u8 buf[JC_CSUM_CHUNK];
@@ -67,8 +73,7 @@ struct {
 static __always_inline __u16 jc_csum(struct __sk_buff *skb, __u32 off,
 				     __u32 len, __u32 seed)
 {
-	__u32 zero = 0;
-	struct jc_scratch *s = bpf_map_lookup_elem(&jc_scratch, &zero);
+	struct jc_scratch *s = bpf_map_lookup_elem(&jc_scratch, &jc_zero_key);
 	__s64 sum = seed;
 
 	if (!s || (len & 3))
@@ -116,18 +121,20 @@ static __always_inline void jc_map_v4(__u8 *dst, __be32 v4)
 	w[3] = v4;
 }
 
-/* Is this a group worth tracking? Multicast, and beyond link scope unless
- * link-scope tracking is on: every host reports its solicited-node groups
- * (ff02::1:ffXX:XXXX), which would fill the table with noise. */
-static __always_inline int jc_group_trackable(const __u8 *g, int link_local_too)
+/* Is this a group worth tracking? Multicast of the message's own family
+ * (an MLD record naming ::ffff:239.1.2.3 is not an IPv4 listener), and
+ * beyond link scope unless link-scope tracking is on: every host reports
+ * its solicited-node groups (ff02::1:ffXX:XXXX), which would fill the
+ * table with noise. Returns 1 to track, 0 to skip. */
+static __always_inline int jc_group_trackable(const __u8 *g, int v4, int link_local_too)
 {
-	if (jc_is_v4mapped(g)) {
-		__u32 v4 = bpf_ntohl(((const __u32 *)g)[3]);
+	if (v4) {
+		__u32 a = bpf_ntohl(((const __u32 *)g)[3]);
 
-		if ((v4 & 0xf0000000) != 0xe0000000)
+		if (!jc_is_v4mapped(g) || (a & 0xf0000000) != 0xe0000000)
 			return 0;
 		/* 224.0.0.0/24 is link-local control (RFC 5771 §4). */
-		return link_local_too || (v4 & 0xffffff00) != 0xe0000000;
+		return link_local_too || (a & 0xffffff00) != 0xe0000000;
 	}
 	if (g[0] != 0xff)
 		return 0;

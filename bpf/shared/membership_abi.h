@@ -110,14 +110,20 @@ struct jc_querier {
 
 /* counters: one per-CPU slot; userspace sums over CPUs. */
 struct jc_counters {
-	__u64 packets;         /* IPv4 IGMP and IPv6 hop-by-hop/ICMPv6 packets examined */
+	__u64 packets;         /* packets examined past the fast path: IPv4 IGMP, IPv6 with
+	                        * hop-by-hop options or an MLD-type ICMPv6 message */
 	__u64 messages;        /* IGMP/MLD messages found */
 	__u64 reports;         /* reports parsed to the end */
 	__u64 queries;         /* queries from other routers */
 	__u64 records;         /* group records applied */
-	__u64 records_skipped; /* records ignored: unknown type, not a multicast group, over the bound */
-	__u64 malformed;       /* lengths that lie, bad fields, unknown message types */
-	__u64 truncated;       /* packet ends before the message does */
+	__u64 records_skipped; /* records present but not applied: unknown type, group not
+	                        * tracked, ALLOW/BLOCK of no sources, full map, over the bound */
+	__u64 malformed;       /* fields no valid message has: IP version or header length,
+	                        * fragments, a length that is not whole 32-bit words,
+	                        * unknown IGMP types */
+	__u64 truncated;       /* the frame, or the length the IP header gives, ends before a
+	                        * header, record or source list does (lengths and counts
+	                        * that promise more than there is) */
 	__u64 bad_checksum;
 	__u64 bad_source;      /* MLD not from a link-local source */
 	__u64 listeners_full;  /* listener map full: a join was not recorded */

@@ -94,7 +94,8 @@ class Netns:
         out = json.loads(self.run("ip", "-j", "-6", "addr", "show", "dev", ifname, "scope", "link"))
         for iface in out:
             for a in iface.get("addr_info", []):
-                return a["local"]
+                if a.get("family") == "inet6" and a.get("local", "").startswith("fe80:"):
+                    return a["local"]
         raise AssertionError(f"{self.short}/{ifname} has no link-local address")
 
     def __repr__(self) -> str:
@@ -157,13 +158,21 @@ class Lab:
         self.mounts: list[Path] = []
         self.tmp = Path(tempfile.mkdtemp(prefix=f"{self.prefix}-"))
         self.closed = False
+        self.daemons: list["Daemon"] = []
         _live_labs.append(self)
 
     # -- lifecycle ---------------------------------------------------------
     def __enter__(self) -> "Lab":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            # What the daemons said is usually the explanation: show it
+            # before the lab (and its logs) are removed.
+            for d in self.daemons:
+                lines = d.log().splitlines()
+                print(f"--- last lines of {d.log_path.name} ({d.dir.name}) ---", file=sys.stderr)
+                print("\n".join(lines[-80:]), file=sys.stderr)
         self.close()
 
     def close(self) -> None:
@@ -216,10 +225,27 @@ class Lab:
         ns.sysctl("net.ipv4.conf.default.igmpv3_unsolicited_report_interval", 100)
         ns.sysctl("net.ipv6.conf.all.mldv2_unsolicited_report_interval", 100)
         ns.sysctl("net.ipv4.conf.all.igmpv3_unsolicited_report_interval", 100)
+        ns.sysctl("net.ipv6.conf.default.mldv1_unsolicited_report_interval", 100)
+        ns.sysctl("net.ipv4.conf.default.igmpv2_unsolicited_report_interval", 100)
         return ns
 
     def delete_netns(self, ns: Netns) -> None:
-        """Deletes a namespace now (its interfaces vanish without leaving)."""
+        """Deletes a namespace the way a host vanishes: its links go first
+        (a veth takes its peer with it), so nothing it does afterwards can
+        reach the network; then its processes; then the namespace. A
+        namespace is only destroyed once no process holds it, and a process
+        that closes a member socket while the link is up would send a leave,
+        which is not what a vanished host does."""
+        links = json.loads(ns.run("ip", "-j", "link", "show"))
+        for link in links:
+            if link["ifname"] != "lo":
+                ns.run("ip", "link", "del", link["ifname"], check=False)
+        pids = ns.lab.run(["ip", "netns", "pids", ns.name], check=False).split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.run(["ip", "netns", "del", ns.name])
         self.namespaces.remove(ns)
 
@@ -284,6 +310,7 @@ class Daemon:
             config.replace("@SOCKET@", str(self.socket)).replace("@STATE@", str(self.dir / "state")))
         self.proc: subprocess.Popen | None = None
         self._log = None
+        lab.daemons.append(self)
 
     def start(self, wait: bool = True, extra: tuple[str, ...] = ()) -> "Daemon":
         self._log = open(self.log_path, "a")

@@ -45,21 +45,21 @@ TEST_CASE("durations accept units and plain seconds") {
   CHECK_FALSE(parse_duration("-1s"));
 }
 
-TEST_CASE("errors name file, line and key") {
+TEST_CASE("errors name file and line and key") {
   auto r = parse_config("[membership]\ninterfaces = [\"br0\"]\nbackend = \"ebpf\"\n", "/etc/joincast/x.toml");
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].to_string() ==
         "/etc/joincast/x.toml:3:11: membership.backend: must be \"auto\", \"bpf\" or \"socket\"");
 }
 
-TEST_CASE("unknown keys are errors, not silently ignored") {
+TEST_CASE("unknown keys are errors and not silently ignored") {
   auto r = parse_config("[membership]\ninterface = [\"br0\"]\n", "x.toml");
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].key == "membership.interface");
   CHECK(r.errors[0].line == 2);
 }
 
-TEST_CASE("every problem is reported, not just the first") {
+TEST_CASE("every problem is reported and not just the first") {
   auto r = parse_config(R"(
 [daemon]
 log_level = "loud"

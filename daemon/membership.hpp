@@ -1,0 +1,76 @@
+// membership.hpp — the daemon's membership module: picks the backend (the
+// eBPF TC program, or the multicast routing socket where BPF cannot load),
+// attaches it to the configured interfaces as they appear, ages listeners
+// out (RFC 3810 §7.4: the Multicast Address Listening Interval), runs the
+// querier, publishes events on the control socket and answers "groups" and
+// "membership" requests.
+#pragma once
+
+#include "daemon/config.hpp"
+#include "daemon/control_server.hpp"
+#include "daemon/membership_backend.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/querier.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace joincast::daemon {
+
+class Membership {
+ public:
+  Membership(boost::asio::io_context& io, const MembershipSection& config, ControlServer& control);
+  ~Membership();
+
+  // Loads the backend and attaches to the interfaces present. Throws
+  // std::runtime_error if the configured backend cannot start (a fatal
+  // start-up error, caught in main).
+  void start();
+  // SIGHUP: attach to new interfaces, detach from removed ones, new timers.
+  void reload(const MembershipSection& config);
+  void stop();
+
+  // Other modules (sessions, routes) follow membership through this.
+  using Observer = std::function<void(const jc_event&)>;
+  void observe(Observer observer) { observers_.push_back(std::move(observer)); }
+
+  nlohmann::json status() const;
+  void collect_metrics(MetricsWriter& w) const;
+  nlohmann::json groups(bool include_empty = false) const;
+  MembershipBackend* backend() { return backend_.get(); }
+
+ private:
+  struct Interface {
+    std::string name;
+    int ifindex = 0;  // 0: not present (pending)
+    bool attached = false;
+    std::string error;
+  };
+
+  void on_event(const jc_event& e);
+  void sync_interfaces();
+  void schedule_aging();
+  void age();
+
+  boost::asio::io_context& io_;
+  MembershipSection config_;
+  ControlServer& control_;
+  std::unique_ptr<MembershipBackend> backend_;
+  std::unique_ptr<Querier> querier_;
+  std::map<std::string, Interface> interfaces_;
+  std::vector<Observer> observers_;
+  boost::asio::steady_timer aging_timer_;
+  boost::asio::steady_timer interface_timer_;
+  // Listeners found in pinned maps at start are aged from this time, not
+  // from their last report: while no daemon ran, nobody queried them.
+  std::uint64_t started_ns_ = 0;
+  std::string backend_note_;
+};
+
+}  // namespace joincast::daemon
