@@ -14,7 +14,8 @@
 //
 // Options: --out FILE, --seconds S (run at most this long), --until-bytes N,
 // --until-reconnects N, --until-title TEXT, --response-ms, --stall-ms,
-// --backoff-ms, --attempts, --ca FILE, --max-bytes N, --user-agent UA.
+// --backoff-ms, --attempts, --ca FILE, --max-bytes N, --user-agent UA,
+// --pause-ms N (pause the source after every delivery, resume N ms later).
 #include "media/source/dvb_tuner.hpp"
 #include "media/source/http_fetch.hpp"
 #include "media/source/http_source.hpp"
@@ -46,12 +47,15 @@ struct Options {
   std::uint64_t until_bytes = 0;
   unsigned until_reconnects = 0;
   std::size_t max_bytes = 1 << 20;
+  long pause_ms = -1;  // >= 0: answer every delivery with Flow::pause, resume after this long
   HttpOptions http;
 };
 
 class Sink final : public ByteSink {
  public:
-  Sink(const Options& o, boost::asio::io_context& io) : o_(o), io_(io) {
+  HttpSource* source = nullptr;
+  unsigned pauses = 0;
+  Sink(const Options& o, boost::asio::io_context& io) : o_(o), io_(io), timer_(io) {
     if (!o.out.empty()) file_.open(o.out, std::ios::binary | std::ios::trunc);
   }
   Flow on_data(std::span<const std::byte> bytes) override {
@@ -60,6 +64,16 @@ class Sink final : public ByteSink {
     if (o_.until_bytes && total_ >= o_.until_bytes) {
       file_.flush();
       io_.stop();
+    }
+    if (o_.pause_ms >= 0 && source && !resume_pending_) {
+      resume_pending_ = true;
+      ++pauses;
+      timer_.expires_after(std::chrono::milliseconds(o_.pause_ms));
+      timer_.async_wait([this](const boost::system::error_code& ec) {
+        resume_pending_ = false;
+        if (!ec && source) source->resume();
+      });
+      return Flow::pause;
     }
     return Flow::more;
   }
@@ -84,6 +98,8 @@ class Sink final : public ByteSink {
   std::ofstream file_;
   std::uint64_t total_ = 0;
   bool ended_ = false;
+  boost::asio::steady_timer timer_;
+  bool resume_pending_ = false;
 };
 
 int usage() {
@@ -199,6 +215,7 @@ int main(int argc, char** argv) {
     else if (a == "--ca") o.http.ca_file = v;
     else if (a == "--max-bytes") o.max_bytes = std::stoull(v);
     else if (a == "--user-agent") o.http.user_agent = v;
+    else if (a == "--pause-ms") o.pause_ms = std::stol(v);
     else return usage();
   }
 
@@ -253,13 +270,14 @@ int main(int argc, char** argv) {
       if (o.until_reconnects && s.reconnects >= o.until_reconnects && s.state == SourceStatus::State::waiting)
         io.stop();
     });
+    sink.source = source.get();
     source->start(sink);
     emit({{"event", "opened"}, {"kind", "stream"}, {"url", source->status().url},
           {"content_type", source->content_type()}});
   });
   io.run();
   sink.flush();
-  json summary = {{"event", "summary"}, {"bytes", sink.total()}};
+  json summary = {{"event", "summary"}, {"bytes", sink.total()}, {"pauses", sink.pauses}};
   if (source) {
     const auto& s = source->status();
     summary["state"] = source_state_name(s.state);

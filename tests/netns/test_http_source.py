@@ -100,6 +100,16 @@ def main() -> int:
             assert data[:len(AUDIO)] == AUDIO, "HTTP/1.0 body differs"
         _()
 
+        @case("flow control: paused after every delivery, resumed later, nothing lost")
+        def _():
+            events, data = probe("stream", u("/chunked.mp3"), "--pause-ms", "5")
+            s = first(events, "summary")
+            assert data == AUDIO, f"{len(data)} bytes after pauses, expected {len(AUDIO)}"
+            assert s["pauses"] >= 2, s
+            events, data = probe("stream", u("/icy"), "--pause-ms", "2", "--until-bytes", str(len(AUDIO)))
+            assert data[:len(AUDIO)] == AUDIO, "ICY stream differs when paused and resumed"
+        _()
+
         @case("request carries User-Agent and Icy-MetaData")
         def _():
             srv.requests.clear()
