@@ -70,7 +70,11 @@ void Catalogue::build(const Config& config) {
     });
     directories_.push_back(std::move(dir));
   }
-  if (!tuner_) {
+  // Adapters change only while no dvblast runs: a running service keeps
+  // the tuner it was started on.
+  if (tuner_ && !tuner_->tuned().empty()) {
+    log::notice("dvb: adapter changes take effect once no DVB service is running");
+  } else {
     tuner_ = std::make_unique<media::DvbTuner>(io_.get_executor(), config_.dvb.tuner);
     tuner_->on_failure([this](const media::DvbCarrier& c, const media::SourceFailure& f) {
       log::error("dvb: {}", f.reason);

@@ -10,15 +10,40 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <deque>
 #include <fstream>
 
 namespace joincast::media {
 
+namespace {
+
+// execvp() may allocate while searching PATH, which is not allowed between
+// fork and exec in a threaded process: the search happens before the fork.
+std::string find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t begin = 0;
+  while (begin <= dirs.size()) {
+    std::size_t end = dirs.find(':', begin);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(begin, end - begin);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    begin = end + 1;
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<std::shared_ptr<ChildProcess>> ChildProcess::spawn(boost::asio::any_io_executor executor,
                                                           const std::vector<std::string>& argv,
                                                           const std::string& log_path) {
   if (argv.empty()) return errno_error(EINVAL);
+  const std::string program = find_program(argv[0]);
+  if (program.empty()) return errno_error(ENOENT);
   // Everything the child needs is prepared before fork: after it only
   // async-signal-safe calls are allowed.
   std::vector<char*> args;
@@ -55,7 +80,7 @@ Result<std::shared_ptr<ChildProcess>> ChildProcess::spawn(boost::asio::any_io_ex
     ::dup2(out, 1);
     ::dup2(out, 2);
     ::setpgid(0, 0);
-    ::execvp(args[0], args.data());
+    ::execv(program.c_str(), args.data());
     int e = errno;
     ssize_t ignored = ::write(status_pipe[1], &e, sizeof e);
     (void)ignored;

@@ -211,6 +211,8 @@ int main(int argc, char** argv) {
     else if (a == "--response-ms") o.http.response_timeout = milliseconds(std::stol(v));
     else if (a == "--stall-ms") o.http.stall_timeout = milliseconds(std::stol(v));
     else if (a == "--backoff-ms") o.http.reconnect_initial = o.http.reconnect_max = milliseconds(std::stol(v));
+    else if (a == "--backoff-initial-ms") o.http.reconnect_initial = milliseconds(std::stol(v));
+    else if (a == "--backoff-max-ms") o.http.reconnect_max = milliseconds(std::stol(v));
     else if (a == "--attempts") o.http.reconnect_attempts = static_cast<unsigned>(std::stoul(v));
     else if (a == "--ca") o.http.ca_file = v;
     else if (a == "--max-bytes") o.max_bytes = std::stoull(v);

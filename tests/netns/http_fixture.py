@@ -262,6 +262,9 @@ class FixtureServer:
             h = [("Content-Type", "audio/mpeg"), ("icy-metaint", str(metaint))]
             send(head("200 OK", h, "HTTP/1.0") + out)
             time.sleep(1)
+        elif path.startswith("/Tune.ashx"):
+            # TuneIn answers Tune.ashx with a bare URL list as text/plain.
+            send(response("200 OK", "text/plain; charset=utf-8", f"{u('/audio.mp3')}\n".encode()))
         elif path == "/headers":
             body = repr(headers).encode()
             send(response("200 OK", "text/plain", body))

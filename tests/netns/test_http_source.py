@@ -157,6 +157,11 @@ def main() -> int:
             expect_stream(u("/sniffed-pls"), kind_url=u("/audio.mp3"))
         _()
 
+        @case("TuneIn Tune.ashx answer (URL list as text/plain) is followed")
+        def _():
+            expect_stream(u("/Tune.ashx?id=s123"), kind_url=u("/audio.mp3"))
+        _()
+
         @case("playlists nested 4 deep are followed")
         def _():
             expect_stream(u("/nested/4"), kind_url=u("/audio.mp3"))
@@ -244,6 +249,16 @@ def main() -> int:
             assert len(waits) >= 2, f"did not reconnect twice: {events}"
             assert "server closed the stream" in waits[0]["reason"], waits[0]
             assert srv.hits.get("/cut", 0) >= 2
+        _()
+
+        @case("backoff doubles up to its maximum, with jitter in [d/2, d]")
+        def _():
+            events, _ = probe("stream", u("/cut"), "--backoff-initial-ms", "100", "--backoff-max-ms", "400",
+                              "--until-reconnects", "5")
+            waits = [e["retry_ms"] for e in events if e["event"] == "status" and e["state"] == "reconnecting"]
+            assert len(waits) >= 5, events
+            for d, w in zip([100, 200, 400, 400, 400], waits):
+                assert d / 2 <= w <= d, f"waits {waits} outside [d/2, d] for d = 100, 200, 400, 400, 400"
         _()
 
         @case("body shorter than Content-Length")
