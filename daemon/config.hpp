@@ -4,6 +4,7 @@
 // collects every error with file, line and key.
 #pragma once
 
+#include "daemon/catalogue_config.hpp"
 #include "daemon/config_reader.hpp"
 #include "daemon/routing_config.hpp"
 
@@ -74,6 +75,7 @@ struct Config {
   MetricsSection metrics;
   ProxySection proxy;
   RoutingSection routing;
+  CatalogueConfig catalogue;  // address plan, HTTP, directories, DVB
 };
 
 // Reads and validates a config file; on failure returns every error.

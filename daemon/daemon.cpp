@@ -15,6 +15,7 @@ Daemon::Daemon(Config config)
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       control_(io_, config_.daemon.control_socket, config_.daemon.control_mode, config_.daemon.control_group),
       metrics_(io_),
+      catalogue_(std::make_unique<Catalogue>(io_, config_)),
       started_(std::chrono::steady_clock::now()) {}
 
 Daemon::~Daemon() = default;
@@ -38,6 +39,7 @@ int Daemon::run() {
   control_.add("status", "daemon version, uptime and module state", [this](const nlohmann::json&) { return status(); });
   routes_ = std::make_unique<RouteController>(io_, control_, config_.routing);
   if (!routes_->start()) return 1;
+  catalogue_->start(control_);
 
   membership_ = std::make_unique<Membership>(io_, config_.membership, control_, *routes_);
   membership_->observe([this](const jc_event& e) {
@@ -82,6 +84,7 @@ void Daemon::on_signal(int signo) {
   if (routes_) routes_->stop();
   if (membership_) membership_->stop();
   metrics_.close();
+  catalogue_->stop();
   control_.close();
   io_.stop();
 }
@@ -124,6 +127,7 @@ void Daemon::reload() {
           log::info("metrics: now on http://{}/metrics", config_.metrics.listen);
       }
     }
+    catalogue_->reload(config_);
   }
   sd_notify(0, "READY=1");
 }

@@ -2,6 +2,7 @@
 // socket and every module, starts them in order and stops them in reverse.
 #pragma once
 
+#include "daemon/catalogue.hpp"
 #include "daemon/config.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/membership.hpp"
@@ -39,6 +40,7 @@ class Daemon {
   std::unique_ptr<MembershipProxy> proxy_;
   void start_proxy();
   std::unique_ptr<RouteController> routes_;
+  std::unique_ptr<Catalogue> catalogue_;  // groups -> stations and DVB services
   std::chrono::steady_clock::time_point started_;
 };
 

@@ -13,6 +13,7 @@ packages=(
   libboost-dev libmnl-dev liburing-dev libssl-dev libsystemd-dev
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
   nlohmann-json3-dev libtomlplusplus-dev libfmt-dev doctest-dev
+  libexpat1-dev  # XML (XSPF playlists, Icecast yp.xml, TuneIn OPML)
   # real peers used by tests and the demo
   iproute2 iputils-ping procps psmisc python3 ffmpeg tshark tcpdump
   smcroute icecast2 dvblast ca-certificates

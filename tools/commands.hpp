@@ -45,5 +45,7 @@ extern const Command groups_command;
 extern const Command watch_command;
 extern const Command routes_command;
 extern const Command route_command;
+extern const Command map_command;
+extern const Command directories_command;
 
 }  // namespace joincast::tools

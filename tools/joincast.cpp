@@ -17,6 +17,8 @@ const Command* const commands[] = {
     &watch_command,
     &routes_command,
     &route_command,
+    &map_command,
+    &directories_command,
 };
 
 void usage(std::FILE* out) {

@@ -1,0 +1,51 @@
+// directory_formats.hpp — station lists as the directories publish them,
+// parsed into Station records: Icecast's yp.xml, radio-browser's JSON,
+// TuneIn's OPML, and the built-in offline test directory. Parsers are pure
+// (text in, listing out) so that hostile or broken documents are tested
+// without a network. Each station has a key, the identity its number is
+// bound to: the listen URL (yp.xml), the station UUID (radio-browser), the
+// guide id (TuneIn), the configured id or URL (static, test).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace joincast::daemon {
+
+struct Station {
+  std::string key;
+  std::string name;
+  std::string url;  // what to play (a stream, a playlist, test:tone?...)
+  std::string genre;
+  std::string codec;
+  std::string country;
+  std::string homepage;
+  std::string now_playing;
+  unsigned bitrate_kbps = 0;
+  std::string uuid;  // radio-browser: count a click through /json/url/{uuid}
+  bool operator==(const Station&) const = default;
+};
+
+struct DirectoryListing {
+  std::vector<Station> stations;
+  std::vector<std::string> warnings;  // e.g. "3 duplicate entries ignored"
+  std::string error;                  // why the document is unusable; empty if fine
+  bool ok() const { return error.empty(); }
+};
+
+DirectoryListing parse_icecast_yp(std::string_view xml, std::size_t max_stations);
+DirectoryListing parse_radio_browser(std::string_view json, std::size_t max_stations);
+DirectoryListing parse_tunein_opml(std::string_view xml, std::size_t max_stations);
+// The built-in directory: test tones generated locally (URLs "test:tone?...",
+// docs/configuration.md lists them). Works without any network.
+DirectoryListing test_directory();
+
+// radio-browser /json/url/{uuid} answer: the URL to play, "" if unusable.
+std::string parse_radio_browser_click(std::string_view json);
+
+// Percent-encoding for query values.
+std::string url_encode(std::string_view text);
+
+}  // namespace joincast::daemon

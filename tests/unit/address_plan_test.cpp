@@ -1,0 +1,94 @@
+// address_plan_test.cpp — the address plan of DESIGN.md: the documented
+// examples, reversibility both ways for IPv6 and IPv4, and refusals.
+#include "daemon/address_plan.hpp"
+
+#include <doctest/doctest.h>
+
+#include <random>
+
+using namespace joincast::daemon;
+
+namespace {
+AddressPlan plan() {
+  AddressLayout l;
+  l.ipv6_prefix = parse_ipv6_prefix("2001:db8:d0be:f00d::/64");
+  return AddressPlan(l);
+}
+GroupAddress group(const char* text) { return GroupAddress::parse(text).value(); }
+}  // namespace
+
+TEST_CASE("DESIGN.md's examples") {
+  auto p = plan();
+  CHECK(p.ipv6_group(ServiceNumber{0})->to_string() == "ff3e:40:2001:db8:d0be:f00d:8000:0");
+  auto n = p.number_of(group("ff3e:40:2001:db8:d0be:f00d:9000:5")).value();
+  CHECK(std::get<InternetStation>(p.decode(n)) == InternetStation{1, 5});
+  auto d = p.number_of(group("ff3e:0040:2001:db8:d0be:f00d:d0be:f00d")).value();
+  auto key = std::get<DvbServiceKey>(p.decode(d));
+  CHECK(key.service_id == 0xf00d);
+  CHECK(key.vertical == false);
+  CHECK(key.frequency_khz == 10'700'000 + 0x085f * 250);
+  // FIELD-NOTES' hand-entered carriers are on the grid.
+  CHECK(p.encode(DvbServiceKey{11'426'500, false, 1}));
+  CHECK(p.encode(DvbServiceKey{12'441'000, true, 1}));
+}
+
+TEST_CASE("every mapping is reversible") {
+  auto p = plan();
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    ServiceNumber n{static_cast<std::uint32_t>(rng() & 0x7fff'ffffu)};
+    auto g6 = p.ipv6_group(n);
+    REQUIRE(g6);
+    CHECK(p.number_of(GroupAddress(*g6)).value() == n);
+    auto back = p.encode(p.decode(n));
+    REQUIRE(back);
+    CHECK(back.value() == n);
+    if (auto g4 = p.ipv4_group(n)) CHECK(p.number_of(GroupAddress(*g4)).value() == n);
+  }
+}
+
+TEST_CASE("the IPv4 block holds small station numbers of the first directories") {
+  auto p = plan();
+  auto n = p.encode(InternetStation{1, 5}).value();
+  CHECK(p.ipv4_group(n)->to_string() == "239.255.64.5");
+  CHECK(!p.ipv4_group(p.encode(InternetStation{0, 1u << 14}).value()));  // 14 station bits in a /16
+  CHECK(!p.ipv4_group(p.encode(DvbServiceKey{11'426'500, false, 1}).value()));
+  CHECK(!p.number_of(group("239.254.0.1")));
+  AddressLayout wide;
+  wide.ipv4_base = boost::asio::ip::make_address_v4("128.0.0.0");  // not multicast
+  wide.ipv4_prefix_length = 1;
+  CHECK(!AddressPlan::validate(wide).empty());
+}
+
+TEST_CASE("the layout's field widths are configurable") {
+  AddressLayout l;
+  l.ipv6_prefix = parse_ipv6_prefix("2001:db8::/64");
+  l.directory_bits = 4;
+  AddressPlan p(l);
+  auto n = p.encode(InternetStation{9, 77}).value();
+  CHECK(n.value == ((9u << 26) | 77u));
+  CHECK(std::get<InternetStation>(p.decode(n)) == InternetStation{9, 77});
+  std::string why;
+  CHECK(!p.encode(InternetStation{16, 0}, &why));
+  CHECK(why.find("does not fit 4 bits") != std::string::npos);
+  CHECK(!p.encode(InternetStation{0, 1u << 26}, &why));
+}
+
+TEST_CASE("groups that are not ours are refused with a reason") {
+  auto p = plan();
+  std::string why;
+  CHECK(!p.number_of(group("ff3e:40:2001:db8:1:2:8000:0"), &why));
+  CHECK(why.find("prefix is not 2001:db8:d0be:f00d::/64") != std::string::npos);
+  CHECK(!p.number_of(group("ff3e:40:2001:db8:d0be:f00d:1:0"), &why));
+  CHECK(why.find("top bit") != std::string::npos);
+  CHECK(!p.number_of(group("ff02::1"), &why));
+  CHECK(!p.number_of(group("ff35:40:2001:db8:d0be:f00d:8000:0"), &why));
+  CHECK(why.find("scope") != std::string::npos);
+  CHECK(!p.encode(DvbServiceKey{11'426'600, false, 1}, &why));
+  CHECK(why.find("not on the grid") != std::string::npos);
+  CHECK(!p.encode(DvbServiceKey{13'000'000, false, 1}, &why));
+  CHECK(!GroupAddress::parse("2001:db8::1"));
+  AddressPlan none;
+  CHECK(!none.number_of(group("ff3e:40:2001:db8:d0be:f00d:8000:0"), &why));
+  CHECK(why.find("no IPv6 prefix") != std::string::npos);
+}

@@ -1,0 +1,237 @@
+// directory_test.cpp — directory documents (yp.xml, radio-browser JSON,
+// TuneIn OPML) including broken and hostile ones, the persisted station
+// numbering, and the catalogue's configuration sections.
+#include "daemon/config.hpp"
+#include "daemon/directory_formats.hpp"
+#include "daemon/station_numbers.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+using namespace joincast::daemon;
+
+namespace {
+
+std::string yp(const std::vector<std::pair<std::string, std::string>>& entries) {
+  std::string x = "<?xml version=\"1.0\"?>\n<directory>\n";
+  for (const auto& [name, url] : entries)
+    x += "<entry><server_name>" + name + "</server_name><listen_url>" + url +
+         "</listen_url><server_type>audio/mpeg</server_type><bitrate>128</bitrate><channels>2</channels>"
+         "<samplerate>44100</samplerate><genre>Jazz Blues</genre><current_song>Now &amp; then</current_song></entry>\n";
+  return x + "</directory>\n";
+}
+
+struct TempDir {
+  std::filesystem::path path = std::filesystem::temp_directory_path() / ("jc-unit-" + std::to_string(::getpid()));
+  TempDir() { std::filesystem::create_directories(path); }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+}  // namespace
+
+TEST_CASE("yp.xml entries become stations keyed by listen URL") {
+  auto l = parse_icecast_yp(yp({{"A", "http://a/1"}, {"B", "http://b/2"}, {"A again", "http://a/1"}}), 100);
+  REQUIRE(l.ok());
+  REQUIRE(l.stations.size() == 2);
+  CHECK(l.stations[0].key == "http://a/1");
+  CHECK(l.stations[0].name == "A");
+  CHECK(l.stations[0].bitrate_kbps == 128);
+  CHECK(l.stations[0].codec == "audio/mpeg");
+  CHECK(l.stations[0].now_playing == "Now & then");
+  CHECK(l.warnings == std::vector<std::string>{"1 duplicate entries ignored"});
+}
+
+TEST_CASE("broken and absurd yp.xml documents are errors") {
+  CHECK(parse_icecast_yp("<directory><entry>", 10).error.find("malformed XML") == 0);
+  CHECK(parse_icecast_yp("<html/>", 10).error == "root element is <html>, not <directory>");
+  CHECK(parse_icecast_yp("<directory/>", 10).error == "no usable stations");
+  auto big = parse_icecast_yp(yp({{"A", "http://a/"}, {"B", "http://b/"}, {"C", "http://c/"}}), 2);
+  CHECK(big.error == "3 entries exceed the limit of 2 (max_stations)");
+  CHECK(big.stations.empty());
+  auto no_url = parse_icecast_yp("<directory><entry><server_name>x</server_name></entry>"
+                                 "<entry><listen_url>http://y/</listen_url></entry></directory>",
+                                 10);
+  REQUIRE(no_url.ok());
+  CHECK(no_url.warnings == std::vector<std::string>{"1 entries without a stream URL ignored"});
+}
+
+TEST_CASE("radio-browser JSON: uuid keys, resolved URLs, click answers") {
+  auto l = parse_radio_browser(R"([
+    {"stationuuid":"u1","name":"One","url":"http://one/pls","url_resolved":"http://one/live","tags":"jazz,blues",
+     "countrycode":"DE","codec":"MP3","bitrate":128,"homepage":"http://one/"},
+    {"stationuuid":"u2","name":"Two\n","url":"http://two/","url_resolved":"","codec":"AAC","bitrate":-1},
+    {"stationuuid":"","name":"no uuid","url":"http://x/"},
+    {"stationuuid":"u1","name":"dup","url":"http://dup/"},
+    42])",
+                               100);
+  REQUIRE(l.ok());
+  REQUIRE(l.stations.size() == 2);
+  CHECK(l.stations[0].url == "http://one/live");
+  CHECK(l.stations[0].uuid == "u1");
+  CHECK(l.stations[0].country == "DE");
+  CHECK(l.stations[1].url == "http://two/");
+  CHECK(l.stations[1].name == "Two");
+  CHECK(l.stations[1].bitrate_kbps == 0);
+  CHECK(l.warnings.size() == 2);
+  CHECK(parse_radio_browser("{\"a\":1}", 10).error == "expected a JSON array of stations");
+  CHECK(parse_radio_browser("[{", 10).error.find("malformed JSON") == 0);
+  CHECK(parse_radio_browser_click(R"({"ok":true,"url":"http://play/"})") == "http://play/");
+  CHECK(parse_radio_browser_click(R"({"ok":false,"message":"no"})").empty());
+  CHECK(parse_radio_browser_click("<html>").empty());
+}
+
+TEST_CASE("TuneIn OPML: audio outlines at any depth, status faults") {
+  auto l = parse_tunein_opml(R"(<?xml version="1.0" encoding="UTF-8"?><opml version="1">
+<head><title>Jazz</title><status>200</status></head><body>
+<outline text="Stations" key="stations">
+  <outline type="audio" text="Jazz FM" URL="http://opml.radiotime.com/Tune.ashx?id=s123" bitrate="128"
+           guide_id="s123" subtext="Miles Davis" formats="mp3"/>
+  <outline type="link" text="More" URL="http://opml.radiotime.com/Browse.ashx?offset=26"/>
+</outline>
+<outline type="audio" text="Other" URL="http://opml.radiotime.com/Tune.ashx?id=s9" guide_id="s9"/>
+</body></opml>)",
+                             100);
+  REQUIRE(l.ok());
+  REQUIRE(l.stations.size() == 2);
+  CHECK(l.stations[0].key == "s123");
+  CHECK(l.stations[0].url == "http://opml.radiotime.com/Tune.ashx?id=s123");
+  CHECK(l.stations[0].now_playing == "Miles Davis");
+  CHECK(l.stations[0].bitrate_kbps == 128);
+  auto fault = parse_tunein_opml("<opml><head><status>400</status><fault>Invalid partner</fault></head><body/></opml>", 10);
+  CHECK(fault.error == "TuneIn answered status 400: Invalid partner");
+}
+
+TEST_CASE("the test directory works offline with fixed URLs") {
+  auto l = test_directory();
+  REQUIRE(l.stations.size() >= 3);
+  CHECK(l.stations[0].url == "test:tone?frequency=440&codec=mp2&bitrate=128");
+  for (const auto& s : l.stations) CHECK(s.url.starts_with("test:"));
+}
+
+TEST_CASE("station numbers are assigned on first sight and never reused") {
+  TempDir dir;
+  std::string file = (dir.path / "d.numbers.json").string();
+  {
+    StationNumbers n(file, 1000);
+    REQUIRE(!n.load(nullptr));
+    CHECK(n.assign("a", "A") == 0u);
+    CHECK(n.assign("b", "B") == 1u);
+    CHECK(n.assign("a", "A") == 0u);
+    REQUIRE(!n.save(nullptr));
+  }
+  StationNumbers again(file, 1000);
+  REQUIRE(!again.load(nullptr));
+  // A refresh that reorders and adds: old keys keep their numbers.
+  CHECK(again.assign("c", "C") == 2u);
+  CHECK(again.assign("b", "B") == 1u);
+  CHECK(again.assign("a", "A") == 0u);
+  CHECK(again.find("zzz") == std::nullopt);
+  // A number space of 2 holds a and b (saved above); c does not fit.
+  StationNumbers full(file, 2);
+  REQUIRE(!full.load(nullptr));
+  CHECK(full.assign("b", "B") == 1u);
+  CHECK(full.assign("c", "C") == std::nullopt);
+}
+
+TEST_CASE("a corrupt numbering file is refused, not silently renumbered") {
+  TempDir dir;
+  std::string file = (dir.path / "bad.json").string();
+  std::ofstream(file) << R"({"format":1,"next":1,"stations":[{"number":5,"key":"a"}]})";
+  StationNumbers n(file, 100);
+  std::string why;
+  CHECK(n.load(&why));
+  CHECK(why.find("inconsistent") != std::string::npos);
+  std::ofstream(file, std::ios::trunc) << "not json";
+  CHECK(n.load(&why));
+  CHECK(why.find("stations would be renumbered") != std::string::npos);
+}
+
+TEST_CASE("catalogue configuration: directories, DVB carriers, address plan") {
+  auto r = parse_config(R"(
+[address_plan]
+ipv6_prefix = "2001:db8:d0be:f00d::/64"
+ipv4_block = "239.255.0.0/16"
+
+[http]
+user_agent = "test/1"
+stall_timeout = "5s"
+
+[[directory]]
+name = "xiph"
+type = "icecast"
+slot = 0
+url = "http://dir.xiph.org/yp.xml"
+refresh = "1h"
+
+[[directory]]
+name = "rb"
+type = "radio-browser"
+slot = 1
+servers = ["https://de1.api.radio-browser.info"]
+tag = "jazz"
+country = "DE"
+
+[[directory]]
+name = "mine"
+type = "static"
+slot = 2
+[[directory.station]]
+name = "One"
+url = "http://one/"
+
+[dvb]
+adapters = [0, "1:1"]
+[[dvb.carrier]]
+name = "DAB"
+dvblast = "dvblast -f 11426500 -v 18 -5 DVBS -s 27500000 -F 23"
+services = [{ id = 0xf00d, name = "X" }]
+[[dvb.carrier]]
+frequency_khz = 12441000
+polarisation = "v"
+symbol_rate = 29500000
+delivery = "DVBS2"
+fec = "89"
+)", "c.toml");
+  for (const auto& e : r.errors) MESSAGE(e.to_string());
+  REQUIRE(r.ok());
+  const auto& c = r.config.catalogue;
+  CHECK(c.http.user_agent == "test/1");
+  REQUIRE(c.directories.size() == 3);
+  CHECK(c.directories[1].kind == DirectorySection::Kind::radio_browser);
+  CHECK(c.directories[2].stations[0].id == "http://one/");
+  REQUIRE(c.dvb.tuner.adapters.size() == 2);
+  CHECK(c.dvb.tuner.adapters[1].frontend == 1);
+  REQUIRE(c.dvb.carriers.size() == 2);
+  CHECK(c.dvb.carriers[0].services[0].id == 0xf00d);
+  CHECK(c.dvb.carriers[1].modulation == "qpsk");
+}
+
+TEST_CASE("catalogue configuration errors name the key") {
+  auto r = parse_config(R"(
+[[directory]]
+name = "a"
+type = "icecast"
+slot = 0
+
+[[directory]]
+name = "a"
+type = "webradio"
+slot = 0
+
+[[dvb.carrier]]
+frequency_khz = 11426600
+polarisation = "x"
+symbol_rate = 27500000
+)", "bad.toml");
+  std::string all;
+  for (const auto& e : r.errors) all += e.to_string() + "\n";
+  CHECK(all.find("an icecast directory needs either url or file") != std::string::npos);
+  CHECK(all.find("directory[1].name: \"a\" is used twice") != std::string::npos);
+  CHECK(all.find("directory[1].type: must be") != std::string::npos);
+  CHECK(all.find("slot 0 is used by another directory") != std::string::npos);
+  CHECK(all.find("dvb.carrier[0].polarisation: must be h, v, l or r") != std::string::npos);
+  CHECK(all.find("not on the grid") != std::string::npos);
+}
