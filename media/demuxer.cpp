@@ -4,12 +4,14 @@
 #include "media/rtp_mapping.hpp"
 
 extern "C" {
+#include <libavcodec/vorbis_parser.h>
 #include <libavutil/channel_layout.h>
 #include <libavutil/dict.h>
 #include <libavutil/mathematics.h>
 }
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <fmt/format.h>
 
@@ -73,6 +75,7 @@ bool looks_like_mpegts(std::span<const std::byte> bytes) {
 }
 
 Demuxer::~Demuxer() {
+  av_vorbis_parse_free(&vorbis_parser_);
   // The format context refers to the AVIO context: close it first.
   fmt_.reset();
   avio_.reset();
@@ -237,6 +240,10 @@ Result<void> Demuxer::read_raw(AVPacket* packet) {
         }
       }
     }
+    if (take_inline_header(packet)) {
+      av_packet_unref(packet);
+      continue;
+    }
     if (st->codecpar->codec_id != par_->codec_id && st->codecpar->codec_id != AV_CODEC_ID_NONE) {
       // A chained stream switched codec: take over its parameters.
       avcodec_parameters_copy(par_.get(), st->codecpar);
@@ -247,8 +254,114 @@ Result<void> Demuxer::read_raw(AVPacket* packet) {
     // every AAC frame is frame_length samples of the ASC rate.
     if (packet->duration <= 0 && par_->codec_id == AV_CODEC_ID_AAC && par_->sample_rate > 0)
       packet->duration = av_rescale_q(aac_frame_samples_, AVRational{1, par_->sample_rate}, time_base_);
+    time_as_decoded(packet);
     return success();
   }
+}
+
+namespace {
+
+// RFC 6716 §3.1: the samples (at 48 kHz) an Opus packet decodes to, from
+// its TOC byte and frame count; 0 if the packet is malformed.
+int opus_packet_samples(std::span<const std::uint8_t> p) {
+  if (p.empty()) return 0;
+  unsigned config = p[0] >> 3;
+  int frame;  // samples per frame at 48 kHz
+  if (config < 12) frame = std::array{480, 960, 1920, 2880}[config % 4];       // SILK 10/20/40/60 ms
+  else if (config < 16) frame = config % 2 ? 960 : 480;                        // hybrid 10/20 ms
+  else frame = std::array{120, 240, 480, 960}[config % 4];                     // CELT 2.5/5/10/20 ms
+  int frames = 0;
+  switch (p[0] & 3) {
+    case 0: frames = 1; break;
+    case 1:
+    case 2: frames = 2; break;
+    default: frames = p.size() >= 2 ? (p[1] & 0x3f) : 0; break;
+  }
+  int samples = frames * frame;
+  return samples <= 5760 ? samples : 0;  // 120 ms at most
+}
+
+}  // namespace
+
+void Demuxer::time_as_decoded(AVPacket* packet) {
+  // For Ogg the container's timestamps describe each chain link on its
+  // own: the first packet of a link decodes to nothing and the last is
+  // trimmed to the link's end. A receiver's decoder runs straight across
+  // links and decodes every packet in full, so RTP time must follow what
+  // the decoder produces: durations from the packets themselves, no
+  // container timestamps (the timeline sums the durations).
+  std::span<const std::uint8_t> data(packet->data, static_cast<std::size_t>(std::max(packet->size, 0)));
+  int samples = -1;
+  int rate = par_->sample_rate;
+  if (par_->codec_id == AV_CODEC_ID_OPUS) {
+    samples = opus_packet_samples(data);
+    rate = 48000;
+  } else if (par_->codec_id == AV_CODEC_ID_VORBIS && par_->extradata_size > 0) {
+    if (!vorbis_parser_ || vorbis_parser_extradata_ != std::vector<std::uint8_t>(par_->extradata, par_->extradata + par_->extradata_size)) {
+      av_vorbis_parse_free(&vorbis_parser_);
+      vorbis_parser_ = av_vorbis_parse_init(par_->extradata, par_->extradata_size);
+      vorbis_parser_extradata_.assign(par_->extradata, par_->extradata + par_->extradata_size);
+    }
+    // Vorbis I §4.3.8: (previous blocksize + this blocksize) / 4 samples.
+    if (vorbis_parser_) samples = av_vorbis_parse_frame(vorbis_parser_, data.data(), static_cast<int>(data.size()));
+  } else {
+    return;
+  }
+  if (samples < 0 || rate <= 0) return;
+  packet->duration = av_rescale_q(samples, AVRational{1, rate}, time_base_);
+  packet->pts = packet->dts = AV_NOPTS_VALUE;
+}
+
+bool Demuxer::take_inline_header(const AVPacket* packet) {
+  // A chained Ogg stream (a new link on a non-seekable input: every track
+  // change of some Icecast stations, every turn of a looped file) repeats
+  // its codec headers as packets. They are configuration, not audio: sent
+  // as audio they break decoders (RFC 7587 has no in-band OpusHead; RFC
+  // 5215 configuration belongs in the SDP). If they differ from the
+  // current ones the stream is re-described.
+  std::span<const std::uint8_t> data(packet->data, static_cast<std::size_t>(std::max(packet->size, 0)));
+  auto set_extradata = [&](std::span<const std::uint8_t> bytes) {
+    if (static_cast<std::size_t>(par_->extradata_size) == bytes.size() &&
+        std::equal(bytes.begin(), bytes.end(), par_->extradata))
+      return;
+    av_freep(&par_->extradata);
+    par_->extradata = static_cast<std::uint8_t*>(av_mallocz(bytes.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+    par_->extradata_size = par_->extradata ? static_cast<int>(bytes.size()) : 0;
+    if (par_->extradata) std::copy(bytes.begin(), bytes.end(), par_->extradata);
+    parameters_changed_ = true;
+  };
+  if (par_->codec_id == AV_CODEC_ID_OPUS) {
+    constexpr std::string_view head = "OpusHead", tags = "OpusTags";
+    auto starts = [&](std::string_view magic) {
+      return data.size() >= magic.size() && std::equal(magic.begin(), magic.end(), data.begin());
+    };
+    if (starts(head)) {
+      set_extradata(data);
+      return true;
+    }
+    return starts(tags);
+  }
+  if (par_->codec_id == AV_CODEC_ID_VORBIS) {
+    // Vorbis I §4.2.1: header packets have an odd type byte (1, 3, 5) and
+    // "vorbis"; audio packets start with a 0 bit.
+    if (data.size() < 7 || !(data[0] & 1) || !std::equal(data.begin() + 1, data.begin() + 7, "vorbis")) return false;
+    if (data[0] == 1) vorbis_headers_.clear();
+    vorbis_headers_.emplace_back(data.begin(), data.end());
+    if (data[0] == 5 && vorbis_headers_.size() == 3) {
+      // libavformat's layout: count-1, Xiph-laced sizes of the first two.
+      std::vector<std::uint8_t> extra{2};
+      for (int h = 0; h < 2; ++h) {
+        std::size_t n = vorbis_headers_[static_cast<std::size_t>(h)].size();
+        for (; n >= 255; n -= 255) extra.push_back(255);
+        extra.push_back(static_cast<std::uint8_t>(n));
+      }
+      for (const auto& h : vorbis_headers_) extra.insert(extra.end(), h.begin(), h.end());
+      set_extradata(extra);
+      vorbis_headers_.clear();
+    }
+    return true;
+  }
+  return false;
 }
 
 Result<void> Demuxer::read(AVPacket* packet) {

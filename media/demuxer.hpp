@@ -24,6 +24,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
+
+struct AVVorbisParseContext;
 
 namespace joincast::media {
 
@@ -62,6 +65,8 @@ class Demuxer {
   Demuxer() = default;
   Result<void> read_raw(AVPacket* packet);
   void note_tags();
+  bool take_inline_header(const AVPacket* packet);
+  void time_as_decoded(AVPacket* packet);
 
   ReadFn read_;
   AvioPtr avio_;
@@ -74,6 +79,9 @@ class Demuxer {
   bool parameters_changed_ = false;
   unsigned aac_frame_samples_ = 1024;
   std::optional<std::string> title_;
+  std::vector<std::vector<std::uint8_t>> vorbis_headers_;  // a chained link's headers, collecting
+  ::AVVorbisParseContext* vorbis_parser_ = nullptr;
+  std::vector<std::uint8_t> vorbis_parser_extradata_;
 };
 
 // The libavformat input format for a declared content type ("mp3", "aac",

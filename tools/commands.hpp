@@ -41,5 +41,6 @@ std::optional<nlohmann::json> try_call_daemon(const Context& ctx, const nlohmann
 void print_json(const nlohmann::json& doc);
 
 extern const Command status_command;
+extern const Command listen_command;
 
 }  // namespace joincast::tools

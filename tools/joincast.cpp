@@ -13,6 +13,7 @@ namespace {
 
 const Command* const commands[] = {
     &status_command,
+    &listen_command,
 };
 
 void usage(std::FILE* out) {
