@@ -179,7 +179,12 @@ class Listener {
   int run() {
     started_ = Clock::now();
     auto next_print = started_ + interval();
-    if (!json_)
+    // The sockets are joined by now: say so (scripts wait for this line).
+    if (json_)
+      print_json_line({{"event", "listening"}, {"group", media::sdp_address(o_.group)}, {"interface", o_.interface},
+                       {"ports", {o_.port, o_.port + 1, o_.sap_port}}, {"ssrc", fmt::format("{:08x}", ssrc_)},
+                       {"cname", o_.rtcp ? o_.cname : ""}, {"t", 0.0}});
+    else
       fmt::print("listening on [{}] ports {}/{} (SAP {}){}; RTCP as {:08x} ({})\n", media::sdp_address(o_.group), o_.port,
                  o_.port + 1, o_.sap_port, o_.interface.empty() ? "" : " on " + o_.interface, ssrc_,
                  o_.rtcp ? o_.cname : "not sending");
@@ -520,9 +525,10 @@ Options:
   --cname NAME         RTCP CNAME (default joincast-listen-PID@HOST)
   --hops N             hop limit / TTL of the reports (default 16)
   --no-rtcp            listen only; send no reports
-  --json               one JSON object per line: "sap" (announcement or
-                       deletion, with the SDP), "bye" (the sender left),
-                       "stats" every interval, "summary" at the end
+  --json               one JSON object per line: "listening" (joined),
+                       "sap" (announcement or deletion, with the SDP),
+                       "bye" (the sender left), "stats" every interval,
+                       "summary" at the end
 
 Exits 0 if anything (RTP or SAP) arrived, 1 otherwise.
 

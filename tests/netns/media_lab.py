@@ -203,6 +203,7 @@ class Listener:
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.reader = LineReader(self.proc.stdout)
         self.events: list[dict] = []
+        self.until(lambda e: e.get("event") == "listening", 10, f"joincast listen to join {group}")
 
     def until(self, predicate, timeout: float, what: str) -> dict:
         """Reads events until predicate(event); returns that event."""
