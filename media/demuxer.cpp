@@ -22,7 +22,7 @@ namespace {
 // Small on purpose: libavformat reads in pieces of this size, and a live
 // stream should not have to deliver more than a few kB before the first
 // packet can leave.
-constexpr int kAvioBufferSize = 4096;
+constexpr int kAvioBufferSize = 2048;
 // Undeclared input is probed on at most this much (FFmpeg's default is 5 MB).
 constexpr int kProbeSize = 32 * 1024;
 
@@ -99,6 +99,10 @@ Result<std::unique_ptr<Demuxer>> Demuxer::open(ReadFn read, std::string_view con
   fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
   fmt->probesize = kProbeSize;
   fmt->max_analyze_duration = 0;
+  // MP3, ADTS and Ogg are AVFMT_GENERIC_INDEX demuxers: they would index
+  // every frame for seeking (up to 1 MB per stream by default), which an
+  // endless live stream only pays for. No index.
+  fmt->max_index_size = 0;
 
   const AVInputFormat* input = nullptr;
   auto wanted = input_format_for(content_type);

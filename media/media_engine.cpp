@@ -62,7 +62,7 @@ Result<std::unique_ptr<MediaEngine>> MediaEngine::create(EngineOptions options) 
     if (engine->options_.on_event) engine->options_.on_event(event);
   };
   for (unsigned i = 0; i < threads; ++i) {
-    auto w = std::make_unique<Worker>(i, e->options_.ring_entries, handler, e->well_known_ads_);
+    auto w = std::make_unique<Worker>(i, e->options_.ring_entries, e->options_.send_window, handler, e->well_known_ads_);
     if (auto r = w->start(); !r) return r.error();
     e->workers_.push_back(std::move(w));
   }
@@ -131,7 +131,7 @@ Result<SessionId> MediaEngine::start(SessionConfig config, SourceFactory make_so
   setup.packet_size = packet_size;
   setup.lead = options_.lead;
   setup.max_lateness = options_.max_lateness;
-  auto sock = worker->sender_socket({source, setup.ifindex, setup.config.hop_limit, true});
+  auto sock = worker->sender_socket({source, setup.ifindex, setup.config.hop_limit, setup.config.multicast_loop});
   if (!sock) {
     set_why(why, fmt::format("cannot send from {} on {}: {}", sdp_address(source), setup.config.interface,
                              sock.error().message()));

@@ -130,11 +130,12 @@ std::chrono::milliseconds sap_base_interval(std::size_t ads, std::size_t packet_
   return std::max(floor, std::chrono::milliseconds(ms));
 }
 
-std::chrono::milliseconds sap_jittered(std::chrono::milliseconds base, std::mt19937_64& rng) {
+std::chrono::milliseconds sap_jittered(std::chrono::milliseconds base, std::uint64_t random) {
   auto third = base.count() / 3;
   if (third <= 0) return base;
-  std::uniform_int_distribution<std::int64_t> offset(-third, third);
-  return std::chrono::milliseconds(base.count() + offset(rng));
+  auto span = static_cast<std::uint64_t>(2 * third + 1);
+  auto offset = static_cast<std::int64_t>(random % span) - third;
+  return std::chrono::milliseconds(base.count() + offset);
 }
 
 }  // namespace joincast::media

@@ -11,7 +11,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -60,6 +59,7 @@ std::chrono::milliseconds sap_base_interval(std::size_t ads, std::size_t packet_
 
 // The next announcement's delay: the base interval ± a third, uniformly
 // random (RFC 2974 §3.1: "offset = rand(interval*2/3) - interval/3").
-std::chrono::milliseconds sap_jittered(std::chrono::milliseconds base, std::mt19937_64& rng);
+// random is any uniformly distributed 64-bit value.
+std::chrono::milliseconds sap_jittered(std::chrono::milliseconds base, std::uint64_t random);
 
 }  // namespace joincast::media

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -22,10 +23,8 @@ thread_local Session* t_active = nullptr;
 
 // Input buffering: a source is paused above the high-water mark and
 // resumed below the low one. MPEG-TS runs at several Mbit/s and gets more.
-constexpr std::size_t kHighWater = 8 * 1024;
+constexpr std::size_t kHighWater = 4 * 1024;
 constexpr std::size_t kHighWaterTs = 128 * 1024;
-// Packets due within this window of now leave together.
-constexpr auto kSendWindow = 1ms;
 // An SDP changes at most this often (RFC 2974 §3: every change is an
 // announcement and a deletion); metadata thus reaches it within a second.
 constexpr auto kSdpChangeInterval = 1s;
@@ -64,12 +63,19 @@ const char* to_string(SessionEvent::Kind kind) {
 
 Session* Session::active() { return t_active; }
 
+std::uint64_t Session::random() {
+  std::uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
 Session::Session(Worker& worker, SessionSetup setup, std::unique_ptr<ByteSource> source)
     : worker_(worker),
       setup_(std::move(setup)),
       source_(std::move(source)),
       created_(Clock::now()),
-      rng_(std::random_device{}()),
+      rng_state_((std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()),
       receivers_(setup_.config.receiver_timeout) {
   const auto& c = setup_.config;
   rtp_to_ = SocketAddress::from(c.group, c.rtp_port, setup_.ifindex);
@@ -79,10 +85,9 @@ Session::Session(Worker& worker, SessionSetup setup, std::unique_ptr<ByteSource>
   api_metadata_ = c.metadata;
   // RFC 8866 §5.2: session id and version are numeric; an NTP-based start
   // keeps versions growing across daemon restarts.
-  sdp_session_id_ = rng_() & 0x7fffffffffffull;
+  sdp_session_id_ = random() & 0x7fffffffffffull;
   sdp_version_ = ntp_timestamp_now() >> 32;
   if (setup_.config.cname.empty()) setup_.config.cname = "joincast@" + sdp_address(setup_.source_address);
-  rtcp_buffer_.resize(2048);
   std::lock_guard lock(mutex_);
   stats_.id = setup_.id;
   stats_.group = c.group;
@@ -107,6 +112,7 @@ void Session::start() {
     boost::system::error_code ec;
     rtcp_socket_->assign(setup_.config.group.is_v6() ? boost::asio::ip::udp::v6() : boost::asio::ip::udp::v4(),
                          setup_.rtcp_socket.release(), ec);
+    if (!ec) rtcp_socket_->non_blocking(true, ec);
     if (!ec) receive_rtcp();
   }
   auto fiber = Fiber::create([this] { pipeline(); });
@@ -361,7 +367,8 @@ bool Session::open_packetizer(const AVCodecParameters& par, AVRational time_base
                                    : fmt::format("the {} stream lacks the parameters RTP needs", name));
     return false;
   }
-  ssrc_ = static_cast<std::uint32_t>(rng_());
+  // RFC 3550 §8.1: the SSRC should be random; draw it from the system.
+  ssrc_ = static_cast<std::uint32_t>(std::random_device{}());
   if (ssrc_ == 0) ssrc_ = 1;
   std::string why;
   RtpPacketizer::Options options;
@@ -476,12 +483,12 @@ std::optional<Session::Clock::time_point> Session::next_event() const {
   return next;
 }
 
-void Session::on_timer(Clock::time_point now) {
+void Session::on_timer(Clock::time_point now, Clock::duration window) {
   if (state_ != SessionState::starting && state_ != SessionState::running) return;
-  send_due(now);
+  send_due(now, window);
   if (waiting_ == Waiting::room && (queue_.empty() || queue_.back()->due - setup_.lead / 2 <= now)) {
     resume_fiber();
-    send_due(Clock::now());
+    send_due(Clock::now(), window);
   }
   if (pipeline_done_ && queue_.empty() && (state_ == SessionState::starting || state_ == SessionState::running)) {
     finish(pipeline_error_ || source_error_ ? SessionState::failed : SessionState::ended);
@@ -495,8 +502,8 @@ void Session::on_timer(Clock::time_point now) {
   }
 }
 
-void Session::send_due(Clock::time_point now) {
-  while (!queue_.empty() && queue_.front()->due <= now + kSendWindow) {
+void Session::send_due(Clock::time_point now, Clock::duration window) {
+  while (!queue_.empty() && queue_.front()->due <= now + window) {
     auto p = std::move(queue_.front());
     queue_.pop_front();
     send_packet(std::move(p));
@@ -518,19 +525,17 @@ void Session::send_packet(std::unique_ptr<OutgoingPacket> p) {
     std::lock_guard lock(mutex_);
     ++stats_.rtcp_sent;
   } else {
-    ++sent_rtp_packets_;
-    sent_rtp_octets_ += p->data.size() - 12;
-    last_sent_ticks_ = p->ticks;
-    std::lock_guard lock(mutex_);
-    if (stats_.rtp_packets == 0) {
+    // Per-packet counters are atomics: no lock on the hot path.
+    sent_rtp_packets_.store(sent_rtp_packets_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    sent_rtp_octets_.store(sent_rtp_octets_.load(std::memory_order_relaxed) + p->data.size() - 12,
+                           std::memory_order_relaxed);
+    last_sent_ticks_.store(p->ticks, std::memory_order_relaxed);
+    if (state_ == SessionState::starting) {
+      std::lock_guard lock(mutex_);
       stats_.first_packet_ms = std::chrono::duration<double, std::milli>(now - created_).count();
       state_ = SessionState::running;
       stats_.state = state_;
     }
-    ++stats_.rtp_packets;
-    stats_.rtp_octets = sent_rtp_octets_;
-    if (mapping_ && mapping_->clock_rate)
-      stats_.media_seconds = static_cast<double>(last_sent_ticks_) / mapping_->clock_rate;
   }
   bool first = p->kind == PacketKind::rtp && sent_rtp_packets_ == 1;
   worker_.sender().enqueue(std::move(p));
@@ -575,21 +580,26 @@ std::vector<std::byte> Session::sender_report_compound(bool bye) const {
 }
 
 void Session::receive_rtcp() {
-  rtcp_socket_->async_receive_from(
-      boost::asio::buffer(rtcp_buffer_), rtcp_from_,
-      [weak = weak_from_this()](const boost::system::error_code& ec, std::size_t n) {
-        auto self = weak.lock();
-        if (!self || ec == boost::asio::error::operation_aborted || !self->rtcp_socket_) return;
-        if (!ec) {
-          auto now = Clock::now();
-          std::lock_guard lock(self->mutex_);
-          self->receivers_.on_packet(std::span(self->rtcp_buffer_.data(), n), self->rtcp_from_.address().to_string(), now,
-                                     ntp_timestamp_now());
-          if (self->next_expiry_ < now) self->next_expiry_ = now + 1s;
-        }
-        self->receive_rtcp();
-        self->worker_.reschedule(*self);
-      });
+  // Wait for readiness and read into the thread's buffer: a thousand
+  // sessions need no thousand receive buffers.
+  rtcp_socket_->async_wait(boost::asio::ip::udp::socket::wait_read, [weak = weak_from_this()](
+                                                                        const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (!self || ec || !self->rtcp_socket_) return;
+    thread_local std::array<std::byte, 2048> buffer;
+    auto now = Clock::now();
+    for (int i = 0; i < 16; ++i) {
+      boost::asio::ip::udp::endpoint from;
+      boost::system::error_code rec;
+      std::size_t n = self->rtcp_socket_->receive_from(boost::asio::buffer(buffer), from, 0, rec);
+      if (rec) break;  // would block: all read
+      std::lock_guard lock(self->mutex_);
+      self->receivers_.on_packet(std::span(buffer.data(), n), from.address().to_string(), now, ntp_timestamp_now());
+      if (self->next_expiry_ < now) self->next_expiry_ = now + 1s;
+    }
+    self->receive_rtcp();
+    self->worker_.reschedule(*self);
+  });
 }
 
 // ------------------------------------------------------------- SAP, SDP
@@ -701,13 +711,13 @@ void Session::announce(bool own_group, bool well_known, Clock::time_point now) {
     queue_control(PacketKind::sap, packet, sap_to_);
     ++sent;
     last_own_announce_ = now;
-    next_own_announce_ = now + sap_jittered(setup_.config.sap.interval, rng_);
+    next_own_announce_ = now + sap_jittered(setup_.config.sap.interval, random());
   }
   if (well_known) {
     queue_control(PacketKind::sap, std::move(packet), sap_well_known_to_);
     ++sent;
     auto base = sap_base_interval(worker_.well_known_ads(), size, setup_.config.sap.well_known_min_interval);
-    next_well_known_announce_ = now + sap_jittered(base, rng_);
+    next_well_known_announce_ = now + sap_jittered(base, random());
   }
   announced_ = true;
   std::lock_guard lock(mutex_);
@@ -753,8 +763,11 @@ void Session::finish(SessionState final_state) {
   listener_announce_.reset();
   stop_source();
   if (rtcp_socket_) {
+    // Closed and destroyed here, on the worker: the pending receive
+    // completes as aborted and sees no socket.
     boost::system::error_code ignored;
     rtcp_socket_->close(ignored);
+    rtcp_socket_.reset();
   }
   state_ = final_state;
   std::string message;
@@ -801,6 +814,9 @@ void Session::emit(SessionEvent::Kind kind, std::error_code ec, std::string mess
 SessionStats Session::stats() const {
   std::lock_guard lock(mutex_);
   SessionStats s = stats_;
+  s.rtp_packets = sent_rtp_packets_.load(std::memory_order_relaxed);
+  s.rtp_octets = sent_rtp_octets_.load(std::memory_order_relaxed);
+  if (s.clock_rate) s.media_seconds = static_cast<double>(last_sent_ticks_.load(std::memory_order_relaxed)) / s.clock_rate;
   s.receivers = receivers_.receivers();
   s.rtcp_in = receivers_.counters();
   s.uptime_seconds = std::chrono::duration<double>(Clock::now() - created_).count();

@@ -28,6 +28,7 @@
 
 #include <boost/asio/ip/udp.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -70,8 +71,9 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   void update_metadata(const StreamMetadata& metadata);
   // The earliest time on_timer() has something to do.
   std::optional<Clock::time_point> next_event() const;
-  // Sends due packets, refills the queue, runs SAP and receiver timers.
-  void on_timer(Clock::time_point now);
+  // Sends packets due within window of now, refills the queue, runs SAP
+  // and receiver timers.
+  void on_timer(Clock::time_point now, Clock::duration window);
   // A send result for one of this session's packets.
   void on_send_complete(const OutgoingPacket& packet, int result);
   // Pumps the pipeline if it waits for something that is now there.
@@ -107,7 +109,7 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   // Worker side.
   void resume_fiber();
   void after_pipeline();
-  void send_due(Clock::time_point now);
+  void send_due(Clock::time_point now, Clock::duration window);
   void send_packet(std::unique_ptr<OutgoingPacket> packet);
   void queue_control(PacketKind kind, std::vector<std::byte> data, const SocketAddress& to, bool drain = false);
   std::vector<std::byte> sender_report_compound(bool bye) const;
@@ -162,12 +164,14 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   RtpTimestampUnwrap unwrap_;
   Clock::time_point anchor_hint_{};  // a new RTP stream starts no earlier than this
   std::deque<std::unique_ptr<OutgoingPacket>> queue_;
-  std::uint64_t sent_rtp_packets_ = 0;
-  std::uint64_t sent_rtp_octets_ = 0;
-  std::int64_t last_sent_ticks_ = 0;
+  // Written on the worker only, read by stats() anywhere.
+  std::atomic<std::uint64_t> sent_rtp_packets_{0};
+  std::atomic<std::uint64_t> sent_rtp_octets_{0};
+  std::atomic<std::int64_t> last_sent_ticks_{0};
 
   // SAP.
-  std::mt19937_64 rng_;
+  std::uint64_t random();       // splitmix64: small state, good enough for timer jitter
+  std::uint64_t rng_state_ = 0;
   std::uint64_t sdp_session_id_ = 0;
   std::uint64_t sdp_version_ = 0;
   std::string sdp_;                 // announced now; empty before the codec is known
@@ -186,8 +190,7 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
 
   // RTCP in.
   std::unique_ptr<boost::asio::ip::udp::socket> rtcp_socket_;
-  std::vector<std::byte> rtcp_buffer_;
-  boost::asio::ip::udp::endpoint rtcp_from_;
+
   ReceiverTable receivers_;
   Clock::time_point next_expiry_{};
 

@@ -38,6 +38,11 @@ struct SessionConfig {
   // family.
   std::optional<boost::asio::ip::address> source_address;
   unsigned hop_limit = 16;          // IPv6 hop limit / IPv4 TTL (also the c= TTL)
+  // Also deliver the stream to listeners on the sending host itself. Off by
+  // default: for every looped packet the kernel searches the interface's
+  // list of joined groups, which grows with the number of sessions (each
+  // joins its group for RTCP).
+  bool multicast_loop = false;
   std::uint16_t rtp_port = 5004;    // RTCP is rtp_port + 1 (RFC 3550 §11)
   std::uint16_t sap_port = 9875;
   // Initial metadata. Non-empty fields here (and in update_metadata())

@@ -123,7 +123,9 @@ void UdpSender::reap() {
     complete(p, cqe->res);
   }
   io_uring_cq_advance(&ring_, count);
-  // Clear the eventfd's counter; it is only a wakeup.
+}
+
+void UdpSender::clear_completion_signal() {
   std::uint64_t value = 0;
   if (event_fd_) (void)!::read(event_fd_.get(), &value, sizeof value);
 }

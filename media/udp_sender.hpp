@@ -67,8 +67,10 @@ class UdpSender {
   void enqueue(std::unique_ptr<OutgoingPacket> packet);
   // Submits everything queued and reaps what has completed.
   void flush();
-  // Reaps completions without submitting (the eventfd fired).
+  // Reaps completions without submitting.
   void reap();
+  // Resets the eventfd after it fired (before reap()).
+  void clear_completion_signal();
 
   bool uses_io_uring() const { return ring_ok_; }
   // Readable when deferred completions wait; -1 without io_uring.

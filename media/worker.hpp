@@ -13,7 +13,6 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -21,8 +20,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace joincast::media {
@@ -36,7 +37,10 @@ class Worker {
 
   // well_known_ads: the engine-wide count of sessions announcing on a
   // well-known SAP group (RFC 2974 §3.1 divides the bandwidth among them).
-  Worker(unsigned index, unsigned ring_entries, EventHandler on_event, std::atomic<std::size_t>& well_known_ads);
+  // send_window: packets due this soon leave with the ones due now (one
+  // wakeup and one submit for all); it bounds how early a packet may leave.
+  Worker(unsigned index, unsigned ring_entries, std::chrono::microseconds send_window, EventHandler on_event,
+         std::atomic<std::size_t>& well_known_ads);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -77,23 +81,34 @@ class Worker {
 
   void run_timers();
   void arm();
+  bool current(const Deadline& d) const;
   void watch_completions();
+  void watch_timer();
   void on_complete(const OutgoingPacket& packet, int result);
+
+  struct Entry {
+    std::shared_ptr<Session> session;
+    std::optional<Clock::time_point> scheduled;  // the deadline in the heap that counts
+  };
 
   unsigned index_;
   unsigned ring_entries_;
+  std::chrono::microseconds send_window_;
+  bool stopping_ = false;
   EventHandler on_event_;
   std::atomic<std::size_t>& well_known_ads_;
   boost::asio::io_context io_{1};
   boost::asio::any_io_executor guard_;  // tracks outstanding work: run() returns only after shutdown
   std::thread thread_;
   std::unique_ptr<UdpSender> sender_;
-  boost::asio::steady_timer timer_;
-  std::optional<Clock::time_point> armed_for_;
+  std::unique_ptr<boost::asio::posix::stream_descriptor> timer_;  // a timerfd
+  enum class TimerMode { idle, oneshot, ticking };
+  TimerMode mode_ = TimerMode::idle;
+  Clock::time_point oneshot_at_{};
   std::unique_ptr<boost::asio::posix::stream_descriptor> completions_;
-  std::map<SessionId, std::shared_ptr<Session>> sessions_;
-  std::map<SessionId, Clock::time_point> scheduled_;  // each session's current deadline
+  std::unordered_map<SessionId, Entry> sessions_;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  std::vector<Session*> due_;
   std::atomic<std::size_t> session_count_{0};
 
   struct SocketKey {

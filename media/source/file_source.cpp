@@ -27,7 +27,6 @@ struct FileSource::State {
   ByteSink* sink = nullptr;
   bool running = false;  // a read is posted or under way
   bool stopped = false;
-  std::vector<std::byte> buffer;
 };
 
 std::string content_type_for_path(std::string_view path) {
@@ -98,9 +97,12 @@ void FileSource::stop() {
 }
 
 void FileSource::read_some(const std::shared_ptr<State>& s) {
-  // A few chunks per turn, then yield the thread to other sessions.
+  // A few chunks per turn, then yield the thread to other sessions. The
+  // sink copies what it takes, so every file source on a thread reads into
+  // the same buffer.
   constexpr int kChunksPerTurn = 4;
-  s->buffer.resize(s->options.chunk_bytes);
+  thread_local std::vector<std::byte> buffer;
+  buffer.resize(s->options.chunk_bytes);
   for (int i = 0; i < kChunksPerTurn; ++i) {
     if (s->stopped || !s->sink) {
       s->running = false;
@@ -116,8 +118,8 @@ void FileSource::read_some(const std::shared_ptr<State>& s) {
       }
       s->position = s->start;
     }
-    auto want = static_cast<std::size_t>(std::min<off_t>(static_cast<off_t>(s->buffer.size()), s->end - s->position));
-    ssize_t n = pread(s->fd.get(), s->buffer.data(), want, s->position);
+    auto want = static_cast<std::size_t>(std::min<off_t>(static_cast<off_t>(buffer.size()), s->end - s->position));
+    ssize_t n = pread(s->fd.get(), buffer.data(), want, s->position);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       s->running = false;
@@ -127,7 +129,7 @@ void FileSource::read_some(const std::shared_ptr<State>& s) {
       return;
     }
     s->position += n;
-    if (s->sink->on_data(std::span(s->buffer.data(), static_cast<std::size_t>(n))) == Flow::pause) {
+    if (s->sink->on_data(std::span(buffer.data(), static_cast<std::size_t>(n))) == Flow::pause) {
       s->running = false;
       return;
     }

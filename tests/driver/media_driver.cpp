@@ -7,7 +7,7 @@
 //    "source":{"type":"file","path":"a.mp3","loop":true}}        -> {"ok":true,"session":1,"t_ns":...}
 //   source types: file {path, loop, content_type}, tone {codec, frequency, bitrate},
 //                 udp {address, port, interface, source, payload, content_type}
-//   optional: metadata {station_name, now_playing, url}, hop_limit, source_address,
+//   optional: metadata {station_name, now_playing, url}, hop_limit, multicast_loop, source_address,
 //             content_type, sap {interval_ms, well_known, well_known_min_interval_ms},
 //             receiver_timeout_ms, cname
 //   {"cmd":"stats","session":1}   {"cmd":"stats"}   {"cmd":"metadata","session":1,"metadata":{...}}
@@ -129,6 +129,7 @@ json start(MediaEngine& engine, const json& req) {
     if (ec) return fail("bad source address");
   }
   c.hop_limit = req.value("hop_limit", 16u);
+  c.multicast_loop = req.value("multicast_loop", false);
   c.content_type = req.value("content_type", "");
   c.cname = req.value("cname", "");
   if (req.contains("metadata")) c.metadata = metadata_from_json(req["metadata"]);
@@ -197,8 +198,9 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--threads" && i + 1 < argc) options.threads = static_cast<unsigned>(std::stoul(argv[++i]));
     else if (a == "--lead-ms" && i + 1 < argc) options.lead = std::chrono::milliseconds(std::stol(argv[++i]));
+    else if (a == "--window-us" && i + 1 < argc) options.send_window = std::chrono::microseconds(std::stol(argv[++i]));
     else {
-      std::fprintf(stderr, "usage: media_driver [--threads N] [--lead-ms MS] < commands.jsonl\n");
+      std::fprintf(stderr, "usage: media_driver [--threads N] [--lead-ms MS] [--window-us US] < commands.jsonl\n");
       return 2;
     }
   }

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <random>
 #include <set>
 
 using namespace joincast::media;
@@ -114,9 +115,16 @@ TEST_CASE("the RFC 2974 interval has a floor and grows with traffic") {
   CHECK(sap_base_interval(1000, 500, 300s) == 1000s);
   CHECK(sap_base_interval(1, 500, 0ms) == 1000ms);
   std::mt19937_64 rng(1);
-  for (int i = 0; i < 1000; ++i) {
-    auto j = sap_jittered(300s, rng);
-    CHECK(j >= 200s);
-    CHECK(j <= 400s);
+  std::chrono::milliseconds low = 1h, high = 0ms;
+  for (int i = 0; i < 10000; ++i) {
+    auto j = sap_jittered(300s, rng());
+    low = std::min(low, j);
+    high = std::max(high, j);
   }
+  CHECK(low >= 200s);
+  CHECK(low < 201s);  // the whole range is used
+  CHECK(high <= 400s);
+  CHECK(high > 399s);
+  CHECK(sap_jittered(300s, 0) == 200s);
+  CHECK(sap_jittered(300s, 200000) == 400s);
 }
