@@ -47,5 +47,6 @@ extern const Command routes_command;
 extern const Command route_command;
 extern const Command map_command;
 extern const Command directories_command;
+extern const Command listen_command;
 
 }  // namespace joincast::tools

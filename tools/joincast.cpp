@@ -19,6 +19,7 @@ const Command* const commands[] = {
     &route_command,
     &map_command,
     &directories_command,
+    &listen_command,
 };
 
 void usage(std::FILE* out) {
