@@ -227,7 +227,13 @@ void RouteController::stop() {
   // Bridge settings stay as they are: turning snooping back on while the
   // daemon restarts would cut exactly the traffic it was turned off for.
   bridge_originals_.clear();
-  config_ = RoutingSection{};
+  // An empty configuration, but with the protocol and tables of the one
+  // in force, so that what was installed under them is found and removed.
+  RoutingSection none;
+  none.table = config_.table;
+  none.route_protocol = config_.route_protocol;
+  none.group_route_table = config_.group_route_table;
+  config_ = none;
   runtime_.clear();
   for (auto& f : families_) f.dynamic.clear();
   group_routes_dirty_ = rules_dirty_ = true;
@@ -251,15 +257,62 @@ bool RouteController::reload(const RoutingSection& next) {
   // The table, protocol or priority may have changed: look again.
   group_routes_dirty_ = rules_dirty_ = true;
   for (const auto& w : config_.warnings) log::warning("routing: {}", w);
+  // Another multicast routing table means other sockets: the old table is
+  // given up (its entries go with it) and the new one built from scratch.
+  const bool new_table = previous.table != config_.table;
+  if (new_table) {
+    log::notice("routing: moving from multicast routing table {} to {}; routed traffic pauses",
+                previous.table.value_or(netlink::default_mroute_table_ipv4),
+                config_.table.value_or(netlink::default_mroute_table_ipv4));
+    for (auto& f : families_) close_socket(f);
+  }
   if (auto e = apply(Mode::transaction)) {
     log::error("routing: reload refused, the previous routing configuration stays in force: {}", *e);
     config_ = std::move(previous);
+    if (new_table) {
+      if (auto again = apply(Mode::best_effort)) log::error("routing: restoring the previous table: {}", *again);
+    }
     return false;
   }
   log::info("routing: reloaded: {} (S,G) routes, {} templates, {} group block routes, {} pending", plan_.routes.size(),
             plan_.templates.size(), plan_.group_routes.size(), plan_.pending.size());
+  // Routes and rules installed under a protocol or table no longer in
+  // use would be orphans: remove them.
+  if (previous.route_protocol != config_.route_protocol || previous.group_route_table != config_.group_route_table)
+    remove_group_routes(previous.route_protocol, previous.group_route_table);
+  if (previous.route_protocol != config_.route_protocol) remove_rules(previous.route_protocol);
   schedule_expiry();
   return true;
+}
+
+void RouteController::remove_group_routes(std::uint8_t protocol, std::uint32_t table_id) {
+  for (int fam : {AF_INET, AF_INET6}) {
+    std::vector<netlink::Route> old;
+    (void)netlink_->dump(netlink::dump_routes(fam, table_id, protocol), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
+      auto r = netlink::parse_route(nlh);
+      if (r && r.value().protocol == protocol && r.value().table == table_id) old.push_back(r.value());
+      return netlink::success();
+    });
+    for (const auto& r : old) {
+      if (auto e = netlink_->request(netlink::del_route(r)); !e)
+        log::warning("routing: cannot remove the route {}: {}", r.destination.to_string(), e.error().message());
+    }
+  }
+}
+
+void RouteController::remove_rules(std::uint8_t protocol) {
+  for (int fam : {RTNL_FAMILY_IPMR, RTNL_FAMILY_IP6MR}) {
+    std::vector<netlink::Rule> old;
+    (void)netlink_->dump(netlink::dump_rules(fam), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
+      auto r = netlink::parse_rule(nlh);
+      if (r && r.value().protocol == protocol) old.push_back(r.value());
+      return netlink::success();
+    });
+    for (const auto& r : old) {
+      if (auto e = netlink_->request(netlink::del_rule(r)); !e)
+        log::warning("routing: cannot remove a multicast rule: {}", e.error().message());
+    }
+  }
 }
 
 Json RouteController::status() const {
@@ -498,7 +551,7 @@ std::optional<std::string> RouteController::apply(Mode mode) {
     if ((error = apply_family(f, plan, tx))) break;
   }
   if (!error) error = apply_group_routes(plan, tx);
-  if (!error) error = apply_rules(tx);
+  if (!error) error = apply_rules(plan, tx);
   if (!error) error = apply_joins(plan, tx);
   if (!error) error = apply_mdb(plan, tx);
   if (!error) error = apply_bridges(plan, tx);
@@ -789,17 +842,26 @@ std::optional<std::string> RouteController::apply_group_routes(const RoutingPlan
   return std::nullopt;
 }
 
-std::optional<std::string> RouteController::apply_rules(Transaction& tx) {
+std::optional<std::string> RouteController::apply_rules(const RoutingPlan& plan, Transaction& tx) {
+  // One `iif X` and one `oif X` rule per interface the plan gives a VIF.
+  auto vif_names = [&](int fam) {
+    std::vector<std::string> names;
+    auto it = plan.vifs.find(fam);
+    if (!config_.table || it == plan.vifs.end()) return names;
+    for (const auto& [ifindex, ttl] : it->second)
+      if (const auto* l = interfaces_.find(ifindex)) names.push_back(l->name);
+    return names;
+  };
   std::vector<netlink::Rule> wanted;
-  for (const auto& f : families_) {
-    if (!config_.table || !f.socket) continue;
-    for (const auto& vif : f.vifs.list()) {
-      if (const auto* l = interfaces_.find(vif.ifindex)) {
-        netlink::Rule r;
-        r.family = f.family == AF_INET ? RTNL_FAMILY_IPMR : RTNL_FAMILY_IP6MR;
-        r.iif = l->name;
-        wanted.push_back(r);
-      }
+  for (int fam : {AF_INET, AF_INET6}) {
+    for (const auto& name : vif_names(fam)) {
+      netlink::Rule r;
+      r.family = fam == AF_INET ? RTNL_FAMILY_IPMR : RTNL_FAMILY_IP6MR;
+      r.iif = name;
+      r.table = *config_.table;
+      r.priority = config_.rule_priority;
+      r.protocol = config_.route_protocol;
+      wanted.push_back(r);
     }
   }
   if (!rules_dirty_ && wanted == applied_rules_) return std::nullopt;
@@ -810,19 +872,15 @@ std::optional<std::string> RouteController::apply_rules(Transaction& tx) {
   for (const auto& f : families_) {
     const int rule_family = f.family == AF_INET ? RTNL_FAMILY_IPMR : RTNL_FAMILY_IP6MR;
     std::vector<netlink::Rule> want;
-    if (config_.table && f.socket) {
-      for (const auto& vif : f.vifs.list()) {
-        const auto* l = interfaces_.find(vif.ifindex);
-        if (!l) continue;
-        for (int dir = 0; dir < 2; ++dir) {
-          netlink::Rule r;
-          r.family = rule_family;
-          r.priority = config_.rule_priority;
-          r.table = *config_.table;
-          r.protocol = config_.route_protocol;
-          (dir == 0 ? r.iif : r.oif) = l->name;
-          want.push_back(r);
-        }
+    for (const auto& name : vif_names(f.family)) {
+      for (int dir = 0; dir < 2; ++dir) {
+        netlink::Rule r;
+        r.family = rule_family;
+        r.priority = config_.rule_priority;
+        r.table = *config_.table;
+        r.protocol = config_.route_protocol;
+        (dir == 0 ? r.iif : r.oif) = name;
+        want.push_back(r);
       }
     }
     std::vector<netlink::Rule> have;
@@ -1376,7 +1434,7 @@ std::optional<std::string> RouteController::add_source_specific(const RouteRule&
   auto r = write_mfc(f, key, *entry);
   if (!r) return fail(fmt::format("cannot install ({}, {}): {}", key.source.to_string(), key.group.to_string(),
                                   error_text(r.error(), &*netlink_)));
-  if (auto e = apply_rules(tx)) return fail(*e);
+  if (auto e = apply_rules(plan_, tx)) return fail(*e);
   tx.commit();
   f.installed[key] = *entry;
   f.dynamic.erase(key);  // a configured (S,G) replaces what an upcall made

@@ -16,7 +16,7 @@ import sys
 import time
 
 from lab import BUILD_DIR, Lab, log, wait_until
-from routing_lab import Topology, mroute_lines, send, start_daemon
+from routing_lab import Topology, mroute_lines, reload, send, start_daemon
 
 N = 10
 CONFIG = """
@@ -127,8 +127,32 @@ def main() -> int:
             assert "(10.1.0.2,239.5.5.5) Iif: up0 Oifs: down2 State: resolved" in mroute_lines(t.router, "-4", "100")
             log("table 100: routed, reported, expired")
 
+            # Another table and another protocol at reload: everything moves,
+            # nothing is left under the old ones.
+            moved = CONFIG.replace("table = 100", "table = 101\nroute_protocol = 201") + """
+[[routing.group_block]]
+name = "ssdp"
+interface = "down2"
+groups = ["239.255.255.250"]
+"""
+            reload(d, CONFIG + """
+[[routing.group_block]]
+name = "ssdp"
+interface = "down2"
+groups = ["239.255.255.250"]
+""")
+            assert "proto 200" in t.router.run("ip", "route", "show", "table", "local", "239.255.255.250")
+            reload(d, moved)
+            assert "(10.1.0.2,239.5.5.5) Iif: up0 Oifs: down2 State: resolved" in mroute_lines(t.router, "-4", "101")
+            rules = mrules(t.router) + mrules(t.router, "-6")
+            assert any("lookup 101" in r for r in rules) and not any("lookup 100" in r for r in rules), rules
+            local = t.router.run("ip", "route", "show", "table", "local", "239.255.255.250")
+            assert "proto 201" in local and "proto 200" not in local, local
+            assert mroute_lines(t.router) == smc_routes
+
             d.stop()
-            assert not any("lookup 100" in r for r in mrules(t.router) + mrules(t.router, "-6")), mrules(t.router)
+            assert not any("lookup 10" in r for r in mrules(t.router) + mrules(t.router, "-6")), mrules(t.router)
+            assert "239.255.255.250" not in t.router.run("ip", "route", "show", "table", "local")
             assert mroute_lines(t.router) == smc_routes
             smc.terminate()
             smc.wait(timeout=10)
