@@ -29,7 +29,6 @@ const char* kind_name(int kind) {
 
 }  // namespace
 
-
 Json RouteController::entry_json(const netlink::MfcEntry& e, const Family& f) const {
   Json j{{"source", e.source.to_string()},
          {"group", e.group.to_string()},
