@@ -24,14 +24,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-const char* kind_name(int kind) {
-  switch (kind) {
-    case 0: return "route";
-    case 1: return "dynamic";
-    default: return "stop";
-  }
-}
-
 std::string error_text(const std::error_code& e, const netlink::NetlinkSocket* nl = nullptr) {
   std::string s = e.message();
   if (nl && !nl->last_error_text().empty()) s += " (" + nl->last_error_text() + ")";
@@ -227,7 +219,13 @@ void RouteController::stop() {
   // Bridge settings stay as they are: turning snooping back on while the
   // daemon restarts would cut exactly the traffic it was turned off for.
   bridge_originals_.clear();
-  config_ = RoutingSection{};
+  // An empty configuration, but with the protocol and tables of the one
+  // in force, so that what was installed under them is found and removed.
+  RoutingSection none;
+  none.table = config_.table;
+  none.route_protocol = config_.route_protocol;
+  none.group_route_table = config_.group_route_table;
+  config_ = none;
   runtime_.clear();
   for (auto& f : families_) f.dynamic.clear();
   group_routes_dirty_ = rules_dirty_ = true;
@@ -251,15 +249,62 @@ bool RouteController::reload(const RoutingSection& next) {
   // The table, protocol or priority may have changed: look again.
   group_routes_dirty_ = rules_dirty_ = true;
   for (const auto& w : config_.warnings) log::warning("routing: {}", w);
+  // Another multicast routing table means other sockets: the old table is
+  // given up (its entries go with it) and the new one built from scratch.
+  const bool new_table = previous.table != config_.table;
+  if (new_table) {
+    log::notice("routing: moving from multicast routing table {} to {}; routed traffic pauses",
+                previous.table.value_or(netlink::default_mroute_table_ipv4),
+                config_.table.value_or(netlink::default_mroute_table_ipv4));
+    for (auto& f : families_) close_socket(f);
+  }
   if (auto e = apply(Mode::transaction)) {
     log::error("routing: reload refused, the previous routing configuration stays in force: {}", *e);
     config_ = std::move(previous);
+    if (new_table) {
+      if (auto again = apply(Mode::best_effort)) log::error("routing: restoring the previous table: {}", *again);
+    }
     return false;
   }
   log::info("routing: reloaded: {} (S,G) routes, {} templates, {} group block routes, {} pending", plan_.routes.size(),
             plan_.templates.size(), plan_.group_routes.size(), plan_.pending.size());
+  // Routes and rules installed under a protocol or table no longer in
+  // use would be orphans: remove them.
+  if (previous.route_protocol != config_.route_protocol || previous.group_route_table != config_.group_route_table)
+    remove_group_routes(previous.route_protocol, previous.group_route_table);
+  if (previous.route_protocol != config_.route_protocol) remove_rules(previous.route_protocol);
   schedule_expiry();
   return true;
+}
+
+void RouteController::remove_group_routes(std::uint8_t protocol, std::uint32_t table_id) {
+  for (int fam : {AF_INET, AF_INET6}) {
+    std::vector<netlink::Route> old;
+    (void)netlink_->dump(netlink::dump_routes(fam, table_id, protocol), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
+      auto r = netlink::parse_route(nlh);
+      if (r && r.value().protocol == protocol && r.value().table == table_id) old.push_back(r.value());
+      return netlink::success();
+    });
+    for (const auto& r : old) {
+      if (auto e = netlink_->request(netlink::del_route(r)); !e)
+        log::warning("routing: cannot remove the route {}: {}", r.destination.to_string(), e.error().message());
+    }
+  }
+}
+
+void RouteController::remove_rules(std::uint8_t protocol) {
+  for (int fam : {RTNL_FAMILY_IPMR, RTNL_FAMILY_IP6MR}) {
+    std::vector<netlink::Rule> old;
+    (void)netlink_->dump(netlink::dump_rules(fam), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
+      auto r = netlink::parse_rule(nlh);
+      if (r && r.value().protocol == protocol) old.push_back(r.value());
+      return netlink::success();
+    });
+    for (const auto& r : old) {
+      if (auto e = netlink_->request(netlink::del_rule(r)); !e)
+        log::warning("routing: cannot remove a multicast rule: {}", e.error().message());
+    }
+  }
 }
 
 Json RouteController::status() const {
@@ -498,7 +543,7 @@ std::optional<std::string> RouteController::apply(Mode mode) {
     if ((error = apply_family(f, plan, tx))) break;
   }
   if (!error) error = apply_group_routes(plan, tx);
-  if (!error) error = apply_rules(tx);
+  if (!error) error = apply_rules(plan, tx);
   if (!error) error = apply_joins(plan, tx);
   if (!error) error = apply_mdb(plan, tx);
   if (!error) error = apply_bridges(plan, tx);
@@ -789,17 +834,26 @@ std::optional<std::string> RouteController::apply_group_routes(const RoutingPlan
   return std::nullopt;
 }
 
-std::optional<std::string> RouteController::apply_rules(Transaction& tx) {
+std::optional<std::string> RouteController::apply_rules(const RoutingPlan& plan, Transaction& tx) {
+  // One `iif X` and one `oif X` rule per interface the plan gives a VIF.
+  auto vif_names = [&](int fam) {
+    std::vector<std::string> names;
+    auto it = plan.vifs.find(fam);
+    if (!config_.table || it == plan.vifs.end()) return names;
+    for (const auto& [ifindex, ttl] : it->second)
+      if (const auto* l = interfaces_.find(ifindex)) names.push_back(l->name);
+    return names;
+  };
   std::vector<netlink::Rule> wanted;
-  for (const auto& f : families_) {
-    if (!config_.table || !f.socket) continue;
-    for (const auto& vif : f.vifs.list()) {
-      if (const auto* l = interfaces_.find(vif.ifindex)) {
-        netlink::Rule r;
-        r.family = f.family == AF_INET ? RTNL_FAMILY_IPMR : RTNL_FAMILY_IP6MR;
-        r.iif = l->name;
-        wanted.push_back(r);
-      }
+  for (int fam : {AF_INET, AF_INET6}) {
+    for (const auto& name : vif_names(fam)) {
+      netlink::Rule r;
+      r.family = fam == AF_INET ? RTNL_FAMILY_IPMR : RTNL_FAMILY_IP6MR;
+      r.iif = name;
+      r.table = *config_.table;
+      r.priority = config_.rule_priority;
+      r.protocol = config_.route_protocol;
+      wanted.push_back(r);
     }
   }
   if (!rules_dirty_ && wanted == applied_rules_) return std::nullopt;
@@ -810,19 +864,15 @@ std::optional<std::string> RouteController::apply_rules(Transaction& tx) {
   for (const auto& f : families_) {
     const int rule_family = f.family == AF_INET ? RTNL_FAMILY_IPMR : RTNL_FAMILY_IP6MR;
     std::vector<netlink::Rule> want;
-    if (config_.table && f.socket) {
-      for (const auto& vif : f.vifs.list()) {
-        const auto* l = interfaces_.find(vif.ifindex);
-        if (!l) continue;
-        for (int dir = 0; dir < 2; ++dir) {
-          netlink::Rule r;
-          r.family = rule_family;
-          r.priority = config_.rule_priority;
-          r.table = *config_.table;
-          r.protocol = config_.route_protocol;
-          (dir == 0 ? r.iif : r.oif) = l->name;
-          want.push_back(r);
-        }
+    for (const auto& name : vif_names(f.family)) {
+      for (int dir = 0; dir < 2; ++dir) {
+        netlink::Rule r;
+        r.family = rule_family;
+        r.priority = config_.rule_priority;
+        r.table = *config_.table;
+        r.protocol = config_.route_protocol;
+        (dir == 0 ? r.iif : r.oif) = name;
+        want.push_back(r);
       }
     }
     std::vector<netlink::Rule> have;
@@ -1085,243 +1135,7 @@ void RouteController::expire() {
   }
 }
 
-// ---- membership subscription ---------------------------------------------
-
-Result<RouteController::MembershipSubscription> RouteController::subscribe_membership(
-    int family_id, std::vector<std::string> interfaces, netlink::MrouteSocket::MembershipHandler handler) {
-  if (family_id != AF_INET && family_id != AF_INET6) return errno_error(EAFNOSUPPORT);
-  const std::uint64_t id = next_tap_++;
-  taps_[id] = Tap{family_id, std::move(interfaces), {}};
-  if (!started_) {
-    taps_.erase(id);
-    return errno_error(ENOTCONN);
-  }
-  if (auto e = apply(Mode::transaction)) {
-    taps_.erase(id);
-    log::error("routing: membership from the multicast routing socket: {}", *e);
-    Family& f = family(family_id);
-    return errno_error(f.socket ? ENOSPC : EADDRINUSE);
-  }
-  Family& f = family(family_id);
-  taps_[id].subscription = f.socket->subscribe_membership(
-      [this, id, handler = std::move(handler)](const netlink::MembershipPacket& p) {
-        auto it = taps_.find(id);
-        if (it == taps_.end()) return;
-        const auto* link = interfaces_.find(p.ifindex);
-        if (!link) return;
-        // The router's own reports (for the groups it joined, 224.0.0.22
-        // among them) loop back to the socket; TC ingress would not see
-        // them, and they are no listener's.
-        for (const auto& [index, l] : interfaces_.links())
-          for (const auto& a : interfaces_.addresses(index))
-            if (a.address == p.source) return;
-        for (const auto& pattern : it->second.interfaces) {
-          if (interface_matches(pattern, link->name)) {
-            handler(p);
-            return;
-          }
-        }
-      });
-  return MembershipSubscription(self_, id);
-}
-
-void RouteController::unsubscribe(std::uint64_t id) {
-  if (!taps_.erase(id)) return;
-  if (started_) schedule_reconcile();
-}
-
-// ---- control commands ---------------------------------------------------
-
-Json RouteController::entry_json(const netlink::MfcEntry& e, const Family& f) const {
-  Json j{{"source", e.source.to_string()},
-         {"group", e.group.to_string()},
-         {"iif", e.iif ? interfaces_.name(e.iif) : ""},
-         {"resolved", e.resolved},
-         {"packets", e.packets},
-         {"bytes", e.bytes},
-         {"wrong_if", e.wrong_if},
-         {"idle_s", static_cast<double>(e.idle_cs) / 100.0}};
-  Json oifs = Json::array();
-  for (const auto& o : e.oifs) oifs.push_back({{"interface", interfaces_.name(o.ifindex)}, {"ttl", o.ttl}});
-  j["oifs"] = oifs;
-  auto it = f.installed.find({f.family, e.source, e.group});
-  if (it != f.installed.end()) {
-    j["kind"] = kind_name(static_cast<int>(it->second.kind));
-    j["origin"] = it->second.origin;
-  } else {
-    j["kind"] = e.resolved ? "foreign" : "unresolved";
-  }
-  return j;
-}
-
-Json RouteController::routes_command() {
-  Json families = Json::array();
-  for (const auto& f : families_) {
-    Json fj{{"family", netlink::family_name(f.family)}, {"table", table(f.family)}};
-    fj["socket"] = f.socket ? "open" : (f.socket_error.empty() ? "closed" : f.socket_error);
-    Json vifs = Json::array();
-    for (const auto& v : f.vifs.list()) {
-      Json vj{{"vif", v.index}, {"interface", interfaces_.name(v.ifindex)}, {"ifindex", v.ifindex}, {"threshold", v.threshold}};
-      if (f.socket) {
-        if (auto c = f.socket->vif_counters(v.index)) {
-          vj["packets_in"] = c.value().packets_in;
-          vj["bytes_in"] = c.value().bytes_in;
-          vj["packets_out"] = c.value().packets_out;
-          vj["bytes_out"] = c.value().bytes_out;
-        }
-      }
-      vifs.push_back(vj);
-    }
-    fj["vifs"] = vifs;
-    Json mfc = Json::array();
-    if (f.socket) {
-      auto dumped = netlink_->dump(netlink::dump_mfc(f.family, table(f.family)), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
-        auto e = netlink::parse_mfc(nlh);
-        if (!e) return e.error();
-        mfc.push_back(entry_json(e.value(), f));
-        return netlink::success();
-      });
-      if (!dumped) fj["error"] = dumped.error().message();
-    }
-    fj["mfc"] = mfc;
-    families.push_back(fj);
-  }
-  Json templates = Json::array();
-  for (const auto& t : plan_.templates) {
-    Json inputs = Json::array();
-    for (int i : t.iifs) inputs.push_back(interfaces_.name(i));
-    Json outputs = Json::array();
-    for (const auto& [o, ttl] : t.oifs) outputs.push_back(interfaces_.name(o));
-    templates.push_back({{"family", netlink::family_name(t.family)},
-                         {"route", t.description},
-                         {"origin", t.origin},
-                         {"inputs", inputs},
-                         {"outputs", outputs}});
-  }
-  Json pending = Json::array();
-  for (const auto& p : plan_.pending)
-    pending.push_back({{"what", p.what}, {"origin", p.origin}, {"reason", p.reason}});
-  Json blocks = Json::array();
-  for (const auto& b : plan_.blocks) {
-    Json groups = Json::array();
-    for (const auto& p : b.prefixes) groups.push_back(p.to_string());
-    blocks.push_back({{"name", b.name},
-                      {"interface", b.interface},
-                      {"prefix", b.prefix64 ? b.prefix64->to_string() : ""},
-                      {"groups", groups},
-                      {"routed", b.routed},
-                      {"origin", b.origin}});
-  }
-  Json joins = Json::array();
-  for (const auto& j : joins_.joined())
-    joins.push_back({{"interface", interfaces_.name(j.ifindex)},
-                     {"group", j.group.to_string()},
-                     {"source", j.source ? j.source->to_string() : ""},
-                     {"origin", j.origin}});
-  Json runtime = Json::array();
-  for (const auto& r : runtime_) runtime.push_back(r.describe());
-  return {{"enabled", config_.enabled}, {"families", families}, {"templates", templates}, {"pending", pending},
-          {"group_blocks", blocks},     {"joins", joins},       {"runtime_routes", runtime}};
-}
-
-RouteRule RouteController::rule_from_request(const Json& request, bool need_outputs) const {
-  auto text = [&](const char* key, bool required) -> std::string {
-    auto it = request.find(key);
-    if (it == request.end() || it->is_null()) {
-      if (required) throw ControlServer::CommandError(fmt::format("\"{}\" is required", key));
-      return {};
-    }
-    if (!it->is_string()) throw ControlServer::CommandError(fmt::format("\"{}\" must be a string", key));
-    return it->get<std::string>();
-  };
-  auto valid_name = [](const std::string& n) {
-    if (n.empty() || n.size() >= 16) return false;
-    std::string_view base = n;
-    if (is_interface_wildcard(base)) base.remove_suffix(1);
-    return std::none_of(base.begin(), base.end(), [](char c) { return c == '/' || c == '+' || c == ':' || c <= ' '; });
-  };
-  RouteRule r;
-  r.origin = "control";
-  r.from = text("from", true);
-  if (!valid_name(r.from)) throw ControlServer::CommandError(fmt::format("\"{}\" is not a valid interface name", r.from));
-  const std::string group = text("group", true);
-  std::string error;
-  auto g = parse_group_prefix(group, error);
-  if (!g) throw ControlServer::CommandError(error);
-  r.group = *g;
-  r.family = g->family();
-  const std::string source = text("source", false);
-  if (!source.empty()) {
-    auto s = IpPrefix::parse(source);
-    if (!s || s->address().is_multicast())
-      throw ControlServer::CommandError(fmt::format("\"{}\" is not a unicast source address", source));
-    if (s->family() != g->family())
-      throw ControlServer::CommandError(fmt::format("source {} and group {} are of different address families", source, group));
-    if (!(s->address().is_unspecified() && (s->length() == 0 || s->is_host()))) r.source = *s;
-  }
-  if ((r.family == AF_INET && !config_.ipv4) || (r.family == AF_INET6 && !config_.ipv6))
-    throw ControlServer::CommandError(fmt::format("{} routing is disabled (routing.{} = false)", netlink::family_name(r.family),
-                                                  netlink::family_name(r.family)));
-  if (auto to = request.find("to"); to != request.end()) {
-    if (!to->is_array()) throw ControlServer::CommandError("\"to\" must be a list of interface names");
-    for (const auto& o : *to) {
-      if (!o.is_string() || !valid_name(o.get<std::string>()))
-        throw ControlServer::CommandError(fmt::format("{} is not a valid interface name", o.dump()));
-      r.to.push_back(o.get<std::string>());
-    }
-  }
-  if (need_outputs && r.to.empty()) throw ControlServer::CommandError("a route needs at least one output interface (\"to\")");
-  return r;
-}
-
-Json RouteController::route_add_command(const Json& request) {
-  if (!started_) throw ControlServer::CommandError("routing is not running");
-  RouteRule rule = rule_from_request(request, true);
-  for (const auto& c : config_.routes) {
-    if (c.same_selector(rule))
-      throw ControlServer::CommandError(
-          fmt::format("route {} is configured ({}); change the configuration and reload instead", c.describe(), c.origin));
-    if (rule.source_specific() && c.source_specific() && c.from != rule.from && c.source == rule.source &&
-        c.group == rule.group)
-      throw ControlServer::CommandError(fmt::format("({}, {}) is already routed from {} ({})", rule.source->to_string(true),
-                                                    rule.group->to_string(true), c.from, c.origin));
-  }
-  std::vector<RouteRule> previous = runtime_;
-  auto existing = std::find_if(runtime_.begin(), runtime_.end(), [&](const RouteRule& r) { return r.same_selector(rule); });
-  const bool merged = existing != runtime_.end();
-  if (merged) {
-    // As smcroutectl add: outputs are added to the existing route.
-    for (const auto& o : rule.to)
-      if (std::find(existing->to.begin(), existing->to.end(), o) == existing->to.end()) existing->to.push_back(o);
-    rule = *existing;
-  } else {
-    for (const auto& c : runtime_)
-      if (rule.source_specific() && c.source_specific() && c.from != rule.from && c.source == rule.source &&
-          c.group == rule.group)
-        throw ControlServer::CommandError(fmt::format("({}, {}) is already routed from {}", rule.source->to_string(true),
-                                                      rule.group->to_string(true), c.from));
-    runtime_.push_back(rule);
-  }
-  // A new (S,G) touches one kernel entry: plan and install just that. The
-  // rest (templates, merged outputs) goes through the whole plan.
-  const bool one = !merged && rule.source_specific();
-  if (auto e = one ? add_source_specific(rule) : apply(Mode::transaction)) {
-    runtime_ = std::move(previous);
-    log::warning("routing: route add {} refused: {}", rule.describe(), *e);
-    throw ControlServer::CommandError(*e);
-  }
-  log::info("routing: route {} added at runtime", rule.describe());
-  Json answer{{"route", rule.describe()}, {"kind", rule.source_specific() ? "sg" : "template"}};
-  const std::string what = "route " + rule.describe();
-  auto p = std::find_if(plan_.pending.begin(), plan_.pending.end(), [&](const Pending& x) { return x.what == what; });
-  if (p != plan_.pending.end()) {
-    answer["state"] = "pending";
-    answer["reason"] = p->reason;
-  } else {
-    answer["state"] = rule.source_specific() ? "installed" : "template";
-  }
-  return answer;
-}
+// ---- a runtime (S,G) on its own ------------------------------------------
 
 std::optional<std::string> RouteController::add_source_specific(const RouteRule& rule) {
   // runtime_ already ends with `rule`; the plan was made without it.
@@ -1376,42 +1190,56 @@ std::optional<std::string> RouteController::add_source_specific(const RouteRule&
   auto r = write_mfc(f, key, *entry);
   if (!r) return fail(fmt::format("cannot install ({}, {}): {}", key.source.to_string(), key.group.to_string(),
                                   error_text(r.error(), &*netlink_)));
-  if (auto e = apply_rules(tx)) return fail(*e);
+  if (auto e = apply_rules(plan_, tx)) return fail(*e);
   tx.commit();
   f.installed[key] = *entry;
   f.dynamic.erase(key);  // a configured (S,G) replaces what an upcall made
   return std::nullopt;
 }
 
-Json RouteController::route_del_command(const Json& request) {
-  if (!started_) throw ControlServer::CommandError("routing is not running");
-  RouteRule rule = rule_from_request(request, false);
-  auto it = std::find_if(runtime_.begin(), runtime_.end(), [&](const RouteRule& r) { return r.same_selector(rule); });
-  if (it == runtime_.end()) {
-    for (const auto& c : config_.routes)
-      if (c.same_selector(rule))
-        throw ControlServer::CommandError(
-            fmt::format("route {} is configured ({}), not added at runtime; change the configuration and reload",
-                        c.describe(), c.origin));
-    throw ControlServer::CommandError(fmt::format("no route {} was added at runtime", rule.describe()));
-  }
-  std::vector<RouteRule> previous = runtime_;
-  std::string removed;
-  if (!rule.to.empty()) {
-    // Only the outputs named; the route goes when none is left.
-    for (const auto& o : rule.to) std::erase(it->to, o);
-    removed = it->to.empty() ? "route" : "outputs";
-    if (it->to.empty()) runtime_.erase(it);
-  } else {
-    removed = "route";
-    runtime_.erase(it);
+// ---- membership subscription ---------------------------------------------
+
+Result<RouteController::MembershipSubscription> RouteController::subscribe_membership(
+    int family_id, std::vector<std::string> interfaces, netlink::MrouteSocket::MembershipHandler handler) {
+  if (family_id != AF_INET && family_id != AF_INET6) return errno_error(EAFNOSUPPORT);
+  const std::uint64_t id = next_tap_++;
+  taps_[id] = Tap{family_id, std::move(interfaces), {}};
+  if (!started_) {
+    taps_.erase(id);
+    return errno_error(ENOTCONN);
   }
   if (auto e = apply(Mode::transaction)) {
-    runtime_ = std::move(previous);
-    throw ControlServer::CommandError(*e);
+    taps_.erase(id);
+    log::error("routing: membership from the multicast routing socket: {}", *e);
+    Family& f = family(family_id);
+    return errno_error(f.socket ? ENOSPC : EADDRINUSE);
   }
-  log::info("routing: route {} removed at runtime", rule.describe());
-  return {{"route", rule.describe()}, {"removed", removed}};
+  Family& f = family(family_id);
+  taps_[id].subscription = f.socket->subscribe_membership(
+      [this, id, handler = std::move(handler)](const netlink::MembershipPacket& p) {
+        auto it = taps_.find(id);
+        if (it == taps_.end()) return;
+        const auto* link = interfaces_.find(p.ifindex);
+        if (!link) return;
+        // The router's own reports (for the groups it joined, 224.0.0.22
+        // among them) loop back to the socket; TC ingress would not see
+        // them, and they are no listener's.
+        for (const auto& [index, l] : interfaces_.links())
+          for (const auto& a : interfaces_.addresses(index))
+            if (a.address == p.source) return;
+        for (const auto& pattern : it->second.interfaces) {
+          if (interface_matches(pattern, link->name)) {
+            handler(p);
+            return;
+          }
+        }
+      });
+  return MembershipSubscription(self_, id);
+}
+
+void RouteController::unsubscribe(std::uint64_t id) {
+  if (!taps_.erase(id)) return;
+  if (started_) schedule_reconcile();
 }
 
 }  // namespace joincast::daemon

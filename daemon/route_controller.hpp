@@ -150,7 +150,7 @@ class RouteController {
   std::optional<std::string> apply(Mode mode);
   std::optional<std::string> apply_family(Family& f, const RoutingPlan& plan, Transaction& tx);
   std::optional<std::string> apply_group_routes(const RoutingPlan& plan, Transaction& tx);
-  std::optional<std::string> apply_rules(Transaction& tx);
+  std::optional<std::string> apply_rules(const RoutingPlan& plan, Transaction& tx);
   std::optional<std::string> apply_joins(const RoutingPlan& plan, Transaction& tx);
   std::optional<std::string> apply_report_joins(Family& f, Transaction& tx);
   std::optional<std::string> apply_mdb(const RoutingPlan& plan, Transaction& tx);
@@ -163,6 +163,8 @@ class RouteController {
   Result<void> erase_mfc(Family& f, const MfcKey& key);
   std::optional<std::string> open_socket(Family& f);
   void close_socket(Family& f);
+  void remove_group_routes(std::uint8_t protocol, std::uint32_t table_id);
+  void remove_rules(std::uint8_t protocol);
   void schedule_reconcile();
   void reconcile_now();
 

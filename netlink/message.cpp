@@ -6,10 +6,9 @@
 namespace joincast::netlink {
 
 Message::Message(std::uint16_t type, std::uint16_t flags, std::size_t capacity)
-    : buffer_(new std::uint8_t[capacity]), capacity_(capacity) {
-  // Only the header needs zeroing here: every later write (libmnl's puts,
-  // put_header, append_raw) initialises what it claims, padding included,
-  // and nothing reads past nlmsg_len.
+    : buffer_(new std::uint8_t[capacity]()), capacity_(capacity) {
+  // Zeroed: libmnl 1.0.4 (Debian 12) leaves an attribute's alignment
+  // padding as it finds it, and those bytes go to the kernel.
   nlmsghdr* h = mnl_nlmsg_put_header(buffer_.get());
   h->nlmsg_type = type;
   h->nlmsg_flags = static_cast<std::uint16_t>(flags | NLM_F_REQUEST);

@@ -6,8 +6,16 @@
 // stdin: "drop" ends the subscription, EOF ends the program.
 //
 //   mroute_probe CONTROL_SOCKET ipv4|ipv6 IFNAME...
+//
+// With "reports" it listens to the kernel's RTM_NEWCACHEREPORT
+// notifications instead (RTNLGRP_IPV4_MROUTE_R / IPV6_MROUTE_R) and prints
+// each, as netlink::parse_cache_report reads it, until stdin closes.
+//
+//   mroute_probe reports
 #include "daemon/control_server.hpp"
 #include "daemon/route_controller.hpp"
+#include "netlink/mfc.hpp"
+#include "netlink/socket.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -18,12 +26,50 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <linux/rtnetlink.h>
+#include <poll.h>
+
 #include <cstdio>
 #include <iostream>
 
 using namespace joincast;
 
+namespace {
+
+int cache_reports() {
+  auto events = netlink::NetlinkSocket::open_events({RTNLGRP_IPV4_MROUTE_R, RTNLGRP_IPV6_MROUTE_R});
+  if (!events) {
+    fmt::print(stderr, "netlink: {}\n", events.error().message());
+    return 1;
+  }
+  std::cout << nlohmann::json{{"ready", true}}.dump() << std::endl;
+  for (;;) {
+    pollfd fds[2] = {{events.value().fd(), POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) return 1;
+    if (fds[1].revents) return 0;
+    (void)events.value().read_events([](const nlmsghdr* nlh) -> netlink::Result<void> {
+      auto u = netlink::parse_cache_report(nlh);
+      if (!u) {
+        std::cout << nlohmann::json{{"error", u.error().message()}}.dump() << std::endl;
+        return netlink::success();
+      }
+      std::cout << nlohmann::json{{"family", netlink::family_name(u.value().family)},
+                                  {"kind", netlink::upcall_kind_name(u.value().kind)},
+                                  {"vif", u.value().vif},
+                                  {"source", u.value().source.to_string()},
+                                  {"group", u.value().group.to_string()},
+                                  {"table", u.value().table ? static_cast<long>(*u.value().table) : -1L}}
+                       .dump()
+                << std::endl;
+      return netlink::success();
+    });
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string(argv[1]) == "reports") return cache_reports();
   if (argc < 4) {
     fmt::print(stderr, "usage: mroute_probe CONTROL_SOCKET ipv4|ipv6 IFNAME...\n");
     return 2;

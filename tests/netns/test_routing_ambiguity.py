@@ -103,44 +103,43 @@ def main() -> int:
 
 
 def check_fix(lab, router, d, c1, c2) -> None:
-    if True:
-        wait_until(lambda: len(our_routes(router)) == 2, 10, "joincastd's group block routes")
-        log("joincastd installed:\n  " + "\n  ".join(our_routes(router)))
-        assert "multicast ff3e:40:2001:db8:b:0:8000:0/97 dev second metric 256 pref medium" in our_routes(router), \
-            our_routes(router)
-        on1, on2 = leaves_by(router, c1, c2, GROUP6)
-        log(f"with joincastd: ping {GROUP6} left by first {on1}x, by second {on2}x")
-        assert (on1, on2) == (0, 3), (on1, on2)
-        on1, on2 = leaves_by(router, c1, c2, GROUP4)
-        log(f"with joincastd: ping {GROUP4} left by first {on1}x, by second {on2}x")
-        assert (on1, on2) == (0, 3), (on1, on2)
+    wait_until(lambda: len(our_routes(router)) == 2, 10, "joincastd's group block routes")
+    log("joincastd installed:\n  " + "\n  ".join(our_routes(router)))
+    assert "multicast ff3e:40:2001:db8:b:0:8000:0/97 dev second metric 256 pref medium" in our_routes(router), \
+        our_routes(router)
+    on1, on2 = leaves_by(router, c1, c2, GROUP6)
+    log(f"with joincastd: ping {GROUP6} left by first {on1}x, by second {on2}x")
+    assert (on1, on2) == (0, 3), (on1, on2)
+    on1, on2 = leaves_by(router, c1, c2, GROUP4)
+    log(f"with joincastd: ping {GROUP4} left by first {on1}x, by second {on2}x")
+    assert (on1, on2) == (0, 3), (on1, on2)
 
-        # Bounce both interfaces: the kernel drops routes through a device
-        # that goes down (ours included) and reorders ff00::/8. IPv6
-        # addresses go with the link (keep_addr_on_down=0); the network
-        # manager adds them back, so does the test. The derived block waits
-        # for its prefix meanwhile.
-        for ifname, net in (("second", "b"), ("first", "a")):
-            router.run("ip", "link", "set", ifname, "down")
-            time.sleep(0.2)
-            router.run("ip", "link", "set", ifname, "up")
-            time.sleep(0.2)
-            router.run("ip", "addr", "replace", f"2001:db8:{net}::1/64", "dev", ifname, "nodad")
-        wait_until(lambda: len(our_routes(router)) == 2, 10, "the group block routes back after the bounce")
-        log(f"after bouncing: ff00::/8 order {local_ff00(router)}")
-        assert leaves_by(router, c1, c2, GROUP6) == (0, 3)
-        assert leaves_by(router, c1, c2, GROUP4) == (0, 3)
+    # Bounce both interfaces: the kernel drops routes through a device
+    # that goes down (ours included) and reorders ff00::/8. IPv6
+    # addresses go with the link (keep_addr_on_down=0); the network
+    # manager adds them back, so does the test. The derived block waits
+    # for its prefix meanwhile.
+    for ifname, net in (("second", "b"), ("first", "a")):
+        router.run("ip", "link", "set", ifname, "down")
+        time.sleep(0.2)
+        router.run("ip", "link", "set", ifname, "up")
+        time.sleep(0.2)
+        router.run("ip", "addr", "replace", f"2001:db8:{net}::1/64", "dev", ifname, "nodad")
+    wait_until(lambda: len(our_routes(router)) == 2, 10, "the group block routes back after the bounce")
+    log(f"after bouncing: ff00::/8 order {local_ff00(router)}")
+    assert leaves_by(router, c1, c2, GROUP6) == (0, 3)
+    assert leaves_by(router, c1, c2, GROUP4) == (0, 3)
 
-        # A restart removes them and puts them back.
-        d.stop()
-        assert our_routes(router) == [], our_routes(router)
-        d.start()
-        wait_until(lambda: len(our_routes(router)) == 2, 10, "the group block routes after a restart")
-        assert leaves_by(router, c1, c2, GROUP6) == (0, 3)
-        routes = d.cli("routes")
-        block = [b for b in routes["group_blocks"] if b["name"] == "streams"][0]
-        assert block["prefix"] == "2001:db8:b::/64" and block["routed"], block
-        log("plain pings leave by the configured interface, before and after bounces and restarts")
+    # A restart removes them and puts them back.
+    d.stop()
+    assert our_routes(router) == [], our_routes(router)
+    d.start()
+    wait_until(lambda: len(our_routes(router)) == 2, 10, "the group block routes after a restart")
+    assert leaves_by(router, c1, c2, GROUP6) == (0, 3)
+    routes = d.cli("routes")
+    block = [b for b in routes["group_blocks"] if b["name"] == "streams"][0]
+    assert block["prefix"] == "2001:db8:b::/64" and block["routed"], block
+    log("plain pings leave by the configured interface, before and after bounces and restarts")
 
 
 if __name__ == "__main__":

@@ -104,6 +104,18 @@ def main() -> int:
         text = d.cli("routes", json_out=False).stdout
         assert "239.2.3.4" in text and "dynamic" in text, text
 
+        # The headend's own streams: sent by the router itself out of up0
+        # (its multicast loopback copy enters the routing as if received on
+        # up0), they follow the same templates.
+        c1, c2 = t.counters()
+        send(t.router, "up0", "239.2.9.9", N)
+        send(t.router, "up0", "ff3e::2:9", N)
+        wait_until(lambda: c2.packets("ff3e::2:9") >= N, 5, "the router's own IPv6 stream at rcv2")
+        got1, got2 = c1.stop(), c2.stop()
+        assert got2["239.2.9.9"]["udp"] == N and "239.2.9.9" not in got1, (got1, got2)
+        assert got2["ff3e::2:9"]["udp"] == N and "ff3e::2:9" not in got1, (got1, got2)
+        log("locally originated streams routed like received ones")
+
         # Routes added and removed at runtime, through the CLI.
         out = d.cli("route", "add", "up0", "10.1.0.2", "239.4.4.4", "down2", "down1")
         assert out["state"] == "installed", out
