@@ -234,11 +234,11 @@ DirectoryListing test_directory() {
     const char* codec;
   };
   static const Tone tones[] = {
-      {"test:tone?frequency=440&codec=mp2&bitrate=128", "Test tone 440 Hz (MP2)", "MP2"},
-      {"test:tone?frequency=1000&codec=mp2&bitrate=128", "Test tone 1 kHz (MP2)", "MP2"},
+      {"test:tone?frequency=440&codec=mp3&bitrate=128", "Test tone 440 Hz (MP3)", "MP3"},
+      {"test:tone?frequency=1000&codec=mp3&bitrate=128", "Test tone 1 kHz (MP3)", "MP3"},
       {"test:tone?frequency=440&codec=aac&bitrate=96", "Test tone 440 Hz (AAC)", "AAC"},
       {"test:tone?frequency=440&codec=opus&bitrate=64", "Test tone 440 Hz (Opus)", "Opus"},
-      {"test:tone?frequency=440&codec=mp2&bitrate=128&title=cycle", "Test tone with changing titles", "MP2"},
+      {"test:tone?frequency=440&codec=mp3&bitrate=128&title=cycle", "Test tone with changing titles", "MP3"},
   };
   DirectoryListing l;
   for (const auto& t : tones) {

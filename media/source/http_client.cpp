@@ -6,12 +6,20 @@
 namespace joincast::media {
 
 HttpClient::HttpClient(Executor executor, HttpOptions options)
-    : executor_(std::move(executor)), options_(std::move(options)), tls_(boost::asio::ssl::context::tls_client) {}
+    : executor_(std::move(executor)),
+      options_(std::move(options)),
+      tls_(std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_client)) {}
+
+std::shared_ptr<HttpClient> HttpClient::on(Executor executor) const {
+  auto client = std::make_shared<HttpClient>(std::move(executor), options_);
+  client->tls_ = tls_;
+  return client;
+}
 
 Result<std::shared_ptr<HttpClient>> HttpClient::create(Executor executor, HttpOptions options) {
   auto client = std::make_shared<HttpClient>(std::move(executor), std::move(options));
   boost::system::error_code ec;
-  auto& tls = client->tls_;
+  auto& tls = *client->tls_;
   tls.set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
                       boost::asio::ssl::context::no_sslv3 | boost::asio::ssl::context::no_tlsv1 |
                       boost::asio::ssl::context::no_tlsv1_1,

@@ -50,14 +50,19 @@ class HttpClient {
 
   const Executor& executor() const { return executor_; }
   const HttpOptions& options() const { return options_; }
-  boost::asio::ssl::context& tls() { return tls_; }
+  boost::asio::ssl::context& tls() { return *tls_; }
+
+  // The same client (options and TLS trust, loaded once) for connections
+  // on another executor: a media session's worker. An SSL_CTX may be shared
+  // by connections on several threads once it is set up.
+  std::shared_ptr<HttpClient> on(Executor executor) const;
 
   HttpClient(Executor executor, HttpOptions options);
 
  private:
   Executor executor_;
   HttpOptions options_;
-  boost::asio::ssl::context tls_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
 };
 
 }  // namespace joincast::media

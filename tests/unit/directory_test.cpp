@@ -107,7 +107,7 @@ TEST_CASE("TuneIn OPML: audio outlines at any depth, status faults") {
 TEST_CASE("the test directory works offline with fixed URLs") {
   auto l = test_directory();
   REQUIRE(l.stations.size() >= 3);
-  CHECK(l.stations[0].url == "test:tone?frequency=440&codec=mp2&bitrate=128");
+  CHECK(l.stations[0].url == "test:tone?frequency=440&codec=mp3&bitrate=128");
   for (const auto& s : l.stations) CHECK(s.url.starts_with("test:"));
 }
 
