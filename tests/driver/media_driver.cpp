@@ -65,9 +65,12 @@ MediaEngine::SourceFactory source_factory(const json& s, std::string& error) {
     o.loop = s.value("loop", false);
     o.content_type = s.value("content_type", "");
     std::string path = s.value("path", "");
-    return [path, o](boost::asio::any_io_executor ex) -> Result<std::unique_ptr<ByteSource>> {
+    return [path, o](boost::asio::any_io_executor ex, std::string& why) -> Result<std::unique_ptr<ByteSource>> {
       auto f = FileSource::open(std::move(ex), path, o);
-      if (!f) return f.error();
+      if (!f) {
+        why = "cannot open " + path + ": " + f.error().message();
+        return f.error();
+      }
       return std::unique_ptr<ByteSource>(std::move(f.value()));
     };
   }
@@ -83,8 +86,7 @@ MediaEngine::SourceFactory source_factory(const json& s, std::string& error) {
     o.bitrate = s.value("bitrate", 128000u);
     o.sample_rate = s.value("sample_rate", 0u);
     o.channels = s.value("channels", 2u);
-    return [o](boost::asio::any_io_executor ex) -> Result<std::unique_ptr<ByteSource>> {
-      std::string why;
+    return [o](boost::asio::any_io_executor ex, std::string& why) -> Result<std::unique_ptr<ByteSource>> {
       auto t = TestToneSource::create(std::move(ex), o, why);
       if (!t) return t.error();
       return std::unique_ptr<ByteSource>(std::move(t.value()));
@@ -106,8 +108,7 @@ MediaEngine::SourceFactory source_factory(const json& s, std::string& error) {
                 : payload == "rtp" ? UdpSourceOptions::Payload::rtp
                                    : UdpSourceOptions::Payload::automatic;
     o.content_type = s.value("content_type", "");
-    return [o](boost::asio::any_io_executor ex) -> Result<std::unique_ptr<ByteSource>> {
-      std::string why;
+    return [o](boost::asio::any_io_executor ex, std::string& why) -> Result<std::unique_ptr<ByteSource>> {
       auto u = UdpSource::open(std::move(ex), o, why);
       if (!u) return u.error();
       return std::unique_ptr<ByteSource>(std::move(u.value()));
