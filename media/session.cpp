@@ -36,8 +36,6 @@ std::uint32_t rtp_timestamp(std::span<const std::byte> p) {
   return u(4) << 24 | u(5) << 16 | u(6) << 8 | u(7);
 }
 
-std::string ffmpeg_text(std::error_code ec) { return ec.message(); }
-
 }  // namespace
 
 const char* to_string(SessionState state) {
@@ -275,7 +273,7 @@ void Session::demux_pipeline(const std::string& content_type) {
     if (!r) {
       if (cancel_) return;
       if (r.error() == av_error(AVERROR_EOF)) break;
-      pipeline_failed(r.error(), fmt::format("demuxing {} failed: {}", demuxer_->format_name(), ffmpeg_text(r.error())));
+      pipeline_failed(r.error(), fmt::format("demuxing {} failed: {}", demuxer_->format_name(), r.error().message()));
       return;
     }
     if (demuxer_->take_parameters_changed()) {
@@ -310,7 +308,7 @@ void Session::demux_pipeline(const std::string& content_type) {
     auto w = packetizer_->write({packet->data, static_cast<std::size_t>(packet->size)}, at);
     av_packet_unref(packet.get());
     if (!w) {
-      pipeline_failed(w.error(), "RTP packetizing failed: " + ffmpeg_text(w.error()));
+      pipeline_failed(w.error(), "RTP packetizing failed: " + w.error().message());
       return;
     }
     {
@@ -357,7 +355,7 @@ void Session::ts_pipeline() {
     while (auto chunk = framer.pop()) {
       auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(chunk->bytes.data()), chunk->bytes.size());
       if (auto w = packetizer_->write(bytes, chunk->pts); !w) {
-        pipeline_failed(w.error(), "RTP packetizing failed: " + ffmpeg_text(w.error()));
+        pipeline_failed(w.error(), "RTP packetizing failed: " + w.error().message());
         return;
       }
       wait_for_room();
@@ -431,7 +429,9 @@ void Session::on_muxed(std::span<std::byte> datagram) {
     p->ticks = ticks;
     if (!pacing_) pacing_.emplace(mapping_->clock_rate, setup_.max_lateness);
     auto before = pacing_->rebases();
-    p->due = pacing_->due(ticks, std::max(now, anchor_hint_));
+    // The first packet anchors the clock: now, or (after a codec change)
+    // where the previous stream's queue ends.
+    p->due = pacing_->due(ticks, pacing_->anchored() ? now : std::max(now, anchor_hint_));
     if (pacing_->rebases() != before) {
       std::lock_guard lock(mutex_);
       ++stats_.late_rebases;
@@ -468,7 +468,7 @@ void Session::after_pipeline() {
   if (cancel_) return;
   // A clean end lets the queue drain first (on_timer finishes then); a
   // failure before anything was queued finishes now.
-  if (queue_.empty()) finish(pipeline_error_ ? SessionState::failed : (source_error_ ? SessionState::failed : SessionState::ended));
+  if (queue_.empty()) finish(pipeline_error_ || source_error_ ? SessionState::failed : SessionState::ended);
 }
 
 std::optional<Session::Clock::time_point> Session::next_event() const {
