@@ -162,7 +162,15 @@ void Session::on_metadata(const StreamMetadata& metadata) {
 void Session::on_end(std::error_code why) {
   source_ended_ = true;
   source_error_ = why;
-  if (waiting_ == Waiting::input) pump();
+  // Posted, like every pump: finishing may stop the source, which must not
+  // happen inside its own callback.
+  if (waiting_ == Waiting::input && !pump_posted_) {
+    pump_posted_ = true;
+    boost::asio::post(worker_.executor(), [self = shared_from_this()] {
+      self->pump_posted_ = false;
+      self->pump();
+    });
+  }
 }
 
 void Session::pump() {

@@ -80,6 +80,7 @@ Result<std::shared_ptr<UniqueFd>> Worker::sender_socket(const SenderSocketOption
   auto fd = open_sender_socket(options);
   if (!fd) return fd.error();
   auto shared = std::make_shared<UniqueFd>(std::move(fd.value()));
+  std::erase_if(sockets_, [](const auto& entry) { return entry.second.expired(); });
   sockets_[key] = shared;
   return shared;
 }
