@@ -39,7 +39,7 @@ class Worker;
 
 struct EngineOptions {
   unsigned threads = 0;            // 0: one per core, at most 2
-  unsigned ring_entries = 256;     // io_uring submission queue per worker
+  unsigned ring_entries = 256;     // io_uring submission queue per worker; 0: sendmmsg() instead
   // How far ahead of its send time a packet is prepared. More rides out
   // slower wakeups; less keeps memory and stop latency down.
   std::chrono::milliseconds lead{400};

@@ -59,14 +59,17 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # utime, stime
 
 
-def memory_kb(pid: int) -> tuple[int, int]:
-    rss = pss = 0
+def memory_kb(pid: int) -> tuple[int, int, int]:
+    rss = pss = file = 0
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
         if line.startswith("Rss:"):
             rss = int(line.split()[1])
         elif line.startswith("Pss:"):
             pss = int(line.split()[1])
-    return rss, pss
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("RssFile:"):
+            file = int(line.split()[1])
+    return rss, pss, file
 
 
 def measure(pids: list[int], seconds: float) -> dict:
@@ -75,7 +78,8 @@ def measure(pids: list[int], seconds: float) -> dict:
     t1, c1 = time.monotonic(), sum(cpu_ticks(p) for p in pids)
     mem = [memory_kb(p) for p in pids]
     return {"cpu": 100.0 * (c1 - c0) / CLK_TCK / (t1 - t0), "rss_mb": sum(m[0] for m in mem) / 1024,
-            "pss_mb": sum(m[1] for m in mem) / 1024}
+            "pss_mb": sum(m[1] for m in mem) / 1024, "file_mb": sum(m[2] for m in mem) / 1024,
+            "load": os.getloadavg()[0]}
 
 
 class Bench:
@@ -115,8 +119,8 @@ class Bench:
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     # -- CPU, memory, jitter ------------------------------------------------
-    def joincast_load(self, n: int) -> dict:
-        driver = Driver(self.lab, self.ns)
+    def joincast_load(self, n: int, *driver_args: str) -> dict:
+        driver = Driver(self.lab, self.ns, *driver_args)
         try:
             for i in range(n):
                 driver.start(group(i), {"type": "file", "path": str(self.mp3), "loop": True}, interface="b0")
@@ -250,6 +254,11 @@ def main() -> int:
             rows[n] = (j, f)
             log(f"  joincast {j['cpu']:.1f}% {j['rss_mb']:.1f} MB RSS {j['pss_mb']:.1f} MB PSS"
                 + (f"; ffmpeg {f['cpu']:.1f}% {f['rss_mb']:.1f} MB RSS {f['pss_mb']:.1f} MB PSS" if f else ""))
+        one_thread = None
+        if args.full:
+            log("joincast, 1000 sessions on one worker thread")
+            one_thread = b.joincast_load(1000, "--threads", "1")
+            log(f"  joincast {one_thread['cpu']:.1f}% {one_thread['rss_mb']:.1f} MB RSS")
         log("start to first packet")
         first_file = b.first_packet_joincast(trials, {"type": "file", "path": str(b.mp3), "loop": True})
         first_tone = b.first_packet_joincast(trials, {"type": "tone", "codec": "mp3"})
@@ -288,11 +297,12 @@ def main() -> int:
     lines = ["## media: one joincast process against one ffmpeg per stream", "",
              f"`bench/media/run.sh{' --full' if args.full else ''}` — {datetime.date.today().isoformat()}, "
              f"{platform.machine()} {os.cpu_count()} cores ({Path('/proc/cpuinfo').read_text().split('model name')[1].split(':')[1].splitlines()[0].strip()}), "
-             f"Linux {platform.release()}, shared with other work (load {os.getloadavg()[0]:.1f}).",
+             f"Linux {platform.release()}, shared with other work (1-minute load during the CPU windows "
+             f"{min(r[0]['load'] for r in rows.values()):.1f} to {max(r[0]['load'] for r in rows.values()):.1f}).",
              "",
              "N sessions send the same 128 kbit/s MP3 file (looped) as RTP to N IPv6 groups over a veth. "
              "joincast: `tests/driver/media_driver` (MediaEngine defaults: "
-             f"{rows[10][0]['threads']} worker threads, {rows[10][0]['sender']}, 2 ms send window, 300 ms lead). "
+             f"{rows[10][0]['threads']} worker threads, {rows[10][0]['sender']}, 4 ms send window, 400 ms lead). "
              "Baseline: one `ffmpeg -re -stream_loop -1 -i F -c copy -f rtp` per stream. "
              f"CPU is utime+stime over {b.window:.0f} s after {b.warmup:.0f} s of warm-up, as % of one core.",
              "",
@@ -310,11 +320,15 @@ def main() -> int:
                          f"{f['pss_mb'] / max(j['pss_mb'], 0.01):.1f}× |")
         else:
             lines.append(f"| {n} | {j['cpu']:.1f}% | - | - | {j['rss_mb']:.1f} MB | {j['pss_mb']:.1f} MB | - | - | - |")
+    if one_thread:
+        lines.append(f"| 1000, one worker thread | {one_thread['cpu']:.1f}% | | | {one_thread['rss_mb']:.1f} MB | "
+                     f"{one_thread['pss_mb']:.1f} MB | | | |")
     if big:
         lines += ["", "\\* ffmpeg at 1000 streams is extrapolated linearly from 100 (not run: about 11 GB and 8 cores)."]
         lines += ["", f"Targets for 1000 sessions: under {TARGET_CPU:.0f}% of one core — {target(big[0]['cpu'] < TARGET_CPU)} "
                       f"({big[0]['cpu']:.1f}%); under {TARGET_RSS_MB:.0f} MB RSS — {target(big[0]['rss_mb'] < TARGET_RSS_MB)} "
-                      f"({big[0]['rss_mb']:.1f} MB, of which about 24 MB are the mapped FFmpeg libraries). "
+                      f"({big[0]['rss_mb']:.1f} MB, of which {big[0]['file_mb']:.1f} MB are mapped files, "
+                      f"mostly the FFmpeg libraries and what they link). "
                       f"Send errors: {big[0]['send_errors']}; clock re-anchors (late source): {big[0]['late_rebases']}."]
     lines += ["", f"Start of a session to its first RTP packet at the receiver ({trials} trials each):", "",
               "| | p50 | p95 | max |", "|---|---:|---:|---:|"]
@@ -332,6 +346,8 @@ def main() -> int:
         lines.append(jitter_row(f"joincast, {n} sessions", j["jitter"]))
         if f and "jitter" in f:
             lines.append(jitter_row(f"ffmpeg, {n} processes", f["jitter"]))
+    if one_thread:
+        lines.append(jitter_row("joincast, 1000 sessions, one worker thread", one_thread["jitter"]))
     lines += ["", f"Metadata update to the changed SAP announcement on the wire: p50 {pct(meta, .5):.1f} ms, "
                   f"max {max(meta):.1f} ms ({len(meta)} updates; target 1 s)."]
     if failures:

@@ -200,8 +200,9 @@ int main(int argc, char** argv) {
     if (a == "--threads" && i + 1 < argc) options.threads = static_cast<unsigned>(std::stoul(argv[++i]));
     else if (a == "--lead-ms" && i + 1 < argc) options.lead = std::chrono::milliseconds(std::stol(argv[++i]));
     else if (a == "--window-us" && i + 1 < argc) options.send_window = std::chrono::microseconds(std::stol(argv[++i]));
+    else if (a == "--sendmmsg") options.ring_entries = 0;
     else {
-      std::fprintf(stderr, "usage: media_driver [--threads N] [--lead-ms MS] [--window-us US] < commands.jsonl\n");
+      std::fprintf(stderr, "usage: media_driver [--threads N] [--lead-ms MS] [--window-us US] [--sendmmsg] < commands.jsonl\n");
       return 2;
     }
   }
