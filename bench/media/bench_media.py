@@ -340,7 +340,9 @@ def main() -> int:
                   f"{pct(first_ffmpeg, .5) / max(pct(first_file, .5), 0.01):.0f}× faster than an ffmpeg spawn (p50)."]
     lines += ["", "Packet send-time jitter against the media clock: arrival at the receiver minus RTP time, "
                   "for up to 10 sessions per run (ms; RFC 3550 interarrival jitter averaged over sessions, "
-                  "absolute deviation from the median: median p50, worst p99 and max):", "",
+                  "absolute deviation from the median: median p50, worst p99 and max). The receiver is a Python "
+                  "process on the same two cores: its own scheduling delays are in every row, and a single "
+                  "late wakeup of either side shows as the max.", "",
               "| | RFC 3550 J | p50 | p99 | max |", "|---|---:|---:|---:|---:|"]
     for n, (j, f) in rows.items():
         lines.append(jitter_row(f"joincast, {n} sessions", j["jitter"]))
