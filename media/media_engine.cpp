@@ -150,9 +150,11 @@ Result<SessionId> MediaEngine::start(SessionConfig config, SourceFactory make_so
   }
   setup.rtcp_socket = std::move(rtcp_fd.value());
 
-  auto source_object = make_source(worker->executor());
+  std::string source_why;
+  auto source_object = make_source(worker->executor(), source_why);
   if (!source_object) {
-    set_why(why, fmt::format("cannot create the source: {}", source_object.error().message()));
+    set_why(why, source_why.empty() ? fmt::format("cannot create the source: {}", source_object.error().message())
+                                    : source_why);
     return source_object.error();
   }
   if (!source_object.value()) {

@@ -2,7 +2,7 @@
 // one process on a small pool of worker threads.
 //
 //   auto engine = MediaEngine::create({.threads = 2, .on_event = ...});
-//   auto id = engine.value()->start(config, [](auto executor) {
+//   auto id = engine.value()->start(config, [](auto executor, std::string& why) {
 //     return FileSource::open(executor, "/srv/a.mp3", {.loop = true});
 //   });
 //   engine->listener_appeared(*id);          // announce now
@@ -39,14 +39,14 @@ class Worker;
 
 struct EngineOptions {
   unsigned threads = 0;            // 0: one per core, at most 2
-  unsigned ring_entries = 256;     // io_uring submission queue per worker
+  unsigned ring_entries = 256;     // io_uring submission queue per worker; 0: sendmmsg() instead
   // How far ahead of its send time a packet is prepared. More rides out
   // slower wakeups; less keeps memory and stop latency down.
-  std::chrono::milliseconds lead{300};
+  std::chrono::milliseconds lead{400};
   // Packets due within this window leave together: one wakeup and one
-  // io_uring submit for all sessions of a worker. It bounds how early a
-  // packet may leave; fewer wakeups cost less CPU.
-  std::chrono::microseconds send_window{2000};
+  // io_uring submit for all sessions of a worker. A packet leaves at most
+  // half of it early or late; fewer wakeups cost less CPU.
+  std::chrono::microseconds send_window{4000};
   // A packet produced this late (its source stalled) re-anchors the clock
   // instead of being sent in a burst with the ones after it.
   std::chrono::milliseconds max_lateness{200};
@@ -58,8 +58,10 @@ struct EngineOptions {
 
 class MediaEngine {
  public:
-  // Creates a source on the executor the session will run on.
-  using SourceFactory = std::function<Result<std::unique_ptr<ByteSource>>(boost::asio::any_io_executor)>;
+  // Creates a source on the executor the session will run on; on failure
+  // it may say why in the string ("cannot open /srv/a.mp3: ...").
+  using SourceFactory =
+      std::function<Result<std::unique_ptr<ByteSource>>(boost::asio::any_io_executor, std::string& why)>;
 
   static Result<std::unique_ptr<MediaEngine>> create(EngineOptions options = {});
   // Stops every session (with SAP deletions and BYEs) and the workers.

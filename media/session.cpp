@@ -36,8 +36,6 @@ std::uint32_t rtp_timestamp(std::span<const std::byte> p) {
   return u(4) << 24 | u(5) << 16 | u(6) << 8 | u(7);
 }
 
-std::string ffmpeg_text(std::error_code ec) { return ec.message(); }
-
 }  // namespace
 
 const char* to_string(SessionState state) {
@@ -164,7 +162,15 @@ void Session::on_metadata(const StreamMetadata& metadata) {
 void Session::on_end(std::error_code why) {
   source_ended_ = true;
   source_error_ = why;
-  if (waiting_ == Waiting::input) pump();
+  // Posted, like every pump: finishing may stop the source, which must not
+  // happen inside its own callback.
+  if (waiting_ == Waiting::input && !pump_posted_) {
+    pump_posted_ = true;
+    boost::asio::post(worker_.executor(), [self = shared_from_this()] {
+      self->pump_posted_ = false;
+      self->pump();
+    });
+  }
 }
 
 void Session::pump() {
@@ -269,12 +275,13 @@ void Session::demux_pipeline(const std::string& content_type) {
     pipeline_failed(errno_error(ENOMEM), "out of memory");
     return;
   }
+  int stalled = 0;
   for (;;) {
     auto r = demuxer_->read(packet.get());
     if (!r) {
       if (cancel_) return;
       if (r.error() == av_error(AVERROR_EOF)) break;
-      pipeline_failed(r.error(), fmt::format("demuxing {} failed: {}", demuxer_->format_name(), ffmpeg_text(r.error())));
+      pipeline_failed(r.error(), fmt::format("demuxing {} failed: {}", demuxer_->format_name(), r.error().message()));
       return;
     }
     if (demuxer_->take_parameters_changed()) {
@@ -295,11 +302,21 @@ void Session::demux_pipeline(const std::string& content_type) {
     std::optional<std::int64_t> pts;
     if (packet->pts != AV_NOPTS_VALUE) pts = packet->pts;
     else if (packet->dts != AV_NOPTS_VALUE) pts = packet->dts;
+    std::int64_t before = timeline.next();
     std::int64_t at = timeline.place(pts, packet->duration);
+    // Packets that never move the clock would all leave at once: garbage
+    // that happens to contain frame syncs looks like this.
+    stalled = timeline.next() == before ? stalled + 1 : 0;
+    if (stalled > 100) {
+      av_packet_unref(packet.get());
+      pipeline_failed(errno_error(EBADMSG), fmt::format("the {} stream's packets carry no time: not playable audio",
+                                                        demuxer_->format_name()));
+      return;
+    }
     auto w = packetizer_->write({packet->data, static_cast<std::size_t>(packet->size)}, at);
     av_packet_unref(packet.get());
     if (!w) {
-      pipeline_failed(w.error(), "RTP packetizing failed: " + ffmpeg_text(w.error()));
+      pipeline_failed(w.error(), "RTP packetizing failed: " + w.error().message());
       return;
     }
     {
@@ -346,7 +363,7 @@ void Session::ts_pipeline() {
     while (auto chunk = framer.pop()) {
       auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(chunk->bytes.data()), chunk->bytes.size());
       if (auto w = packetizer_->write(bytes, chunk->pts); !w) {
-        pipeline_failed(w.error(), "RTP packetizing failed: " + ffmpeg_text(w.error()));
+        pipeline_failed(w.error(), "RTP packetizing failed: " + w.error().message());
         return;
       }
       wait_for_room();
@@ -420,7 +437,9 @@ void Session::on_muxed(std::span<std::byte> datagram) {
     p->ticks = ticks;
     if (!pacing_) pacing_.emplace(mapping_->clock_rate, setup_.max_lateness);
     auto before = pacing_->rebases();
-    p->due = pacing_->due(ticks, std::max(now, anchor_hint_));
+    // The first packet anchors the clock: now, or (after a codec change)
+    // where the previous stream's queue ends.
+    p->due = pacing_->due(ticks, pacing_->anchored() ? now : std::max(now, anchor_hint_));
     if (pacing_->rebases() != before) {
       std::lock_guard lock(mutex_);
       ++stats_.late_rebases;
@@ -457,7 +476,7 @@ void Session::after_pipeline() {
   if (cancel_) return;
   // A clean end lets the queue drain first (on_timer finishes then); a
   // failure before anything was queued finishes now.
-  if (queue_.empty()) finish(pipeline_error_ ? SessionState::failed : (source_error_ ? SessionState::failed : SessionState::ended));
+  if (queue_.empty()) finish(pipeline_error_ || source_error_ ? SessionState::failed : SessionState::ended);
 }
 
 std::optional<Session::Clock::time_point> Session::next_event() const {
@@ -468,8 +487,7 @@ std::optional<Session::Clock::time_point> Session::next_event() const {
   };
   if (!queue_.empty()) {
     consider(queue_.front()->due);
-    // Refill when the queue is half empty.
-    if (waiting_ == Waiting::room) consider(queue_.back()->due - setup_.lead / 2);
+    if (waiting_ == Waiting::room) consider(refill_time());
   } else if (waiting_ == Waiting::room) {
     consider(Clock::now());
   }
@@ -486,7 +504,7 @@ std::optional<Session::Clock::time_point> Session::next_event() const {
 void Session::on_timer(Clock::time_point now, Clock::duration window) {
   if (state_ != SessionState::starting && state_ != SessionState::running) return;
   send_due(now, window);
-  if (waiting_ == Waiting::room && (queue_.empty() || queue_.back()->due - setup_.lead / 2 <= now)) {
+  if (waiting_ == Waiting::room && (queue_.empty() || refill_time() <= now)) {
     resume_fiber();
     send_due(Clock::now(), window);
   }
@@ -500,6 +518,13 @@ void Session::on_timer(Clock::time_point now, Clock::duration window) {
     receivers_.expire(now);
     next_expiry_ = now + 1s;
   }
+}
+
+Session::Clock::time_point Session::refill_time() const {
+  // Refill when a quarter of the lead is left: each refill then demuxes
+  // three quarters of it in one go (fewer fiber switches), and the quarter
+  // left rides out a slow wakeup.
+  return queue_.back()->due - setup_.lead / 4;
 }
 
 void Session::send_due(Clock::time_point now, Clock::duration window) {
@@ -775,9 +800,11 @@ void Session::finish(SessionState final_state) {
     std::lock_guard lock(mutex_);
     stats_.state = state_;
     if (final_state == SessionState::failed) {
-      message = !pipeline_message_.empty() ? pipeline_message_
-                : source_error_            ? "the source failed: " + source_error_.message()
-                                           : "failed";
+      // Name the input: the daemon logs this line as it is.
+      message = (source_ ? source_->describe() + ": " : std::string()) +
+                (!pipeline_message_.empty() ? pipeline_message_
+                 : source_error_            ? "the source failed: " + source_error_.message()
+                                            : "failed");
       stats_.error = message;
     }
   }

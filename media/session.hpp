@@ -51,7 +51,7 @@ struct SessionSetup {
   unsigned packet_size = 1452;      // RTP packet size from the interface MTU
   std::shared_ptr<UniqueFd> send_socket;
   UniqueFd rtcp_socket;             // joined to group:rtcp_port on the interface
-  std::chrono::milliseconds lead{300};
+  std::chrono::milliseconds lead{400};
   std::chrono::milliseconds max_lateness{200};
 };
 
@@ -110,6 +110,7 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   void resume_fiber();
   void after_pipeline();
   void send_due(Clock::time_point now, Clock::duration window);
+  Clock::time_point refill_time() const;
   void send_packet(std::unique_ptr<OutgoingPacket> packet);
   void queue_control(PacketKind kind, std::vector<std::byte> data, const SocketAddress& to, bool drain = false);
   std::vector<std::byte> sender_report_compound(bool bye) const;

@@ -17,6 +17,10 @@ constexpr std::size_t kPoolLimit = 4096;
 Result<std::unique_ptr<UdpSender>> UdpSender::create(unsigned entries, Completion on_complete) {
   std::unique_ptr<UdpSender> s(new UdpSender);
   s->on_complete_ = std::move(on_complete);
+  if (entries == 0) {
+    s->fallback_reason_ = "io_uring disabled, using sendmmsg";
+    return s;
+  }
   io_uring_params params{};
   // Room for many more completions than submissions: a burst of sends must
   // never overflow the completion queue between two reaps.

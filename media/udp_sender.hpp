@@ -53,8 +53,8 @@ class UdpSender {
   // worker thread, before the packet is recycled.
   using Completion = std::function<void(const OutgoingPacket& packet, int result)>;
 
-  // entries: submission queue size. Falls back to sendmmsg() if io_uring
-  // cannot be set up.
+  // entries: submission queue size; 0 asks for sendmmsg(). Falls back to
+  // sendmmsg() if io_uring cannot be set up.
   static Result<std::unique_ptr<UdpSender>> create(unsigned entries, Completion on_complete);
   ~UdpSender();
   UdpSender(const UdpSender&) = delete;

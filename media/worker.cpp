@@ -80,6 +80,7 @@ Result<std::shared_ptr<UniqueFd>> Worker::sender_socket(const SenderSocketOption
   auto fd = open_sender_socket(options);
   if (!fd) return fd.error();
   auto shared = std::make_shared<UniqueFd>(std::move(fd.value()));
+  std::erase_if(sockets_, [](const auto& entry) { return entry.second.expired(); });
   sockets_[key] = shared;
   return shared;
 }
@@ -117,7 +118,7 @@ void Worker::reschedule(Session& session) {
   deadlines_.push({*next, session.id()});
   // While ticking, the next tick serves it; otherwise only an earlier
   // deadline than the one armed needs the timer moved.
-  if (mode_ == TimerMode::idle || (mode_ == TimerMode::oneshot && *next + send_window_ / 2 < oneshot_at_)) arm();
+  if (mode_ == TimerMode::idle || (mode_ == TimerMode::oneshot && *next < oneshot_at_)) arm();
 }
 
 bool Worker::current(const Deadline& d) const {
@@ -165,8 +166,9 @@ void Worker::arm() {
     mode_ = TimerMode::ticking;
     return;
   }
-  if (mode_ == TimerMode::oneshot && oneshot_at_ == when - half) return;
-  oneshot_at_ = when - half;
+  // A lone deadline is served on time (the window only groups dense ones).
+  if (mode_ == TimerMode::oneshot && oneshot_at_ == when) return;
+  oneshot_at_ = when;
   auto spec = timer_spec(oneshot_at_, {});
   timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, nullptr);
   mode_ = TimerMode::oneshot;

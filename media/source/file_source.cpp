@@ -64,7 +64,7 @@ Result<std::unique_ptr<FileSource>> FileSource::open(boost::asio::any_io_executo
   if (state->end <= state->start) return errno_error(ENODATA);
   state->executor = std::move(executor);
   state->options = std::move(options);
-  if (state->options.chunk_bytes == 0) state->options.chunk_bytes = 4096;
+  if (state->options.chunk_bytes == 0) state->options.chunk_bytes = 8192;
   state->path = std::move(path);
   std::string type = state->options.content_type.empty() ? content_type_for_path(state->path) : state->options.content_type;
   return std::unique_ptr<FileSource>(new FileSource(std::move(state), std::move(type)));

@@ -22,7 +22,7 @@ namespace joincast::media {
 struct FileSourceOptions {
   bool loop = false;
   std::string content_type;       // empty: from the file name's extension, else probed
-  std::size_t chunk_bytes = 4096; // per read
+  std::size_t chunk_bytes = 8192; // per read (into a buffer shared by the thread's file sources)
 };
 
 // The content type a file name suggests ("audio/mpeg" for .mp3, ...),

@@ -65,9 +65,12 @@ MediaEngine::SourceFactory source_factory(const json& s, std::string& error) {
     o.loop = s.value("loop", false);
     o.content_type = s.value("content_type", "");
     std::string path = s.value("path", "");
-    return [path, o](boost::asio::any_io_executor ex) -> Result<std::unique_ptr<ByteSource>> {
+    return [path, o](boost::asio::any_io_executor ex, std::string& why) -> Result<std::unique_ptr<ByteSource>> {
       auto f = FileSource::open(std::move(ex), path, o);
-      if (!f) return f.error();
+      if (!f) {
+        why = "cannot open " + path + ": " + f.error().message();
+        return f.error();
+      }
       return std::unique_ptr<ByteSource>(std::move(f.value()));
     };
   }
@@ -83,8 +86,7 @@ MediaEngine::SourceFactory source_factory(const json& s, std::string& error) {
     o.bitrate = s.value("bitrate", 128000u);
     o.sample_rate = s.value("sample_rate", 0u);
     o.channels = s.value("channels", 2u);
-    return [o](boost::asio::any_io_executor ex) -> Result<std::unique_ptr<ByteSource>> {
-      std::string why;
+    return [o](boost::asio::any_io_executor ex, std::string& why) -> Result<std::unique_ptr<ByteSource>> {
       auto t = TestToneSource::create(std::move(ex), o, why);
       if (!t) return t.error();
       return std::unique_ptr<ByteSource>(std::move(t.value()));
@@ -106,8 +108,7 @@ MediaEngine::SourceFactory source_factory(const json& s, std::string& error) {
                 : payload == "rtp" ? UdpSourceOptions::Payload::rtp
                                    : UdpSourceOptions::Payload::automatic;
     o.content_type = s.value("content_type", "");
-    return [o](boost::asio::any_io_executor ex) -> Result<std::unique_ptr<ByteSource>> {
-      std::string why;
+    return [o](boost::asio::any_io_executor ex, std::string& why) -> Result<std::unique_ptr<ByteSource>> {
       auto u = UdpSource::open(std::move(ex), o, why);
       if (!u) return u.error();
       return std::unique_ptr<ByteSource>(std::move(u.value()));
@@ -199,8 +200,9 @@ int main(int argc, char** argv) {
     if (a == "--threads" && i + 1 < argc) options.threads = static_cast<unsigned>(std::stoul(argv[++i]));
     else if (a == "--lead-ms" && i + 1 < argc) options.lead = std::chrono::milliseconds(std::stol(argv[++i]));
     else if (a == "--window-us" && i + 1 < argc) options.send_window = std::chrono::microseconds(std::stol(argv[++i]));
+    else if (a == "--sendmmsg") options.ring_entries = 0;
     else {
-      std::fprintf(stderr, "usage: media_driver [--threads N] [--lead-ms MS] [--window-us US] < commands.jsonl\n");
+      std::fprintf(stderr, "usage: media_driver [--threads N] [--lead-ms MS] [--window-us US] [--sendmmsg] < commands.jsonl\n");
       return 2;
     }
   }

@@ -106,8 +106,8 @@ class Driver:
                 continue
             return msg
 
-    def start(self, group: str, source: dict, **extra) -> int:
-        req = {"cmd": "start", "group": group, "interface": "eth0", "source": source, **extra}
+    def start(self, group: str, source: dict, interface: str = "eth0", **extra) -> int:
+        req = {"cmd": "start", "group": group, "interface": interface, "source": source, **extra}
         r = self.request(req)
         if not r.get("ok"):
             raise AssertionError(f"start {group} failed: {r}")
