@@ -139,12 +139,14 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
     result.errors = reader.errors();
     return result;
   }
-  reader.only_keys(root, "", {"daemon", "membership", "metrics", "proxy", "routing", "address_plan", "http", "directory", "dvb"});
+  reader.only_keys(root, "", {"daemon", "membership", "metrics", "proxy", "routing", "address_plan", "http", "directory", "dvb",
+                            "sessions", "policy"});
   parse_daemon(reader, root, result.config.daemon);
   parse_membership(reader, root, result.config.membership);
   parse_metrics(reader, root, result.config.metrics);
   parse_proxy(reader, root, result.config.membership, result.config.proxy);
   parse_routing(reader, root, result.config.routing);
+  parse_sessions(reader, root, result.config.sessions);
   parse_catalogue(reader, root, result.config.catalogue);
   result.errors = reader.errors();
   return result;

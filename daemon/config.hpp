@@ -6,6 +6,7 @@
 
 #include "daemon/catalogue_config.hpp"
 #include "daemon/config_reader.hpp"
+#include "daemon/session_config.hpp"
 #include "daemon/routing_config.hpp"
 
 #include <boost/outcome/std_result.hpp>
@@ -74,6 +75,7 @@ struct Config {
   MembershipSection membership;
   MetricsSection metrics;
   ProxySection proxy;
+  SessionsSection sessions;
   RoutingSection routing;
   CatalogueConfig catalogue;  // address plan, HTTP, directories, DVB
 };

@@ -26,6 +26,7 @@ nlohmann::json Daemon::status() const {
       {"version", JOINCAST_VERSION}, {"pid", ::getpid()}, {"uptime_s", uptime.count()}, {"config", config_.path}};
   if (membership_) out["membership"] = membership_->status();
   if (proxy_) out["proxy"] = proxy_->status();
+  if (sessions_) out["sessions"] = sessions_->summary();
   if (routes_) out["routing"] = routes_->status();
   return out;
 }
@@ -43,6 +44,7 @@ int Daemon::run() {
 
   membership_ = std::make_unique<Membership>(io_, config_.membership, control_, *routes_);
   membership_->observe([this](const jc_event& e) {
+    if (sessions_) sessions_->on_membership(e);
     if (!proxy_ || (e.type != JC_EV_GROUP_UP && e.type != JC_EV_GROUP_DOWN)) return;
     Address16 g;
     std::memcpy(g.data(), e.group, 16);
@@ -51,7 +53,12 @@ int Daemon::run() {
   });
   membership_->start();
   start_proxy();
-  metrics_.add_collector([this](MetricsWriter& w) { membership_->collect_metrics(w); });
+  sessions_ = std::make_unique<SessionManager>(io_, config_.sessions, *catalogue_, *membership_, *routes_, control_);
+  sessions_->start();
+  metrics_.add_collector([this](MetricsWriter& w) {
+    membership_->collect_metrics(w);
+    sessions_->collect_metrics(w);
+  });
   if (!config_.metrics.listen.empty()) {
     if (auto ec = metrics_.listen(config_.metrics.listen)) {
       log::error("metrics: cannot listen on {}: {}", config_.metrics.listen, ec.message());
@@ -80,6 +87,7 @@ void Daemon::on_signal(int signo) {
   }
   log::info("{} received, stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
   sd_notify(0, "STOPPING=1");
+  if (sessions_) sessions_->stop();  // SAP deletions while the sockets still work
   proxy_.reset();
   if (routes_) routes_->stop();
   if (membership_) membership_->stop();
@@ -118,6 +126,7 @@ void Daemon::reload() {
     config_ = std::move(next.config);
     if (membership_) membership_->reload(config_.membership);
     if (!proxy_ || proxy_->upstream() != config_.proxy.upstream) start_proxy();
+    if (sessions_) sessions_->reload(config_.sessions);
     if (config_.metrics.listen != metrics_.address()) {
       metrics_.close();
       if (!config_.metrics.listen.empty()) {

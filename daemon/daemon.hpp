@@ -8,6 +8,7 @@
 #include "daemon/membership.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/proxy.hpp"
+#include "daemon/session_manager.hpp"
 #include "daemon/route_controller.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -41,6 +42,7 @@ class Daemon {
   void start_proxy();
   std::unique_ptr<RouteController> routes_;
   std::unique_ptr<Catalogue> catalogue_;  // groups -> stations and DVB services
+  std::unique_ptr<SessionManager> sessions_;
   std::chrono::steady_clock::time_point started_;
 };
 

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <sys/resource.h>
+
 #include <cstring>
 #include <string>
 
@@ -82,6 +84,14 @@ int main(int argc, char** argv) {
   }
   if (log_level.empty()) log::parse_level(loaded.config.daemon.log_level, level);
   log::set_level(level);
+
+  // Every media session holds sockets of its own: allow as many open files
+  // as the hard limit does (often 1024 soft, far more hard).
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   try {
     Daemon daemon(std::move(loaded.config));

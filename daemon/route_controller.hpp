@@ -72,6 +72,17 @@ class RouteController {
   // For `status`: a summary line's worth.
   nlohmann::json status() const;
 
+  // ---- streams joincast sends itself ---------------------------------
+  // Routes the stream joincast sends to `group` from interface `from`
+  // (its multicast loopback copy enters the routing as if received there)
+  // to the interfaces `to`: a (*,G) template, resolved on the first packet.
+  // A later call for the same group replaces the outputs; an empty `to`
+  // removes the route. Returns why it cannot be installed, if it cannot;
+  // nothing is half-applied then. Only with a [routing] section.
+  std::optional<std::string> route_stream(const netlink::IpAddress& group, const std::string& from,
+                                          std::vector<std::string> to);
+  bool enabled() const { return config_.enabled && started_; }
+
   // ---- the membership fallback -------------------------------------
   // Keeps a membership handler registered; dropping it stops delivery,
   // releases the VIFs it pinned and leaves the report groups.

@@ -251,4 +251,30 @@ Json RouteController::route_del_command(const Json& request) {
   return {{"route", rule.describe()}, {"removed", removed}};
 }
 
+std::optional<std::string> RouteController::route_stream(const netlink::IpAddress& group, const std::string& from,
+                                                        std::vector<std::string> to) {
+  if (!enabled()) return std::string("routing is not configured");
+  RouteRule rule;
+  rule.family = group.family();
+  rule.from = from;
+  rule.group = netlink::IpPrefix::host(group);
+  rule.to = std::move(to);
+  std::sort(rule.to.begin(), rule.to.end());
+  rule.origin = "session";
+  auto it = std::find_if(runtime_.begin(), runtime_.end(), [&](const RouteRule& r) { return r.same_selector(rule); });
+  if (rule.to.empty() && it == runtime_.end()) return std::nullopt;
+  if (it != runtime_.end() && it->to == rule.to) return std::nullopt;
+  std::vector<RouteRule> previous = runtime_;
+  if (rule.to.empty()) runtime_.erase(it);
+  else if (it != runtime_.end()) it->to = rule.to;
+  else runtime_.push_back(rule);
+  if (auto e = apply(Mode::transaction)) {
+    runtime_ = std::move(previous);
+    return e;
+  }
+  if (rule.to.empty()) log::info("routing: stream route {} from {} removed", group.to_string(), from);
+  else log::info("routing: stream route {}", rule.describe());
+  return std::nullopt;
+}
+
 }  // namespace joincast::daemon

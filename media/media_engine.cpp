@@ -150,25 +150,34 @@ Result<SessionId> MediaEngine::start(SessionConfig config, SourceFactory make_so
   }
   setup.rtcp_socket = std::move(rtcp_fd.value());
 
-  std::string source_why;
-  auto source_object = make_source(worker->executor(), source_why);
-  if (!source_object) {
-    set_why(why, source_why.empty() ? fmt::format("cannot create the source: {}", source_object.error().message())
-                                    : source_why);
-    return source_object.error();
-  }
-  if (!source_object.value()) {
-    set_why(why, "the source factory returned no source");
-    return errno_error(EINVAL);
+  std::unique_ptr<ByteSource> byte_source;  // none when another program sends (announce())
+  if (!setup.config.announce_only) {
+    std::string source_why;
+    auto source_object = make_source(worker->executor(), source_why);
+    if (!source_object) {
+      set_why(why, source_why.empty() ? fmt::format("cannot create the source: {}", source_object.error().message())
+                                      : source_why);
+      return source_object.error();
+    }
+    if (!source_object.value()) {
+      set_why(why, "the source factory returned no source");
+      return errno_error(EINVAL);
+    }
+    byte_source = std::move(source_object.value());
   }
 
   std::lock_guard lock(mutex_);
   SessionId id = next_id_++;
   setup.id = id;
-  auto session = std::make_shared<Session>(*worker, std::move(setup), std::move(source_object.value()));
+  auto session = std::make_shared<Session>(*worker, std::move(setup), std::move(byte_source));
   sessions_[id] = Entry{worker, session};
   worker->post([worker, session] { worker->add(session); });
   return id;
+}
+
+Result<SessionId> MediaEngine::announce(SessionConfig config, RtpMapping mapping, std::string* why) {
+  config.announce_only = std::move(mapping);
+  return start(std::move(config), {}, why);
 }
 
 Result<MediaEngine::Entry> MediaEngine::find(SessionId id) const {

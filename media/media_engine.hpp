@@ -74,6 +74,10 @@ class MediaEngine {
   // multicast or not of the source's family, sockets, the source factory.
   // why (if given) gets a sentence naming the input.
   Result<SessionId> start(SessionConfig config, SourceFactory make_source, std::string* why = nullptr);
+  // Announces a stream another program sends to config.group (dvblast's
+  // MPEG-TS): SAP/SDP described by mapping, listeners' RTCP collected, no
+  // RTP from us. Running at once; stop() deletes the announcement.
+  Result<SessionId> announce(SessionConfig config, RtpMapping mapping, std::string* why = nullptr);
   // A new listener joined the group: announce the SDP on it now.
   Result<void> listener_appeared(SessionId id);
   // Replaces the metadata layered over the source's own (see

@@ -253,20 +253,22 @@ Result<RtpMapping> describe_codec(const AVCodecParameters& par) {
       m.codec_name = par.codec_id == AV_CODEC_ID_MP3 ? "mp3" : par.codec_id == AV_CODEC_ID_MP2 ? "mp2" : "mp1";
       return m;
     }
-    case AV_CODEC_ID_MPEG2TS: {
-      RtpMapping m;
-      m.payload_type = 33;  // RFC 3551 §6 MP2T
-      m.media = "video";
-      m.encoding = "MP2T";
-      m.clock_rate = 90000;
-      m.codec_name = "mpegts";
-      return m;
-    }
+    case AV_CODEC_ID_MPEG2TS: return mpegts_mapping();
     case AV_CODEC_ID_AAC: return describe_aac(par);
     case AV_CODEC_ID_OPUS: return describe_opus(par);
     case AV_CODEC_ID_VORBIS: return describe_vorbis(par);
     default: return errno_error(ENOTSUP);
   }
+}
+
+RtpMapping mpegts_mapping() {
+  RtpMapping m;
+  m.payload_type = 33;  // RFC 3551 §6 MP2T
+  m.media = "video";
+  m.encoding = "MP2T";
+  m.clock_rate = 90000;
+  m.codec_name = "mpegts";
+  return m;
 }
 
 }  // namespace joincast::media

@@ -26,6 +26,9 @@ struct RtpMapping {
   bool operator==(const RtpMapping&) const = default;
 };
 
+// MPEG-TS as RFC 2250 carries it: PT 33, MP2T/90000 (what dvblast sends).
+RtpMapping mpegts_mapping();
+
 // The payload type joincast uses for codecs without a static one.
 inline constexpr int kDynamicPayloadType = 96;
 

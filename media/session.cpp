@@ -113,6 +113,23 @@ void Session::start() {
     if (!ec) rtcp_socket_->non_blocking(true, ec);
     if (!ec) receive_rtcp();
   }
+  if (setup_.config.announce_only) {
+    // Another program sends the stream: describe it, collect its
+    // listeners' RTCP, send nothing else.
+    mapping_ = *setup_.config.announce_only;
+    {
+      std::lock_guard lock(mutex_);
+      stats_.codec = mapping_->codec_name;
+      stats_.payload_type = mapping_->payload_type;
+      stats_.clock_rate = mapping_->clock_rate;
+      state_ = SessionState::running;
+      stats_.state = state_;
+    }
+    sdp_inputs_changed();
+    worker_.reschedule(*this);
+    emit(SessionEvent::Kind::started);
+    return;
+  }
   auto fiber = Fiber::create([this] { pipeline(); });
   if (!fiber) {
     pipeline_failed(fiber.error(), "cannot allocate the pipeline's stack");

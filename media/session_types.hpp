@@ -4,6 +4,7 @@
 #pragma once
 
 #include "media/byte_source.hpp"
+#include "media/rtp_mapping.hpp"
 #include "media/receiver_table.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -52,6 +53,10 @@ struct SessionConfig {
   // A receiver not heard from for this long is dropped (RFC 3550 §6.3.5).
   std::chrono::milliseconds receiver_timeout{30000};
   std::string cname;                // RTCP CNAME; default "joincast@<source address>"
+  // Set by MediaEngine::announce(): the stream is sent by another program
+  // (dvblast) with this mapping. The session sends SAP/SDP and collects
+  // listeners' RTCP, but no RTP, SR or BYE, and has no source.
+  std::optional<RtpMapping> announce_only;
   std::string content_type;         // overrides the source's declared type when set
 };
 

@@ -48,5 +48,7 @@ extern const Command route_command;
 extern const Command map_command;
 extern const Command directories_command;
 extern const Command listen_command;
+extern const Command sessions_command;
+extern const Command sdp_command;
 
 }  // namespace joincast::tools

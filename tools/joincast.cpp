@@ -19,6 +19,8 @@ const Command* const commands[] = {
     &route_command,
     &map_command,
     &directories_command,
+    &sessions_command,
+    &sdp_command,
     &listen_command,
 };
 

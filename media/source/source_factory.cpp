@@ -92,9 +92,9 @@ Result<SourcePlan> plan_source(const std::string& url, const std::shared_ptr<Htt
     auto tone = parse_tone_url(url, &plan.cycle_titles, why);
     if (!tone) return tone.error();
     plan.kind = "test";
-    plan.factory = [options = tone.value()](boost::asio::any_io_executor executor) -> Result<std::unique_ptr<ByteSource>> {
-      std::string ignored;
-      auto source = TestToneSource::create(std::move(executor), options, ignored);
+    plan.factory = [options = tone.value()](boost::asio::any_io_executor executor,
+                                            std::string& failure) -> Result<std::unique_ptr<ByteSource>> {
+      auto source = TestToneSource::create(std::move(executor), options, failure);
       if (!source) return source.error();
       return std::unique_ptr<ByteSource>(std::move(source).value());
     };
@@ -107,8 +107,8 @@ Result<SourcePlan> plan_source(const std::string& url, const std::shared_ptr<Htt
     }
     plan.kind = "http";
     plan.status = std::make_shared<SourceStatusBox>();
-    plan.factory = [http, url, box = plan.status](boost::asio::any_io_executor executor)
-        -> Result<std::unique_ptr<ByteSource>> {
+    plan.factory = [http, url, box = plan.status](boost::asio::any_io_executor executor,
+                                                  std::string&) -> Result<std::unique_ptr<ByteSource>> {
       // Connections on the session's own worker, trust shared with the daemon's client.
       auto source = std::make_unique<HttpSource>(http->on(std::move(executor)), url);
       source->on_status([box](const SourceStatus& s) { box->set(s); });
@@ -123,11 +123,15 @@ Result<SourcePlan> plan_source(const std::string& url, const std::shared_ptr<Htt
       return bad_url();
     }
     plan.kind = "file";
-    plan.factory = [path](boost::asio::any_io_executor executor) -> Result<std::unique_ptr<ByteSource>> {
+    plan.factory = [path](boost::asio::any_io_executor executor,
+                          std::string& failure) -> Result<std::unique_ptr<ByteSource>> {
       FileSourceOptions options;
       options.loop = true;  // a station plays until its last listener leaves
       auto source = FileSource::open(std::move(executor), path, options);
-      if (!source) return source.error();
+      if (!source) {
+        failure = "cannot open " + path + ": " + source.error().message();
+        return source.error();
+      }
       return std::unique_ptr<ByteSource>(std::move(source).value());
     };
     return plan;
@@ -170,9 +174,9 @@ Result<SourcePlan> plan_source(const std::string& url, const std::shared_ptr<Htt
       if (key == "interface") options.interface = std::string(value);
     });
     plan.kind = "udp";
-    plan.factory = [options](boost::asio::any_io_executor executor) -> Result<std::unique_ptr<ByteSource>> {
-      std::string ignored;
-      auto source = UdpSource::open(std::move(executor), options, ignored);
+    plan.factory = [options](boost::asio::any_io_executor executor,
+                             std::string& failure) -> Result<std::unique_ptr<ByteSource>> {
+      auto source = UdpSource::open(std::move(executor), options, failure);
       if (!source) return source.error();
       return std::unique_ptr<ByteSource>(std::move(source).value());
     };
