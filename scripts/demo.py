@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
-"""demo.py — joincast's demo, narrated, offline, in a namespace lab that is
-removed again at the end (or on Ctrl-C).
+"""demo.py — joincast's demo, narrated, offline, in a network-namespace lab
+that is removed again at the end (or on Ctrl-C).
 
-    listener c1 ──┐
-                  br0 ── router (joincastd) ── up0 ── uplink host
-    listener c2 ──┘
+    kitchen (listener) ──┐
+                         br0 ── router + headend: joincastd
+    study   (listener) ──┘
 
-It shows live membership: listeners joining and leaving groups with
-ordinary sockets (the kernel sends real MLDv2/IGMPv3 reports), the eBPF
-program counting them, and joincastd's view of it through the `joincast`
-CLI.
+joincastd runs with the built-in test directory (tones generated locally,
+no network needed). A player in the kitchen opens the station's SAP
+address; its join is what starts the stream. A second listener in the
+study reports reception by RTCP, both leave, and the stream stops.
 """
 
+import json
+import re
 import subprocess
 import sys
 import time
@@ -20,9 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "netns"))
 from lab import JOINCAST, Daemon, Lab, wait_until  # noqa: E402
 
-G6 = "ff3e:40:2001:db8:d0be:f00d:8000:0"
-G4 = "239.255.0.1"
-
+PREFIX = "2001:db8:d0be:f00d"
 BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
 
 
@@ -32,82 +32,97 @@ def say(text: str) -> None:
 
 def show(daemon: Daemon, *args: str) -> None:
     print(f"{DIM}$ joincast {' '.join(args)}{RESET}", flush=True)
-    r = daemon.cli(*args, json_out=False)
-    print(r.stdout.rstrip(), flush=True)
+    print(daemon.cli(*args, json_out=False).stdout.rstrip(), flush=True)
 
 
-def count(daemon: Daemon, group: str) -> int:
-    for g in daemon.cli("groups")["groups"]:
-        if g["group"] == group:
-            return g["listeners"]
-    return 0
+def sessions(daemon: Daemon) -> list:
+    return daemon.cli("sessions")["sessions"]
 
 
 def main() -> int:
     with Lab("demo") as lab:
-        say("Building a lab: a router with a bridge (two listener ports) and an uplink")
-        router, c1, c2, up = (lab.netns(n) for n in ("router", "c1", "c2", "uplink"))
-        lab.veth(router, "p1", c1, "eth0")
-        lab.veth(router, "p2", c2, "eth0")
-        lab.veth(router, "up0", up, "eth0")
+        say("Building a lab: a router with a bridge, and two listener hosts (kitchen, study)")
+        router, kitchen, study = (lab.netns(n) for n in ("router", "kitchen", "study"))
+        lab.veth(router, "p1", kitchen, "eth0")
+        lab.veth(router, "p2", study, "eth0")
         lab.bridge(router, "br0", ["p1", "p2"])
-        lab.addr(router, "br0", "10.0.0.1/24")
-        lab.addr(router, "up0", "10.0.1.1/24")
-        lab.addr(c1, "eth0", "10.0.0.11/24")
-        lab.addr(c2, "eth0", "10.0.0.12/24")
-        lab.addr(up, "eth0", "10.0.1.2/24")
+        lab.addr(router, "br0", f"{PREFIX}::1/64")
+        lab.addr(kitchen, "eth0", f"{PREFIX}::11/64")
+        lab.addr(study, "eth0", f"{PREFIX}::12/64")
         pins = lab.bpffs() / "joincast"
 
-        say("Starting joincastd on the router: eBPF TC program on br0 and up0, querier on")
+        say("Starting joincastd: membership by eBPF on br0, the built-in test directory, streams out of br0")
         d = Daemon(lab, router, f"""
 [daemon]
 control_socket = "@SOCKET@"
 state_dir = "@STATE@"
 [membership]
-interfaces = ["br0", "up0"]
+interfaces = ["br0"]
 bpf_pin_root = "{pins}"
 [membership.timers]
-query_interval = "5s"
+query_interval = "10s"
 query_response_interval = "2s"
-last_listener_query_interval = "500ms"
+[address_plan]
+ipv6_prefix = "{PREFIX}::/64"
+[[directory]]
+name = "test"
+type = "test"
+slot = 0
+[sessions]
+interface = "br0"
+grace = "2s"
+sap_interval = "2s"
 """).start()
-        show(d, "status")
+        show(d, "directories")
+        group = d.cli("map", "0")["group"]
+        say(f"Station 0 is the multicast group {group}")
+        show(d, "map", group)
+        show(d, "sessions")
 
-        say("Following events live (joincast watch) while listeners come and go")
+        say("Following membership events live (joincast watch)")
         watch = lab.spawn(["ip", "netns", "exec", router.name, str(JOINCAST), "--socket", str(d.socket),
                            "watch", "membership"])
-        time.sleep(0.5)
-
-        say(f"c1 joins the IPv6 group {G6} (MLDv2)")
-        m1 = lab.join(c1, G6, "eth0")
-        wait_until(lambda: count(d, G6) == 1, 10, "c1 to be counted")
-        say(f"c2 joins the same group, and the IPv4 group {G4} (IGMPv3)")
-        m2 = lab.join(c2, G6, "eth0")
-        m3 = lab.join(c2, G4, "eth0")
-        wait_until(lambda: count(d, G6) == 2 and count(d, G4) == 1, 10, "c2 to be counted")
         time.sleep(0.3)
+
+        say(f"In the kitchen, a player opens sap://[{group}]: its join starts the stream")
+        t0 = time.monotonic()
+        player = kitchen.spawn("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "info", "-i",
+                               f"sap://[{group}]?interface=eth0", "-t", "6", "-f", "null", "-",
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_until(lambda: any(s["state"] == "running" for s in sessions(d)), 10, "the stream to start")
+        print(f"  on air {time.monotonic() - t0:.2f} s after the player started")
+
+        say("In the study, `joincast listen` joins too and reports reception by RTCP")
+        listener = study.spawn(str(JOINCAST), "listen", group, "--interface", "eth0", "--duration", "7", "--json",
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        wait_until(lambda: any(s.get("media", {}).get("receivers") for s in sessions(d)), 15,
+                   "the study's receiver report")
         show(d, "groups")
+        show(d, "sessions")
+        show(d, "status")
 
-        say("The uplink host joins too: listeners are counted per interface and in total")
-        m4 = lab.join(up, G6, "eth0")
-        wait_until(lambda: count(d, G6) == 3, 10, "the uplink listener")
-        time.sleep(0.3)
-        show(d, "groups", G6)
+        say("The kitchen player decodes what it receives")
+        _, err = player.communicate(timeout=30)
+        stream = re.search(r"Stream #0:0: (Audio: .*)", err)
+        progress = re.findall(r"time=(\d+:\d+:\d+\.\d+)", err)
+        print(f"  player: {stream.group(1) if stream else '?'}; decoded {progress[-1] if progress else '?'} of audio,"
+              f" exit status {player.returncode}")
+        print("  (FFmpeg names every RTP MPEG-audio stream, payload type 14, \"mp2\"; its decoder plays MP3 in it)")
 
-        say("The same table straight from the pinned BPF map, with bpftool")
-        print(f"{DIM}$ bpftool map dump pinned {pins}/groups{RESET}")
-        out = subprocess.run(["bpftool", "map", "dump", "pinned", str(pins / "groups")], capture_output=True,
-                             text=True).stdout
-        print("\n".join(out.splitlines()[:24]))
+        out, _ = listener.communicate(timeout=30)
+        summary = [json.loads(l) for l in out.splitlines() if '"summary"' in l]
+        if summary:
+            rtp = summary[-1].get("rtp", {})
+            print(f"  study listener: {rtp.get('packets', 0)} RTP packets, {rtp.get('lost', 0)} lost, "
+                  f"jitter {rtp.get('jitter_ms', 0):.2f} ms")
 
-        say("Everyone leaves; the groups go down")
-        for m in (m1, m2, m3, m4):
-            m.leave()
-        wait_until(lambda: count(d, G6) == 0 and count(d, G4) == 0, 10, "everyone to leave")
-        time.sleep(0.5)
-        show(d, "groups")
+        say("Both have left: the stream stops after the 2 s grace period, with a SAP deletion")
+        wait_until(lambda: not sessions(d), 15, "the stream to stop")
+        show(d, "sessions")
         watch.terminate()
         d.stop()
+        stopped = [l for l in d.log().splitlines() if "session " in l and ("on air" in l or "stopped" in l)]
+        print("\n".join("  " + l for l in stopped))
         say("Done: the lab is removed")
     return 0
 

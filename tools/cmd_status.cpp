@@ -6,6 +6,11 @@
 namespace joincast::tools {
 
 namespace {
+
+std::string plural(std::uint64_t n, const char* one, const char* many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
 int run(Context& ctx) {
   auto answer = call_daemon(ctx, {{"cmd", "status"}});
   if (ctx.json) {
@@ -16,24 +21,64 @@ int run(Context& ctx) {
              answer.value("uptime_s", 0), answer.value("config", "?"));
   if (answer.contains("membership")) {
     const auto& m = answer["membership"];
-    fmt::print("membership: {} backend", m.value("backend", "?"));
-    if (m.contains("interfaces")) {
+    if (m.value("backend", "none") == "none") {
+      fmt::print("membership: {}\n", m.value("note", std::string("off")));
+    } else {
       std::string names;
-      for (const auto& i : m["interfaces"]) names += (names.empty() ? "" : ", ") + i.value("name", "?") + (i.value("attached", false) ? "" : " (pending)");
-      fmt::print(" on {}", names.empty() ? "no interfaces" : names);
+      for (const auto& i : m["interfaces"])
+        names += (names.empty() ? "" : ", ") + i.value("name", "?") + (i.value("attached", false) ? "" : " (pending)");
+      fmt::print("membership: {} backend on {}, {}, {}\n", m.value("backend", "?"),
+                 names.empty() ? "no interfaces" : names, plural(m.value("groups", 0u), "group", "groups"),
+                 plural(m.value("listeners", 0u), "listener", "listeners"));
+      for (const auto& q : m.value("querier", nlohmann::json::array()))
+        fmt::print("  {} {}: {}{}\n", q.value("interface", "?"), q.value("protocol", "?"), q.value("role", "?"),
+                   q.contains("other_querier") ? " (" + q["other_querier"].get<std::string>() + " queries)" : "");
     }
-    fmt::print(", {} groups, {} listeners\n", m.value("groups", 0), m.value("listeners", 0));
+  }
+  if (answer.contains("sessions")) {
+    const auto& s = answer["sessions"];
+    if (s.value("interface", std::string()).empty()) {
+      fmt::print("sessions: off (no sessions.interface)\n");
+    } else {
+      std::string states;
+      for (const auto& [state, n] : s["by_state"].items())
+        states += fmt::format("{}{} {}", states.empty() ? "" : ", ", n.get<int>(), state);
+      fmt::print("sessions: {} out of {}{}; {} started since start\n", plural(s.value("sessions", 0u), "session", "sessions"),
+                 s.value("interface", "?"), states.empty() ? "" : " (" + states + ")", s.value("started_total", 0u));
+    }
+  }
+  if (answer.contains("proxy")) {
+    const auto& p = answer["proxy"];
+    fmt::print("proxy: {} joined upstream on {}\n", plural(p["groups"].size(), "group", "groups"),
+               p.value("upstream", "?"));
+  }
+  if (answer.contains("routing") && answer["routing"].is_object()) {
+    const auto& r = answer["routing"];
+    if (!r.value("enabled", false)) {
+      fmt::print("routing: off (no [routing] section)\n");
+    } else {
+      fmt::print("routing: {}, {}, {} pending", plural(r.value("routes", 0u), "route", "routes"),
+                 plural(r.value("templates", 0u), "template", "templates"), r.value("pending", 0u));
+      for (const char* family : {"ipv4", "ipv6"})
+        if (r.contains(family))
+          fmt::print("; {}: {} VIFs, {} MFC entries", family, r[family].value("vifs", 0u),
+                     r[family].value("mfc_entries", 0u));
+      fmt::print("\n");
+    }
   }
   return 0;
 }
+
 }  // namespace
 
 const Command status_command{
     "status", "show whether joincastd runs and what it is doing",
     R"(Usage: joincast status [--json]
 
-Shows the daemon's version, uptime, configuration file and the state of each
-module (membership backend and interfaces, ...). Exits 1 if no daemon runs.)",
+Shows the daemon's version, uptime and configuration file, and for each
+module a line of state: the membership backend with its interfaces, groups,
+listeners and querier role per interface; the sessions by state; the proxy's
+upstream joins; routing. Exits 1 if no daemon runs.)",
     run};
 
 }  // namespace joincast::tools
