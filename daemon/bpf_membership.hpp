@@ -34,6 +34,7 @@ class BpfMembership final : public MembershipBackend {
   Result<bool> collect_group(const jc_group_key& key, std::uint64_t idle_since_ns) override;
 
   MembershipProgram::MapsOrigin maps_origin() const { return program_->maps_origin(); }
+  const std::string& replaced_pins() const { return program_->replaced_pins(); }
   // Consumes whatever events are queued now (also what a previous daemon
   // left in the pinned ring buffer).
   void drain();

@@ -70,7 +70,7 @@ void parse_membership(ConfigReader& r, const toml::table& root, MembershipSectio
   const toml::table& t = *r.table(root, "membership", "");
   r.only_keys(t, path,
               {"interfaces", "bpf_pin_root", "backend", "track_link_local", "verify_checksum", "querier",
-               "query_ipv4", "query_ipv6", "timers"});
+               "query_ipv4", "query_ipv6", "timers", "max_listeners", "max_groups"});
   m.interfaces = r.strings(t, "interfaces", path);
   for (const auto& name : m.interfaces) {
     if (name.empty() || name.size() >= 16 || name.find('/') != std::string::npos)
@@ -86,6 +86,8 @@ void parse_membership(ConfigReader& r, const toml::table& root, MembershipSectio
   else r.error(t.get("backend"), path + ".backend", "must be \"auto\", \"bpf\" or \"socket\"");
   m.track_link_local = r.boolean(t, "track_link_local", path, m.track_link_local);
   m.verify_checksum = r.boolean(t, "verify_checksum", path, m.verify_checksum);
+  m.max_listeners = static_cast<unsigned>(r.integer(t, "max_listeners", path, m.max_listeners, 16, 1 << 22));
+  m.max_groups = static_cast<unsigned>(r.integer(t, "max_groups", path, m.max_groups, 16, 1 << 20));
   m.querier = r.boolean(t, "querier", path, m.querier);
   m.query_ipv4 = r.boolean(t, "query_ipv4", path, m.query_ipv4);
   m.query_ipv6 = r.boolean(t, "query_ipv6", path, m.query_ipv6);

@@ -54,6 +54,8 @@ struct MembershipSection {
   Backend backend = Backend::automatic;
   bool track_link_local = false;  // also count ff02::/16 and 224.0.0.0/24 groups
   bool verify_checksum = true;
+  unsigned max_listeners = 16384;  // (interface, group, host) entries
+  unsigned max_groups = 4096;
   bool querier = true;  // send queries when no other querier is heard
   bool query_ipv4 = true;
   bool query_ipv6 = true;

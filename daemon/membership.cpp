@@ -85,6 +85,8 @@ void Membership::start_backend() {
   options.pin_root = config_.bpf_pin_root;
   options.track_link_local = config_.track_link_local;
   options.verify_checksum = config_.verify_checksum;
+  options.max_listeners = config_.max_listeners;
+  options.max_groups = config_.max_groups;
 
   if (config_.backend == MembershipSection::Backend::socket) {
     use_socket_backend("membership.backend is \"socket\"");
@@ -95,14 +97,16 @@ void Membership::start_backend() {
         bpf.error() == std::errc::permission_denied
             ? " (the verifier refused it or a capability is missing; --log-level debug shows the verifier's log)"
             : "",
-        bpf.error() == std::errc::invalid_argument
-            ? " (pinned maps from an incompatible joincast version? remove that directory to start afresh)"
-            : "");
+        "");
     if (config_.backend == MembershipSection::Backend::bpf) throw std::runtime_error("membership: " + why);
     log::warning("membership: {}", why);
     use_socket_backend("eBPF unavailable: " + bpf.error().message());
   } else {
     auto reused = bpf.value()->maps_origin() == MembershipProgram::MapsOrigin::reused;
+    if (!bpf.value()->replaced_pins().empty())
+      log::warning("membership: the maps pinned under {} did not match this configuration or build ({}); "
+                   "they were replaced by empty ones, and listeners will be learned again from their reports",
+                   config_.bpf_pin_root, bpf.value()->replaced_pins());
     backend_ = std::move(bpf).value();
     backend_note_ = reused ? "maps reused from " + config_.bpf_pin_root : "maps created under " + config_.bpf_pin_root;
     std::size_t kept_groups = 0, kept_listeners = 0;
@@ -141,13 +145,16 @@ void Membership::stop() {
 
 void Membership::reload(const MembershipSection& config) {
   if (config.bpf_pin_root != config_.bpf_pin_root || config.backend != config_.backend ||
-      config.track_link_local != config_.track_link_local || config.verify_checksum != config_.verify_checksum)
+      config.track_link_local != config_.track_link_local || config.verify_checksum != config_.verify_checksum ||
+      config.max_listeners != config_.max_listeners || config.max_groups != config_.max_groups)
     log::warning("membership: backend, pin root and BPF knobs change only on restart; keeping the running ones");
   MembershipSection next = config;
   next.bpf_pin_root = config_.bpf_pin_root;
   next.backend = config_.backend;
   next.track_link_local = config_.track_link_local;
   next.verify_checksum = config_.verify_checksum;
+  next.max_listeners = config_.max_listeners;
+  next.max_groups = config_.max_groups;
 
   for (auto it = interfaces_.begin(); it != interfaces_.end();) {
     if (std::find(next.interfaces.begin(), next.interfaces.end(), it->first) != next.interfaces.end()) {
@@ -257,8 +264,43 @@ void Membership::schedule_aging() {
   });
 }
 
+void Membership::check_counters() {
+  auto c = backend_->counters();
+  if (!c) return;
+  const jc_counters& now = c.value();
+  struct Kind {
+    const char* name;
+    __u64 jc_counters::*field;
+    const char* what;
+  };
+  // Things an operator must hear about, at most once a minute each: a full
+  // table drops joins, a full ring buffer drops events, a burst of
+  // malformed reports is a broken or hostile host.
+  static const Kind kinds[] = {
+      {"listeners_full", &jc_counters::listeners_full,
+       "the listener table is full: joins are not recorded (too many hosts or a host flooding joins?)"},
+      {"groups_full", &jc_counters::groups_full,
+       "the group table is full: joins of new groups are not recorded (a host flooding joins to random groups?)"},
+      {"events_lost", &jc_counters::events_lost, "membership events were lost: the ring buffer was full"},
+      {"malformed", &jc_counters::malformed, "malformed membership reports were ignored"},
+      {"truncated", &jc_counters::truncated, "truncated membership reports were ignored"},
+      {"bad_checksum", &jc_counters::bad_checksum, "membership reports with a wrong checksum were ignored"},
+  };
+  auto t = std::chrono::steady_clock::now();
+  for (const auto& k : kinds) {
+    std::uint64_t delta = now.*k.field - last_counters_.*k.field;
+    if (!delta) continue;
+    auto& last = last_warning_[k.name];
+    if (last != std::chrono::steady_clock::time_point{} && t - last < std::chrono::minutes(1)) continue;
+    last = t;
+    log::warning("membership: {} ({} since the last check; counter {} = {})", k.what, delta, k.name, now.*k.field);
+  }
+  last_counters_ = now;
+}
+
 void Membership::age() {
   if (!backend_) return;
+  check_counters();
   const std::uint64_t now = monotonic_ns();
   const auto interval = static_cast<std::uint64_t>(duration_cast<nanoseconds>(config_.timers.listener_interval).count());
   auto listeners = backend_->listeners();

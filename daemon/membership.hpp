@@ -63,6 +63,7 @@ class Membership {
   void sync_interfaces();
   void schedule_aging();
   void age();
+  void check_counters();
 
   boost::asio::io_context& io_;
   MembershipSection config_;
@@ -78,6 +79,9 @@ class Membership {
   // from their last report: while no daemon ran, nobody queried them.
   std::uint64_t started_ns_ = 0;
   std::string backend_note_;
+  // Counters at the last check, and when each kind was last warned about.
+  jc_counters last_counters_{};
+  std::map<std::string, std::chrono::steady_clock::time_point> last_warning_;
 };
 
 }  // namespace joincast::daemon

@@ -60,6 +60,10 @@ Result<std::unique_ptr<MembershipProgram>> MembershipProgram::load(const Options
   if (!self->skel_) return last_error();
   self->skel_->rodata->cfg_track_link_local = options.track_link_local ? 1 : 0;
   self->skel_->rodata->cfg_verify_checksum = options.verify_checksum ? 1 : 0;
+  if (int err = bpf_map__set_max_entries(self->skel_->maps.jc_listeners, options.max_listeners); err < 0)
+    return libbpf_error(err);
+  if (int err = bpf_map__set_max_entries(self->skel_->maps.jc_groups, options.max_groups); err < 0)
+    return libbpf_error(err);
 
   const std::pair<bpf_map*, const char*> pins[] = {
       {self->skel_->maps.jc_listeners, pinned_listeners}, {self->skel_->maps.jc_groups, pinned_groups},
@@ -71,7 +75,32 @@ Result<std::unique_ptr<MembershipProgram>> MembershipProgram::load(const Options
     if (int err = bpf_map__set_pin_path(map, path.c_str()); err < 0) return libbpf_error(err);
   }
   // libbpf reuses a pinned map when its type, sizes and flags match, and
-  // fails the load with EINVAL when they do not.
+  // fails the load with EINVAL when they do not: compare first.
+  if (options.replace_incompatible_pins) {
+    for (const auto& [map, name] : pins) {
+      std::string path = (fs::path(options.pin_root) / name).string();
+      int fd = bpf_obj_get(path.c_str());
+      if (fd < 0) continue;  // not pinned yet
+      bpf_map_info info{};
+      std::uint32_t len = sizeof(info);
+      int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
+      ::close(fd);
+      std::string why;
+      if (rc < 0) why = "unreadable";
+      else if (info.type != static_cast<std::uint32_t>(bpf_map__type(map))) why = "another map type";
+      else if (info.key_size != bpf_map__key_size(map) || info.value_size != bpf_map__value_size(map))
+        why = "another key or value size (another joincast version)";
+      else if (info.max_entries != bpf_map__max_entries(map))
+        why = "max_entries " + std::to_string(info.max_entries) + " pinned, " +
+              std::to_string(bpf_map__max_entries(map)) + " wanted";
+      else if (info.map_flags != bpf_map__map_flags(map))
+        why = "other map flags";
+      if (why.empty()) continue;
+      if (::unlink(path.c_str()) < 0) return last_error();
+      self->replaced_ += (self->replaced_.empty() ? "" : "; ") + std::string(name) + ": " + why;
+    }
+    if (!self->replaced_.empty()) self->origin_ = MapsOrigin::created;
+  }
   if (int err = membership_bpf__load(self->skel_); err < 0) return libbpf_error(err);
   return self;
 }

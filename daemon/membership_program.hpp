@@ -27,6 +27,12 @@ class MembershipProgram {
     std::string pin_root = "/sys/fs/bpf/joincast";
     bool track_link_local = false;
     bool verify_checksum = true;
+    std::uint32_t max_listeners = JC_MAX_LISTENERS;
+    std::uint32_t max_groups = JC_MAX_GROUPS;
+    // Pinned maps that do not match this build's (another size, another
+    // joincast version) are unpinned and made afresh, instead of failing
+    // the load. replaced_pins() says which and why.
+    bool replace_incompatible_pins = true;
   };
 
   // What load() found under the pin root.
@@ -45,6 +51,9 @@ class MembershipProgram {
   MembershipProgram& operator=(const MembershipProgram&) = delete;
 
   MapsOrigin maps_origin() const { return origin_; }
+  // Empty, or what load() found incompatible and replaced, for the log:
+  // "groups: max_entries 4096 pinned, 8192 wanted".
+  const std::string& replaced_pins() const { return replaced_; }
   const std::string& pin_root() const { return pin_root_; }
 
   // Attaches to ifindex's clsact ingress, creating clsact if needed and
@@ -78,6 +87,7 @@ class MembershipProgram {
   membership_bpf* skel_ = nullptr;
   std::string pin_root_;
   MapsOrigin origin_ = MapsOrigin::created;
+  std::string replaced_;
   std::set<int> attached_;
 };
 

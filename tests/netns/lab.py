@@ -313,14 +313,23 @@ class Daemon:
         lab.daemons.append(self)
 
     def start(self, wait: bool = True, extra: tuple[str, ...] = ()) -> "Daemon":
+        self._started_lines = self.log().count(" started, control socket ")
         self._log = open(self.log_path, "a")
         self.proc = self.ns.spawn(str(JOINCASTD), "--config", str(self.config_path), "--log-level", "debug", *extra,
                                   stdout=self._log, stderr=subprocess.STDOUT)
         if wait:
-            wait_until(lambda: self.socket.exists() or self.proc.poll() is not None, 20, "joincastd's control socket")
-            if self.proc.poll() is not None:
-                raise AssertionError(f"joincastd exited with {self.proc.returncode}:\n{self.log()}")
+            self.wait_started()
         return self
+
+    def wait_started(self, timeout: float = 30) -> None:
+        """Until joincastd says every module is up (the control socket opens
+        before the modules start), or fails if it exits first."""
+        lines_before = self._started_lines
+        wait_until(lambda: self.proc.poll() is not None or self.log().count(" started, control socket ") > lines_before,
+                   timeout, "joincastd to start")
+        if self.proc.poll() is not None:
+            raise AssertionError(f"joincastd exited with {self.proc.returncode}:\n{self.log()}")
+        self._started_lines += 1
 
     def stop(self, sig=signal.SIGTERM, timeout: float = 10) -> int:
         if self.proc and self.proc.poll() is None:

@@ -6,7 +6,7 @@ backend forced to "socket", and "auto" meeting pinned maps it cannot reuse."""
 import subprocess
 import sys
 
-from lab import Lab, log, wait_until
+from lab import JOINCASTD, Lab, log, wait_until
 from membership_lab import GROUP4, GROUP6, MembershipLab, events_for
 
 
@@ -52,30 +52,46 @@ def main() -> int:
         d.stop()
 
     with Lab("mfallback2") as lab:
-        log('backend = "auto" with pinned maps it cannot reuse')
+        log("pinned maps that do not match are replaced, not a reason to leave BPF")
         ml = MembershipLab(lab)
         ml.pin_root.mkdir(parents=True)
         # A "groups" map of another shape where ours would be pinned.
         subprocess.run(["bpftool", "map", "create", str(ml.pin_root / "groups"), "type", "array", "key", "4",
                         "value", "8", "entries", "1", "name", "not_ours"], check=True)
         d = ml.start()
+        assert "did not match this configuration or build (groups: another map type)" in d.log(), d.log()
+        assert d.cli("status")["membership"]["backend"] == "bpf"
+        m = lab.join(ml.c1, GROUP6, "eth0")
+        ml.wait_count(GROUP6, 1)
+        m.leave()
+        ml.wait_count(GROUP6, 0)
+        d.stop()
+
+        log('backend = "auto" without CAP_BPF: the routing socket takes over')
+        caps = "--bounding-set=-all,+net_admin,+net_raw"
+        d._started_lines = d.log().count(" started, control socket ")
+        d._log = open(d.log_path, "a")
+        d.proc = ml.router.spawn("setpriv", caps, "--inh-caps=-all", str(JOINCASTD), "--config", str(d.config_path),
+                                 stdout=d._log, stderr=subprocess.STDOUT)
+        d.wait_started()
         log_text = d.log()
-        assert "the eBPF program could not be loaded" in log_text, log_text
-        assert "incompatible joincast version" in log_text, log_text
+        assert "the eBPF program could not be loaded" in log_text and "Operation not permitted" in log_text, log_text
         assert "reading MLD/IGMP reports from the multicast routing socket (eBPF unavailable" in log_text, log_text
         assert d.cli("status")["membership"]["backend"] == "socket"
         m = lab.join(ml.c1, GROUP6, "eth0")
         ml.wait_count(GROUP6, 1)
         m.leave()
         ml.wait_count(GROUP6, 0)
-
-        log('backend = "bpf" refuses to start instead')
         d.stop()
+
+        log('backend = "bpf" without CAP_BPF refuses to start instead')
         d.config_path.write_text(d.config_path.read_text().replace('interfaces = ["br0", "up0"]',
                                                                      'interfaces = ["br0", "up0"]\nbackend = "bpf"'))
-        d.start(wait=False)
-        assert d.proc.wait(timeout=20) == 1
-        assert "the eBPF program could not be loaded" in d.log()
+        d._log = open(d.log_path, "a")
+        d.proc = ml.router.spawn("setpriv", caps, "--inh-caps=-all", str(JOINCASTD), "--config", str(d.config_path),
+                                 stdout=d._log, stderr=subprocess.STDOUT)
+        assert d.proc.wait(timeout=20) == 1, d.log()
+        assert d.log().rstrip().endswith("Operation not permitted"), d.log()[-500:]
     return 0
 
 
