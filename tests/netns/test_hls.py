@@ -17,7 +17,10 @@ live), a playlist of garbage.
    listed at the start; the master's higher variant is the one fetched;
    pausing loses nothing; every request (segments too) carries our
    User-Agent; the broken ones end with a sentence naming the URL and the
-   request that failed; stop() leaves no thread behind.
+   request that failed; stop() leaves no thread behind. Over HTTPS, every
+   request is verified against our trust: segments on a name the
+   certificate does not carry are refused (libavformat's default would
+   fetch them).
 2. End to end: joincastd with a static directory of HLS stations. A
    listener joins each station's group, which starts its session (one
    joincast-hls thread each, `"hls": true` in `joincast sessions`);
@@ -47,8 +50,9 @@ UA = "joincast-hls-test/1"
 # A static file server with keep-alive (libavformat reuses connections for
 # HLS) that logs every request as a JSON line: path, status, User-Agent.
 SERVER = r"""
-import http.server, json, sys, threading
+import http.server, json, ssl, sys, threading
 root, log_path = sys.argv[1], sys.argv[2]
+cert = sys.argv[3:5]  # optional: certificate and key, for HTTPS
 lock = threading.Lock()
 class Handler(http.server.SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -65,6 +69,11 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         pass
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 srv.daemon_threads = True
+if cert:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(*cert)
+    # The handshake happens in the request's thread, not in accept().
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
 print(srv.server_address[1], flush=True)
 srv.serve_forever()
 """
@@ -294,6 +303,58 @@ def source_tests(lab: Lab, router, base: str, www: Path, req_log: Path) -> None:
     expect_no_thread_left("broken HttpSource over HLS", s, played=False)
 
 
+def tls_tests(lab: Lab, router, www: Path) -> None:
+    """HTTPS: libavformat verifies every request against our trust, the
+    segments' too (its own default verifies nothing)."""
+    d = lab.tmp / "tls"
+    d.mkdir()
+
+    def ossl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=joincast test CA",
+         "-keyout", str(d / "ca.key"), "-out", str(d / "ca.pem"))
+    ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", str(d / "srv.key"),
+         "-out", str(d / "srv.csr"))
+    (d / "ext").write_text("subjectAltName=DNS:localhost\n")
+    ossl("x509", "-req", "-in", str(d / "srv.csr"), "-CA", str(d / "ca.pem"), "-CAkey", str(d / "ca.key"),
+         "-CAcreateserial", "-days", "2", "-extfile", str(d / "ext"), "-out", str(d / "srv.pem"))
+    tls_log = lab.tmp / "tls-requests.jsonl"
+    server = router.spawn(sys.executable, "-c", SERVER, str(www), str(tls_log), str(d / "srv.pem"), str(d / "srv.key"),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    port = int(server.stdout.readline())
+    good = f"https://localhost:{port}"
+    # A trusted playlist whose segments are on a name the certificate does not carry.
+    (www / "tls").mkdir(exist_ok=True)
+    (www / "tls/mismatch.m3u8").write_text(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n" +
+        "".join(f"#EXTINF:2.0,\nhttps://127.0.0.1:{port}/master/high/seg{i:03d}.ts\n" for i in range(3)) +
+        "#EXT-X-ENDLIST\n")
+    out = lab.tmp / "out"
+
+    log("HTTPS with a trusted CA: playlist and segments verified, it plays")
+    events = probe(router, "hls", good + "/master/high/index.m3u8", out / "tls.aac", "--ca", str(d / "ca.pem"),
+                   "--seconds", "60")
+    check(first(events, "end").get("error") == "", f"HTTPS VOD: {first(events, 'end')} {first(events, 'summary')}")
+    expect_decodes("HTTPS AAC in TS", out / "tls.aac", "aac", "aac", 19.0)
+    segs = [r for r in requests(tls_log) if r["path"].startswith("/master/high/seg")]
+    check(len(segs) >= 10 and all(r["ua"] == UA for r in segs), f"HTTPS segment requests: {segs[:3]}")
+
+    log("HTTPS segments on a name the certificate does not carry are refused")
+    events = probe(router, "hls", good + "/tls/mismatch.m3u8", out / "mismatch", "--ca", str(d / "ca.pem"),
+                   "--seconds", "30")
+    s = first(events, "summary")
+    check(s.get("bytes") == 0 and first(events, "end").get("error", "") != "", f"mismatch played: {s}")
+    check(f"https://127.0.0.1:{port}/master/high/seg" in s.get("reason", ""), f"mismatch reason: {s.get('reason')!r}")
+    log(f"  reason: {s.get('reason')}")
+
+    log("HTTPS without trusting the CA: refused at the playlist")
+    events = probe(router, "hls", good + "/master/high/index.m3u8", out / "untrusted", "--seconds", "30")
+    s = first(events, "summary")
+    check(s.get("bytes") == 0 and s.get("reason", "").startswith(good + "/master/high/index.m3u8: "),
+          f"untrusted: {s}")
+    log(f"  reason: {s.get('reason')}")
+
+
 def hls_threads(pid: int) -> int:
     """joincastd's HLS threads (named joincast-hls)."""
     n = 0
@@ -433,6 +494,7 @@ def main() -> int:
         log(f"HLS served at {base} inside {router.name}")
 
         source_tests(lab, router, base, www, req_log)
+        tls_tests(lab, router, www)
         end_to_end(lab, router, c1, base)
     if failures:
         print("FAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
