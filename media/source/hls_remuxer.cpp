@@ -149,7 +149,8 @@ HlsRemuxer::~HlsRemuxer() {
 
 int HlsRemuxer::write_bytes(void* opaque, std::uint8_t* buf, int size) {
   auto* self = static_cast<HlsRemuxer*>(opaque);
-  if (size > 0) self->output_(std::span<const std::byte>(reinterpret_cast<const std::byte*>(buf), static_cast<std::size_t>(size)));
+  if (size > 0)
+    self->output_(std::span<const std::byte>(reinterpret_cast<const std::byte*>(buf), static_cast<std::size_t>(size)));
   return size;
 }
 

@@ -240,9 +240,10 @@ SourceFailure HlsSource::State::play() {
     deadline = Clock::now() + options.stall_timeout;
     std::string why;
     if (!remuxer) {
-      auto created = HlsRemuxer::create(
-          *stream, [this](std::span<const std::byte> bytes) { pending.insert(pending.end(), bytes.begin(), bytes.end()); },
-          why);
+      auto collect = [this](std::span<const std::byte> bytes) {
+        pending.insert(pending.end(), bytes.begin(), bytes.end());
+      };
+      auto created = HlsRemuxer::create(*stream, collect, why);
       if (!created) return fail(created.error(), why);
       remuxer = std::move(created).value();
     }
