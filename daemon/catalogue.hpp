@@ -7,9 +7,10 @@
 //
 // Starting what it resolved to:
 //   internet station: play_url() (radio-browser counts the click), then
-//     media::open_stream(http(), url, ...) for http(s) URLs, which yields an
-//     HttpSource or an HLS URL for libavformat; "test:" URLs name the
-//     built-in test tones (docs/configuration.md, "Test directory").
+//     media::plan_source(url, http()) makes its source: an HttpSource for
+//     http(s) URLs (which hands an HLS playlist over to libavformat's HLS
+//     demuxer itself); "test:" URLs name the built-in test tones
+//     (docs/configuration.md, "Test directory").
 //   DVB service: start_dvb() sends it from dvblast straight to the group;
 //     describe_dvb() gives what the SAP/SDP needs; stop_dvb() on the last leave.
 #pragma once

@@ -401,9 +401,15 @@ void SessionManager::start_session(Entry& e) {
   e.timer.async_wait([this, key, gen](boost::system::error_code ec) {
     if (ec) return;
     Entry* x = find(key);
-    if (x && x->generation == gen && x->state == State::starting)
-      fail(*x, fmt::format("nothing was sent within {} s of starting", config_.start_timeout.count() / 1000),
-           "start-timeout");
+    if (!x || x->generation != gen || x->state != State::starting) return;
+    // The source's own last failure says why (the station's 404, an HLS
+    // playlist without audio, ...); it goes with the source on release.
+    std::string why = fmt::format("nothing was sent within {} s of starting", config_.start_timeout.count() / 1000);
+    if (x->source_status) {
+      auto s = x->source_status->get();
+      if (!s.reason.empty()) why += "; the source: " + s.reason;
+    }
+    fail(*x, why, "start-timeout");
   });
 
   if (std::holds_alternative<DvbTarget>(e.resolved->target)) {
@@ -657,6 +663,7 @@ nlohmann::json SessionManager::entry_json(const Entry& e) const {
   if (e.source_status) {
     auto s = e.source_status->get();
     nlohmann::json src = {{"url", s.url}, {"reconnects", s.reconnects}};
+    if (s.hls) src["hls"] = true;
     if (!s.reason.empty()) src["reason"] = s.reason;
     j["source"] = src;
   }

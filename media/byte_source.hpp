@@ -59,6 +59,10 @@ class ByteSource {
   virtual std::string content_type() const = 0;
   // A name for logs and errors: a URL, a path, "test tone 440 Hz".
   virtual std::string describe() const = 0;
+  // After on_end() with an error: the sentence for the operator, naming
+  // the input ("http://x/live.m3u8: no audio for 15 s; ..."), or empty when
+  // the error code says all the source knows.
+  virtual std::string failure_reason() const { return {}; }
 };
 
 }  // namespace joincast::media

@@ -97,6 +97,11 @@ Session::Session(Worker& worker, SessionSetup setup, std::unique_ptr<ByteSource>
 
 Session::~Session() { stop_source(); }
 
+std::string Session::source_failure_text() const {
+  std::string reason = source_ ? source_->failure_reason() : std::string();
+  return reason.empty() ? source_error_.message() : reason;
+}
+
 void Session::stop_source() {
   if (source_ && !source_stopped_) {
     source_stopped_ = true;
@@ -248,7 +253,7 @@ void Session::pipeline() {
   if (!wait_for_input(1)) {
     if (cancel_) return;
     if (source_error_)
-      pipeline_failed(source_error_, "the source failed before sending any data: " + source_error_.message());
+      pipeline_failed(source_error_, "the source failed before sending any data: " + source_failure_text());
     else
       pipeline_failed(errno_error(ENODATA), "the source ended without sending any data");
     return;
@@ -820,7 +825,7 @@ void Session::finish(SessionState final_state) {
       // Name the input: the daemon logs this line as it is.
       message = (source_ ? source_->describe() + ": " : std::string()) +
                 (!pipeline_message_.empty() ? pipeline_message_
-                 : source_error_            ? "the source failed: " + source_error_.message()
+                 : source_error_            ? "the source failed: " + source_failure_text()
                                             : "failed");
       stats_.error = message;
     }

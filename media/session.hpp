@@ -126,6 +126,8 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   void finish(SessionState final_state);
   void emit(SessionEvent::Kind kind, std::error_code ec = {}, std::string message = {});
   void stop_source();
+  // Why the source failed: its own sentence, else the error code's.
+  std::string source_failure_text() const;
 
   Worker& worker_;
   SessionSetup setup_;

@@ -1,6 +1,7 @@
 // http_source.cpp — see http_source.hpp.
 #include "media/source/http_source.hpp"
 
+#include "media/source/hls_source.hpp"
 #include "media/source/icy_metadata.hpp"
 #include "media/source/sniff.hpp"
 
@@ -30,11 +31,23 @@ const char* source_state_name(SourceStatus::State state) {
 struct HttpSource::Impl : std::enable_shared_from_this<Impl> {
   using clock = std::chrono::steady_clock;
 
+  // What the HLS source delivers passes through here on its way to the
+  // session's sink: it marks the stream playing and merges metadata.
+  struct HlsSink final : ByteSink {
+    Impl* impl = nullptr;
+    Flow on_data(std::span<const std::byte> bytes) override { return impl->on_hls_data(bytes); }
+    void on_metadata(const StreamMetadata& m) override { impl->on_hls_metadata(m); }
+    void on_end(std::error_code why) override { impl->on_hls_end(why); }
+  };
+
   std::shared_ptr<HttpClient> client;
   std::string url;
   std::optional<LocatedStream> first;
+  std::optional<HlsStream> first_hls;
   ByteSink* sink = nullptr;
   std::shared_ptr<HttpConnection> connection;
+  std::unique_ptr<HlsSource> hls;
+  HlsSink hls_sink;
   boost::asio::steady_timer timer;
   std::optional<IcyDemuxer> icy;
   StreamMetadata metadata;
@@ -52,6 +65,7 @@ struct HttpSource::Impl : std::enable_shared_from_this<Impl> {
   Impl(std::shared_ptr<HttpClient> c, std::string u, std::optional<LocatedStream> f)
       : client(std::move(c)), url(std::move(u)), first(std::move(f)), timer(client->executor()) {
     status.url = url;
+    hls_sink.impl = this;
   }
 
   void set_state(SourceStatus::State s) {
@@ -69,17 +83,64 @@ struct HttpSource::Impl : std::enable_shared_from_this<Impl> {
         return;
       }
       if (f) return self->failed(f);
-      if (std::holds_alternative<HlsStream>(loc))
-        return self->failed({make_error_code(SourceErrc::not_a_stream),
-                             std::get<HlsStream>(loc).url + ": the station now answers with an HLS playlist"});
+      if (auto* found = std::get_if<HlsStream>(&loc)) return self->play_hls(found->url);
       self->play(std::move(std::get<LocatedStream>(loc)));
     });
   }
+
+  // ------------------------------------------------------------------ HLS
+
+  // libavformat plays it on its own thread; the state stays "connecting"
+  // until the first bytes arrive.
+  void play_hls(const std::string& playlist) {
+    status.url = playlist;
+    status.hls = true;
+    content_type.clear();
+    finite = true;  // a clean end is the end of a VOD playlist; a live one that stops is an error
+    hls = std::make_unique<HlsSource>(client->executor(), playlist, hls_options(client->options()));
+    if (on_status) on_status(status);
+    hls->start(hls_sink);
+  }
+
+  Flow on_hls_data(std::span<const std::byte> bytes) {
+    if (stopped || !sink) return Flow::pause;
+    if (status.state != SourceStatus::State::playing) {
+      content_type = hls->content_type();  // known before the first bytes
+      playing_since = clock::now();
+      set_state(SourceStatus::State::playing);
+      if (stopped || !sink) return Flow::pause;
+    }
+    if (sink->on_data(bytes) == Flow::pause) paused = true;
+    return paused ? Flow::pause : Flow::more;
+  }
+
+  void on_hls_metadata(const StreamMetadata& m) {
+    if (stopped) return;
+    StreamMetadata next = metadata;
+    if (!m.station_name.empty()) next.station_name = m.station_name;
+    if (!m.now_playing.empty()) next.now_playing = m.now_playing;
+    if (!m.genre.empty()) next.genre = m.genre;
+    if (m.bitrate_kbps) next.bitrate_kbps = m.bitrate_kbps;
+    update_metadata(next);
+  }
+
+  // Called from inside the HLS source's delivery, which touches nothing of
+  // it afterwards: it may be destroyed here.
+  void on_hls_end(std::error_code why) {
+    if (stopped || !hls) return;
+    std::string reason = hls->failure_reason();
+    hls.reset();
+    if (why && reason.empty()) reason = status.url + ": " + why.message();
+    body_ended({why, reason});
+  }
+
+  // ----------------------------------------------------------------- HTTP
 
   void play(LocatedStream located) {
     connection = located.connection;
     const auto& head = connection->head();
     status.url = connection->url().to_string();
+    status.hls = false;
     content_type = mime_essence(head.field("content-type"));
     finite = head.framed();
     std::size_t metaint = 0;
@@ -183,6 +244,7 @@ struct HttpSource::Impl : std::enable_shared_from_this<Impl> {
       connection->close();
       connection.reset();
     }
+    hls.reset();
     const auto& o = client->options();
     if (status.state == SourceStatus::State::playing && clock::now() - playing_since >= o.reconnect_reset)
       status.failures_in_row = 0;
@@ -219,8 +281,10 @@ struct HttpSource::Impl : std::enable_shared_from_this<Impl> {
     timer.cancel();
     if (connection) connection->close();
     connection.reset();
+    hls.reset();  // interrupts libavformat; its thread ends on its own
     if (first && first->connection) first->connection->close();
     first.reset();
+    first_hls.reset();
     sink = nullptr;
     if (status.state != SourceStatus::State::ended && status.state != SourceStatus::State::failed)
       status.state = SourceStatus::State::stopped;
@@ -229,6 +293,11 @@ struct HttpSource::Impl : std::enable_shared_from_this<Impl> {
 
 HttpSource::HttpSource(std::shared_ptr<HttpClient> client, std::string url, std::optional<LocatedStream> first)
     : impl_(std::make_shared<Impl>(std::move(client), std::move(url), std::move(first))) {}
+
+HttpSource::HttpSource(std::shared_ptr<HttpClient> client, std::string url, HlsStream first)
+    : impl_(std::make_shared<Impl>(std::move(client), std::move(url), std::nullopt)) {
+  impl_->first_hls = std::move(first);
+}
 
 HttpSource::~HttpSource() { impl_->stop(); }
 
@@ -241,6 +310,12 @@ void HttpSource::start(ByteSink& sink) {
     ++impl_->generation;
     impl_->set_state(SourceStatus::State::connecting);
     impl_->play(std::move(first));
+  } else if (impl_->first_hls) {
+    std::string playlist = impl_->first_hls->url;
+    impl_->first_hls.reset();
+    ++impl_->generation;
+    impl_->set_state(SourceStatus::State::connecting);
+    impl_->play_hls(playlist);
   } else {
     impl_->connect();
   }
@@ -249,13 +324,17 @@ void HttpSource::start(ByteSink& sink) {
 void HttpSource::resume() {
   if (!impl_->paused || impl_->stopped) return;
   impl_->paused = false;
-  if (impl_->connection) impl_->connection->resume();
+  if (impl_->hls) impl_->hls->resume();
+  else if (impl_->connection) impl_->connection->resume();
 }
 
 void HttpSource::stop() { impl_->stop(); }
 
 std::string HttpSource::content_type() const { return impl_->content_type; }
 std::string HttpSource::describe() const { return impl_->url; }
+std::string HttpSource::failure_reason() const {
+  return impl_->status.state == SourceStatus::State::failed ? impl_->status.reason : std::string();
+}
 const SourceStatus& HttpSource::status() const { return impl_->status; }
 const StreamMetadata& HttpSource::metadata() const { return impl_->metadata; }
 void HttpSource::on_status(StatusHandler handler) { impl_->on_status = std::move(handler); }

@@ -6,9 +6,17 @@
 // the operator in status().reason; after HttpOptions::reconnect_attempts
 // consecutive failures the source ends with the last error.
 //
-// open_stream() is the entry point: it locates the URL first, so the
-// caller learns before building a pipeline whether it got bytes
-// (HttpSource) or an HLS playlist that libavformat must open itself.
+// A URL that turns out to be an HLS playlist (directly, after redirects or
+// inside a PLS/M3U) is handed over to an HlsSource (hls_source.hpp):
+// libavformat's HLS demuxer on a thread of its own, remuxed into ADTS, MPEG
+// audio or MPEG-TS. The HttpSource stays the ByteSource the session sees:
+// its status, metadata, reconnects with backoff and the final error work
+// the same for both; an HLS stream that fails or stalls is located again
+// after the backoff, like a dropped HTTP stream.
+//
+// open_stream() locates the URL first, so the caller learns before
+// building a pipeline whether it got bytes (HttpSource) or an HLS
+// playlist (which HttpSource(client, url, HlsStream) plays).
 #pragma once
 
 #include "media/byte_source.hpp"
@@ -37,6 +45,7 @@ struct SourceStatus {
   };
   State state = State::idle;
   std::string url;     // what plays now (after redirects and playlists)
+  bool hls = false;    // url is an HLS playlist, played by libavformat
   std::string reason;  // the last failure, for the operator; kept while playing again
   unsigned reconnects = 0;        // attempts made after the first connection
   unsigned failures_in_row = 0;   // consecutive failures
@@ -53,6 +62,8 @@ class HttpSource final : public ByteSource {
   // that now points elsewhere is followed). first: an already located
   // stream to start with (from open_stream), or nullopt to locate on start.
   HttpSource(std::shared_ptr<HttpClient> client, std::string url, std::optional<LocatedStream> first = std::nullopt);
+  // first: the HLS playlist open_stream() found for url.
+  HttpSource(std::shared_ptr<HttpClient> client, std::string url, HlsStream first);
   ~HttpSource() override;
 
   void start(ByteSink& sink) override;
@@ -60,6 +71,7 @@ class HttpSource final : public ByteSource {
   void stop() override;
   std::string content_type() const override;
   std::string describe() const override;
+  std::string failure_reason() const override;
 
   const SourceStatus& status() const;
   const StreamMetadata& metadata() const;

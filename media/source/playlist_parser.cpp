@@ -217,6 +217,17 @@ const char* playlist_format_name(PlaylistFormat format) {
 
 PlaylistParse parse_playlist(PlaylistFormat format, std::string_view text, std::size_t max_entries) {
   text = strip_bom(text);
+  // Playlists are text. Binary data served with a playlist type (a broken
+  // server, a garbage HLS playlist) would otherwise become "entries" that
+  // are requested one by one.
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+      PlaylistParse binary;
+      binary.error = "binary data, not a text playlist";
+      return binary;
+    }
+  }
   switch (format) {
     case PlaylistFormat::pls: return parse_pls(text, max_entries);
     case PlaylistFormat::m3u: return parse_m3u(text, max_entries);

@@ -25,7 +25,8 @@ struct PlaylistParse {
 };
 
 // At most max_entries entries are kept; entries without a location are
-// skipped. An empty entry list is not an error here (the caller says
+// skipped. Binary data (control characters other than tab and line ends)
+// is an error, not a playlist. An empty entry list is not an error here (the caller says
 // "playlist has no entries" with the URL).
 PlaylistParse parse_playlist(PlaylistFormat format, std::string_view text, std::size_t max_entries = 1000);
 

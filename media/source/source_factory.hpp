@@ -4,7 +4,10 @@
 //   test:tone?frequency=440&codec=mp3&bitrate=128[&title=cycle]
 //                                the built-in test channel (no network)
 //   http://…, https://…          our HTTP/ICY client (redirects, playlists,
-//                                reconnects with backoff)
+//                                reconnects with backoff); a URL that turns
+//                                out to be an HLS playlist is played by
+//                                libavformat's HLS demuxer inside it
+//                                (http_source.hpp, hls_source.hpp)
 //   file:///path/to/file.mp3     a file, looped
 //   udp://GROUP:PORT, rtp://GROUP:PORT[?interface=eth0]
 //                                a UDP or RTP input (brackets around IPv6)

@@ -4,6 +4,11 @@
 // to a file so a test can compare them byte for byte.
 //
 //   source_probe stream URL [options]   events: opened, metadata, status, end, summary
+//                                       (an HLS URL: opened kind "hls", then
+//                                       played through HttpSource with --play-hls 1)
+//   source_probe hls URL [options]      an HlsSource on its own: opened, metadata,
+//                                       end, summary (content type, codec, and
+//                                       whether its thread ended after stop())
 //   source_probe fetch URL [options]    one line: status, bytes, or the failure
 //   source_probe dvb RUNTIME_DIR --input UDP [--input UDP ...]
 //       reads commands on stdin, one per line, answers one JSON line each:
@@ -15,8 +20,10 @@
 // Options: --out FILE, --seconds S (run at most this long), --until-bytes N,
 // --until-reconnects N, --until-title TEXT, --response-ms, --stall-ms,
 // --backoff-ms, --attempts, --ca FILE, --max-bytes N, --user-agent UA,
-// --pause-ms N (pause the source after every delivery, resume N ms later).
+// --pause-ms N (pause the source after every delivery, resume N ms later),
+// --play-hls 1, --max-buffered N (HLS queue for a paused sink).
 #include "media/source/dvb_tuner.hpp"
+#include "media/source/hls_source.hpp"
 #include "media/source/http_fetch.hpp"
 #include "media/source/http_source.hpp"
 
@@ -28,7 +35,10 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <functional>
+#include <thread>
 #include <iostream>
 #include <string>
 
@@ -48,17 +58,32 @@ struct Options {
   unsigned until_reconnects = 0;
   std::size_t max_bytes = 1 << 20;
   long pause_ms = -1;  // >= 0: answer every delivery with Flow::pause, resume after this long
+  bool play_hls = false;
+  std::size_t max_buffered = 0;
   HttpOptions http;
 };
 
+// HLS threads of this process (by their name, from /proc/self/task).
+long hls_threads() {
+  long n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(e.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name) && name == kHlsThreadName) ++n;
+  }
+  return n;
+}
+
 class Sink final : public ByteSink {
  public:
-  HttpSource* source = nullptr;
+  ByteSource* source = nullptr;
   unsigned pauses = 0;
   Sink(const Options& o, boost::asio::io_context& io) : o_(o), io_(io), timer_(io) {
     if (!o.out.empty()) file_.open(o.out, std::ios::binary | std::ios::trunc);
   }
+  std::function<void()> on_bytes;
   Flow on_data(std::span<const std::byte> bytes) override {
+    if (on_bytes && total_ == 0) on_bytes();
     total_ += bytes.size();
     if (file_) file_.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     if (o_.until_bytes && total_ >= o_.until_bytes) {
@@ -103,9 +128,10 @@ class Sink final : public ByteSink {
 };
 
 int usage() {
-  std::cerr << "usage: source_probe stream|fetch URL [--out FILE] [--seconds S] [--until-bytes N]\n"
+  std::cerr << "usage: source_probe stream|hls|fetch URL [--out FILE] [--seconds S] [--until-bytes N]\n"
                "       [--until-reconnects N] [--until-title T] [--response-ms N] [--stall-ms N]\n"
-               "       [--backoff-ms N] [--attempts N] [--ca FILE] [--max-bytes N] [--user-agent UA]\n";
+               "       [--backoff-ms N] [--attempts N] [--ca FILE] [--max-bytes N] [--user-agent UA]\n"
+               "       [--pause-ms N] [--play-hls 1] [--max-buffered N]\n";
   return 2;
 }
 
@@ -218,6 +244,8 @@ int main(int argc, char** argv) {
     else if (a == "--max-bytes") o.max_bytes = std::stoull(v);
     else if (a == "--user-agent") o.http.user_agent = v;
     else if (a == "--pause-ms") o.pause_ms = std::stol(v);
+    else if (a == "--play-hls") o.play_hls = v == "1";
+    else if (a == "--max-buffered") o.max_buffered = std::stoull(v);
     else return usage();
   }
 
@@ -250,42 +278,81 @@ int main(int argc, char** argv) {
     io.run();
     return 0;
   }
-  if (o.mode != "stream") return usage();
+  if (o.mode != "stream" && o.mode != "hls") return usage();
 
+  long most_hls_threads = 0;  // seen at once while the stream ran
   Sink sink(o, io);
-  std::unique_ptr<HttpSource> source;
-  open_stream(client.value(), o.url, [&](const SourceFailure& f, OpenedStream opened) {
-    if (f) {
-      emit({{"event", "failure"}, {"code", f.code.message()}, {"reason", f.reason}});
+  sink.on_bytes = [&] { most_hls_threads = std::max(most_hls_threads, hls_threads()); };
+  std::unique_ptr<HttpSource> http_source;
+  std::unique_ptr<HlsSource> hls_source;
+  auto report_status = [&](const SourceStatus& s) {
+    most_hls_threads = std::max(most_hls_threads, hls_threads());
+    emit({{"event", "status"}, {"state", source_state_name(s.state)}, {"url", s.url}, {"reason", s.reason},
+          {"reconnects", s.reconnects}, {"retry_ms", s.retry_in.count()}, {"hls", s.hls}});
+    if (o.until_reconnects && s.reconnects >= o.until_reconnects && s.state == SourceStatus::State::waiting)
       io.stop();
-      return;
-    }
-    if (auto* hls = std::get_if<HlsStream>(&opened)) {
-      emit({{"event", "opened"}, {"kind", "hls"}, {"url", hls->url}});
-      io.stop();
-      return;
-    }
-    source = std::move(std::get<std::unique_ptr<HttpSource>>(opened));
-    source->on_status([&](const SourceStatus& s) {
-      emit({{"event", "status"}, {"state", source_state_name(s.state)}, {"url", s.url}, {"reason", s.reason},
-            {"reconnects", s.reconnects}, {"retry_ms", s.retry_in.count()}});
-      if (o.until_reconnects && s.reconnects >= o.until_reconnects && s.state == SourceStatus::State::waiting)
+  };
+  if (o.mode == "hls") {
+    HlsOptions h = hls_options(o.http);
+    h.stall_timeout = o.http.stall_timeout;
+    if (o.max_buffered) h.max_buffered = o.max_buffered;
+    hls_source = std::make_unique<HlsSource>(io.get_executor(), o.url, h);
+    sink.source = hls_source.get();
+    hls_source->start(sink);
+    emit({{"event", "opened"}, {"kind", "hls"}, {"url", o.url}});
+  } else {
+    open_stream(client.value(), o.url, [&](const SourceFailure& f, OpenedStream opened) {
+      if (f) {
+        emit({{"event", "failure"}, {"code", f.code.message()}, {"reason", f.reason}});
         io.stop();
+        return;
+      }
+      if (auto* hls = std::get_if<HlsStream>(&opened)) {
+        emit({{"event", "opened"}, {"kind", "hls"}, {"url", hls->url}});
+        if (!o.play_hls) {
+          io.stop();
+          return;
+        }
+        http_source = std::make_unique<HttpSource>(client.value(), o.url, *hls);
+      } else {
+        http_source = std::move(std::get<std::unique_ptr<HttpSource>>(opened));
+      }
+      http_source->on_status(report_status);
+      sink.source = http_source.get();
+      http_source->start(sink);
+      if (!std::holds_alternative<HlsStream>(opened))
+        emit({{"event", "opened"}, {"kind", "stream"}, {"url", http_source->status().url},
+              {"content_type", http_source->content_type()}});
     });
-    sink.source = source.get();
-    source->start(sink);
-    emit({{"event", "opened"}, {"kind", "stream"}, {"url", source->status().url},
-          {"content_type", source->content_type()}});
-  });
+  }
   io.run();
   sink.flush();
   json summary = {{"event", "summary"}, {"bytes", sink.total()}, {"pauses", sink.pauses}};
-  if (source) {
-    const auto& s = source->status();
+  if (http_source) {
+    const auto& s = http_source->status();
     summary["state"] = source_state_name(s.state);
     summary["reason"] = s.reason;
     summary["reconnects"] = s.reconnects;
-    source->stop();
+    summary["hls"] = s.hls;
+    summary["content_type"] = http_source->content_type();
+    http_source->stop();
+  }
+  if (hls_source) {
+    summary["content_type"] = hls_source->content_type();
+    summary["codec"] = hls_source->codec();
+    summary["reason"] = hls_source->failure_reason();
+    hls_source->stop();
+    // stop() returns at once; the thread must end on its own, promptly.
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (hls_source->thread_running() && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    summary["thread_running_after_stop"] = hls_source->thread_running();
+  }
+  if (http_source || hls_source) {
+    // An HLS thread is gone a moment after it returned.
+    for (int i = 0; i < 300 && hls_threads() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    summary["hls_threads_seen"] = most_hls_threads;
+    summary["hls_threads_after_stop"] = hls_threads();
   }
   emit(summary);
   return 0;

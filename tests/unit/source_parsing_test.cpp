@@ -125,6 +125,20 @@ TEST_CASE("M3U with EXTINF titles, comments and a BOM") {
   CHECK(looks_like_hls("#EXTM3U\r\n#EXT-X-STREAM-INF:BANDWIDTH=1\r\nlow.m3u8\r\n"));
 }
 
+TEST_CASE("binary data served as a playlist is refused, not requested line by line") {
+  std::string garbage;
+  for (int i = 0; i < 2000; ++i) garbage += static_cast<char>((i * 73 + 5) % 256);
+  for (auto format : {PlaylistFormat::m3u, PlaylistFormat::pls, PlaylistFormat::asx, PlaylistFormat::xspf}) {
+    auto p = parse_playlist(format, garbage);
+    CHECK(p.entries.empty());
+    CHECK(p.error == "binary data, not a text playlist");
+  }
+  // Text with tabs, CR LF and UTF-8 is text.
+  auto ok = parse_playlist(PlaylistFormat::m3u, "#EXTM3U\r\n#EXTINF:-1,\tCaf\xc3\xa9\r\nhttp://a/1\r\n");
+  CHECK(ok.error.empty());
+  CHECK(ok.entries.size() == 1);
+}
+
 TEST_CASE("XSPF tracks with several locations") {
   auto p = parse_playlist(PlaylistFormat::xspf,
                           R"(<?xml version="1.0"?><playlist version="1" xmlns="http://xspf.org/ns/0/"><trackList>
