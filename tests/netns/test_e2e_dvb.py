@@ -20,8 +20,16 @@ PREFIX = "2001:db8:d0be:f00d"
 
 
 def dvblast_pids(ns) -> list[int]:
-    out = ns.run("pgrep", "-x", "dvblast", check=False)
-    return [int(p) for p in out.split()]
+    """dvblast processes in this namespace only (other tests may run
+    their own elsewhere on the machine)."""
+    pids = []
+    for pid in ns.lab.run(["ip", "netns", "pids", ns.name], check=False).split():
+        try:
+            if open(f"/proc/{pid}/comm").read().strip() == "dvblast":
+                pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
 
 
 SAP_RECEIVER = r"""
