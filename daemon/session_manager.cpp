@@ -543,12 +543,23 @@ void SessionManager::on_media_event(const media::SessionEvent& ev) {
       fail(*e, "the station's stream ended", "source");
       break;
     case media::SessionEvent::Kind::failed:
-      fail(*e, ev.message.empty() ? ev.error.message() : ev.message, "source");
+      fail(*e, source_failure(*e, ev.message.empty() ? ev.error.message() : ev.message), "source");
       break;
     case media::SessionEvent::Kind::stopped:
       by_media_.erase(it);
       break;
   }
+}
+
+std::string SessionManager::source_failure(const Entry& e, const std::string& message) {
+  // The session's event carries only the error code's text ("server closed
+  // the stream" for a refused connection, "HTTP error status" for a 500);
+  // an HTTP source that gave up keeps the sentence that says what happened,
+  // URL included.
+  if (!e.source_status) return message;
+  auto status = e.source_status->get();
+  if (status.state != media::SourceStatus::State::failed || status.reason.empty()) return message;
+  return status.reason;
 }
 
 void SessionManager::fail(Entry& e, const std::string& reason, const char* kind) {

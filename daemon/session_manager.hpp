@@ -67,6 +67,7 @@ class SessionManager {
   void start_media(Entry& e, const std::string& url);
   void start_dvb(Entry& e);
   void fail(Entry& e, const std::string& reason, const char* kind);
+  static std::string source_failure(const Entry& e, const std::string& message);
   void wait(Entry& e, const std::string& reason, std::chrono::milliseconds retry_after, const char* kind);
   void release(Entry& e);
   void stop_session(const Address16& group, const std::string& why);
