@@ -126,7 +126,9 @@ SessionManager::~SessionManager() { stop(); }
 void SessionManager::start() {
   control_.add("sessions", "streams: state, service, listeners, RTP and RTCP statistics", [this](const nlohmann::json&) {
     nlohmann::json list = nlohmann::json::array();
+    index_ = listener_index();  // one walk for all entries
     for (const auto& [key, e] : entries_) list.push_back(entry_json(*e));
+    index_.reset();
     return nlohmann::json{{"sessions", list}, {"interface", config_.interface}};
   });
   control_.add("sdp", "the SDP a session announces: {\"group\": G}", [this](const nlohmann::json& request) {
@@ -225,10 +227,8 @@ void SessionManager::on_membership(const jc_event& ev) {
       on_listener(g);
       break;
     case JC_EV_LISTENER_LEAVE:
-      if (Entry* e = find(g); e && ev.listeners > 0) {
-        if (e->state == State::waiting) evaluate(*e);  // a policy may hinge on who is left
-        else update_routes(*e);
-      }
+      if (Entry* e = find(g); e && ev.listeners > 0)
+        schedule(g, e->state == State::waiting ? kEvaluate : kRoutes);  // a policy may hinge on who is left
       break;
     case JC_EV_GROUP_DOWN:
       on_group_down(g);
@@ -244,7 +244,7 @@ void SessionManager::on_listener(const Address16& group) {
   Entry& e = entry_for(group);
   if (fresh) {
     e.first_listener = Clock::now();
-    evaluate(e);
+    schedule(group, kEvaluate);
     return;
   }
   if (e.state == State::grace) {
@@ -256,8 +256,7 @@ void SessionManager::on_listener(const Address16& group) {
     log::info("session {}: a listener is back; the stream goes on", e.group.to_string());
   }
   if (e.media && (e.state == State::running || e.state == State::starting)) (void)engine_->listener_appeared(*e.media);
-  if (e.state == State::waiting) evaluate(e);  // a new interface may be allowed by policy
-  else update_routes(e);
+  schedule(group, e.state == State::waiting ? kEvaluate : kRoutes);  // a new interface may be allowed by policy
 }
 
 void SessionManager::on_group_down(const Address16& group) {
@@ -280,7 +279,25 @@ void SessionManager::on_group_down(const Address16& group) {
   });
 }
 
+SessionManager::ListenerIndex SessionManager::listener_index() const {
+  ListenerIndex out;
+  if (auto* backend = membership_.backend()) {
+    if (auto l = backend->listeners()) {
+      for (const auto& x : l.value()) {
+        Address16 g;
+        std::copy(std::begin(x.key.group), std::end(x.key.group), g.begin());
+        out[g].insert(static_cast<int>(x.key.ifindex));
+      }
+    }
+  }
+  return out;
+}
+
 std::set<int> SessionManager::listener_interfaces(const Address16& group) const {
+  if (index_) {
+    auto it = index_->find(group);
+    return it == index_->end() ? std::set<int>{} : it->second;
+  }
   std::set<int> out;
   if (auto* backend = membership_.backend()) {
     if (auto l = backend->listeners()) {
@@ -348,8 +365,34 @@ void SessionManager::wait(Entry& e, const std::string& reason, milliseconds retr
   e.timer.expires_after(retry_after);
   e.timer.async_wait([this, key](boost::system::error_code ec) {
     if (ec) return;
-    if (Entry* x = find(key); x && x->state == State::waiting) evaluate(*x);
+    if (Entry* x = find(key); x && x->state == State::waiting) schedule(key, kEvaluate);
   });
+}
+
+void SessionManager::schedule(const Address16& group, unsigned what) {
+  pending_[group] |= what;
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  boost::asio::post(io_, [this] { run_pending(); });
+}
+
+void SessionManager::run_pending() {
+  // Membership events come in bursts (a report of many records, a ring
+  // buffer read, a flood): they are handled together, after the burst, with
+  // one walk of the listener map instead of one per event, which a few
+  // thousand groups turn into minutes of syscalls.
+  flush_posted_ = false;
+  auto pending = std::move(pending_);
+  pending_.clear();
+  if (stopping_ || !engine_) return;
+  index_ = listener_index();
+  for (const auto& [group, what] : pending) {
+    Entry* e = find(group);
+    if (!e) continue;
+    if ((what & kEvaluate) && (e->state == State::waiting || e->state == State::retrying)) evaluate(*e);
+    else if (what & kRoutes) update_routes(*e);
+  }
+  index_.reset();
 }
 
 void SessionManager::evaluate(Entry& e) {
@@ -577,7 +620,7 @@ void SessionManager::fail(Entry& e, const std::string& reason, const char* kind)
   e.timer.expires_after(delay);
   e.timer.async_wait([this, key](boost::system::error_code ec) {
     if (ec) return;
-    if (Entry* x = find(key); x && x->state == State::retrying) evaluate(*x);
+    if (Entry* x = find(key); x && x->state == State::retrying) schedule(key, kEvaluate);
   });
 }
 
@@ -618,11 +661,8 @@ void SessionManager::stop_session(const Address16& group, const std::string& why
 }
 
 void SessionManager::start_waiting() {
-  std::vector<Address16> waiting;
   for (const auto& [k, e] : entries_)
-    if (e->state == State::waiting) waiting.push_back(k);
-  for (const auto& k : waiting)
-    if (Entry* e = find(k); e && e->state == State::waiting) evaluate(*e);
+    if (e->state == State::waiting) schedule(k, kEvaluate);
 }
 
 void SessionManager::update_routes(Entry& e) {

@@ -57,11 +57,19 @@ class SessionManager {
  private:
   enum class State { waiting, starting, running, grace, retrying };
   struct Entry;
+  // Group -> interfaces with listeners, from one walk of the listener map.
+  using ListenerIndex = std::map<Address16, std::set<int>>;
+  static constexpr unsigned kEvaluate = 1;  // resolve, check policy and limits, start
+  static constexpr unsigned kRoutes = 2;    // follow the listeners' interfaces
 
   Entry& entry_for(const Address16& group);
   Entry* find(const Address16& group);
   void on_listener(const Address16& group);
   void on_group_down(const Address16& group);
+  // Work that needs the listener map is queued and done after the current
+  // burst of events, all of it on one walk of the map.
+  void schedule(const Address16& group, unsigned what);
+  void run_pending();
   void evaluate(Entry& e);
   void start_session(Entry& e);
   void start_media(Entry& e, const std::string& url);
@@ -76,6 +84,7 @@ class SessionManager {
   void cycle_title(const Address16& group, std::uint64_t generation);
   void on_media_event(const media::SessionEvent& ev);
 
+  ListenerIndex listener_index() const;
   std::set<int> listener_interfaces(const Address16& group) const;
   std::optional<std::string> policy_refusal(const Entry& e, const std::set<int>& interfaces) const;
   std::optional<std::string> limit_refusal(const Entry& e) const;
@@ -93,6 +102,9 @@ class SessionManager {
   std::map<Address16, std::unique_ptr<Entry>> entries_;
   std::map<media::SessionId, Address16> by_media_;
   std::map<std::string, std::uint64_t> errors_;  // kind -> count, for metrics
+  std::map<Address16, unsigned> pending_;  // group -> kEvaluate | kRoutes
+  bool flush_posted_ = false;
+  std::optional<ListenerIndex> index_;  // while run_pending() or "sessions" runs
   std::uint64_t started_total_ = 0;
   bool stopping_ = false;
 };
