@@ -121,7 +121,7 @@ slot = 3
         assert numbers("xiph") == {"A": (0, True), "B": (1, True), "C": (2, True)}, numbers("xiph")
         assert numbers("rb") == {"Popular": (0, True), "Less popular": (1, True)}, numbers("rb")
         assert numbers("tunein") == {"Tuned": (0, True)}, numbers("tunein")
-        assert numbers("test")["Test tone 440 Hz (MP2)"] == (0, True)
+        assert numbers("test")["Test tone 440 Hz (MP3)"] == (0, True)
         st = dirs()["xiph"]["stations"]
         assert st[1]["group"] == "ff3e:40:2001:db8:d0be:f00d:8000:1" and st[1]["group_v4"] == "239.255.0.1", st[1]
         m = d.cli("map", "ff3e:40:2001:db8:d0be:f00d:9000:1")
