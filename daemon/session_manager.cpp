@@ -249,10 +249,12 @@ void SessionManager::on_listener(const Address16& group) {
   }
   if (e.state == State::grace) {
     // RFC-less but expected: a listener back within the grace period finds
-    // the stream still running.
+    // the stream still running, or still starting if it had not started
+    // when the last one left (the grace timer replaced the start timeout).
     e.timer.cancel();
-    e.state = State::running;
+    e.state = e.started_at ? State::running : State::starting;
     e.since = Clock::now();
+    if (e.state == State::starting) arm_start_timeout(e);
     log::info("session {}: a listener is back; the stream goes on", e.group.to_string());
   }
   if (e.media && (e.state == State::running || e.state == State::starting)) (void)engine_->listener_appeared(*e.media);
@@ -431,15 +433,16 @@ void SessionManager::evaluate(Entry& e) {
   start_session(e);
 }
 
-void SessionManager::start_session(Entry& e) {
-  release(e);
-  e.state = State::starting;
-  e.since = Clock::now();
-  const std::uint64_t gen = ++e.generation;
-  const Address16 key = e.key;
-  log::info("session {}: starting {} ({})", e.group.to_string(), e.service, e.directory);
+bool SessionManager::starting(const Entry& e) {
+  // Also during a grace period that began before the stream started: the
+  // start goes on, so that a listener coming back finds it.
+  return e.state == State::starting || (e.state == State::grace && !e.started_at);
+}
 
+void SessionManager::arm_start_timeout(Entry& e) {
   // No first packet within start_timeout is a failure like any other.
+  const Address16 key = e.key;
+  const std::uint64_t gen = e.generation;
   e.timer.expires_after(config_.start_timeout);
   e.timer.async_wait([this, key, gen](boost::system::error_code ec) {
     if (ec) return;
@@ -448,6 +451,19 @@ void SessionManager::start_session(Entry& e) {
       fail(*x, fmt::format("nothing was sent within {} s of starting", config_.start_timeout.count() / 1000),
            "start-timeout");
   });
+}
+
+void SessionManager::start_session(Entry& e) {
+  release(e);
+  e.state = State::starting;
+  e.since = Clock::now();
+  // Unique across entries: an answer for a stopped group's entry must not
+  // match a new entry for the same group.
+  const std::uint64_t gen = e.generation = ++generations_;
+  const Address16 key = e.key;
+  log::info("session {}: starting {} ({})", e.group.to_string(), e.service, e.directory);
+
+  arm_start_timeout(e);
 
   if (std::holds_alternative<DvbTarget>(e.resolved->target)) {
     start_dvb(e);
@@ -456,7 +472,7 @@ void SessionManager::start_session(Entry& e) {
   catalogue_.play_url(std::get<InternetTarget>(e.resolved->target),
                       [this, key, gen](const media::SourceFailure& failure, std::string url) {
                         Entry* x = find(key);
-                        if (!x || x->generation != gen || x->state != State::starting) return;
+                        if (!x || x->generation != gen || !starting(*x)) return;
                         if (failure) fail(*x, failure.reason, "source");
                         else start_media(*x, url);
                       });
@@ -505,9 +521,19 @@ void SessionManager::start_dvb(Entry& e) {
   }
   const Address16 key = e.key;
   const std::uint64_t gen = e.generation;
-  catalogue_.start_dvb(target, e.group, ifindex, [this, key, gen](const media::SourceFailure& failure) {
+  catalogue_.start_dvb(target, e.group, ifindex, [this, key, gen, target, group = e.group,
+                                                  ifindex](const media::SourceFailure& failure) {
     Entry* x = find(key);
-    if (!x || x->generation != gen) return;
+    if (x && x->generation != gen) return;  // a newer attempt adds its own
+    if (!x || !starting(*x)) {
+      // Stopped or given up while dvblast tuned (the grace period ended, the
+      // start timed out): the service it added now is nobody's.
+      if (!failure)
+        catalogue_.stop_dvb(target, group, ifindex, [name = group.to_string()](const media::SourceFailure& f) {
+          if (f) log::warning("session {}: stopping the DVB service: {}", name, f.reason);
+        });
+      return;
+    }
     if (failure) {
       fail(*x, failure.reason, "dvb");
       return;
@@ -533,9 +559,12 @@ void SessionManager::start_dvb(Entry& e) {
     }
     x->media = id.value();
     by_media_[id.value()] = x->key;
-    x->timer.cancel();
-    x->state = State::running;
-    x->since = x->started_at.emplace(Clock::now());
+    x->started_at = Clock::now();
+    if (x->state == State::starting) {  // in grace, the grace timer runs on
+      x->timer.cancel();
+      x->state = State::running;
+      x->since = *x->started_at;
+    }
     x->failures = 0;
     started_total_++;
     log::info("session {}: {} is on air from dvblast", x->group.to_string(), x->service);
@@ -567,10 +596,13 @@ void SessionManager::on_media_event(const media::SessionEvent& ev) {
   }
   switch (ev.kind) {
     case media::SessionEvent::Kind::started: {
-      if (e->state != State::starting) return;
-      e->timer.cancel();
-      e->state = State::running;
-      e->since = e->started_at.emplace(Clock::now());
+      if (!starting(*e)) return;
+      e->started_at = Clock::now();
+      if (e->state == State::starting) {  // in grace, the grace timer runs on
+        e->timer.cancel();
+        e->state = State::running;
+        e->since = *e->started_at;
+      }
       e->failures = 0;
       e->reason.clear();
       started_total_++;

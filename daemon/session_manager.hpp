@@ -72,6 +72,8 @@ class SessionManager {
   void run_pending();
   void evaluate(Entry& e);
   void start_session(Entry& e);
+  void arm_start_timeout(Entry& e);
+  static bool starting(const Entry& e);
   void start_media(Entry& e, const std::string& url);
   void start_dvb(Entry& e);
   void fail(Entry& e, const std::string& reason, const char* kind);
@@ -106,6 +108,7 @@ class SessionManager {
   bool flush_posted_ = false;
   std::optional<ListenerIndex> index_;  // while run_pending() or "sessions" runs
   std::uint64_t started_total_ = 0;
+  std::uint64_t generations_ = 0;  // last Entry::generation handed out
   bool stopping_ = false;
 };
 
