@@ -240,13 +240,13 @@ void SessionManager::on_membership(const jc_event& ev) {
 
 void SessionManager::on_listener(const Address16& group) {
   if (!engine_) return;
-  bool fresh = !find(group);
-  Entry& e = entry_for(group);
-  if (fresh) {
-    e.first_listener = Clock::now();
-    schedule(group, kEvaluate);
+  Entry* found = find(group);
+  if (!found) {
+    // The entry appears when it is looked at, with its reason if it waits.
+    schedule(group, kCreate | kEvaluate);
     return;
   }
+  Entry& e = *found;
   if (e.state == State::grace) {
     // RFC-less but expected: a listener back within the grace period finds
     // the stream still running, or still starting if it had not started
@@ -372,7 +372,9 @@ void SessionManager::wait(Entry& e, const std::string& reason, milliseconds retr
 }
 
 void SessionManager::schedule(const Address16& group, unsigned what) {
-  pending_[group] |= what;
+  auto [it, fresh] = pending_.try_emplace(group);
+  if (fresh) it->second.since = Clock::now();
+  it->second.what |= what;
   if (flush_posted_) return;
   flush_posted_ = true;
   boost::asio::post(io_, [this] { run_pending(); });
@@ -388,11 +390,17 @@ void SessionManager::run_pending() {
   pending_.clear();
   if (stopping_ || !engine_) return;
   index_ = listener_index();
-  for (const auto& [group, what] : pending) {
+  for (const auto& [group, p] : pending) {
     Entry* e = find(group);
-    if (!e) continue;
-    if ((what & kEvaluate) && (e->state == State::waiting || e->state == State::retrying)) evaluate(*e);
-    else if (what & kRoutes) update_routes(*e);
+    if (!e) {
+      if (!(p.what & kCreate)) continue;
+      e = &entry_for(group);
+      e->first_listener = p.since;
+      evaluate(*e);  // forgets it again if its listeners are gone already
+      continue;
+    }
+    if ((p.what & kEvaluate) && (e->state == State::waiting || e->state == State::retrying)) evaluate(*e);
+    else if (p.what & kRoutes) update_routes(*e);
   }
   index_.reset();
 }

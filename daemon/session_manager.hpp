@@ -61,6 +61,11 @@ class SessionManager {
   using ListenerIndex = std::map<Address16, std::set<int>>;
   static constexpr unsigned kEvaluate = 1;  // resolve, check policy and limits, start
   static constexpr unsigned kRoutes = 2;    // follow the listeners' interfaces
+  static constexpr unsigned kCreate = 4;    // a group's first listener: make its entry
+  struct Pending {
+    unsigned what = 0;
+    std::chrono::steady_clock::time_point since;  // first scheduled
+  };
 
   Entry& entry_for(const Address16& group);
   Entry* find(const Address16& group);
@@ -104,7 +109,7 @@ class SessionManager {
   std::map<Address16, std::unique_ptr<Entry>> entries_;
   std::map<media::SessionId, Address16> by_media_;
   std::map<std::string, std::uint64_t> errors_;  // kind -> count, for metrics
-  std::map<Address16, unsigned> pending_;  // group -> kEvaluate | kRoutes
+  std::map<Address16, Pending> pending_;
   bool flush_posted_ = false;
   std::optional<ListenerIndex> index_;  // while run_pending() or "sessions" runs
   std::uint64_t started_total_ = 0;
