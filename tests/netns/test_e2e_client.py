@@ -27,7 +27,7 @@ def main() -> int:
     with Lab("e2e-client") as lab:
         h = Headend(lab)
         l1, l2 = h.listeners["l1"], h.listeners["l2"]
-        d = h.daemon(config(h.pins, ["br0"], grace="1s")).start()
+        d = h.daemon(config(h.pins, ["br0"], grace="2s")).start()
 
         for group, names in CODECS:
             found, took, _ = ffprobe(l1, group)
