@@ -20,6 +20,7 @@ reports). A decoder on each listener's wire asserts:
 `joincast sessions --json` is checked at each step (running, grace, gone).
 """
 
+import datetime
 import sys
 import time
 
@@ -27,6 +28,14 @@ from e2e_lab import (TONE_MP3, Headend, Lab, WireCounter, config, listeners, log
                      sessions, wait_state, wait_until)
 
 GRACE = 2.5
+
+
+def monotonic_of(event: dict) -> float:
+    """The event's own time (UTC, ms) on this process's monotonic clock, so
+    that how late the test reads the event does not count."""
+    wall = datetime.datetime.strptime(event["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+    return wall - (time.time() - time.monotonic())
 
 
 def main() -> int:
@@ -101,8 +110,8 @@ def main() -> int:
 
         log("the last leave: grace, then a SAP deletion and silence")
         m1.leave()
-        watch.wait_for(lambda e: e.get("event") == "group-down" and e["group"] == TONE_MP3, 5, "group-down")
-        t_down = time.monotonic()
+        down = watch.wait_for(lambda e: e.get("event") == "group-down" and e["group"] == TONE_MP3, 5, "group-down")
+        t_down = monotonic_of(down)
         wait_state(d, TONE_MP3, "grace", timeout=GRACE)
         wait_state(d, TONE_MP3, None, timeout=GRACE + 5)
         for c in (c1, c2):
