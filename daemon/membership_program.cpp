@@ -36,6 +36,9 @@ bool on_bpffs(const std::string& path) {
 Result<void> ensure_bpffs(const std::string& dir) {
   std::error_code ec;
   fs::path root(dir);
+  // A pin root that is a bpffs already (bpf_pin_root = "/sys/fs/bpf") needs
+  // nothing: mounting on its parent would cover /sys/fs.
+  if (on_bpffs(root.string())) return success();
   fs::path parent = root.parent_path();
   if (!on_bpffs(parent.string())) {
     fs::create_directories(parent, ec);

@@ -126,7 +126,9 @@ SessionManager::~SessionManager() { stop(); }
 void SessionManager::start() {
   control_.add("sessions", "streams: state, service, listeners, RTP and RTCP statistics", [this](const nlohmann::json&) {
     nlohmann::json list = nlohmann::json::array();
+    index_ = listener_index();  // one walk for all entries
     for (const auto& [key, e] : entries_) list.push_back(entry_json(*e));
+    index_.reset();
     return nlohmann::json{{"sessions", list}, {"interface", config_.interface}};
   });
   control_.add("sdp", "the SDP a session announces: {\"group\": G}", [this](const nlohmann::json& request) {
@@ -225,10 +227,8 @@ void SessionManager::on_membership(const jc_event& ev) {
       on_listener(g);
       break;
     case JC_EV_LISTENER_LEAVE:
-      if (Entry* e = find(g); e && ev.listeners > 0) {
-        if (e->state == State::waiting) evaluate(*e);  // a policy may hinge on who is left
-        else update_routes(*e);
-      }
+      if (Entry* e = find(g); e && ev.listeners > 0)
+        schedule(g, e->state == State::waiting ? kEvaluate : kRoutes);  // a policy may hinge on who is left
       break;
     case JC_EV_GROUP_DOWN:
       on_group_down(g);
@@ -240,24 +240,25 @@ void SessionManager::on_membership(const jc_event& ev) {
 
 void SessionManager::on_listener(const Address16& group) {
   if (!engine_) return;
-  bool fresh = !find(group);
-  Entry& e = entry_for(group);
-  if (fresh) {
-    e.first_listener = Clock::now();
-    evaluate(e);
+  Entry* found = find(group);
+  if (!found) {
+    // The entry appears when it is looked at, with its reason if it waits.
+    schedule(group, kCreate | kEvaluate);
     return;
   }
+  Entry& e = *found;
   if (e.state == State::grace) {
     // RFC-less but expected: a listener back within the grace period finds
-    // the stream still running.
+    // the stream still running, or still starting if it had not started
+    // when the last one left (the grace timer replaced the start timeout).
     e.timer.cancel();
-    e.state = State::running;
+    e.state = e.started_at ? State::running : State::starting;
     e.since = Clock::now();
+    if (e.state == State::starting) arm_start_timeout(e);
     log::info("session {}: a listener is back; the stream goes on", e.group.to_string());
   }
   if (e.media && (e.state == State::running || e.state == State::starting)) (void)engine_->listener_appeared(*e.media);
-  if (e.state == State::waiting) evaluate(e);  // a new interface may be allowed by policy
-  else update_routes(e);
+  schedule(group, e.state == State::waiting ? kEvaluate : kRoutes);  // a new interface may be allowed by policy
 }
 
 void SessionManager::on_group_down(const Address16& group) {
@@ -280,7 +281,25 @@ void SessionManager::on_group_down(const Address16& group) {
   });
 }
 
+SessionManager::ListenerIndex SessionManager::listener_index() const {
+  ListenerIndex out;
+  if (auto* backend = membership_.backend()) {
+    if (auto l = backend->listeners()) {
+      for (const auto& x : l.value()) {
+        Address16 g;
+        std::copy(std::begin(x.key.group), std::end(x.key.group), g.begin());
+        out[g].insert(static_cast<int>(x.key.ifindex));
+      }
+    }
+  }
+  return out;
+}
+
 std::set<int> SessionManager::listener_interfaces(const Address16& group) const {
+  if (index_) {
+    auto it = index_->find(group);
+    return it == index_->end() ? std::set<int>{} : it->second;
+  }
   std::set<int> out;
   if (auto* backend = membership_.backend()) {
     if (auto l = backend->listeners()) {
@@ -348,8 +367,42 @@ void SessionManager::wait(Entry& e, const std::string& reason, milliseconds retr
   e.timer.expires_after(retry_after);
   e.timer.async_wait([this, key](boost::system::error_code ec) {
     if (ec) return;
-    if (Entry* x = find(key); x && x->state == State::waiting) evaluate(*x);
+    if (Entry* x = find(key); x && x->state == State::waiting) schedule(key, kEvaluate);
   });
+}
+
+void SessionManager::schedule(const Address16& group, unsigned what) {
+  auto [it, fresh] = pending_.try_emplace(group);
+  if (fresh) it->second.since = Clock::now();
+  it->second.what |= what;
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  boost::asio::post(io_, [this] { run_pending(); });
+}
+
+void SessionManager::run_pending() {
+  // Membership events come in bursts (a report of many records, a ring
+  // buffer read, a flood): they are handled together, after the burst, with
+  // one walk of the listener map instead of one per event, which a few
+  // thousand groups turn into minutes of syscalls.
+  flush_posted_ = false;
+  auto pending = std::move(pending_);
+  pending_.clear();
+  if (stopping_ || !engine_) return;
+  index_ = listener_index();
+  for (const auto& [group, p] : pending) {
+    Entry* e = find(group);
+    if (!e) {
+      if (!(p.what & kCreate)) continue;
+      e = &entry_for(group);
+      e->first_listener = p.since;
+      evaluate(*e);  // forgets it again if its listeners are gone already
+      continue;
+    }
+    if ((p.what & kEvaluate) && (e->state == State::waiting || e->state == State::retrying)) evaluate(*e);
+    else if (p.what & kRoutes) update_routes(*e);
+  }
+  index_.reset();
 }
 
 void SessionManager::evaluate(Entry& e) {
@@ -388,15 +441,16 @@ void SessionManager::evaluate(Entry& e) {
   start_session(e);
 }
 
-void SessionManager::start_session(Entry& e) {
-  release(e);
-  e.state = State::starting;
-  e.since = Clock::now();
-  const std::uint64_t gen = ++e.generation;
-  const Address16 key = e.key;
-  log::info("session {}: starting {} ({})", e.group.to_string(), e.service, e.directory);
+bool SessionManager::starting(const Entry& e) {
+  // Also during a grace period that began before the stream started: the
+  // start goes on, so that a listener coming back finds it.
+  return e.state == State::starting || (e.state == State::grace && !e.started_at);
+}
 
+void SessionManager::arm_start_timeout(Entry& e) {
   // No first packet within start_timeout is a failure like any other.
+  const Address16 key = e.key;
+  const std::uint64_t gen = e.generation;
   e.timer.expires_after(config_.start_timeout);
   e.timer.async_wait([this, key, gen](boost::system::error_code ec) {
     if (ec) return;
@@ -411,6 +465,19 @@ void SessionManager::start_session(Entry& e) {
     }
     fail(*x, why, "start-timeout");
   });
+}
+
+void SessionManager::start_session(Entry& e) {
+  release(e);
+  e.state = State::starting;
+  e.since = Clock::now();
+  // Unique across entries: an answer for a stopped group's entry must not
+  // match a new entry for the same group.
+  const std::uint64_t gen = e.generation = ++generations_;
+  const Address16 key = e.key;
+  log::info("session {}: starting {} ({})", e.group.to_string(), e.service, e.directory);
+
+  arm_start_timeout(e);
 
   if (std::holds_alternative<DvbTarget>(e.resolved->target)) {
     start_dvb(e);
@@ -419,7 +486,7 @@ void SessionManager::start_session(Entry& e) {
   catalogue_.play_url(std::get<InternetTarget>(e.resolved->target),
                       [this, key, gen](const media::SourceFailure& failure, std::string url) {
                         Entry* x = find(key);
-                        if (!x || x->generation != gen || x->state != State::starting) return;
+                        if (!x || x->generation != gen || !starting(*x)) return;
                         if (failure) fail(*x, failure.reason, "source");
                         else start_media(*x, url);
                       });
@@ -468,9 +535,19 @@ void SessionManager::start_dvb(Entry& e) {
   }
   const Address16 key = e.key;
   const std::uint64_t gen = e.generation;
-  catalogue_.start_dvb(target, e.group, ifindex, [this, key, gen](const media::SourceFailure& failure) {
+  catalogue_.start_dvb(target, e.group, ifindex, [this, key, gen, target, group = e.group,
+                                                  ifindex](const media::SourceFailure& failure) {
     Entry* x = find(key);
-    if (!x || x->generation != gen) return;
+    if (x && x->generation != gen) return;  // a newer attempt adds its own
+    if (!x || !starting(*x)) {
+      // Stopped or given up while dvblast tuned (the grace period ended, the
+      // start timed out): the service it added now is nobody's.
+      if (!failure)
+        catalogue_.stop_dvb(target, group, ifindex, [name = group.to_string()](const media::SourceFailure& f) {
+          if (f) log::warning("session {}: stopping the DVB service: {}", name, f.reason);
+        });
+      return;
+    }
     if (failure) {
       fail(*x, failure.reason, "dvb");
       return;
@@ -496,9 +573,12 @@ void SessionManager::start_dvb(Entry& e) {
     }
     x->media = id.value();
     by_media_[id.value()] = x->key;
-    x->timer.cancel();
-    x->state = State::running;
-    x->since = x->started_at.emplace(Clock::now());
+    x->started_at = Clock::now();
+    if (x->state == State::starting) {  // in grace, the grace timer runs on
+      x->timer.cancel();
+      x->state = State::running;
+      x->since = *x->started_at;
+    }
     x->failures = 0;
     started_total_++;
     log::info("session {}: {} is on air from dvblast", x->group.to_string(), x->service);
@@ -530,10 +610,13 @@ void SessionManager::on_media_event(const media::SessionEvent& ev) {
   }
   switch (ev.kind) {
     case media::SessionEvent::Kind::started: {
-      if (e->state != State::starting) return;
-      e->timer.cancel();
-      e->state = State::running;
-      e->since = e->started_at.emplace(Clock::now());
+      if (!starting(*e)) return;
+      e->started_at = Clock::now();
+      if (e->state == State::starting) {  // in grace, the grace timer runs on
+        e->timer.cancel();
+        e->state = State::running;
+        e->since = *e->started_at;
+      }
       e->failures = 0;
       e->reason.clear();
       started_total_++;
@@ -549,12 +632,23 @@ void SessionManager::on_media_event(const media::SessionEvent& ev) {
       fail(*e, "the station's stream ended", "source");
       break;
     case media::SessionEvent::Kind::failed:
-      fail(*e, ev.message.empty() ? ev.error.message() : ev.message, "source");
+      fail(*e, source_failure(*e, ev.message.empty() ? ev.error.message() : ev.message), "source");
       break;
     case media::SessionEvent::Kind::stopped:
       by_media_.erase(it);
       break;
   }
+}
+
+std::string SessionManager::source_failure(const Entry& e, const std::string& message) {
+  // The session's event carries only the error code's text ("server closed
+  // the stream" for a refused connection, "HTTP error status" for a 500);
+  // an HTTP source that gave up keeps the sentence that says what happened,
+  // URL included.
+  if (!e.source_status) return message;
+  auto status = e.source_status->get();
+  if (status.state != media::SourceStatus::State::failed || status.reason.empty()) return message;
+  return status.reason;
 }
 
 void SessionManager::fail(Entry& e, const std::string& reason, const char* kind) {
@@ -572,7 +666,7 @@ void SessionManager::fail(Entry& e, const std::string& reason, const char* kind)
   e.timer.expires_after(delay);
   e.timer.async_wait([this, key](boost::system::error_code ec) {
     if (ec) return;
-    if (Entry* x = find(key); x && x->state == State::retrying) evaluate(*x);
+    if (Entry* x = find(key); x && x->state == State::retrying) schedule(key, kEvaluate);
   });
 }
 
@@ -613,11 +707,8 @@ void SessionManager::stop_session(const Address16& group, const std::string& why
 }
 
 void SessionManager::start_waiting() {
-  std::vector<Address16> waiting;
   for (const auto& [k, e] : entries_)
-    if (e->state == State::waiting) waiting.push_back(k);
-  for (const auto& k : waiting)
-    if (Entry* e = find(k); e && e->state == State::waiting) evaluate(*e);
+    if (e->state == State::waiting) schedule(k, kEvaluate);
 }
 
 void SessionManager::update_routes(Entry& e) {

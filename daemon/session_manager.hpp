@@ -57,16 +57,32 @@ class SessionManager {
  private:
   enum class State { waiting, starting, running, grace, retrying };
   struct Entry;
+  // Group -> interfaces with listeners, from one walk of the listener map.
+  using ListenerIndex = std::map<Address16, std::set<int>>;
+  static constexpr unsigned kEvaluate = 1;  // resolve, check policy and limits, start
+  static constexpr unsigned kRoutes = 2;    // follow the listeners' interfaces
+  static constexpr unsigned kCreate = 4;    // a group's first listener: make its entry
+  struct Pending {
+    unsigned what = 0;
+    std::chrono::steady_clock::time_point since;  // first scheduled
+  };
 
   Entry& entry_for(const Address16& group);
   Entry* find(const Address16& group);
   void on_listener(const Address16& group);
   void on_group_down(const Address16& group);
+  // Work that needs the listener map is queued and done after the current
+  // burst of events, all of it on one walk of the map.
+  void schedule(const Address16& group, unsigned what);
+  void run_pending();
   void evaluate(Entry& e);
   void start_session(Entry& e);
+  void arm_start_timeout(Entry& e);
+  static bool starting(const Entry& e);
   void start_media(Entry& e, const std::string& url);
   void start_dvb(Entry& e);
   void fail(Entry& e, const std::string& reason, const char* kind);
+  static std::string source_failure(const Entry& e, const std::string& message);
   void wait(Entry& e, const std::string& reason, std::chrono::milliseconds retry_after, const char* kind);
   void release(Entry& e);
   void stop_session(const Address16& group, const std::string& why);
@@ -75,6 +91,7 @@ class SessionManager {
   void cycle_title(const Address16& group, std::uint64_t generation);
   void on_media_event(const media::SessionEvent& ev);
 
+  ListenerIndex listener_index() const;
   std::set<int> listener_interfaces(const Address16& group) const;
   std::optional<std::string> policy_refusal(const Entry& e, const std::set<int>& interfaces) const;
   std::optional<std::string> limit_refusal(const Entry& e) const;
@@ -92,7 +109,11 @@ class SessionManager {
   std::map<Address16, std::unique_ptr<Entry>> entries_;
   std::map<media::SessionId, Address16> by_media_;
   std::map<std::string, std::uint64_t> errors_;  // kind -> count, for metrics
+  std::map<Address16, Pending> pending_;
+  bool flush_posted_ = false;
+  std::optional<ListenerIndex> index_;  // while run_pending() or "sessions" runs
   std::uint64_t started_total_ = 0;
+  std::uint64_t generations_ = 0;  // last Entry::generation handed out
   bool stopping_ = false;
 };
 

@@ -46,18 +46,23 @@ Result<std::unique_ptr<UdpSender>> UdpSender::create(unsigned entries, Completio
 
 UdpSender::~UdpSender() {
   if (ring_ok_) {
-    flush();
-    // Wait (briefly) for what the kernel still holds: the packets and their
-    // sockets must outlive their sends.
-    while (in_flight_ > 0) {
-      io_uring_cqe* cqe = nullptr;
-      __kernel_timespec ts{1, 0};
-      if (io_uring_wait_cqe_timeout(&ring_, &cqe, &ts) < 0) break;
-      reap();
-    }
+    // The packets and their sockets must outlive their sends.
+    drain(std::chrono::seconds(1));
     io_uring_queue_exit(&ring_);
   } else {
     send_fallback();
+  }
+}
+
+void UdpSender::drain(std::chrono::milliseconds limit) {
+  flush();
+  if (!ring_ok_) return;
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(limit).count();
+  while (in_flight_ > 0) {
+    io_uring_cqe* cqe = nullptr;
+    __kernel_timespec ts{ns / 1'000'000'000, ns % 1'000'000'000};
+    if (io_uring_wait_cqe_timeout(&ring_, &cqe, &ts) < 0) break;
+    reap();
   }
 }
 

@@ -69,6 +69,11 @@ class UdpSender {
   void flush();
   // Reaps completions without submitting.
   void reap();
+  // Submits everything queued and waits (at most about `limit`) until the
+  // kernel has completed every send. Call it on the thread that submitted:
+  // io_uring cancels a thread's unfinished requests (drained ones waiting
+  // for their turn included) when that thread exits.
+  void drain(std::chrono::milliseconds limit);
   // Resets the eventfd after it fired (before reap()).
   void clear_completion_signal();
 

@@ -60,7 +60,10 @@ void Worker::shutdown() {
     deadlines_ = {};
     timer_->close();
     if (completions_) completions_->close();
-    flush();
+    // The last packets (BYEs, SAP deletions: drained sends that wait for
+    // the ones before them) leave while this thread lives; the kernel
+    // cancels what an exited thread left unfinished.
+    if (sender_) sender_->drain(std::chrono::seconds(1));
     guard_ = boost::asio::any_io_executor();
     done.set_value();
   });
