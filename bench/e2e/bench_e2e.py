@@ -20,9 +20,9 @@ and two sides:
                the session (the test channel, or the Icecast station).
   baseline     FFmpeg's own SAP muxer already running the same kind of
                source, `ffmpeg -re -i SRC -c copy -f sap sap://[B]:5004?
-               announce_addr=B`, ffprobe started the same way (after a
-               random 0-5 s wait, so its start falls anywhere in the
-               muxer's 5 s announcement cycle).
+               announce_addr=B`, ffprobe started the same way, its
+               starts spread evenly over the muxer's 5 s announcement
+               cycle (taken from its announcements on the wire).
 Both sides use the same ffprobe command (FFPROBE_ARGS), so ffprobe's own
 probing is in both. The cases are interleaved in a random order.
 
@@ -315,10 +315,21 @@ class Bench:
         r["stop_from_close_ms"] = ms(deletion["t"] - t_leave)
         return r
 
-    def baseline_round(self, group: str, variant: str) -> dict:
-        # Anywhere in FFmpeg's 5 s announcement cycle.
-        time.sleep(random.random() * 5.0)
+    def baseline_round(self, group: str, variant: str, phase: float) -> dict:
+        """ffprobe started at phase (0..1) of FFmpeg's announcement cycle,
+        which the muxer's last two announcements on the wire give."""
+        saps = self.wire.between(is_sap(group, False), 0, time.time_ns())
+        if len(saps) < 2:
+            saps = [self.wire.wait(is_sap(group, False), saps[-1]["t"] + 1 if saps else 0, 12,
+                                   f"FFmpeg's announcements on {group}")]
+            saps = self.wire.between(is_sap(group, False), 0, time.time_ns())
+        period = saps[-1]["t"] - saps[-2]["t"]
+        start = saps[-1]["t"] + int(phase * period)
+        while start < time.time_ns() + 50_000_000:
+            start += period
+        time.sleep((start - time.time_ns()) / 1e9)
         r = self.probe(group, variant, hold=False)
+        r["phase"] = phase
         self.listener.request({"cmd": "leave"})
         return r
 
@@ -369,8 +380,9 @@ def report(results: dict, reps: int, command: str) -> tuple[str, list[str]]:
              "a group the host is in already.", "",
              "Baseline: FFmpeg's own SAP muxer already running the same source, "
              "`ffmpeg -re -i SRC -c copy -f sap \"sap://[B]:5004?announce_addr=B&ttl=16\"` (SRC: the same tone "
-             "as an MP3 file, looped; the Icecast mount), the same ffprobe started the same way, at a random "
-             f"point of the muxer's 5 s announcement cycle. Medians of {reps} repetitions (range in brackets); "
+             "as an MP3 file, looped; the Icecast mount), the same ffprobe started the same way; its starts are "
+             f"spread evenly over the muxer's 5 s announcement cycle (one in each {reps}th of it, taken from its "
+             f"announcements on the wire). Medians of {reps} repetitions (range in brackets); "
              "ratio = baseline / joincast.", "",
              "| source | join | joincast | FFmpeg SAP muxer (baseline) | ratio | target |",
              "|---|---|---:|---:|---:|---|"]
@@ -413,6 +425,15 @@ def report(results: dict, reps: int, command: str) -> tuple[str, list[str]]:
                   f"those bytes. A plain HTTP client in the same run waits {ref['head_ms']:.0f} ms for the head "
                   f"and {ref['body_ms']:.0f} ms for the first audio bytes (median of {ref['n']}): that wait is "
                   "Icecast2's own."]
+    lines += ["", "Notes. The rows where the player starts with the join rely on joincast repeating the "
+              "announcement it makes for a new listener 250 ms, 500 ms and 1 s later (media/session.cpp, added "
+              "with this benchmark): before, that announcement left some 75 ms before ffprobe listened, and ffprobe "
+              "waited for the periodic one (3.5–4.1 s for the test channel). The baseline's wait is spread over "
+              "FFmpeg's 5 s cycle, so single tries range from ffprobe's own probing time to 5 s. ffprobe names joincast's "
+              "stream mp2 and FFmpeg's mp3, for the same MP3: FFmpeg's `sap://` input takes the codec from the SDP "
+              "once, when it opens, and libavformat maps the `a=rtpmap:14 MPA/90000` line joincast writes to mp2, "
+              "while FFmpeg's own SDP has no rtpmap line for the static payload type 14 and gets mp3 (the same "
+              "SDP read from a file, with or without the line, says mp3 once its parser has run). Both decode."]
     lines += ["", "Leave to stop: from the listener's MLDv2 leave (TO_IN({})) on the wire to the SAP deletion on "
               f"the wire. Target: last-listener query time + grace + {SLACK_MS:.0f} ms. MLDv2 hosts report for "
               "themselves and joincast tracks them explicitly, so a leave takes effect at once (no last-listener "
@@ -456,6 +477,14 @@ def main() -> int:
     with Lab("e2e") as lab:
         bench = Bench(lab)
         cases = [(n, v, side) for n, _ in SOURCES for v, _ in VARIANTS for side in ("joincast", "baseline")]
+        # The baseline's starts spread evenly over FFmpeg's cycle (one in each
+        # 1/reps of it, in a random order): its median is then the cycle's,
+        # not the luck of a few draws.
+        phases = {}
+        for n, _ in SOURCES:
+            for v, _ in VARIANTS:
+                phases[(n, v)] = [(k + random.random()) / reps for k in range(reps)]
+                random.shuffle(phases[(n, v)])
         for i in range(reps):
             random.shuffle(cases)  # interleaved, so load changes hit every case alike
             for name, variant, side in cases:
@@ -463,7 +492,7 @@ def main() -> int:
                 if side == "joincast":
                     r = bench.joincast_round(group, variant)
                 else:
-                    r = bench.baseline_round(group, variant)
+                    r = bench.baseline_round(group, variant, phases[(name, variant)][i])
                 runs[name][variant][side].append(r)
                 extra = f", leave→deletion {r['stop_ms']:.0f} ms" if side == "joincast" else ""
                 fmt = lambda x: "–" if x is None else f"{x:.0f}"  # noqa: E731
