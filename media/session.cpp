@@ -30,6 +30,17 @@ constexpr std::size_t kHighWaterTs = 128 * 1024;
 constexpr auto kSdpChangeInterval = 1s;
 // A burst of new listeners gets announcements at most this often.
 constexpr auto kListenerAnnounceInterval = 100ms;
+// The announcement made for a new listener (and a session's first one,
+// which a join caused) is repeated 250 ms, 500 ms and 1 s after it. A
+// player is often started with its join rather than before it: another
+// socket or daemon on the host joins, or the player opens its SAP socket
+// after its RTP one. The host then reports the group before the player
+// listens on 9875, the announcement arrives to nobody, and the player
+// would wait for the periodic one (interval ± a third, 5 s by default).
+// Doubling delays bound that wait by how late the player was, for three
+// small packets per join.
+constexpr auto kFollowUpFirst = 250ms;
+constexpr unsigned kFollowUps = 3;
 
 std::uint32_t rtp_timestamp(std::span<const std::byte> p) {
   auto u = [&](std::size_t i) { return std::to_integer<std::uint32_t>(p[i]); };
@@ -517,6 +528,7 @@ std::optional<Session::Clock::time_point> Session::next_event() const {
     consider(next_own_announce_);
     consider(next_well_known_announce_);
     consider(listener_announce_);
+    consider(follow_up_announce_);
     if (sdp_dirty_ || (mapping_ && sdp_.empty())) consider(last_sdp_change_ + kSdpChangeInterval);
   }
   if (receivers_.size() > 0) consider(next_expiry_);
@@ -698,7 +710,7 @@ void Session::listener_appeared() {
   if (!listener_announce_ || when < *listener_announce_) listener_announce_ = when;
   if (when <= now) {
     listener_announce_.reset();
-    announce(true, false, now);
+    announce_for_listener(now);
     worker_.flush();
   }
   worker_.reschedule(*this);
@@ -718,7 +730,10 @@ void Session::sap_timers(Clock::time_point now) {
       stats_.sdp = sdp_;
       stats_.sap_msg_id_hash = sap_hash_;
     }
-    announce(true, well_known, now);
+    // The first announcement is the one the listener whose join started
+    // the session waits for.
+    announce_for_listener(now);
+    if (well_known) announce(false, true, now);
   } else if (sdp_dirty_ && now >= last_sdp_change_ + kSdpChangeInterval) {
     sdp_dirty_ = false;
     if (build_sdp(sdp_version_) != sdp_) {
@@ -739,7 +754,14 @@ void Session::sap_timers(Clock::time_point now) {
   }
   if (listener_announce_ && now >= *listener_announce_) {
     listener_announce_.reset();
+    announce_for_listener(now);
+  }
+  if (follow_up_announce_ && now >= *follow_up_announce_) {
     announce(true, false, now);
+    if (++follow_ups_sent_ < kFollowUps)
+      follow_up_announce_ = now + kFollowUpFirst * (1u << (follow_ups_sent_ - 1));
+    else
+      follow_up_announce_.reset();
   }
   if (next_own_announce_ && now >= *next_own_announce_) announce(true, false, now);
   if (next_well_known_announce_ && now >= *next_well_known_announce_) announce(false, true, now);
@@ -769,6 +791,12 @@ void Session::announce(bool own_group, bool well_known, Clock::time_point now) {
   announced_ = true;
   std::lock_guard lock(mutex_);
   stats_.sap_announcements += sent;
+}
+
+void Session::announce_for_listener(Clock::time_point now) {
+  announce(true, false, now);
+  follow_ups_sent_ = 0;
+  follow_up_announce_ = now + kFollowUpFirst;
 }
 
 void Session::delete_announcement() {
@@ -808,6 +836,7 @@ void Session::finish(SessionState final_state) {
   next_own_announce_.reset();
   next_well_known_announce_.reset();
   listener_announce_.reset();
+  follow_up_announce_.reset();
   stop_source();
   if (rtcp_socket_) {
     // Closed and destroyed here, on the worker: the pending receive

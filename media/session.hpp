@@ -122,6 +122,7 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   void sdp_inputs_changed();
   void sap_timers(Clock::time_point now);
   void announce(bool own_group, bool well_known, Clock::time_point now);
+  void announce_for_listener(Clock::time_point now);
   void delete_announcement();
   void finish(SessionState final_state);
   void emit(SessionEvent::Kind kind, std::error_code ec = {}, std::string message = {});
@@ -184,6 +185,8 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   std::optional<Clock::time_point> next_own_announce_;
   std::optional<Clock::time_point> next_well_known_announce_;
   std::optional<Clock::time_point> listener_announce_;
+  std::optional<Clock::time_point> follow_up_announce_;  // repeats of a listener's announcement
+  unsigned follow_ups_sent_ = 0;
   Clock::time_point last_own_announce_{};
   bool announced_ = false;
 

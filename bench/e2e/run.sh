@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The end-to-end benchmark: time to playable (a listener's join to ffprobe
+# identifying the stream over SAP) for the test channel and a loopback
+# Icecast station, against FFmpeg's own SAP muxer already running; and the
+# last leave to the SAP deletion. --full runs 15 repetitions per case
+# (about ten minutes); without it, 3 as a quick check of the targets.
+# --write updates BENCHMARKS.md. Needs root (network namespaces), icecast2,
+# ffmpeg/ffprobe and a build (JOINCAST_BUILD_DIR, default ./build).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+export JOINCAST_SOURCE_DIR="${JOINCAST_SOURCE_DIR:-$(cd "$here/../.." && pwd)}"
+export JOINCAST_BUILD_DIR="${JOINCAST_BUILD_DIR:-$JOINCAST_SOURCE_DIR/build}"
+export PYTHONDONTWRITEBYTECODE=1
+exec python3 -u "$here/bench_e2e.py" "$@"
