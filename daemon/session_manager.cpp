@@ -505,9 +505,11 @@ void SessionManager::start_media(Entry& e, const std::string& url) {
   cfg.interface = config_.interface;
   if (!config_.source_address.empty()) cfg.source_address = boost::asio::ip::make_address(config_.source_address);
   cfg.hop_limit = config_.hop_limit;
-  cfg.metadata.station_name = target.info.name;
-  cfg.metadata.genre = target.info.genre;
-  cfg.metadata.url = target.info.homepage;
+  // DESIGN: the station's own icy-name, StreamTitle and StreamUrl drive
+  // s=, i= and u=; the directory's listing fills in what it does not send.
+  cfg.fallback_metadata.station_name = target.info.name;
+  cfg.fallback_metadata.genre = target.info.genre;
+  cfg.fallback_metadata.url = target.info.homepage;
   cfg.sap.interval = config_.sap_interval;
   cfg.sap.well_known_group = config_.sap_well_known;
   // Routing a locally sent stream works on its multicast loopback copy.

@@ -671,6 +671,12 @@ StreamMetadata Session::effective_metadata() const {
   if (!api_metadata_.url.empty()) m.url = api_metadata_.url;
   if (!api_metadata_.genre.empty()) m.genre = api_metadata_.genre;
   if (api_metadata_.bitrate_kbps) m.bitrate_kbps = api_metadata_.bitrate_kbps;
+  const StreamMetadata& fallback = setup_.config.fallback_metadata;
+  if (m.station_name.empty()) m.station_name = fallback.station_name;
+  if (m.now_playing.empty()) m.now_playing = fallback.now_playing;
+  if (m.url.empty()) m.url = fallback.url;
+  if (m.genre.empty()) m.genre = fallback.genre;
+  if (!m.bitrate_kbps) m.bitrate_kbps = fallback.bitrate_kbps;
   return m;
 }
 
@@ -680,7 +686,10 @@ std::string Session::build_sdp(std::uint64_t version) const {
   s.origin = setup_.source_address;
   s.session_id = sdp_session_id_;
   s.version = version;
-  s.station_name = meta.station_name.empty() ? source_->describe() : meta.station_name;
+  // Announce-only sessions have no source: their name comes with them.
+  s.station_name = !meta.station_name.empty() ? meta.station_name
+                   : source_                  ? source_->describe()
+                                              : "joincast stream";
   s.now_playing = meta.now_playing;
   s.url = meta.url;
   s.group = setup_.config.group;

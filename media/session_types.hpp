@@ -49,6 +49,10 @@ struct SessionConfig {
   // Initial metadata. Non-empty fields here (and in update_metadata())
   // take precedence over what the source reports (ICY, container tags).
   StreamMetadata metadata;
+  // Used for a field neither the metadata above nor the source gives: a
+  // directory's name for its station, shown until (unless) the station
+  // names itself by icy-name.
+  StreamMetadata fallback_metadata;
   SapOptions sap;
   // A receiver not heard from for this long is dropped (RFC 3550 §6.3.5).
   std::chrono::milliseconds receiver_timeout{30000};

@@ -34,8 +34,9 @@ std::string TestToneSource::describe() const { return "test tone: " + state_->en
 
 void TestToneSource::start(ByteSink& sink) {
   state_->sink = &sink;
+  // What it plays, but no station name: that is its directory's to give
+  // (a session without one falls back to describe()).
   StreamMetadata m;
-  m.station_name = "joincast test tone";
   m.now_playing = state_->encoder->describe();
   sink.on_metadata(m);
   state_->running = true;

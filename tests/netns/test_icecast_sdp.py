@@ -32,6 +32,7 @@ from media_lab import LineReader  # noqa: E402
 
 MOUNT = "/radio.mp3"
 STATION_NAME = "Lab Radio (directory)"
+ICY_NAME = "Lab Radio"
 LIMIT_S = 2.0
 
 CONFIG = """
@@ -148,7 +149,7 @@ def change_title(ice: Icecast, rx: SapReceiver, group: str, title: str, before: 
     assert deletions[0]["sdp"].startswith("o=") and deletions[0]["sdp"].split("\r\n")[0] == "o=" + fields(before)["o"], \
         deletions[0]["sdp"]
     f = fields(after)
-    assert f["s"] == STATION_NAME, f  # kept
+    assert f["s"] == ICY_NAME, f  # kept
     assert f["c"] == f"IN IP6 {group}", f
     assert after["sdp"].count("\r\ni=") == 1, after["sdp"]
     return after
@@ -170,7 +171,7 @@ def main() -> int:
         lab.addr(c1, "eth0", "2001:db8:d0be:f00d::2/64")
 
         ice = Icecast(lab, router).start()
-        ice.feed(MOUNT, name="Lab Radio", genre="Test")
+        ice.feed(MOUNT, name=ICY_NAME, genre="Test")
         pin = lab.bpffs() / "joincast"
         d = Daemon(lab, router, CONFIG.format(pin=pin, url=ice.url(MOUNT), name=STATION_NAME)).start()
 
@@ -190,9 +191,9 @@ def main() -> int:
         log(f"first announcement {first['hash']:04x}: s={f.get('s')!r} i={f.get('i')!r}")
         assert first["type"] == "application/sdp", first
         assert first["origin"] == "2001:db8:d0be:f00d::1", first
-        # The directory's name for the station is given to the session, and
-        # configured metadata wins over what the station sends (icy-name).
-        assert f["s"] == STATION_NAME, f
+        # The station names itself (icy-name); the directory's name for it
+        # would only fill in if it did not.
+        assert f["s"] == ICY_NAME, f
         sessions = {s["group"]: s for s in d.cli("sessions")["sessions"]}
         assert sessions.get(group, {}).get("state") == "running", sessions
         assert sessions[group]["url"] == ice.url(MOUNT), sessions[group]
