@@ -56,6 +56,7 @@ struct MembershipSection {
   bool verify_checksum = true;
   unsigned max_listeners = 16384;  // (interface, group, host) entries
   unsigned max_groups = 4096;
+  unsigned event_buffer = 256 * 1024;  // ring buffer bytes, a power of two >= 4096
   bool querier = true;  // send queries when no other querier is heard
   bool query_ipv4 = true;
   bool query_ipv6 = true;

@@ -11,6 +11,7 @@
 #include <net/if.h>
 
 #include <cstdarg>
+#include <cstring>
 #include <stdexcept>
 
 namespace joincast::daemon {
@@ -87,6 +88,7 @@ void Membership::start_backend() {
   options.verify_checksum = config_.verify_checksum;
   options.max_listeners = config_.max_listeners;
   options.max_groups = config_.max_groups;
+  options.event_buffer = config_.event_buffer;
 
   if (config_.backend == MembershipSection::Backend::socket) {
     use_socket_backend("membership.backend is \"socket\"");
@@ -117,6 +119,18 @@ void Membership::start_backend() {
               reused ? fmt::format(" ({} listeners in {} groups kept)", kept_listeners, kept_groups) : "");
   }
 
+  // Groups with listeners already (pinned maps kept them): up, as far as
+  // the transitions go (the session manager and proxy pick them up at start).
+  if (auto groups = backend_->groups()) {
+    for (const auto& g : groups.value()) {
+      if (!g.value.listeners) continue;
+      Address16 a;
+      std::memcpy(a.data(), g.key.group, 16);
+      up_.insert(a);
+    }
+  }
+  if (auto c = backend_->counters()) last_counters_ = c.value();
+
   querier_ = std::make_unique<Querier>(io_, config_, *backend_);
   for (const auto& name : config_.interfaces)
     if (!interfaces_.count(name)) interfaces_[name] = Interface{name, 0, false, ""};
@@ -146,7 +160,8 @@ void Membership::stop() {
 void Membership::reload(const MembershipSection& config) {
   if (config.bpf_pin_root != config_.bpf_pin_root || config.backend != config_.backend ||
       config.track_link_local != config_.track_link_local || config.verify_checksum != config_.verify_checksum ||
-      config.max_listeners != config_.max_listeners || config.max_groups != config_.max_groups)
+      config.max_listeners != config_.max_listeners || config.max_groups != config_.max_groups ||
+      config.event_buffer != config_.event_buffer)
     log::warning("membership: backend, pin root and BPF knobs change only on restart; keeping the running ones");
   MembershipSection next = config;
   next.bpf_pin_root = config_.bpf_pin_root;
@@ -155,6 +170,7 @@ void Membership::reload(const MembershipSection& config) {
   next.verify_checksum = config_.verify_checksum;
   next.max_listeners = config_.max_listeners;
   next.max_groups = config_.max_groups;
+  next.event_buffer = config_.event_buffer;
 
   for (auto it = interfaces_.begin(); it != interfaces_.end();) {
     if (std::find(next.interfaces.begin(), next.interfaces.end(), it->first) != next.interfaces.end()) {
@@ -227,6 +243,10 @@ void Membership::sync_interfaces() {
 
 void Membership::on_event(const jc_event& e) {
   std::uint64_t now = monotonic_ns();
+  Address16 group;
+  std::memcpy(group.data(), e.group, 16);
+  if (e.type == JC_EV_GROUP_UP) up_.insert(group);
+  else if (e.type == JC_EV_GROUP_DOWN) up_.erase(group);
   switch (e.type) {
     case JC_EV_LISTENER_JOIN:
       log::info("membership: {} joined {} on {} ({}, {} listener{})", format_address(e.host), format_address(e.group),
@@ -295,7 +315,38 @@ void Membership::check_counters() {
     last = t;
     log::warning("membership: {} ({} since the last check; counter {} = {})", k.what, delta, k.name, now.*k.field);
   }
+  bool lost = now.events_lost != last_counters_.events_lost;
   last_counters_ = now;
+  if (lost) reconcile_groups();
+}
+
+void Membership::reconcile_groups() {
+  auto groups = backend_->groups();
+  if (!groups) return;
+  std::set<Address16> now_up;
+  for (const auto& g : groups.value()) {
+    if (!g.value.listeners) continue;
+    Address16 a;
+    std::memcpy(a.data(), g.key.group, 16);
+    now_up.insert(a);
+  }
+  std::vector<jc_event> missed;
+  auto make = [](const Address16& group, std::uint8_t type, std::uint32_t listeners) {
+    jc_event e{};
+    e.time_ns = monotonic_ns();
+    e.type = type;
+    e.listeners = listeners;
+    std::memcpy(e.group, group.data(), 16);
+    return e;
+  };
+  for (const auto& g : now_up)
+    if (!up_.count(g)) missed.push_back(make(g, JC_EV_GROUP_UP, 1));
+  for (const auto& g : up_)
+    if (!now_up.count(g)) missed.push_back(make(g, JC_EV_GROUP_DOWN, 0));
+  if (missed.empty()) return;
+  log::warning("membership: {} group transition{} lost with the events were recovered from the groups map",
+               missed.size(), missed.size() == 1 ? "" : "s");
+  for (const auto& e : missed) on_event(e);
 }
 
 void Membership::age() {

@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,6 +65,9 @@ class Membership {
   void schedule_aging();
   void age();
   void check_counters();
+  // After the ring buffer lost events: compare the groups map with the
+  // group-up/down transitions delivered and deliver the missing ones.
+  void reconcile_groups();
 
   boost::asio::io_context& io_;
   MembershipSection config_;
@@ -82,6 +86,8 @@ class Membership {
   // Counters at the last check, and when each kind was last warned about.
   jc_counters last_counters_{};
   std::map<std::string, std::chrono::steady_clock::time_point> last_warning_;
+  // Groups whose group-up was delivered and group-down not yet.
+  std::set<Address16> up_;
 };
 
 }  // namespace joincast::daemon

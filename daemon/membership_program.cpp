@@ -67,6 +67,8 @@ Result<std::unique_ptr<MembershipProgram>> MembershipProgram::load(const Options
     return libbpf_error(err);
   if (int err = bpf_map__set_max_entries(self->skel_->maps.jc_groups, options.max_groups); err < 0)
     return libbpf_error(err);
+  if (int err = bpf_map__set_max_entries(self->skel_->maps.jc_events, options.event_buffer); err < 0)
+    return libbpf_error(err);
 
   const std::pair<bpf_map*, const char*> pins[] = {
       {self->skel_->maps.jc_listeners, pinned_listeners}, {self->skel_->maps.jc_groups, pinned_groups},

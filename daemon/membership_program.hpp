@@ -29,6 +29,7 @@ class MembershipProgram {
     bool verify_checksum = true;
     std::uint32_t max_listeners = JC_MAX_LISTENERS;
     std::uint32_t max_groups = JC_MAX_GROUPS;
+    std::uint32_t event_buffer = JC_EVENTS_BYTES;
     // Pinned maps that do not match this build's (another size, another
     // joincast version) are unpinned and made afresh, instead of failing
     // the load. replaced_pins() says which and why.
