@@ -3,6 +3,7 @@
 
 #include "daemon/log.hpp"
 #include "daemon/membership_json.hpp"
+#include "daemon/membership_program.hpp"
 #include "media/stats_json.hpp"
 
 #include <boost/asio/post.hpp>
@@ -256,6 +257,7 @@ void SessionManager::on_listener(const Address16& group) {
     e.since = Clock::now();
     if (e.state == State::starting) arm_start_timeout(e);
     log::info("session {}: a listener is back; the stream goes on", e.group.to_string());
+    publish(e, "listener-back");
   }
   if (e.media && (e.state == State::running || e.state == State::starting)) (void)engine_->listener_appeared(*e.media);
   schedule(group, e.state == State::waiting ? kEvaluate : kRoutes);  // a new interface may be allowed by policy
@@ -275,6 +277,7 @@ void SessionManager::on_group_down(const Address16& group) {
   e->since = Clock::now();
   log::info("session {}: last listener left; stopping in {} ms unless one comes back", e->group.to_string(),
             config_.grace.count());
+  publish(*e, "grace", fmt::format("{} ms", config_.grace.count()));
   e->timer.expires_after(config_.grace);
   e->timer.async_wait([this, group](boost::system::error_code ec) {
     if (!ec) stop_session(group, "no listeners");
@@ -362,6 +365,7 @@ void SessionManager::wait(Entry& e, const std::string& reason, milliseconds retr
   if (changed) {
     errors_[kind]++;
     log::notice("session {}: not started: {}", e.group.to_string(), reason);
+    publish(e, "waiting", reason);
   }
   auto key = e.key;
   e.timer.expires_after(retry_after);
@@ -476,6 +480,7 @@ void SessionManager::start_session(Entry& e) {
   const std::uint64_t gen = e.generation = ++generations_;
   const Address16 key = e.key;
   log::info("session {}: starting {} ({})", e.group.to_string(), e.service, e.directory);
+  publish(e, "starting");
 
   arm_start_timeout(e);
 
@@ -584,6 +589,7 @@ void SessionManager::start_dvb(Entry& e) {
     x->failures = 0;
     started_total_++;
     log::info("session {}: {} is on air from dvblast", x->group.to_string(), x->service);
+    publish(*x, "on-air", "dvblast");
     update_routes(*x);
   });
 }
@@ -627,6 +633,7 @@ void SessionManager::on_media_event(const media::SessionEvent& ev) {
       if (auto s = engine_->stats(ev.id)) codec = s.value().codec;
       log::info("session {}: on air: {} ({}), {} ms after the first join", e->group.to_string(), e->service,
                 codec.empty() ? "?" : codec, ms);
+      publish(*e, "on-air", fmt::format("{}, {} ms after the first join", codec.empty() ? "?" : codec, ms));
       update_routes(*e);
       break;
     }
@@ -664,6 +671,7 @@ void SessionManager::fail(Entry& e, const std::string& reason, const char* kind)
   auto delay = backoff(config_.retry_initial, config_.retry_max, e.failures);
   log::warning("session {} ({}): {}; retrying in {:.1f} s", e.group.to_string(), e.service, reason,
                static_cast<double>(delay.count()) / 1000.0);
+  publish(e, "failed", fmt::format("{}; retrying in {:.1f} s", reason, static_cast<double>(delay.count()) / 1000.0));
   const Address16 key = e.key;
   e.timer.expires_after(delay);
   e.timer.async_wait([this, key](boost::system::error_code ec) {
@@ -700,6 +708,7 @@ void SessionManager::stop_session(const Address16& group, const std::string& why
   Entry* e = find(group);
   if (!e) return;
   bool was_active = active(*e);
+  if (was_active) publish(*e, "stopped", why);
   std::string name = e->group.to_string(), service = e->service;
   auto uptime = e->started_at ? duration_cast<seconds>(Clock::now() - *e->started_at).count() : 0;
   release(*e);
@@ -730,6 +739,14 @@ void SessionManager::update_routes(Entry& e) {
     return;
   }
   e.routed_to = std::move(to);
+}
+
+void SessionManager::publish(const Entry& e, const char* event, const std::string& detail) {
+  const std::uint64_t now = monotonic_ns();
+  nlohmann::json j = {{"event", event},          {"time", monotonic_to_iso(now, now)}, {"group", e.group.to_string()},
+                      {"service", e.service}, {"state", state_name(e.state)}};
+  if (!detail.empty()) j["detail"] = detail;
+  control_.publish("sessions", j);
 }
 
 nlohmann::json SessionManager::entry_json(const Entry& e) const {

@@ -98,6 +98,8 @@ class SessionManager {
   bool active(const Entry& e) const;
   nlohmann::json entry_json(const Entry& e) const;
   static const char* state_name(State s);
+  // Tells `joincast watch` (topic "sessions") what just happened.
+  void publish(const Entry& e, const char* event, const std::string& detail = {});
 
   boost::asio::io_context& io_;
   SessionsSection config_;

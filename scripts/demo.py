@@ -79,9 +79,9 @@ sap_interval = "2s"
         show(d, "map", group)
         show(d, "sessions")
 
-        say("Following membership events live (joincast watch)")
+        say("Following membership and session events live (joincast watch)")
         watch = lab.spawn(["ip", "netns", "exec", router.name, str(JOINCAST), "--socket", str(d.socket),
-                           "watch", "membership"])
+                           "watch", "membership", "sessions"])
         time.sleep(0.3)
 
         say(f"In the kitchen, a player opens sap://[{group}]: its join starts the stream")

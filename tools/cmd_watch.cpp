@@ -11,6 +11,9 @@ namespace {
 
 std::string describe(const nlohmann::json& e) {
   std::string what = e.value("event", "?");
+  if (e.value("topic", "") == "sessions")
+    return fmt::format("{:<15} {} {}{}", what, e.value("group", ""), e.value("service", ""),
+                       e.contains("detail") ? " — " + e["detail"].get<std::string>() : "");
   if (what == "query-seen")
     return fmt::format("{} query from {} on {}", e.value("version", "?"), e.value("querier", "?"), e.value("interface", "?"));
   std::string line = fmt::format("{:<15} {} {} on {}", what, e.value("group", ""), e.value("host", ""), e.value("interface", ""));
@@ -49,7 +52,9 @@ const Command watch_command{
 
 Prints the daemon's events as they happen until interrupted. Topics:
 "membership" (listener joins and leaves, groups up and down, queries from
-other routers); without a topic, everything. --json prints one JSON object
+other routers), "sessions" (starting, on-air, grace, listener-back,
+stopped, failed, waiting), "directories", "catalogue"; without a topic,
+everything. --json prints one JSON object
 per line, exactly as the control protocol delivers them.)",
     run};
 

@@ -42,6 +42,7 @@ def main() -> int:
         lab.addr(c1, "eth0", f"{PREFIX}::11/64")
         pins = lab.bpffs() / "joincast"
         d = Daemon(lab, router, CONFIG.format(pins=pins, prefix=PREFIX, sap="1s", extra="")).start()
+        watch = d.watch(["sessions"])
         group = d.cli("map", "0")["group"]
 
         log(f"a listener receives {group}")
@@ -88,6 +89,9 @@ url = "file:///nonexistent.mp3"
         assert rtp["ssrc"] == ssrc, (rtp["ssrc"], ssrc)
         assert not deletions, deletions
         assert d.proc.poll() is None
+        events = [(e["event"], e["group"]) for e in watch.poll()]
+        assert events[:2] == [("starting", group), ("on-air", group)], events
+        assert not [e for e in events if e[0] in ("stopped", "failed", "starting")][1:], events
     return 0
 
 
