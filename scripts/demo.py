@@ -19,8 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "netns"))
-from lab import JOINCAST, Daemon, Lab, wait_until  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from netlab import JOINCAST, Daemon, Lab, wait_until  # noqa: E402
 
 PREFIX = "2001:db8:d0be:f00d"
 BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
