@@ -128,6 +128,13 @@ class RouteController::Transaction {
   std::vector<std::string> failures_;
 };
 
+template <class MakeUndo>
+Result<void> RouteController::send_change(Transaction& tx, netlink::Message change, MakeUndo make_undo) {
+  auto r = netlink_->request(change);
+  if (r) tx.done([this, make_undo] { (void)netlink_->request(make_undo()); });
+  return r;
+}
+
 // ---- construction -----------------------------------------------------
 
 RouteController::RouteController(asio::io_context& io, ControlServer& control, RoutingSection config)
@@ -804,58 +811,49 @@ std::optional<std::string> RouteController::apply_group_routes(const RoutingPlan
         old = *it;
         have.erase(it);
       }
-      auto msg = netlink::new_route(want);
-      auto r = netlink_->request(msg);
+      auto r = send_change(tx, netlink::new_route(want),
+                           [want, old] { return old ? netlink::new_route(*old) : netlink::del_route(want); });
       if (!r) {
         auto m = fmt::format("cannot add the route {} dev {} table {}: {}", want.destination.to_string(),
                              interfaces_.name(want.oif), want.table, error_text(r.error(), &*netlink_));
         if (tx.failed(m)) return m;
-        continue;
       }
-      tx.done([this, want, old] {
-        auto undo = old ? netlink::new_route(*old) : netlink::del_route(want);
-        (void)netlink_->request(undo);
-      });
     }
     for (const auto& extra : have) {
-      auto msg = netlink::del_route(extra);
-      auto r = netlink_->request(msg);
+      auto r = send_change(tx, netlink::del_route(extra), [extra] { return netlink::new_route(extra); });
       if (!r) {
         auto m = fmt::format("cannot remove the route {}: {}", extra.destination.to_string(), error_text(r.error(), &*netlink_));
         if (tx.failed(m)) return m;
-        continue;
       }
-      tx.done([this, extra] {
-        auto undo = netlink::new_route(extra);
-        (void)netlink_->request(undo);
-      });
     }
   }
   return std::nullopt;
 }
 
 std::optional<std::string> RouteController::apply_rules(const RoutingPlan& plan, Transaction& tx) {
-  // One `iif X` and one `oif X` rule per interface the plan gives a VIF.
-  auto vif_names = [&](int fam) {
-    std::vector<std::string> names;
+  // One `iif X` and one `oif X` rule per interface the plan gives a VIF, in
+  // the family's multicast rule table (RTNL_FAMILY_IPMR / RTNL_FAMILY_IP6MR).
+  auto rules_for = [&](int fam) {
+    std::vector<netlink::Rule> rules;
     auto it = plan.vifs.find(fam);
-    if (!config_.table || it == plan.vifs.end()) return names;
-    for (const auto& [ifindex, ttl] : it->second)
-      if (const auto* l = interfaces_.find(ifindex)) names.push_back(l->name);
-    return names;
+    if (!config_.table || it == plan.vifs.end()) return rules;
+    for (const auto& [ifindex, ttl] : it->second) {
+      const auto* link = interfaces_.find(ifindex);
+      if (!link) continue;
+      for (bool incoming : {true, false}) {
+        netlink::Rule r;
+        r.family = fam == AF_INET ? RTNL_FAMILY_IPMR : RTNL_FAMILY_IP6MR;
+        r.priority = config_.rule_priority;
+        r.table = *config_.table;
+        r.protocol = config_.route_protocol;
+        (incoming ? r.iif : r.oif) = link->name;
+        rules.push_back(r);
+      }
+    }
+    return rules;
   };
   std::vector<netlink::Rule> wanted;
-  for (int fam : {AF_INET, AF_INET6}) {
-    for (const auto& name : vif_names(fam)) {
-      netlink::Rule r;
-      r.family = fam == AF_INET ? RTNL_FAMILY_IPMR : RTNL_FAMILY_IP6MR;
-      r.iif = name;
-      r.table = *config_.table;
-      r.priority = config_.rule_priority;
-      r.protocol = config_.route_protocol;
-      wanted.push_back(r);
-    }
-  }
+  for (int fam : {AF_INET, AF_INET6}) std::ranges::copy(rules_for(fam), std::back_inserter(wanted));
   if (!rules_dirty_ && wanted == applied_rules_) return std::nullopt;
   tx.after_commit([this, wanted] {
     applied_rules_ = wanted;
@@ -863,18 +861,6 @@ std::optional<std::string> RouteController::apply_rules(const RoutingPlan& plan,
   });
   for (const auto& f : families_) {
     const int rule_family = f.family == AF_INET ? RTNL_FAMILY_IPMR : RTNL_FAMILY_IP6MR;
-    std::vector<netlink::Rule> want;
-    for (const auto& name : vif_names(f.family)) {
-      for (int dir = 0; dir < 2; ++dir) {
-        netlink::Rule r;
-        r.family = rule_family;
-        r.priority = config_.rule_priority;
-        r.table = *config_.table;
-        r.protocol = config_.route_protocol;
-        (dir == 0 ? r.iif : r.oif) = name;
-        want.push_back(r);
-      }
-    }
     std::vector<netlink::Rule> have;
     auto dumped = netlink_->dump(netlink::dump_rules(rule_family), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
       auto r = netlink::parse_rule(nlh);
@@ -886,37 +872,25 @@ std::optional<std::string> RouteController::apply_rules(const RoutingPlan& plan,
       if (tx.failed(m)) return m;
       continue;
     }
-    for (const auto& r : want) {
+    for (const auto& r : rules_for(f.family)) {
       auto it = std::find(have.begin(), have.end(), r);
       if (it != have.end()) {
         have.erase(it);
         continue;
       }
-      auto msg = netlink::new_rule(r);
-      auto res = netlink_->request(msg);
+      auto res = send_change(tx, netlink::new_rule(r), [r] { return netlink::del_rule(r); });
       if (!res) {
         auto m = fmt::format("cannot add the multicast rule {}{} lookup {}: {}", r.iif.empty() ? "oif " : "iif ",
                              r.iif.empty() ? r.oif : r.iif, r.table, error_text(res.error(), &*netlink_));
         if (tx.failed(m)) return m;
-        continue;
       }
-      tx.done([this, r] {
-        auto undo = netlink::del_rule(r);
-        (void)netlink_->request(undo);
-      });
     }
     for (const auto& extra : have) {
-      auto msg = netlink::del_rule(extra);
-      auto res = netlink_->request(msg);
+      auto res = send_change(tx, netlink::del_rule(extra), [extra] { return netlink::new_rule(extra); });
       if (!res) {
         auto m = fmt::format("cannot remove a multicast rule: {}", error_text(res.error(), &*netlink_));
         if (tx.failed(m)) return m;
-        continue;
       }
-      tx.done([this, extra] {
-        auto undo = netlink::new_rule(extra);
-        (void)netlink_->request(undo);
-      });
     }
   }
   return std::nullopt;

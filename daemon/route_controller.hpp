@@ -166,6 +166,10 @@ class RouteController {
   std::optional<std::string> apply_report_joins(Family& f, Transaction& tx);
   std::optional<std::string> apply_mdb(const RoutingPlan& plan, Transaction& tx);
   std::optional<std::string> apply_bridges(const RoutingPlan& plan, Transaction& tx);
+  // Sends one netlink change; when it succeeds, a rollback of `tx` sends
+  // the message `make_undo` builds.
+  template <class MakeUndo>
+  Result<void> send_change(Transaction& tx, netlink::Message change, MakeUndo make_undo);
   std::map<int, std::set<int>> pinned() const;
   RoutingPlan make_current_plan() const;
   std::optional<Installed> kernel_entry(const Family& f, int iif, const OifMap& oifs, EntryKind kind,
