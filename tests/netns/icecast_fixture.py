@@ -1,7 +1,7 @@
 """icecast_fixture.py — a real Icecast2 (Debian's icecast2) on a lab
 namespace's loopback, fed by an ffmpeg source client, for the tests and
-benchmarks that play an Icecast station (tests/netns/test_icecast_sdp.py,
-bench/e2e). The same setup as tests/netns/test_icecast.py:
+benchmarks that play an Icecast station (tests/netns/test_icecast.py,
+test_icecast_sdp.py, bench/e2e):
 
     ice = Icecast(lab, ns).start()            # listening on 127.0.0.1:8765
     ice.feed("/radio.mp3", name="Lab Radio")  # ffmpeg sends a 440 Hz MP3
