@@ -690,52 +690,44 @@ std::optional<std::string> RouteController::apply_family(Family& f, const Routin
       }
     });
   };
-  if (fam == AF_INET) {
-    // Over rtnetlink in batches, except the entries that output on VIF 31
-    // (see netlink_can_write), which take the socket option.
-    std::vector<std::pair<MfcKey, Installed>> by_socket;
+  // The socket option writes every IPv6 entry (the kernel has no netlink
+  // writer for them) and the IPv4 entries that output on VIF 31 (see
+  // netlink_can_write); the other IPv4 entries go over rtnetlink in batches.
+  std::vector<std::pair<MfcKey, Installed>> by_socket;
+  if (fam == AF_INET6) {
+    by_socket.swap(writes);
+  } else {
     std::erase_if(writes, [&](const auto& w) {
       if (netlink::netlink_can_write(w.second.ttls)) return false;
       by_socket.push_back(w);
       return true;
     });
-    for (const auto& [key, e] : by_socket) {
-      auto r = sock.add_mfc(key.source, key.group, e.iif_vif, e.ttls);
-      if (!r) {
-        auto m = fmt::format("cannot install ({}, {}): {}", key.source.to_string(), key.group.to_string(),
-                             r.error().message());
-        if (tx.failed(m)) return m;
-        continue;
-      }
-      record(key, e);
-    }
-    std::vector<netlink::Message> batch;
-    batch.reserve(writes.size());
-    for (const auto& [key, e] : writes) batch.push_back(netlink::new_mfc4(table(AF_INET), key.source, key.group, e.iif, e.ttls));
-    auto results = netlink_->request_batch(batch);
-    std::optional<std::string> first;
-    for (std::size_t i = 0; i < writes.size(); ++i) {
-      if (!results[i]) {
-        record(writes[i].first, writes[i].second);
-        continue;
-      }
-      auto m = fmt::format("cannot install ({}, {}): {}", writes[i].first.source.to_string(),
-                           writes[i].first.group.to_string(), results[i].message());
-      if (tx.failed(m) && !first) first = m;
-    }
-    if (first) return first;
-  } else {
-    for (const auto& [key, e] : writes) {
-      auto r = sock.add_mfc(key.source, key.group, e.iif_vif, e.ttls);
-      if (!r) {
-        auto m = fmt::format("cannot install ({}, {}): {}", key.source.to_string(), key.group.to_string(),
-                             r.error().message());
-        if (tx.failed(m)) return m;
-        continue;
-      }
-      record(key, e);
-    }
   }
+  for (const auto& [key, e] : by_socket) {
+    auto r = sock.add_mfc(key.source, key.group, e.iif_vif, e.ttls);
+    if (!r) {
+      auto m = fmt::format("cannot install ({}, {}): {}", key.source.to_string(), key.group.to_string(),
+                           r.error().message());
+      if (tx.failed(m)) return m;
+      continue;
+    }
+    record(key, e);
+  }
+  std::vector<netlink::Message> batch;
+  batch.reserve(writes.size());
+  for (const auto& [key, e] : writes) batch.push_back(netlink::new_mfc4(table(AF_INET), key.source, key.group, e.iif, e.ttls));
+  auto results = netlink_->request_batch(batch);
+  std::optional<std::string> first;
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    if (!results[i]) {
+      record(writes[i].first, writes[i].second);
+      continue;
+    }
+    auto m = fmt::format("cannot install ({}, {}): {}", writes[i].first.source.to_string(),
+                         writes[i].first.group.to_string(), results[i].message());
+    if (tx.failed(m) && !first) first = m;
+  }
+  if (first) return first;
   return apply_report_joins(f, tx);
 }
 

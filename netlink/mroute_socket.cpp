@@ -201,22 +201,37 @@ Result<void> MrouteSocket::del_vif(unsigned vif) {
   return success();
 }
 
+namespace {
+
+// The (S,G) key of an MRT_ADD_MFC / MRT_DEL_MFC request, and of its IPv6 twin.
+mfcctl mfc_key4(const IpAddress& source, const IpAddress& group) {
+  mfcctl m{};
+  m.mfcc_origin = source.to_in_addr();
+  m.mfcc_mcastgrp = group.to_in_addr();
+  return m;
+}
+
+mf6cctl mfc_key6(const IpAddress& source, const IpAddress& group) {
+  mf6cctl m{};
+  m.mf6cc_origin.sin6_family = AF_INET6;
+  m.mf6cc_origin.sin6_addr = source.to_in6_addr();
+  m.mf6cc_mcastgrp.sin6_family = AF_INET6;
+  m.mf6cc_mcastgrp.sin6_addr = group.to_in6_addr();
+  return m;
+}
+
+}  // namespace
+
 Result<void> MrouteSocket::add_mfc(const IpAddress& source, const IpAddress& group, unsigned iif_vif,
                                    const VifTtls& ttls) {
   if (source.family() != family_ || group.family() != family_) return errno_error(EAFNOSUPPORT);
   if (family_ == AF_INET) {
-    mfcctl m{};
-    m.mfcc_origin = source.to_in_addr();
-    m.mfcc_mcastgrp = group.to_in_addr();
+    mfcctl m = mfc_key4(source, group);
     m.mfcc_parent = static_cast<vifi_t>(iif_vif);
     std::memcpy(m.mfcc_ttls, ttls.data(), max_vifs);
     if (::setsockopt(fd_, IPPROTO_IP, MRT_ADD_MFC, &m, sizeof m) < 0) return last_error();
   } else {
-    mf6cctl m{};
-    m.mf6cc_origin.sin6_family = AF_INET6;
-    m.mf6cc_origin.sin6_addr = source.to_in6_addr();
-    m.mf6cc_mcastgrp.sin6_family = AF_INET6;
-    m.mf6cc_mcastgrp.sin6_addr = group.to_in6_addr();
+    mf6cctl m = mfc_key6(source, group);
     m.mf6cc_parent = static_cast<mifi_t>(iif_vif);
     for (unsigned v = 0; v < max_vifs; ++v)
       if (ttls[v]) m.mf6cc_ifset.ifs_bits[v / NIFBITS] |= 1u << (v % NIFBITS);
@@ -228,16 +243,10 @@ Result<void> MrouteSocket::add_mfc(const IpAddress& source, const IpAddress& gro
 Result<void> MrouteSocket::del_mfc(const IpAddress& source, const IpAddress& group) {
   int rc;
   if (family_ == AF_INET) {
-    mfcctl m{};
-    m.mfcc_origin = source.to_in_addr();
-    m.mfcc_mcastgrp = group.to_in_addr();
+    mfcctl m = mfc_key4(source, group);
     rc = ::setsockopt(fd_, IPPROTO_IP, MRT_DEL_MFC, &m, sizeof m);
   } else {
-    mf6cctl m{};
-    m.mf6cc_origin.sin6_family = AF_INET6;
-    m.mf6cc_origin.sin6_addr = source.to_in6_addr();
-    m.mf6cc_mcastgrp.sin6_family = AF_INET6;
-    m.mf6cc_mcastgrp.sin6_addr = group.to_in6_addr();
+    mf6cctl m = mfc_key6(source, group);
     rc = ::setsockopt(fd_, IPPROTO_IPV6, MRT6_DEL_MFC, &m, sizeof m);
   }
   if (rc < 0 && errno != ENOENT) return last_error();
