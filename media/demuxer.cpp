@@ -2,6 +2,7 @@
 #include "media/demuxer.hpp"
 
 #include "media/rtp_mapping.hpp"
+#include "media/text.hpp"
 
 extern "C" {
 #include <libavcodec/vorbis_parser.h>
@@ -33,12 +34,7 @@ int read_packet(void* opaque, std::uint8_t* buf, int size) {
 
 std::string lower_type(std::string_view content_type) {
   auto semicolon = content_type.find(';');
-  auto t = content_type.substr(0, semicolon);
-  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
-  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
-  std::string out(t);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
+  return ascii_lower(trim_space(content_type.substr(0, semicolon)));
 }
 
 std::string averror_text(int err) { return av_error(err).message(); }

@@ -1,6 +1,8 @@
 // dvb_channel.cpp — see dvb_channel.hpp.
 #include "media/source/dvb_channel.hpp"
 
+#include "media/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -8,12 +10,6 @@
 namespace joincast::media {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::vector<std::string> split_words(std::string_view line) {
   std::vector<std::string> out;
@@ -53,7 +49,7 @@ const char* polarisation_name(Polarisation p) {
 }
 
 std::optional<Polarisation> parse_polarisation(std::string_view text) {
-  std::string t = lower(text);
+  std::string t = ascii_lower(text);
   if (t == "h" || t == "horizontal") return Polarisation::horizontal;
   if (t == "v" || t == "vertical") return Polarisation::vertical;
   if (t == "l" || t == "left") return Polarisation::left;
@@ -120,13 +116,13 @@ std::optional<DvbCarrier> parse_dvblast_command(std::string_view line, std::stri
       if (!number(value, c.symbol_rate) || c.symbol_rate < 1000) return fail("-s " + value + " is not a symbol rate in symbols/s");
       have_s = true;
     } else if (opt == "-5" || opt == "--delsys") {
-      std::string v = lower(value);
+      std::string v = ascii_lower(value);
       if (v == "dvbs") c.delivery = DeliverySystem::dvbs;
       else if (v == "dvbs2") c.delivery = DeliverySystem::dvbs2;
       else return fail("-5 " + value + ": only DVBS and DVBS2 are satellite delivery systems");
       have_5 = true;
     } else if (opt == "-m" || opt == "--modulation") {
-      std::string v = lower(value);
+      std::string v = ascii_lower(value);
       if (v != "qpsk" && v != "psk_8" && v != "apsk_16" && v != "apsk_32")
         return fail("-m " + value + " must be qpsk, psk_8, apsk_16 or apsk_32");
       c.modulation = v;

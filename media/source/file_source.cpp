@@ -2,6 +2,7 @@
 #include "media/source/file_source.hpp"
 
 #include "media/multicast_socket.hpp"
+#include "media/text.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -32,8 +33,7 @@ struct FileSource::State {
 std::string content_type_for_path(std::string_view path) {
   auto dot = path.rfind('.');
   if (dot == std::string_view::npos) return {};
-  std::string ext(path.substr(dot + 1));
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string ext = ascii_lower(path.substr(dot + 1));
   if (ext == "mp3" || ext == "mp2" || ext == "mpga") return "audio/mpeg";
   if (ext == "aac" || ext == "adts") return "audio/aac";
   if (ext == "ogg" || ext == "oga" || ext == "opus") return "application/ogg";

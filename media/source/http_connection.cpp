@@ -1,6 +1,8 @@
 // http_connection.cpp — see http_connection.hpp.
 #include "media/source/http_connection.hpp"
 
+#include "media/text.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -23,12 +25,6 @@ namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 constexpr std::size_t read_size = 16 * 1024;
 
@@ -57,7 +53,7 @@ class HttpConnection::Parser final : public http::basic_parser<false> {
   }
   void on_field_impl(http::field, boost::beast::string_view name, boost::beast::string_view value,
                      boost::system::error_code&) override {
-    owner_.head_.fields.emplace_back(lower(std::string_view(name.data(), name.size())),
+    owner_.head_.fields.emplace_back(ascii_lower(std::string_view(name.data(), name.size())),
                                      std::string(value.data(), value.size()));
   }
   void on_header_impl(boost::system::error_code&) override {}

@@ -2,6 +2,7 @@
 #include "media/source/http_url.hpp"
 
 #include "media/source/http_error.hpp"
+#include "media/text.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -10,13 +11,6 @@
 namespace joincast::media {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
-  return out;
-}
 
 bool valid_target_char(char c) {
   // Anything printable except space; bytes >= 0x80 are percent-encoded by
@@ -64,7 +58,7 @@ Result<Url> Url::parse(std::string_view text) {
   auto colon = text.find("://");
   if (colon == std::string_view::npos || colon == 0) return make_error_code(SourceErrc::bad_url);
   Url url;
-  url.scheme = lower(text.substr(0, colon));
+  url.scheme = ascii_lower(text.substr(0, colon));
   if (url.scheme == "icy") url.scheme = "http";
   if (url.scheme != "http" && url.scheme != "https") return make_error_code(SourceErrc::unsupported_scheme);
   std::string_view rest = text.substr(colon + 3);
@@ -98,7 +92,7 @@ Result<Url> Url::parse(std::string_view text) {
               c == '_' || c == ':' || c == '%';
     if (!ok) return make_error_code(SourceErrc::bad_url);
   }
-  url.host = lower(host);
+  url.host = ascii_lower(host);
   if (port.empty()) {
     url.port = url.tls() ? 443 : 80;
   } else {

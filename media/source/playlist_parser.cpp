@@ -2,6 +2,7 @@
 #include "media/source/playlist_parser.hpp"
 
 #include "media/source/playlist_xml.hpp"
+#include "media/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -11,18 +12,6 @@
 namespace joincast::media {
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view strip_bom(std::string_view s) {
   if (s.starts_with("\xEF\xBB\xBF")) s.remove_prefix(3);
@@ -34,7 +23,7 @@ void for_each_line(std::string_view text, F&& f) {
   while (!text.empty()) {
     auto nl = text.find_first_of("\r\n");
     std::string_view line = text.substr(0, nl);
-    if (!f(trim(line))) return;
+    if (!f(trim_space(line))) return;
     if (nl == std::string_view::npos) break;
     text.remove_prefix(nl + 1);
   }
@@ -48,8 +37,8 @@ PlaylistParse parse_pls(std::string_view text, std::size_t max_entries) {
   for_each_line(text, [&](std::string_view line) {
     auto eq = line.find('=');
     if (eq == std::string_view::npos) return true;
-    std::string key = lower(trim(line.substr(0, eq)));
-    std::string_view value = trim(line.substr(eq + 1));
+    std::string key = ascii_lower(trim_space(line.substr(0, eq)));
+    std::string_view value = trim_space(line.substr(eq + 1));
     bool file = key.starts_with("file");
     bool title = key.starts_with("title");
     if (!file && !title) return true;
@@ -76,7 +65,7 @@ PlaylistParse parse_m3u(std::string_view text, std::size_t max_entries) {
     if (line.front() == '#') {
       if (line.starts_with("#EXTINF:")) {
         auto comma = line.find(',');
-        title = comma == std::string_view::npos ? std::string() : std::string(trim(line.substr(comma + 1)));
+        title = comma == std::string_view::npos ? std::string() : std::string(trim_space(line.substr(comma + 1)));
       }
       return true;
     }
@@ -105,7 +94,7 @@ PlaylistParse parse_xspf(std::string_view text, std::size_t max_entries) {
     std::string title = track->child_text("title");
     for (const auto& loc : track->children) {
       if (!loc->is("location")) continue;
-      std::string_view l = trim(loc->text);
+      std::string_view l = trim_space(loc->text);
       if (l.empty()) continue;
       out.entries.push_back({std::string(l), title});
       if (out.entries.size() >= max_entries) return out;
@@ -157,18 +146,18 @@ std::string decode_entities(std::string_view s) {
 // The INI variant ("[Reference]", RefN=) is served with the same type.
 PlaylistParse parse_asx(std::string_view text, std::size_t max_entries) {
   PlaylistParse out;
-  std::string_view body = trim(strip_bom(text));
-  if (lower(body.substr(0, 11)) == "[reference]") {
+  std::string_view body = trim_space(strip_bom(text));
+  if (ascii_lower(body.substr(0, 11)) == "[reference]") {
     for_each_line(body, [&](std::string_view line) {
       auto eq = line.find('=');
       if (eq == std::string_view::npos) return true;
-      std::string key = lower(trim(line.substr(0, eq)));
-      if (key.starts_with("ref")) out.entries.push_back({std::string(trim(line.substr(eq + 1))), {}});
+      std::string key = ascii_lower(trim_space(line.substr(0, eq)));
+      if (key.starts_with("ref")) out.entries.push_back({std::string(trim_space(line.substr(eq + 1))), {}});
       return out.entries.size() < max_entries;
     });
     return out;
   }
-  std::string low = lower(body);
+  std::string low = ascii_lower(body);
   if (low.find("<asx") == std::string::npos) {
     out.error = "no <asx> element";
     return out;
@@ -192,7 +181,7 @@ PlaylistParse parse_asx(std::string_view text, std::size_t max_entries) {
           if (qe != std::string_view::npos) {
             // Take the original case from body at the same offsets.
             std::string_view value = body.substr(name_end + q + 1, qe - q - 1);
-            out.entries.push_back({decode_entities(trim(value)), {}});
+            out.entries.push_back({decode_entities(trim_space(value)), {}});
             if (out.entries.size() >= max_entries) break;
           }
         }

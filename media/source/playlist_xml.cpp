@@ -1,6 +1,8 @@
 // playlist_xml.cpp — see playlist_xml.hpp.
 #include "media/source/playlist_xml.hpp"
 
+#include "media/text.hpp"
+
 #include <expat.h>
 
 #include <algorithm>
@@ -10,21 +12,6 @@
 namespace joincast::media {
 
 namespace {
-
-bool iequal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-    if (std::tolower(x) != std::tolower(y)) return false;
-  }
-  return true;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
-}
 
 struct Builder {
   XML_Parser parser = nullptr;
@@ -82,7 +69,7 @@ std::string_view XmlElement::local_name() const {
   return colon == std::string_view::npos ? n : n.substr(colon + 1);
 }
 
-bool XmlElement::is(std::string_view local) const { return iequal(local_name(), local); }
+bool XmlElement::is(std::string_view local) const { return ascii_iequals(local_name(), local); }
 
 const XmlElement* XmlElement::child(std::string_view local) const {
   for (const auto& c : children)
@@ -92,12 +79,12 @@ const XmlElement* XmlElement::child(std::string_view local) const {
 
 std::string XmlElement::child_text(std::string_view local) const {
   const XmlElement* c = child(local);
-  return c ? trim(c->text) : std::string();
+  return c ? std::string(trim_space(c->text)) : std::string();
 }
 
 std::string XmlElement::attribute(std::string_view attr) const {
   for (const auto& [k, v] : attributes)
-    if (iequal(k, attr)) return v;
+    if (ascii_iequals(k, attr)) return v;
   return {};
 }
 

@@ -1,21 +1,13 @@
 // sniff.cpp — see sniff.hpp.
 #include "media/source/sniff.hpp"
 
+#include "media/text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 
 namespace joincast::media {
-
-namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-}  // namespace
 
 const char* content_kind_name(ContentKind kind) {
   switch (kind) {
@@ -34,7 +26,7 @@ std::string mime_essence(std::string_view content_type) {
   std::string_view t = content_type.substr(0, semi);
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
-  return lower(t);
+  return ascii_lower(t);
 }
 
 ContentClass classify_content_type(std::string_view content_type) {
@@ -79,7 +71,7 @@ ContentClass sniff_content(std::span<const std::byte> head) {
   std::string_view text = raw;
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  const std::string low = lower(text.substr(0, 1024));
+  const std::string low = ascii_lower(text.substr(0, 1024));
   if (low.starts_with("[playlist]")) return {K::playlist, PlaylistFormat::pls};
   if (low.starts_with("[reference]")) return {K::playlist, PlaylistFormat::asx};
   if (text.starts_with("#EXTM3U")) {
