@@ -14,12 +14,11 @@
 #include "daemon/membership_maps.hpp"
 #include "daemon/membership_program.hpp"
 #include "tests/bpf/packet_builder.hpp"
+#include "tests/bpf/private_bpffs.hpp"
 
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
-#include <sched.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,34 +52,6 @@ constexpr int samples_per_round = 3;
 [[noreturn]] void fail(const std::string& what, int err) {
   throw std::system_error(err, std::generic_category(), what);
 }
-
-// A bpffs for the pins, in a private mount namespace so nothing outlives
-// the process; /sys/fs/bpf is never touched.
-class PrivateBpffs {
- public:
-  PrivateBpffs() {
-    if (::unshare(CLONE_NEWNS) < 0) fail("unshare(CLONE_NEWNS) (run as root)", errno);
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) fail("making / private", errno);
-    std::string tmpl = (std::filesystem::temp_directory_path() / "joincast-bench.XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) fail("mkdtemp", errno);
-    dir_ = tmpl;
-    if (::mount("bpf", dir_.c_str(), "bpf", 0, "mode=0700") < 0) {
-      int err = errno;
-      ::rmdir(dir_.c_str());
-      fail("mounting bpffs on " + dir_, err);
-    }
-  }
-  ~PrivateBpffs() {
-    ::umount2(dir_.c_str(), MNT_DETACH);
-    ::rmdir(dir_.c_str());
-  }
-  PrivateBpffs(const PrivateBpffs&) = delete;
-  PrivateBpffs& operator=(const PrivateBpffs&) = delete;
-  const std::string& dir() const { return dir_; }
-
- private:
-  std::string dir_;
-};
 
 // The baseline: a TC program that only returns TC_ACT_UNSPEC, the two
 // instructions clang emits for it, loaded from raw instructions.
@@ -285,7 +256,7 @@ Result measure(MembershipProgram& program, const EmptyProgram& empty, const Case
 int main(int argc, char** argv) {
   try {
     Options o = parse(argc, argv);
-    PrivateBpffs bpffs;
+    joincast::tests::PrivateBpffs bpffs("joincast-bench");
     MembershipProgram::Options options;
     options.pin_root = bpffs.dir() + "/membership";
     auto loaded = MembershipProgram::load(options);

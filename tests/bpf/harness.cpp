@@ -1,13 +1,13 @@
 // harness.cpp — see harness.hpp.
 #include "tests/bpf/harness.hpp"
 
+#include "tests/bpf/private_bpffs.hpp"
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <doctest/doctest.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
-#include <sched.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -30,35 +30,6 @@ namespace {
   throw std::system_error(err, std::generic_category(), what);
 }
 
-// A bpffs of our own. The mount lives in a private mount namespace so it
-// vanishes with the process whatever happens; it is unmounted and its
-// directory removed at exit anyway, so nothing is left in /tmp.
-class PrivateBpffs {
- public:
-  PrivateBpffs() {
-    if (::unshare(CLONE_NEWNS) < 0) fail("unshare(CLONE_NEWNS) (run the bpf tests as root)", errno);
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) < 0) fail("making / private", errno);
-    std::string tmpl = (fs::temp_directory_path() / "joincast-bpf-test.XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) fail("mkdtemp " + tmpl, errno);
-    dir_ = tmpl;
-    if (::mount("bpf", dir_.c_str(), "bpf", 0, "mode=0700") < 0) {
-      int err = errno;
-      ::rmdir(dir_.c_str());
-      fail("mounting bpffs on " + dir_, err);
-    }
-  }
-  ~PrivateBpffs() {
-    ::umount2(dir_.c_str(), MNT_DETACH);
-    ::rmdir(dir_.c_str());
-  }
-  PrivateBpffs(const PrivateBpffs&) = delete;
-  PrivateBpffs& operator=(const PrivateBpffs&) = delete;
-  const std::string& dir() const { return dir_; }
-
- private:
-  std::string dir_;
-};
-
 int collect_event(void* ctx, void* data, std::size_t size) {
   auto* out = static_cast<std::vector<jc_event>*>(ctx);
   jc_event e{};
@@ -76,7 +47,7 @@ std::vector<Entry> must(joincast::daemon::Result<std::vector<Entry>> r, const ch
 }  // namespace
 
 const std::string& private_bpffs() {
-  static PrivateBpffs fs;
+  static PrivateBpffs fs("joincast-bpf-test");
   return fs.dir();
 }
 

@@ -3,9 +3,8 @@
 // state it leaves (listeners, groups, queriers, counters, ring-buffer
 // events) read back for assertions.
 //
-// The bpffs is mounted once per test process under a temporary directory,
-// inside a private mount namespace (so nothing leaks onto the host even if
-// the process dies), and unmounted at exit. /sys/fs/bpf is never touched.
+// The bpffs (private_bpffs.hpp) is mounted once per test process and
+// unmounted at exit; /sys/fs/bpf is never touched.
 #pragma once
 
 #include "daemon/membership_maps.hpp"
