@@ -61,6 +61,14 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+def require_tools(*tools: str) -> bool:
+    """True when every tool is on PATH; otherwise says which are missing."""
+    missing = [t for t in tools if not shutil.which(t)]
+    if missing:
+        print(f"not installed: {', '.join(missing)} (scripts/install-deps.sh installs them)", file=sys.stderr)
+    return not missing
+
+
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
     """Polls predicate until it returns a truthy value; fails with what."""
     deadline = time.monotonic() + timeout

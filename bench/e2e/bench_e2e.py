@@ -57,8 +57,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "netns"))
 
-from lab import JOINCAST, JOINCASTD, SKIP, Daemon, Lab, log, wait_until  # noqa: E402
-from icecast_fixture import Icecast, missing_tools  # noqa: E402
+from lab import JOINCAST, JOINCASTD, SKIP, Daemon, Lab, log, require_tools, wait_until  # noqa: E402
+from icecast_fixture import TOOLS as ICECAST_TOOLS, Icecast  # noqa: E402
 
 PREFIX = "2001:db8:d0be:f00d"
 ROUTER_V6 = f"{PREFIX}::1"
@@ -464,9 +464,7 @@ def main() -> int:
         if not binary.exists():
             print(f"{binary} is not built", file=sys.stderr)
             return 1
-    missing = missing_tools() + [t for t in ("ffprobe",) if subprocess.run(["which", t], capture_output=True).returncode]
-    if missing:
-        print(f"missing: {', '.join(missing)} (scripts/install-deps.sh installs them)", file=sys.stderr)
+    if not require_tools(*ICECAST_TOOLS, "ffprobe"):
         return 1
     reps = args.reps or (15 if args.full else 3)
     command = "bench/e2e/run.sh" + (" --full" if args.full else "") + (" --write" if args.write else "")

@@ -47,8 +47,8 @@ _XML = """<icecast>
 """
 
 
-def missing_tools() -> list[str]:
-    return [t for t in ("icecast2", "ffmpeg") if subprocess.run(["which", t], capture_output=True).returncode != 0]
+# What Icecast (the server and its ffmpeg source client) needs installed.
+TOOLS = ("icecast2", "ffmpeg")
 
 
 class Icecast:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lab import BUILD_DIR, Lab, log, wait_until  # noqa: E402
+from lab import BUILD_DIR, Lab, log, require_tools, wait_until  # noqa: E402
 
 PROBE = BUILD_DIR / "tests" / "source_probe"
 TUNING = "-f 11426500 -v 18 -5 DVBS -s 27500000 -F 23"
@@ -145,10 +145,8 @@ def pid_alive(pid: int) -> bool:
 
 
 def main() -> int:
-    for tool in ("dvblast", "dvblastctl", "ffmpeg"):
-        if subprocess.run(["which", tool], capture_output=True).returncode != 0:
-            print(f"{tool} is not installed (scripts/install-deps.sh installs it)", file=sys.stderr)
-            return 1
+    if not require_tools("dvblast", "dvblastctl", "ffmpeg"):
+        return 1
     with Lab("dvb") as lab:
         ns = lab.netns("hd")
         lab.veth(ns, "dvb0", ns, "dvb1")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from e2e_lab import (Headend, Lab, WireCounter, config, ffprobe, log, rtp_growing, rtp_silent, sessions,
                      wait_state, wait_until)
+from lab import require_tools
 
 TUNING = "dvblast -f 11426500 -v 18 -5 DVBS -s 27500000 -F 23"
 
@@ -42,10 +43,8 @@ def dvblast_pids(runtime: Path) -> set[int]:
 
 
 def main() -> int:
-    for tool in ("dvblast", "dvblastctl", "ffmpeg"):
-        if subprocess.run(["which", tool], capture_output=True).returncode != 0:
-            print(f"{tool} is not installed (scripts/install-deps.sh installs it)", file=sys.stderr)
-            return 1
+    if not require_tools("dvblast", "dvblastctl", "ffmpeg"):
+        return 1
     with Lab("e2e-dvb") as lab:
         h = Headend(lab)
         r, l1, l2 = h.router, h.listeners["l1"], h.listeners["l2"]

@@ -10,24 +10,21 @@ on through the daemon into the SAP's SDP i=.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from icecast_fixture import Icecast, missing_tools  # noqa: E402
-from lab import BUILD_DIR, Lab, log  # noqa: E402
+from icecast_fixture import TOOLS as ICECAST_TOOLS, Icecast  # noqa: E402
+from lab import BUILD_DIR, Lab, log, require_tools  # noqa: E402
 
 PROBE = BUILD_DIR / "tests" / "source_probe"
 TITLE = "Artist - Changed Title"
 
 
 def main() -> int:
-    missing = missing_tools() + [t for t in ("ffprobe",) if not shutil.which(t)]
-    if missing:
-        print(f"{', '.join(missing)} not installed (scripts/install-deps.sh installs them)", file=sys.stderr)
+    if not require_tools(*ICECAST_TOOLS, "ffprobe"):
         return 1
     with Lab("icecast") as lab:
         ns = lab.netns("ice")

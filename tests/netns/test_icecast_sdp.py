@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from icecast_fixture import Icecast, missing_tools  # noqa: E402
-from lab import Daemon, Lab, log, wait_until  # noqa: E402
+from icecast_fixture import TOOLS as ICECAST_TOOLS, Icecast  # noqa: E402
+from lab import Daemon, Lab, log, require_tools, wait_until  # noqa: E402
 from media_lab import LineReader  # noqa: E402
 
 MOUNT = "/radio.mp3"
@@ -157,9 +157,7 @@ def change_title(ice: Icecast, rx: SapReceiver, group: str, title: str, before: 
 
 
 def main() -> int:
-    missing = missing_tools()
-    if missing:
-        print(f"{', '.join(missing)} not installed (scripts/install-deps.sh installs them)", file=sys.stderr)
+    if not require_tools(*ICECAST_TOOLS):
         return 1
     with Lab("icecast-sdp") as lab:
         router = lab.netns("router")
