@@ -4,7 +4,7 @@
 In a network namespace ("bench": b0, its veth peer b1 in "sink"), N
 sessions send the same 128 kbit/s MP3 file as RTP to N IPv6 groups:
 
-  joincast   tests/driver/media_driver (MediaEngine, default options)
+  joincast   tests/drivers/media_driver (MediaEngine, default options)
   baseline   N x `ffmpeg -re -stream_loop -1 -i F -c copy -f rtp rtp://[G]:5004`
 
 measured in the same run:
@@ -308,7 +308,7 @@ def main() -> int:
              f"{min(r[0]['load'] for r in rows.values()):.1f} to {max(r[0]['load'] for r in rows.values()):.1f}).",
              "",
              "N sessions send the same 128 kbit/s MP3 file (looped) as RTP to N IPv6 groups over a veth. "
-             "joincast: `tests/driver/media_driver` (MediaEngine defaults: "
+             "joincast: `tests/drivers/media_driver` (MediaEngine defaults: "
              f"{rows[10][0]['threads']} worker threads, {rows[10][0]['sender']}, 4 ms send window, 400 ms lead). "
              "Baseline: one `ffmpeg -re -stream_loop -1 -i F -c copy -f rtp` per stream. "
              f"CPU is utime+stime over {b.window:.0f} s after {b.warmup:.0f} s of warm-up, as % of one core.",

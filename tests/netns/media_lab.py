@@ -1,6 +1,6 @@
 """media_lab.py — shared pieces of the media netns tests.
 
-A two-namespace lab: "head" runs the media engine (tests/driver/media_driver,
+A two-namespace lab: "head" runs the media engine (tests/drivers/media_driver,
 JSON lines on stdin/stdout) and sends on its eth0; "rx" is a listener host
 on the other end of the veth running real clients (ffprobe, ffmpeg, tshark,
 `joincast listen`). Addresses are documentation prefixes inside the lab:
