@@ -14,10 +14,16 @@ namespace {
 
 constexpr const char* usage = R"(Usage: joincastd [OPTIONS]
 
-joincast's daemon: counts who listens to which multicast group (eBPF on the
-configured interfaces, or the multicast routing socket where BPF cannot
-load), acts as MLD/IGMP querier, and serves the control socket the
-`joincast` command talks to.
+joincast's daemon, an on-demand multicast headend and multicast router.
+It counts who listens to which group (eBPF on the configured interfaces,
+or the multicast routing socket where BPF cannot load) and acts as MLD/IGMP
+querier, or as proxy towards an upstream router. A group's first listener
+starts its stream (the service the group's number names: a radio station,
+a DVB service, the test tone), sent as RTP on UDP 5004 with SAP/SDP on 9875
+of the same group; the last listener leaving stops it after a grace period.
+It installs the multicast routes of its configuration (an smcroute.conf
+included) over netlink. The `joincast` command talks to it over the
+control socket.
 
 Options:
   -c, --config FILE   configuration file (default /etc/joincast/joincast.toml)
@@ -28,8 +34,11 @@ Options:
   -h, --help          show this help
   -V, --version       show the version
 
-Signals: SIGHUP reloads the configuration; SIGTERM and SIGINT stop cleanly.
-Documentation: docs/configuration.md, docs/control-protocol.md.
+Signals: SIGHUP reloads the configuration (streams and routes that stay
+configured are not interrupted); SIGTERM and SIGINT stop cleanly.
+Documentation (installed under share/doc/joincast): configuration.md,
+sessions.md, membership.md, media.md, control-protocol.md, and the
+annotated example examples/joincast.toml.
 )";
 
 }  // namespace
