@@ -45,52 +45,32 @@ bool same_mdb(const netlink::MdbEntry& a, const netlink::MdbEntry& b) {
 // The fields of `want` that differ from `have`.
 netlink::BridgeMulticast bridge_delta(const netlink::BridgeMulticast& want, const netlink::BridgeMulticast& have) {
   netlink::BridgeMulticast d;
-  auto field = [](const auto& w, const auto& h, auto& out) {
-    if (w && w != h) out = w;
-  };
-  field(want.snooping, have.snooping, d.snooping);
-  field(want.querier, have.querier, d.querier);
-  field(want.igmp_version, have.igmp_version, d.igmp_version);
-  field(want.mld_version, have.mld_version, d.mld_version);
-  field(want.router, have.router, d.router);
-  field(want.query_use_ifaddr, have.query_use_ifaddr, d.query_use_ifaddr);
-  field(want.query_interval_cs, have.query_interval_cs, d.query_interval_cs);
-  field(want.query_response_interval_cs, have.query_response_interval_cs, d.query_response_interval_cs);
-  field(want.membership_interval_cs, have.membership_interval_cs, d.membership_interval_cs);
+  netlink::BridgeMulticast::zip_fields(
+      [](const auto& w, const auto& h, auto& out) {
+        if (w && w != h) out = w;
+      },
+      want, have, d);
   return d;
 }
 
 // For each field set in `fields`, the value `from` has.
 netlink::BridgeMulticast bridge_values_of(const netlink::BridgeMulticast& fields, const netlink::BridgeMulticast& from) {
   netlink::BridgeMulticast d;
-  auto field = [](const auto& f, const auto& v, auto& out) {
-    if (f) out = v;
-  };
-  field(fields.snooping, from.snooping, d.snooping);
-  field(fields.querier, from.querier, d.querier);
-  field(fields.igmp_version, from.igmp_version, d.igmp_version);
-  field(fields.mld_version, from.mld_version, d.mld_version);
-  field(fields.router, from.router, d.router);
-  field(fields.query_use_ifaddr, from.query_use_ifaddr, d.query_use_ifaddr);
-  field(fields.query_interval_cs, from.query_interval_cs, d.query_interval_cs);
-  field(fields.query_response_interval_cs, from.query_response_interval_cs, d.query_response_interval_cs);
-  field(fields.membership_interval_cs, from.membership_interval_cs, d.membership_interval_cs);
+  netlink::BridgeMulticast::zip_fields(
+      [](const auto& f, const auto& v, auto& out) {
+        if (f) out = v;
+      },
+      fields, from, d);
   return d;
 }
 
+// Fills the fields `into` leaves unset from `more`.
 void merge_bridge(netlink::BridgeMulticast& into, const netlink::BridgeMulticast& more) {
-  auto field = [](auto& i, const auto& m) {
-    if (!i && m) i = m;
-  };
-  field(into.snooping, more.snooping);
-  field(into.querier, more.querier);
-  field(into.igmp_version, more.igmp_version);
-  field(into.mld_version, more.mld_version);
-  field(into.router, more.router);
-  field(into.query_use_ifaddr, more.query_use_ifaddr);
-  field(into.query_interval_cs, more.query_interval_cs);
-  field(into.query_response_interval_cs, more.query_response_interval_cs);
-  field(into.membership_interval_cs, more.membership_interval_cs);
+  netlink::BridgeMulticast::zip_fields(
+      [](auto& i, const auto& m) {
+        if (!i && m) i = m;
+      },
+      into, more);
 }
 
 }  // namespace

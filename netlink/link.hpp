@@ -32,6 +32,22 @@ struct BridgeMulticast {
 
   bool empty() const;
   bool operator==(const BridgeMulticast&) const = default;
+
+  // Calls f with the same field of every argument, field after field, so
+  // code that combines settings field by field names the fields only here:
+  //   BridgeMulticast::zip_fields([](auto& out, const auto& in) { ... }, a, b);
+  template <class F, class... B>
+  static void zip_fields(F&& f, B&... b) {
+    f(b.snooping...);
+    f(b.querier...);
+    f(b.igmp_version...);
+    f(b.mld_version...);
+    f(b.router...);
+    f(b.query_use_ifaddr...);
+    f(b.query_interval_cs...);
+    f(b.query_response_interval_cs...);
+    f(b.membership_interval_cs...);
+  }
 };
 
 struct Link {
