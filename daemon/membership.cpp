@@ -4,6 +4,7 @@
 #include "daemon/bpf_membership.hpp"
 #include "daemon/log.hpp"
 #include "daemon/membership_json.hpp"
+#include "daemon/membership_maps.hpp"
 #include "daemon/membership_program.hpp"
 #include "daemon/socket_membership.hpp"
 
@@ -12,6 +13,7 @@
 
 #include <cstdarg>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 
 namespace joincast::daemon {
@@ -353,15 +355,25 @@ void Membership::age() {
   if (!backend_) return;
   check_counters();
   const std::uint64_t now = monotonic_ns();
-  const auto interval = static_cast<std::uint64_t>(duration_cast<nanoseconds>(config_.timers.listener_interval).count());
   auto listeners = backend_->listeners();
   if (!listeners) {
     log::error("membership: reading the listener table failed: {}", listeners.error().message());
     return;
   }
+  // Per (interface, family): another querier may set a slower pace than ours.
+  std::map<std::pair<int, int>, std::uint64_t> intervals;
+  auto interval_for = [&](const jc_listener_key& k) {
+    std::pair<int, int> port{static_cast<int>(k.ifindex), is_ipv4_mapped(k.group) ? AF_INET : AF_INET6};
+    auto it = intervals.find(port);
+    if (it == intervals.end()) {
+      auto ms = querier_ ? querier_->listener_interval(port.first, port.second) : config_.timers.listener_interval;
+      it = intervals.emplace(port, static_cast<std::uint64_t>(duration_cast<nanoseconds>(ms).count())).first;
+    }
+    return it->second;
+  };
   for (const auto& l : listeners.value()) {
     std::uint64_t base = std::max<std::uint64_t>(l.value.last_report_ns, started_ns_);
-    if (base + interval > now) continue;
+    if (base + interval_for(l.key) > now) continue;
     auto r = backend_->forget(l.key, l.value.last_report_ns, JC_LEFT_TIMEOUT);
     if (!r) log::error("membership: ageing out {} from {} failed: {}", format_address(l.key.host),
                        format_address(l.key.group), r.error().message());

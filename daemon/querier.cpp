@@ -29,6 +29,9 @@ struct Querier::Port {
   std::optional<Address16> own;
   std::optional<Address16> other;
   std::uint64_t other_expires_ns = 0;
+  // Listener interval while the other querier is in charge (see
+  // listener_interval()); zero when we are the querier.
+  milliseconds adopted_listener_interval{0};
   std::uint64_t queries_sent = 0;
   std::uint64_t group_queries_sent = 0;
   steady_clock::time_point next_query{};
@@ -98,6 +101,13 @@ wire::QueryParams last_listener_params(const MembershipTimers& t) {
 
 }  // namespace
 
+AdoptedIntervals adopted_intervals(const MembershipTimers& t, const jc_querier& q) {
+  const unsigned qrv = q.qrv ? q.qrv : t.robustness;
+  const milliseconds qi = q.qqi_s ? duration_cast<milliseconds>(seconds(q.qqi_s)) : t.query_interval;
+  const milliseconds resp = std::max(t.query_response_interval, milliseconds(q.max_resp_ms));
+  return {std::max(t.listener_interval, qrv * qi + resp), std::max(t.other_querier_timeout, qrv * qi + resp / 2)};
+}
+
 Querier::Querier(boost::asio::io_context& io, const MembershipSection& config, MembershipBackend& backend)
     : io_(io), config_(config), backend_(backend) {
   // One raw socket per family; the interface is chosen per packet.
@@ -128,6 +138,11 @@ Querier::Querier(boost::asio::io_context& io, const MembershipSection& config, M
 Querier::~Querier() = default;
 
 Querier::Port* Querier::port(int ifindex, int family) {
+  auto it = ports_.find({ifindex, family});
+  return it == ports_.end() ? nullptr : it->second.get();
+}
+
+const Querier::Port* Querier::port(int ifindex, int family) const {
   auto it = ports_.find({ifindex, family});
   return it == ports_.end() ? nullptr : it->second.get();
 }
@@ -174,21 +189,24 @@ void Querier::schedule_general(Port& p, milliseconds after) {
 bool Querier::elect(Port& p) {
   auto before = p.role;
   auto before_other = p.other;
+  auto before_interval = p.adopted_listener_interval;
   p.own = own_address(p.ifindex, p.family);
   p.other.reset();
+  p.adopted_listener_interval = milliseconds(0);
   if (!p.own) {
     p.role = Port::Role::no_address;
   } else {
     p.role = Port::Role::querier;
     auto queriers = backend_.queriers();
     std::uint64_t now = monotonic_ns();
-    std::uint64_t timeout = static_cast<std::uint64_t>(duration_cast<nanoseconds>(config_.timers.other_querier_timeout).count());
     if (queriers) {
       for (const auto& q : queriers.value()) {
         if (static_cast<int>(q.key.ifindex) != p.ifindex || static_cast<int>(q.key.family) != p.family) continue;
         // Queries from 0.0.0.0 or :: come from snooping switches, not
         // routers, and take no part in the election.
         if (is_zero(q.value.addr, p.family == AF_INET ? 12 : 0)) continue;
+        const AdoptedIntervals adopted = adopted_intervals(config_.timers, q.value);
+        const auto timeout = static_cast<std::uint64_t>(duration_cast<nanoseconds>(adopted.other_querier_timeout).count());
         if (q.value.last_seen_ns + timeout <= now) continue;
         if (std::memcmp(q.value.addr, p.own->data(), 16) < 0) {
           p.role = Port::Role::non_querier;
@@ -196,6 +214,7 @@ bool Querier::elect(Port& p) {
           std::memcpy(other.data(), q.value.addr, 16);
           p.other = other;
           p.other_expires_ns = q.value.last_seen_ns + timeout;
+          p.adopted_listener_interval = adopted.listener_interval;
         }
       }
     }
@@ -216,6 +235,12 @@ bool Querier::elect(Port& p) {
         break;
     }
   }
+  if (p.role == Port::Role::non_querier && p.adopted_listener_interval != before_interval &&
+      p.adopted_listener_interval > config_.timers.listener_interval)
+    log::info("querier: {} {}: listeners age out after {:.1f} s, not {:.1f} s: the querier {} queries less often or "
+              "lets hosts answer later than our timers assume",
+              p.name, family_name(p.family), duration<double>(p.adopted_listener_interval).count(),
+              duration<double>(config_.timers.listener_interval).count(), format_address(p.other->data()));
   return p.role == Port::Role::querier;
 }
 
@@ -358,6 +383,26 @@ void Querier::on_query_seen(const jc_event& e) {
   }
 }
 
+milliseconds Querier::listener_interval(int ifindex, int family) const {
+  const auto& t = config_.timers;
+  if (const Port* p = port(ifindex, family))
+    return p->role == Port::Role::non_querier ? std::max(t.listener_interval, p->adopted_listener_interval)
+                                              : t.listener_interval;
+  // We do not query here (querier = false, or the family's queries are
+  // off): whoever does sets the pace.
+  milliseconds out = t.listener_interval;
+  auto queriers = backend_.queriers();
+  if (!queriers) return out;
+  const std::uint64_t now = monotonic_ns();
+  for (const auto& q : queriers.value()) {
+    if (static_cast<int>(q.key.ifindex) != ifindex || static_cast<int>(q.key.family) != family) continue;
+    const AdoptedIntervals adopted = adopted_intervals(t, q.value);
+    if (q.value.last_seen_ns + static_cast<std::uint64_t>(duration_cast<nanoseconds>(adopted.other_querier_timeout).count()) > now)
+      out = std::max(out, adopted.listener_interval);
+  }
+  return out;
+}
+
 nlohmann::json Querier::status() const {
   nlohmann::json out = nlohmann::json::array();
   auto now = steady_clock::now();
@@ -373,6 +418,7 @@ nlohmann::json Querier::status() const {
         {"group_queries_sent", p->group_queries_sent},
     };
     if (p->own) j["address"] = format_address(p->own->data());
+    j["listener_interval_s"] = duration<double>(listener_interval(p->ifindex, p->family)).count();
     if (p->other) {
       j["other_querier"] = format_address(p->other->data());
       j["other_querier_expires_s"] =

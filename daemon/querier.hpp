@@ -24,6 +24,19 @@
 
 namespace joincast::daemon {
 
+// The intervals another router's query implies for a non-querier: RFC 3810
+// §9.4-9.5 (RFC 3376 §8.4-8.5) with that querier's robustness and query
+// interval adopted (§5.1.9-10; v1/v2 queries carry neither, so ours stand
+// in) and its Maximum Response Delay as the response interval when longer
+// than ours, since hosts answer within it. Never shorter than the configured
+// ones: listeners must not be aged out between the other querier's queries,
+// and its slower cadence must not read as its absence.
+struct AdoptedIntervals {
+  std::chrono::milliseconds listener_interval;
+  std::chrono::milliseconds other_querier_timeout;
+};
+AdoptedIntervals adopted_intervals(const MembershipTimers& timers, const jc_querier& heard);
+
 class Querier {
  public:
   Querier(boost::asio::io_context& io, const MembershipSection& config, MembershipBackend& backend);
@@ -39,6 +52,13 @@ class Querier {
   // Another router's query was heard (JC_EV_QUERY_SEEN): re-run the election.
   void on_query_seen(const jc_event& event);
 
+  // How long a listener on (ifindex, family) may go without reporting. The
+  // configured listener_interval, unless another router is the querier and
+  // its own cadence is slower: a non-querier adopts the querier's
+  // robustness and query interval (RFC 3376 §4.1.6-7, RFC 3810 §5.1.9-10),
+  // and hosts answer within the querier's Maximum Response Delay, not ours.
+  std::chrono::milliseconds listener_interval(int ifindex, int family) const;
+
   nlohmann::json status() const;
 
  private:
@@ -51,6 +71,7 @@ class Querier {
   bool send_query(Port& port, const Address16& group);
   void last_listener_tick(const std::shared_ptr<PendingLeave>& leave);
   Port* port(int ifindex, int family);
+  const Port* port(int ifindex, int family) const;
 
   boost::asio::io_context& io_;
   MembershipSection config_;

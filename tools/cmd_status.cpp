@@ -31,8 +31,10 @@ int run(Context& ctx) {
                  names.empty() ? "no interfaces" : names, plural(m.value("groups", 0u), "group", "groups"),
                  plural(m.value("listeners", 0u), "listener", "listeners"));
       for (const auto& q : m.value("querier", nlohmann::json::array()))
-        fmt::print("  {} {}: {}{}\n", q.value("interface", "?"), q.value("protocol", "?"), q.value("role", "?"),
-                   q.contains("other_querier") ? " (" + q["other_querier"].get<std::string>() + " queries)" : "");
+        fmt::print("  {} {}: {}{}, listeners age after {:g} s\n", q.value("interface", "?"), q.value("protocol", "?"),
+                   q.value("role", "?"),
+                   q.contains("other_querier") ? " (" + q["other_querier"].get<std::string>() + " queries)" : "",
+                   q.value("listener_interval_s", 0.0));
     }
   }
   if (answer.contains("sessions")) {

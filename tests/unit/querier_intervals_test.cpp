@@ -1,0 +1,63 @@
+// querier_intervals_test.cpp — a non-querier's listener interval and other
+// querier timeout follow the querier it hears (RFC 3376 §4.1.6-7 and §8.4-8.5,
+// RFC 3810 §5.1.9-10 and §9.4-9.5), never dropping below the configured ones.
+#include "daemon/querier.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace joincast::daemon;
+using namespace std::chrono_literals;
+
+namespace {
+
+jc_querier heard(unsigned qrv, unsigned qqi_s, unsigned max_resp_ms) {
+  jc_querier q{};
+  q.qrv = static_cast<std::uint8_t>(qrv);
+  q.qqi_s = qqi_s;
+  q.max_resp_ms = max_resp_ms;
+  return q;
+}
+
+// The short timers of the netns tests: listener interval 2 × 2 s + 1 s.
+MembershipTimers short_timers() {
+  MembershipTimers t;
+  t.query_interval = 2s;
+  t.query_response_interval = 1s;
+  t.listener_interval = 5s;
+  t.other_querier_timeout = 4500ms;
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("a querier that lets hosts answer later than our timers stretches the listener interval") {
+  // A Linux bridge querier: QRV 2, query every second, 10 s to answer.
+  auto a = adopted_intervals(short_timers(), heard(2, 1, 10'000));
+  CHECK(a.listener_interval == 12s);      // 2 × 1 s + 10 s
+  CHECK(a.other_querier_timeout == 7s);   // 2 × 1 s + 10 s / 2
+}
+
+TEST_CASE("a querier that queries less often than ours is not mistaken for gone") {
+  MembershipTimers defaults;  // 2 × 125 s + 10 s
+  auto a = adopted_intervals(defaults, heard(2, 300, 10'000));
+  CHECK(a.listener_interval == 610s);
+  CHECK(a.other_querier_timeout == 605s);
+  auto robust = adopted_intervals(defaults, heard(7, 125, 10'000));
+  CHECK(robust.listener_interval == 885s);  // 7 × 125 s + 10 s
+}
+
+TEST_CASE("a faster querier never shortens the configured intervals") {
+  MembershipTimers defaults;
+  auto a = adopted_intervals(defaults, heard(2, 10, 1'000));
+  CHECK(a.listener_interval == defaults.listener_interval);
+  CHECK(a.other_querier_timeout == defaults.other_querier_timeout);
+}
+
+TEST_CASE("a v1/v2 query carries no QRV or QQI: ours stand in, its response delay still counts") {
+  auto t = short_timers();
+  auto a = adopted_intervals(t, heard(0, 0, 10'000));
+  CHECK(a.listener_interval == 14s);  // 2 × 2 s (ours) + 10 s (its)
+  CHECK(a.other_querier_timeout == 9s);
+  auto quick = adopted_intervals(t, heard(0, 0, 500));
+  CHECK(quick.listener_interval == t.listener_interval);
+}
