@@ -123,12 +123,20 @@ def spawn(cmd: list[str]) -> subprocess.Popen:
 
 
 def stop(p: subprocess.Popen) -> None:
-    """SIGTERM and wait; smcrouted takes a while to exit with 10 000
-    routes."""
-    p.terminate()
-    try:
-        p.wait(120)
-    except subprocess.TimeoutExpired:
+    """SIGTERM and wait. smcrouted checks its 'running' flag only before
+    it sleeps in select(), so a SIGTERM that lands while it is still busy
+    with a reload is noticed at its next timer, up to 20 s later (seen
+    here as a 19.4 s stop after the SIGHUP that removes the routes). The
+    signal is repeated until it exits; the second one interrupts the
+    select()."""
+    deadline = time.monotonic() + 120
+    while p.poll() is None and time.monotonic() < deadline:
+        p.terminate()
+        try:
+            p.wait(0.5)
+        except subprocess.TimeoutExpired:
+            pass
+    if p.poll() is None:
         p.kill()
         p.wait(10)
     RUNNING.remove(p)
@@ -147,7 +155,15 @@ def inside(args) -> int:
 def measure(args) -> int:
     tmp = Path(args.tmp)
     n, reps, adds = args.n, args.reps, args.adds
-    result: dict = {"n": n}
+    result: dict = {"n": n, "phases": {}}
+    t_phase = time.perf_counter()
+
+    def phase(name: str) -> None:
+        """Wall time of each part of the run, printed with the result."""
+        nonlocal t_phase
+        now = time.perf_counter()
+        result["phases"][name] = round(now - t_phase, 3)
+        t_phase = now
 
     # 1. Library level.
     lib = []
@@ -155,6 +171,7 @@ def measure(args) -> int:
         out = subprocess.run([str(MFC_WRITER), str(n), "up0", "down1"], check=True, capture_output=True, text=True)
         lib.append(json.loads(out.stdout))
     result["library"] = {k: statistics.median(r[k] for r in lib) for k in lib[0] if k != "n"}
+    phase("library")
 
     (tmp / "smcroute.conf").write_text(smcroute_conf(n))
     (tmp / "empty.conf").write_text("phyint up0 enable\nphyint down1 enable\n")
@@ -174,7 +191,9 @@ def measure(args) -> int:
         p.send_signal(signal.SIGHUP)
         wait_count(lambda c: c == 0, 120, "smcrouted to remove")
         smc_remove.append(time.perf_counter() - t)
+        phase("smcrouted load+remove")
         stop(p)
+        phase("smcrouted stop")
 
         toml = tmp / "joincast.toml"
         toml.write_text(joincast_toml(tmp, True))
@@ -187,7 +206,9 @@ def measure(args) -> int:
         p.send_signal(signal.SIGHUP)
         wait_count(lambda c: c == 0, 120, "joincastd to remove")
         jc_remove.append(time.perf_counter() - t)
+        phase("joincastd load+remove")
         stop(p)
+        phase("joincastd stop")
     result["daemon"] = {"smcrouted_load": stats_ms(smc_load), "smcrouted_remove": stats_ms(smc_remove),
                         "joincastd_load": stats_ms(jc_load), "joincastd_remove": stats_ms(jc_remove)}
 
@@ -200,15 +221,19 @@ def measure(args) -> int:
         p = spawn(["smcrouted", "-n", "-N", "-f", str(conf), "-u", str(tmp / "smc.sock"), "-P", str(tmp / "smc.pid"),
                    "-l", "err"])
         wait_count(lambda c: c >= (n if installed else 0) and (tmp / "smc.sock").exists(), 120, "smcrouted ready")
+        phase(f"smcrouted ready ({label})")
         smc = timed_runs(["smcroutectl", "-u", str(tmp / "smc.sock"), "add", "up0", "10.1.0.3", "239.254.0.1",
                           "down1"], adds)
+        phase(f"smcroutectl adds ({label})")
         stop(p)
+        phase(f"smcrouted stop ({label})")
         # joincastd
         toml = tmp / "joincast.toml"
         toml.write_text(joincast_toml(tmp, installed))
         p = spawn([str(JOINCASTD), "--config", str(toml)])
         wait_count(lambda c: c >= (n if installed else 0) and (tmp / "jc.sock").exists(), 120, "joincastd ready")
         time.sleep(0.2)
+        phase(f"joincastd ready ({label})")
         c = Client(str(tmp / "jc.sock"))
         sock_add, sock_del = [], []
         for i in range(adds):
@@ -227,7 +252,9 @@ def measure(args) -> int:
             subprocess.run([str(JOINCAST), "--socket", str(tmp / "jc.sock"), "route", "add", "up0", "10.1.0.4",
                             f"239.253.{i >> 8}.{i & 255}", "down1"], check=True, stdout=subprocess.DEVNULL)
             cli.append(time.perf_counter() - t)
+        phase(f"joincast adds ({label})")
         stop(p)
+        phase(f"joincastd stop ({label})")
         result["add"][label] = {"installed": n if installed else 0, "smcroutectl": stats_ms(smc),
                                 "joincast_cli": stats_ms(cli), "control_socket_add": stats_ms(sock_add),
                                 "control_socket_del": stats_ms(sock_del)}
@@ -312,13 +339,20 @@ def main() -> int:
     # fixed start-up cost: at 2 000 both took 60-140 ms and the order was
     # chance; at 5 000 smcrouted takes 6-9 times as long.
     n, reps, adds = (10_000, 5, 200) if args.full else (5_000, 1, 50)
+    t0 = time.perf_counter()
     with Lab("bench-routes") as lab:
         router = lab.netns("router")
         lab.veth(router, "up0", lab.netns("src"), "s0")
         lab.veth(router, "down1", lab.netns("rcv"), "r0")
+        t_lab = time.perf_counter()
         out = router.run(sys.executable, str(Path(__file__).resolve()), "--inside", "--tmp", str(lab.tmp), "--n",
                          str(n), "--reps", str(reps), "--adds", str(adds), timeout=1800)
+        t_inside = time.perf_counter()
     r = json.loads(out.strip().splitlines()[-1])
+    phases = {"lab set-up": t_lab - t0, **r.pop("phases"), "measuring (all)": t_inside - t_lab,
+              "lab teardown": time.perf_counter() - t_inside}
+    print("bench.routes: wall time by phase: " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()),
+          file=sys.stderr)
     command = "bench/routes/run.sh --full --write" if args.full else "bench/routes/run.sh"
     md = markdown(r, command)
     print(md)
