@@ -69,6 +69,24 @@ def require_tools(*tools: str) -> bool:
     return not missing
 
 
+def stop_smcrouted(p: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM smcrouted and wait for it. smcrouted checks its 'running'
+    flag only before it sleeps in select(), so a SIGTERM that lands while
+    it is busy (a reload, a kernel upcall) is noticed at its next timer, up
+    to 20 s later. The signal is repeated until it exits; a second one
+    interrupts the select()."""
+    deadline = time.monotonic() + timeout
+    while p.poll() is None and time.monotonic() < deadline:
+        p.terminate()
+        try:
+            p.wait(0.5)
+        except subprocess.TimeoutExpired:
+            pass
+    if p.poll() is None:
+        p.kill()
+        p.wait(10)
+
+
 def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
     """Polls predicate until it returns a truthy value; fails with what."""
     deadline = time.monotonic() + timeout

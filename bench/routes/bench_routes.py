@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 SOURCE_DIR = Path(os.environ.get("JOINCAST_SOURCE_DIR", HERE.parents[1]))
 BUILD_DIR = Path(os.environ.get("JOINCAST_BUILD_DIR", SOURCE_DIR / "build"))
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "netns"))
+from lab import stop_smcrouted  # noqa: E402
 
 JOINCASTD = BUILD_DIR / "daemon" / "joincastd"
 JOINCAST = BUILD_DIR / "tools" / "joincast"
@@ -123,22 +124,10 @@ def spawn(cmd: list[str]) -> subprocess.Popen:
 
 
 def stop(p: subprocess.Popen) -> None:
-    """SIGTERM and wait. smcrouted checks its 'running' flag only before
-    it sleeps in select(), so a SIGTERM that lands while it is still busy
-    with a reload is noticed at its next timer, up to 20 s later (seen
-    here as a 19.4 s stop after the SIGHUP that removes the routes). The
-    signal is repeated until it exits; the second one interrupts the
-    select()."""
-    deadline = time.monotonic() + 120
-    while p.poll() is None and time.monotonic() < deadline:
-        p.terminate()
-        try:
-            p.wait(0.5)
-        except subprocess.TimeoutExpired:
-            pass
-    if p.poll() is None:
-        p.kill()
-        p.wait(10)
+    """SIGTERM and wait (see stop_smcrouted: a lone SIGTERM can leave
+    smcrouted waiting up to 20 s; seen here as a 19.4 s stop after the
+    SIGHUP that removes the routes)."""
+    stop_smcrouted(p, timeout=120)
     RUNNING.remove(p)
 
 

@@ -7,11 +7,10 @@ templates resolved by traffic, the stop filter for unrouted traffic), the
 group memberships mgroup asks for, and what each receiver got."""
 
 import shutil
-import signal
 import sys
 import time
 
-from lab import SKIP, Lab, log, wait_until
+from lab import SKIP, Lab, log, stop_smcrouted, wait_until
 from routing_lab import Topology, mroute_lines, send, start_daemon
 
 SMCROUTE_CONF = """\
@@ -105,8 +104,7 @@ def main() -> int:
                    "smcrouted's static routes")
         smc_traffic = run_traffic(t)
         smc_state = snapshot(t)
-        smc.send_signal(signal.SIGTERM)
-        smc.wait(timeout=10)
+        stop_smcrouted(smc)
         log_file.close()
         wait_until(lambda: not mroute_lines(t.router, "-4") and not mroute_lines(t.router, "-6"), 10,
                    "the kernel to flush smcrouted's routes")

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from lab import BUILD_DIR, Lab, log, wait_until
+from lab import BUILD_DIR, Lab, log, stop_smcrouted, wait_until
 from routing_lab import Topology, mroute_lines, reload, send, start_daemon
 
 N = 10
@@ -154,8 +154,7 @@ groups = ["239.255.255.250"]
             assert not any("lookup 10" in r for r in mrules(t.router) + mrules(t.router, "-6")), mrules(t.router)
             assert "239.255.255.250" not in t.router.run("ip", "route", "show", "table", "local")
             assert mroute_lines(t.router) == smc_routes
-            smc.terminate()
-            smc.wait(timeout=10)
+            stop_smcrouted(smc)
         except AssertionError:
             print(d.log(), file=sys.stderr)
             raise
