@@ -3,7 +3,12 @@
 // RFC 3810 §5.1.9-10 and §9.4-9.5), never dropping below the configured ones.
 #include "daemon/querier.hpp"
 
+#include "daemon/membership_program.hpp"
+
+#include <boost/asio/io_context.hpp>
 #include <doctest/doctest.h>
+
+#include <sys/socket.h>
 
 using namespace joincast::daemon;
 using namespace std::chrono_literals;
@@ -28,7 +33,49 @@ MembershipTimers short_timers() {
   return t;
 }
 
+// A backend that holds only what queries were heard.
+class HeardQueries : public MembershipBackend {
+ public:
+  std::vector<QuerierEntry> heard;
+  const char* name() const override { return "test"; }
+  Result<void> attach(int) override { return success(); }
+  Result<void> detach(int) override { return success(); }
+  Result<std::vector<ListenerEntry>> listeners() const override { return std::vector<ListenerEntry>{}; }
+  Result<std::vector<GroupEntry>> groups() const override { return std::vector<GroupEntry>{}; }
+  Result<std::vector<QuerierEntry>> queriers() const override { return heard; }
+  Result<jc_counters> counters() const override { return jc_counters{}; }
+  Result<ForgetOutcome> forget(const jc_listener_key&, std::uint64_t, jc_leave_reason) override {
+    return ForgetOutcome::absent;
+  }
+  Result<bool> collect_group(const jc_group_key&, std::uint64_t) override { return false; }
+};
+
 }  // namespace
+
+TEST_CASE("where joincastd does not query, the querier heard on the link sets the listener interval") {
+  boost::asio::io_context io;
+  MembershipSection config;
+  config.querier = false;
+  config.timers = short_timers();
+  HeardQueries backend;
+  Querier querier(io, config, backend);
+  querier.add_interface(7, "br0");  // no port: querier = false
+  CHECK(querier.listener_interval(7, AF_INET) == 5s);
+
+  QuerierEntry q{};
+  q.key.ifindex = 7;
+  q.key.family = AF_INET;
+  q.value = heard(2, 1, 10'000);
+  q.value.last_seen_ns = monotonic_ns();
+  backend.heard.push_back(q);
+  CHECK(querier.listener_interval(7, AF_INET) == 12s);
+  CHECK(querier.listener_interval(7, AF_INET6) == 5s);  // heard for IPv4 only
+  CHECK(querier.listener_interval(8, AF_INET) == 5s);   // on another interface
+
+  // Silent for longer than its other-querier timeout (7 s): gone.
+  backend.heard[0].value.last_seen_ns = monotonic_ns() - 8'000'000'000ull;
+  CHECK(querier.listener_interval(7, AF_INET) == 5s);
+}
 
 TEST_CASE("a querier that lets hosts answer later than our timers stretches the listener interval") {
   // A Linux bridge querier: QRV 2, query every second, 10 s to answer.
