@@ -1,8 +1,8 @@
 // cmd_groups.cpp — `joincast groups`: who listens to which group, from the
 // daemon or, when it is down, straight from the pinned BPF maps.
-#include "daemon/membership_json.hpp"
-#include "daemon/membership_maps.hpp"
-#include "daemon/membership_program.hpp"
+#include "daemon/membership/loader/membership_json.hpp"
+#include "daemon/membership/loader/membership_maps.hpp"
+#include "daemon/membership/loader/membership_program.hpp"
 #include "tools/commands.hpp"
 
 #include <fmt/format.h>

@@ -3,10 +3,10 @@
 // statistics of the stream, and sends RTCP receiver reports (RR + SDES
 // CNAME, RFC 3550 §6.4.2) to port 5005 of the group like a real player,
 // ending with a BYE. It needs no daemon.
-#include "media/multicast_socket.hpp"
-#include "media/rtcp.hpp"
-#include "media/sap.hpp"
-#include "media/sdp.hpp"
+#include "media/engine/multicast_socket.hpp"
+#include "media/rtcp/rtcp.hpp"
+#include "media/announce/sap.hpp"
+#include "media/announce/sdp.hpp"
 #include "tools/commands.hpp"
 
 #include <fmt/format.h>

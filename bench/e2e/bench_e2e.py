@@ -426,7 +426,7 @@ def report(results: dict, reps: int, command: str) -> tuple[str, list[str]]:
                   f"and {ref['body_ms']:.0f} ms for the first audio bytes (median of {ref['n']}): that wait is "
                   "Icecast2's own."]
     lines += ["", "Notes. The rows where the player starts with the join rely on joincast repeating the "
-              "announcement it makes for a new listener 250 ms, 500 ms and 1 s later (media/session.cpp, added "
+              "announcement it makes for a new listener 250 ms, 500 ms and 1 s later (media/engine/session.cpp, added "
               "with this benchmark): before, that announcement left some 75 ms before ffprobe listened, and ffprobe "
               "waited for the periodic one (3.5–4.1 s for the test channel). The baseline's wait is spread over "
               "FFmpeg's 5 s cycle, so single tries range from ffprobe's own probing time to 5 s. ffprobe names joincast's "

@@ -11,8 +11,8 @@
 // after each case to prove the program really parsed what was timed.
 //
 //   membership_bench [--full] [--rounds N] [--max-repeat N] [--budget-ms N]
-#include "daemon/membership_maps.hpp"
-#include "daemon/membership_program.hpp"
+#include "daemon/membership/loader/membership_maps.hpp"
+#include "daemon/membership/loader/membership_program.hpp"
 #include "tests/bpf/packet_builder.hpp"
 #include "tests/bpf/private_bpffs.hpp"
 

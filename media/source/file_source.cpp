@@ -1,7 +1,7 @@
 // file_source.cpp — chunked, flow-controlled file reading.
 #include "media/source/file_source.hpp"
 
-#include "media/multicast_socket.hpp"
+#include "media/engine/multicast_socket.hpp"
 #include "media/text.hpp"
 
 #include <boost/asio/post.hpp>

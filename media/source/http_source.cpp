@@ -1,9 +1,9 @@
 // http_source.cpp — see http_source.hpp.
 #include "media/source/http_source.hpp"
 
-#include "media/source/hls_source.hpp"
-#include "media/source/icy_metadata.hpp"
-#include "media/source/sniff.hpp"
+#include "media/source/hls/hls_source.hpp"
+#include "media/source/http/icy_metadata.hpp"
+#include "media/source/http/sniff.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>

@@ -20,9 +20,9 @@
 #pragma once
 
 #include "media/byte_source.hpp"
-#include "media/source/http_client.hpp"
-#include "media/source/http_error.hpp"
-#include "media/source/http_locator.hpp"
+#include "media/source/http/http_client.hpp"
+#include "media/source/http/http_error.hpp"
+#include "media/source/http/http_locator.hpp"
 
 #include <chrono>
 #include <functional>

@@ -17,8 +17,8 @@
 #pragma once
 
 #include "media/error.hpp"
-#include "media/media_engine.hpp"
-#include "media/source/http_client.hpp"
+#include "media/engine/media_engine.hpp"
+#include "media/source/http/http_client.hpp"
 #include "media/source/http_source.hpp"
 #include "media/source/tone_encoder.hpp"
 

@@ -1,8 +1,8 @@
 // udp_source.cpp — UDP/RTP input.
 #include "media/source/udp_source.hpp"
 
-#include "media/multicast_socket.hpp"
-#include "media/sdp.hpp"
+#include "media/engine/multicast_socket.hpp"
+#include "media/announce/sdp.hpp"
 
 #include <boost/asio/ip/udp.hpp>
 

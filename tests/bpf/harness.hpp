@@ -7,8 +7,8 @@
 // unmounted at exit; /sys/fs/bpf is never touched.
 #pragma once
 
-#include "daemon/membership_maps.hpp"
-#include "daemon/membership_program.hpp"
+#include "daemon/membership/loader/membership_maps.hpp"
+#include "daemon/membership/loader/membership_program.hpp"
 #include "tests/bpf/packet_builder.hpp"
 
 #include <cstdint>

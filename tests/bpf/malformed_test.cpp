@@ -3,7 +3,7 @@
 // membership at all, full maps and a full event ring, and the largest
 // report BPF_PROG_TEST_RUN accepts. Every run also checks (in the harness)
 // that the verdict is TC_ACT_UNSPEC and the frame is unchanged.
-#include "daemon/membership_program.hpp"
+#include "daemon/membership/loader/membership_program.hpp"
 #include "tests/bpf/frames.hpp"
 #include "tests/bpf/harness.hpp"
 

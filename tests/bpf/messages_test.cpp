@@ -2,7 +2,7 @@
 // program: what each leaves in the listener, group and querier maps, the
 // counters and the event ring, plus the layer-2 and IPv6 extension-header
 // framings a message may arrive in.
-#include "daemon/membership_program.hpp"
+#include "daemon/membership/loader/membership_program.hpp"
 #include "tests/bpf/frames.hpp"
 #include "tests/bpf/harness.hpp"
 

@@ -13,7 +13,7 @@
 //                     .build();
 #pragma once
 
-#include "daemon/membership_maps.hpp"
+#include "daemon/membership/loader/membership_maps.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -2,7 +2,7 @@
 // (RFC 3810 §5.2.12, RFC 3376 §4.2.12), with and without sources, on a new
 // and on an existing listener, and listener counts going 0→1→2→1→0 with
 // their events in order.
-#include "daemon/membership_program.hpp"
+#include "daemon/membership/loader/membership_program.hpp"
 #include "tests/bpf/frames.hpp"
 #include "tests/bpf/harness.hpp"
 

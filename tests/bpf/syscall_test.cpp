@@ -1,7 +1,7 @@
 // syscall_test.cpp — the two syscall programs userspace changes membership
 // state with, through MembershipProgram::forget and ::collect_group:
 // aging out, completing a verified leave, and deleting empty groups.
-#include "daemon/membership_program.hpp"
+#include "daemon/membership/loader/membership_program.hpp"
 #include "tests/bpf/frames.hpp"
 #include "tests/bpf/harness.hpp"
 

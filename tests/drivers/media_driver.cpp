@@ -17,11 +17,11 @@
 //
 // t_ns values are CLOCK_MONOTONIC nanoseconds, comparable with Python's
 // time.monotonic_ns() in the same machine.
-#include "media/media_engine.hpp"
+#include "media/engine/media_engine.hpp"
 #include "media/source/file_source.hpp"
 #include "media/source/test_tone_source.hpp"
 #include "media/source/udp_source.hpp"
-#include "media/stats_json.hpp"
+#include "media/engine/stats_json.hpp"
 
 #include <sys/resource.h>
 

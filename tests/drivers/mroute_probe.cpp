@@ -12,8 +12,8 @@
 // each, as netlink::parse_cache_report reads it, until stdin closes.
 //
 //   mroute_probe reports
-#include "daemon/control_server.hpp"
-#include "daemon/route_controller.hpp"
+#include "daemon/core/control_server.hpp"
+#include "daemon/routing/route_controller.hpp"
 #include "netlink/mfc.hpp"
 #include "netlink/socket.hpp"
 

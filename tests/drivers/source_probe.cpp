@@ -22,9 +22,9 @@
 // --backoff-ms, --attempts, --ca FILE, --max-bytes N, --user-agent UA,
 // --pause-ms N (pause the source after every delivery, resume N ms later),
 // --play-hls 1, --max-buffered N (HLS queue for a paused sink).
-#include "media/source/dvb_tuner.hpp"
-#include "media/source/hls_source.hpp"
-#include "media/source/http_fetch.hpp"
+#include "media/source/dvb/dvb_tuner.hpp"
+#include "media/source/hls/hls_source.hpp"
+#include "media/source/http/http_fetch.hpp"
 #include "media/source/http_source.hpp"
 
 #include <boost/asio/io_context.hpp>

@@ -1,6 +1,6 @@
 // address_plan_test.cpp — the address plan of DESIGN.md: the documented
 // examples, reversibility both ways for IPv6 and IPv4, and refusals.
-#include "daemon/address_plan.hpp"
+#include "daemon/catalogue/address_plan.hpp"
 
 #include <doctest/doctest.h>
 

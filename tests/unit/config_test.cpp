@@ -1,6 +1,6 @@
 // config_test.cpp — the TOML configuration: defaults, derived timers, and
 // errors that name file, line and key.
-#include "daemon/config.hpp"
+#include "daemon/app/config.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,9 +1,9 @@
 // directory_test.cpp — directory documents (yp.xml, radio-browser JSON,
 // TuneIn OPML) including broken and hostile ones, the persisted station
 // numbering, and the catalogue's configuration sections.
-#include "daemon/config.hpp"
-#include "daemon/directory_formats.hpp"
-#include "daemon/station_numbers.hpp"
+#include "daemon/app/config.hpp"
+#include "daemon/catalogue/directories/directory_formats.hpp"
+#include "daemon/catalogue/directories/station_numbers.hpp"
 
 #include <doctest/doctest.h>
 

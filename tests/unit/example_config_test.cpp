@@ -1,6 +1,6 @@
 // example_config_test.cpp — the example configuration shipped in docs/
 // must stay valid: it is what users copy.
-#include "daemon/config.hpp"
+#include "daemon/app/config.hpp"
 
 #include <doctest/doctest.h>
 

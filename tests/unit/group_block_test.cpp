@@ -1,6 +1,6 @@
 // group_block_test.cpp — RFC 3306 group blocks derived from an interface's
 // /64, as the old smcroute startup script's casts() built them.
-#include "daemon/group_block.hpp"
+#include "daemon/routing/group_block.hpp"
 
 #include <doctest/doctest.h>
 #include <linux/if_addr.h>

@@ -1,6 +1,6 @@
 // listener_table_test.cpp — the fallback backend's membership rules: the
 // same outcomes bpf/membership.bpf.c gives (tests/bpf checks those).
-#include "daemon/listener_table.hpp"
+#include "daemon/membership/listener_table.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // media_fiber_test.cpp — fibers: a body that yields comes back where it
 // left off, with its stack intact; finished fibers stay finished; trimming
 // a suspended fiber's stack keeps what it still uses.
-#include "media/fiber.hpp"
+#include "media/engine/fiber.hpp"
 
 #include <doctest/doctest.h>
 

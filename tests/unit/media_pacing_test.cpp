@@ -1,8 +1,8 @@
 // media_pacing_test.cpp — the arithmetic of sending on time: timeline
 // normalisation, RTP timestamp unwrapping, send times, and PCR timing of
 // MPEG-TS passthrough. Pure functions of their inputs; no clocks read.
-#include "media/pacing.hpp"
-#include "media/ts_framer.hpp"
+#include "media/rtp/pacing.hpp"
+#include "media/rtp/ts_framer.hpp"
 
 #include <doctest/doctest.h>
 

@@ -3,13 +3,13 @@
 // reads, the codec is described for SDP, and libavformat's RTP muxer
 // writes packets whose headers, payload types, sequence numbers and
 // sender reports are checked here byte by byte.
-#include "media/demuxer.hpp"
-#include "media/pacing.hpp"
-#include "media/rtcp.hpp"
-#include "media/rtp_mapping.hpp"
-#include "media/rtp_packetizer.hpp"
+#include "media/engine/demuxer.hpp"
+#include "media/rtp/pacing.hpp"
+#include "media/rtcp/rtcp.hpp"
+#include "media/rtp/rtp_mapping.hpp"
+#include "media/rtp/rtp_packetizer.hpp"
 #include "media/source/tone_encoder.hpp"
-#include "media/ts_framer.hpp"
+#include "media/rtp/ts_framer.hpp"
 
 extern "C" {
 #include <libavutil/base64.h>

@@ -1,7 +1,7 @@
 // media_rtcp_test.cpp — RTCP parsing with RFC 3550 §A.2 validity, the
 // builders, SR stamping, and the per-session receiver table.
-#include "media/rtcp.hpp"
-#include "media/receiver_table.hpp"
+#include "media/rtcp/rtcp.hpp"
+#include "media/rtcp/receiver_table.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
 // media_sap_test.cpp — SAP packets (RFC 2974): the header bits byte by
 // byte, decoding what others send, the message id hash and the interval.
-#include "media/sap.hpp"
+#include "media/announce/sap.hpp"
 
 #include <doctest/doctest.h>
 

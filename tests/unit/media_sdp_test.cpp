@@ -1,7 +1,7 @@
 // media_sdp_test.cpp — joincast's SDP writer: full IPv6 groups, the TTL
 // rule, field order, and network text that must never add or end a line.
-#include "media/rtp_mapping.hpp"
-#include "media/sdp.hpp"
+#include "media/rtp/rtp_mapping.hpp"
+#include "media/announce/sdp.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,6 +1,6 @@
 // membership_wire_test.cpp — query encoding and report decoding against
 // the RFCs' formats, byte by byte.
-#include "daemon/membership_wire.hpp"
+#include "daemon/membership/membership_wire.hpp"
 
 #include "membership_abi.h"
 

@@ -1,5 +1,5 @@
 // metrics_test.cpp — the Prometheus text format as scrapers parse it.
-#include "daemon/metrics.hpp"
+#include "daemon/core/metrics.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,9 +1,9 @@
 // querier_intervals_test.cpp — a non-querier's listener interval and other
 // querier timeout follow the querier it hears (RFC 3376 §4.1.6-7 and §8.4-8.5,
 // RFC 3810 §5.1.9-10 and §9.4-9.5), never dropping below the configured ones.
-#include "daemon/querier.hpp"
+#include "daemon/membership/querier.hpp"
 
-#include "daemon/membership_program.hpp"
+#include "daemon/membership/loader/membership_program.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <doctest/doctest.h>

@@ -1,7 +1,7 @@
 // routing_config_test.cpp — the [routing] section: what it accepts, and
 // errors that name file, line and key, including lines of an included
 // smcroute.conf.
-#include "daemon/config.hpp"
+#include "daemon/app/config.hpp"
 
 #include <doctest/doctest.h>
 #include <unistd.h>

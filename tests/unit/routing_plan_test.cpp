@@ -2,8 +2,8 @@
 // configuration and a set of interfaces: (S,G) entries, templates, VIFs
 // (and the refusal of a 33rd), group block routes that follow a renumbered
 // prefix, joins, and everything that waits for a missing interface.
-#include "daemon/config.hpp"
-#include "daemon/routing_plan.hpp"
+#include "daemon/app/config.hpp"
+#include "daemon/routing/routing_plan.hpp"
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>

@@ -1,6 +1,6 @@
 // smcroute_conf_test.cpp — reading smcroute.conf: every directive of
 // smcroute 2.5, includes, and bad input reported with file, line and column.
-#include "daemon/smcroute_conf.hpp"
+#include "daemon/routing/smcroute_conf.hpp"
 
 #include <doctest/doctest.h>
 #include <unistd.h>

@@ -2,13 +2,13 @@
 // reference resolution, the ICY de-interleaver and metadata text, playlist
 // formats, content sniffing, the XML reader's defences, and the dvblast
 // command-line import.
-#include "media/source/dvb_channel.hpp"
-#include "media/source/http_error.hpp"
-#include "media/source/http_url.hpp"
-#include "media/source/icy_metadata.hpp"
-#include "media/source/playlist_parser.hpp"
-#include "media/source/playlist_xml.hpp"
-#include "media/source/sniff.hpp"
+#include "media/source/dvb/dvb_channel.hpp"
+#include "media/source/http/http_error.hpp"
+#include "media/source/http/http_url.hpp"
+#include "media/source/http/icy_metadata.hpp"
+#include "media/source/http/playlist_parser.hpp"
+#include "media/source/http/playlist_xml.hpp"
+#include "media/source/http/sniff.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,0 +1,190 @@
+// address_plan.cpp — see address_plan.hpp.
+#include "daemon/catalogue/address_plan.hpp"
+
+#include <fmt/format.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <memory>
+
+namespace joincast::daemon {
+
+namespace {
+void set_why(std::string* why, std::string text) {
+  if (why) *why = std::move(text);
+}
+}  // namespace
+
+std::string AddressPlan::validate(const AddressLayout& l) {
+  if (l.directory_bits > 8) return "directory_bits must be at most 8";
+  if (l.dvb_step_khz == 0) return "dvb_frequency_step_khz must be positive";
+  if (l.ipv6_scope > 15) return "ipv6_scope must be a hex digit";
+  if (l.ipv4_prefix_length < 1 || l.ipv4_prefix_length > 31) return "ipv4_block prefix length must be 1..31";
+  if (!boost::asio::ip::address_v4(l.ipv4_base).is_multicast()) return "ipv4_block must be a multicast block";
+  unsigned host = 32 - l.ipv4_prefix_length;
+  if (host < 31 && l.ipv4_directory_bits > host) return "ipv4_directory_bits exceeds the block's host bits";
+  if (host < 31 && l.ipv4_directory_bits > l.directory_bits)
+    return "ipv4_directory_bits must not exceed directory_bits";
+  if ((l.ipv4_base.to_uint() & ((host >= 32 ? 0xffffffffu : (1u << host) - 1u))) != 0)
+    return "ipv4_block has host bits set";
+  return {};
+}
+
+ServiceKey AddressPlan::decode(ServiceNumber number) const {
+  const std::uint32_t v = number.value & 0x7fff'ffffu;
+  if (number.dvb()) {
+    DvbServiceKey k;
+    k.service_id = static_cast<std::uint16_t>(v & 0xffffu);
+    k.vertical = (v >> 16) & 1u;
+    std::uint32_t step = (v >> 17) & ((1u << AddressLayout::dvb_frequency_bits) - 1u);
+    k.frequency_khz = layout_.dvb_base_khz + step * layout_.dvb_step_khz;
+    return k;
+  }
+  const unsigned sbits = layout_.station_bits();
+  InternetStation s;
+  s.station = v & ((1u << sbits) - 1u);
+  s.directory = (v >> sbits) & ((1u << layout_.directory_bits) - 1u);
+  return s;
+}
+
+Result<ServiceNumber> AddressPlan::encode(const ServiceKey& key, std::string* why) const {
+  if (const auto* s = std::get_if<InternetStation>(&key)) {
+    const unsigned sbits = layout_.station_bits();
+    if (s->directory >= (1u << layout_.directory_bits)) {
+      set_why(why, fmt::format("directory slot {} does not fit {} bits", s->directory, layout_.directory_bits));
+      return errno_error(ERANGE);
+    }
+    if (sbits < 32 && s->station >= (1u << sbits)) {
+      set_why(why, fmt::format("station {} does not fit {} bits", s->station, sbits));
+      return errno_error(ERANGE);
+    }
+    return ServiceNumber{(s->directory << sbits) | s->station};
+  }
+  const auto& d = std::get<DvbServiceKey>(key);
+  if (d.frequency_khz < layout_.dvb_base_khz || (d.frequency_khz - layout_.dvb_base_khz) % layout_.dvb_step_khz) {
+    set_why(why, fmt::format("{} kHz is not on the grid {} kHz + n × {} kHz", d.frequency_khz, layout_.dvb_base_khz,
+                             layout_.dvb_step_khz));
+    return errno_error(EINVAL);
+  }
+  std::uint32_t step = (d.frequency_khz - layout_.dvb_base_khz) / layout_.dvb_step_khz;
+  if (step >= (1u << AddressLayout::dvb_frequency_bits)) {
+    set_why(why, fmt::format("{} kHz is above the grid's top {} kHz", d.frequency_khz,
+                             layout_.dvb_base_khz + ((1u << AddressLayout::dvb_frequency_bits) - 1) *
+                                                        layout_.dvb_step_khz));
+    return errno_error(ERANGE);
+  }
+  return ServiceNumber{(1u << 30) | (step << 17) | (d.vertical ? 1u << 16 : 0u) | d.service_id};
+}
+
+std::optional<boost::asio::ip::address_v6> AddressPlan::ipv6_group(ServiceNumber number) const {
+  if (!layout_.ipv6_prefix) return std::nullopt;
+  boost::asio::ip::address_v6::bytes_type b{};
+  // RFC 3306 §4: ff | flags 0011 (P, T) | scope | reserved | plen 64 | prefix | group id.
+  b[0] = 0xff;
+  b[1] = static_cast<std::uint8_t>(0x30 | layout_.ipv6_scope);
+  b[2] = 0x00;
+  b[3] = 64;
+  std::memcpy(&b[4], layout_.ipv6_prefix->data(), 8);
+  std::uint32_t id = number.group_id();
+  b[12] = static_cast<std::uint8_t>(id >> 24);
+  b[13] = static_cast<std::uint8_t>(id >> 16);
+  b[14] = static_cast<std::uint8_t>(id >> 8);
+  b[15] = static_cast<std::uint8_t>(id);
+  return boost::asio::ip::address_v6(b);
+}
+
+std::optional<boost::asio::ip::address_v4> AddressPlan::ipv4_group(ServiceNumber number) const {
+  const unsigned host = 32 - layout_.ipv4_prefix_length;
+  const std::uint32_t base = layout_.ipv4_base.to_uint();
+  if (host >= 31) return boost::asio::ip::address_v4(base | number.value);
+  auto key = decode(number);
+  const auto* s = std::get_if<InternetStation>(&key);
+  if (!s) return std::nullopt;
+  const unsigned dbits = layout_.ipv4_directory_bits;
+  const unsigned sbits = host - dbits;
+  if (s->directory >= (1u << dbits) || s->station >= (1u << sbits)) return std::nullopt;
+  return boost::asio::ip::address_v4(base | (s->directory << sbits) | s->station);
+}
+
+Result<ServiceNumber> AddressPlan::number_of(const GroupAddress& group, std::string* why) const {
+  const auto& a = group.address();
+  if (a.is_v6()) {
+    auto b = a.to_v6().to_bytes();
+    if (b[0] != 0xff || (b[1] >> 4) != 0x3 || b[3] != 64) {
+      set_why(why, "not an RFC 3306 unicast-prefix-based group (ff3X:0040:…)");
+      return errno_error(EINVAL);
+    }
+    if (!layout_.ipv6_prefix) {
+      set_why(why, "no IPv6 prefix is known yet (address_plan.ipv6_prefix or ipv6_prefix_interface)");
+      return errno_error(EAGAIN);
+    }
+    if (std::memcmp(&b[4], layout_.ipv6_prefix->data(), 8) != 0) {
+      set_why(why, "the group's prefix is not " + format_ipv6_prefix(*layout_.ipv6_prefix));
+      return errno_error(EINVAL);
+    }
+    if ((b[1] & 0x0f) != layout_.ipv6_scope) {
+      set_why(why, fmt::format("scope {:x} is not the configured scope {:x}", b[1] & 0x0f, layout_.ipv6_scope));
+      return errno_error(EINVAL);
+    }
+    std::uint32_t id = (std::uint32_t{b[12]} << 24) | (std::uint32_t{b[13]} << 16) | (std::uint32_t{b[14]} << 8) | b[15];
+    if (!(id & 0x8000'0000u)) {
+      set_why(why, "the group id's top bit is 0 (joincast's groups have it set)");
+      return errno_error(EINVAL);
+    }
+    return ServiceNumber{id & 0x7fff'ffffu};
+  }
+  const std::uint32_t v = a.to_v4().to_uint();
+  const unsigned host = 32 - layout_.ipv4_prefix_length;
+  const std::uint32_t mask = host >= 32 ? 0 : ~((1u << host) - 1u);
+  if ((v & mask) != layout_.ipv4_base.to_uint()) {
+    set_why(why, fmt::format("not inside the IPv4 block {}/{}", layout_.ipv4_base.to_string(),
+                             layout_.ipv4_prefix_length));
+    return errno_error(EINVAL);
+  }
+  const std::uint32_t bits = v & ~mask;
+  if (host >= 31) return ServiceNumber{bits & 0x7fff'ffffu};
+  const unsigned sbits = host - layout_.ipv4_directory_bits;
+  InternetStation s{bits >> sbits, bits & ((1u << sbits) - 1u)};
+  return encode(s, why);
+}
+
+std::optional<std::array<std::uint8_t, 8>> parse_ipv6_prefix(const std::string& text) {
+  auto slash = text.find('/');
+  if (slash == std::string::npos || text.substr(slash + 1) != "64") return std::nullopt;
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address_v6(text.substr(0, slash), ec);
+  if (ec) return std::nullopt;
+  auto b = a.to_bytes();
+  std::array<std::uint8_t, 8> p{};
+  std::memcpy(p.data(), b.data(), 8);
+  return p;
+}
+
+std::string format_ipv6_prefix(const std::array<std::uint8_t, 8>& prefix) {
+  boost::asio::ip::address_v6::bytes_type b{};
+  std::memcpy(b.data(), prefix.data(), 8);
+  return boost::asio::ip::address_v6(b).to_string() + "/64";
+}
+
+std::optional<std::array<std::uint8_t, 8>> interface_ipv6_prefix(const std::string& ifname) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return std::nullopt;
+  std::unique_ptr<ifaddrs, decltype(&freeifaddrs)> guard(list, freeifaddrs);
+  for (ifaddrs* i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6 || ifname != i->ifa_name) continue;
+    sockaddr_in6 sin6;
+    std::memcpy(&sin6, i->ifa_addr, sizeof sin6);
+    const auto* b = sin6.sin6_addr.s6_addr;
+    bool link_local = b[0] == 0xfe && (b[1] & 0xc0) == 0x80;
+    bool loopback = IN6_IS_ADDR_LOOPBACK(&sin6.sin6_addr);
+    bool multicast = b[0] == 0xff;
+    if (link_local || loopback || multicast) continue;
+    std::array<std::uint8_t, 8> p{};
+    std::memcpy(p.data(), b, 8);
+    return p;
+  }
+  return std::nullopt;
+}
+
+}  // namespace joincast::daemon

@@ -1,0 +1,106 @@
+// station_numbers.cpp — see station_numbers.hpp.
+#include "daemon/catalogue/directories/station_numbers.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace joincast::daemon {
+
+std::error_code write_file_atomically(const std::string& path, const std::string& text) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  if (ec) return ec;
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return last_error();
+  std::size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return errno_error(e);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) return last_error();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return last_error();
+  return {};
+}
+
+std::error_code StationNumbers::load(std::string* why) {
+  by_key_.clear();
+  next_ = 0;
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) {
+    if (errno == ENOENT) return {};
+    if (why) *why = path_ + ": " + std::strerror(errno);
+    return last_error();
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  try {
+    auto j = nlohmann::json::parse(buffer.str());
+    if (j.value("format", 0) != 1) throw std::runtime_error("unknown format");
+    next_ = j.at("next").get<std::uint32_t>();
+    std::set<std::uint32_t> used;
+    for (const auto& s : j.at("stations")) {
+      Record r{s.at("number").get<std::uint32_t>(), s.value("name", "")};
+      std::string key = s.at("key").get<std::string>();
+      if (r.number >= next_ || !used.insert(r.number).second || by_key_.contains(key))
+        throw std::runtime_error("station numbers are inconsistent");
+      by_key_.emplace(std::move(key), std::move(r));
+    }
+  } catch (const std::exception& e) {
+    if (why) *why = path_ + ": cannot be read (" + e.what() + "); fix or remove it, stations would be renumbered";
+    return errno_error(EBADMSG);
+  }
+  return {};
+}
+
+std::error_code StationNumbers::save(std::string* why) const {
+  nlohmann::json stations = nlohmann::json::array();
+  // Ordered by number so that the file reads like the directory.
+  std::map<std::uint32_t, std::pair<std::string, std::string>> ordered;
+  for (const auto& [key, r] : by_key_) ordered[r.number] = {key, r.name};
+  for (const auto& [number, kn] : ordered) stations.push_back({{"number", number}, {"key", kn.first}, {"name", kn.second}});
+  nlohmann::json j = {{"format", 1}, {"next", next_}, {"stations", stations}};
+  if (auto ec = write_file_atomically(path_, j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n")) {
+    if (why) *why = path_ + ": " + ec.message();
+    return ec;
+  }
+  dirty_ = false;
+  return {};
+}
+
+std::optional<std::uint32_t> StationNumbers::assign(const std::string& key, const std::string& name) {
+  auto it = by_key_.find(key);
+  if (it != by_key_.end()) {
+    if (!name.empty() && it->second.name != name) {
+      it->second.name = name;
+      dirty_ = true;
+    }
+    return it->second.number;
+  }
+  if (next_ >= limit_) return std::nullopt;
+  by_key_.emplace(key, Record{next_, name});
+  dirty_ = true;
+  return next_++;
+}
+
+std::optional<std::uint32_t> StationNumbers::find(const std::string& key) const {
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) return std::nullopt;
+  return it->second.number;
+}
+
+}  // namespace joincast::daemon

@@ -1,0 +1,37 @@
+// group_address.hpp — a multicast group, IPv6 or IPv4, as joincast names
+// streams by it. Parsing accepts only multicast addresses.
+#pragma once
+
+#include "common/result.hpp"
+
+#include <boost/asio/ip/address.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace joincast::daemon {
+
+class GroupAddress {
+ public:
+  GroupAddress() = default;
+  explicit GroupAddress(boost::asio::ip::address a) : address_(std::move(a)) {}
+
+  // "ff3e:40:2001:db8::8000:0" or "239.255.0.5"; anything not multicast
+  // fails with EINVAL.
+  static Result<GroupAddress> parse(std::string_view text);
+
+  const boost::asio::ip::address& address() const { return address_; }
+  bool is_v6() const { return address_.is_v6(); }
+  std::string to_string() const { return address_.to_string(); }
+  bool operator==(const GroupAddress&) const = default;
+  auto operator<=>(const GroupAddress& o) const {
+    return address_ < o.address_ ? std::strong_ordering::less
+           : o.address_ < address_ ? std::strong_ordering::greater
+                                   : std::strong_ordering::equal;
+  }
+
+ private:
+  boost::asio::ip::address address_;
+};
+
+}  // namespace joincast::daemon

@@ -1,0 +1,93 @@
+// membership.hpp — the daemon's membership module: picks the backend (the
+// eBPF TC program, or the multicast routing socket where BPF cannot load),
+// attaches it to the configured interfaces as they appear, ages listeners
+// out (RFC 3810 §7.4: the Multicast Address Listening Interval), runs the
+// querier, publishes events on the control socket and answers "groups" and
+// "membership" requests.
+#pragma once
+
+#include "daemon/app/config.hpp"
+#include "daemon/core/control_server.hpp"
+#include "daemon/membership/membership_backend.hpp"
+#include "daemon/core/metrics.hpp"
+#include "daemon/membership/querier.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <map>
+#include <set>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace joincast::daemon {
+
+class RouteController;
+
+class Membership {
+ public:
+  // routes lends its multicast routing socket to the fallback backend.
+  Membership(boost::asio::io_context& io, const MembershipSection& config, ControlServer& control,
+             RouteController& routes);
+  ~Membership();
+
+  // Loads the backend and attaches to the interfaces present. Throws
+  // std::runtime_error if the configured backend cannot start (a fatal
+  // start-up error, caught in main).
+  void start();
+  // SIGHUP: attach to new interfaces, detach from removed ones, new timers.
+  void reload(const MembershipSection& config);
+  void stop();
+
+  // Other modules (sessions, routes) follow membership through this.
+  using Observer = std::function<void(const jc_event&)>;
+  void observe(Observer observer) { observers_.push_back(std::move(observer)); }
+
+  nlohmann::json status() const;
+  void collect_metrics(MetricsWriter& w) const;
+  nlohmann::json groups(bool include_empty = false) const;
+  MembershipBackend* backend() { return backend_.get(); }
+
+ private:
+  struct Interface {
+    std::string name;
+    int ifindex = 0;  // 0: not present (pending)
+    bool attached = false;
+    std::string error;
+  };
+
+  void start_backend();
+  void use_socket_backend(const std::string& why);
+  void on_event(const jc_event& e);
+  void sync_interfaces();
+  void schedule_aging();
+  void age();
+  void check_counters();
+  // After the ring buffer lost events: compare the groups map with the
+  // group-up/down transitions delivered and deliver the missing ones.
+  void reconcile_groups();
+
+  boost::asio::io_context& io_;
+  MembershipSection config_;
+  ControlServer& control_;
+  RouteController& routes_;
+  std::unique_ptr<MembershipBackend> backend_;
+  std::unique_ptr<Querier> querier_;
+  std::map<std::string, Interface> interfaces_;
+  std::vector<Observer> observers_;
+  boost::asio::steady_timer aging_timer_;
+  boost::asio::steady_timer interface_timer_;
+  // Listeners found in pinned maps at start are aged from this time, not
+  // from their last report: while no daemon ran, nobody queried them.
+  std::uint64_t started_ns_ = 0;
+  std::string backend_note_;
+  // Counters at the last check, and when each kind was last warned about.
+  jc_counters last_counters_{};
+  std::map<std::string, std::chrono::steady_clock::time_point> last_warning_;
+  // Groups whose group-up was delivered and group-down not yet.
+  std::set<Address16> up_;
+};
+
+}  // namespace joincast::daemon

@@ -1,0 +1,97 @@
+// proxy.cpp — see proxy.hpp.
+#include "daemon/membership/proxy.hpp"
+
+#include "daemon/core/log.hpp"
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace joincast::daemon {
+
+MembershipProxy::MembershipProxy(boost::asio::io_context& io, ProxySection config)
+    : config_(std::move(config)), timer_(io) {
+  watch_upstream();
+}
+
+MembershipProxy::~MembershipProxy() { clear(); }
+
+void MembershipProxy::clear() {
+  timer_.cancel();
+  joined_.clear();
+}
+
+void MembershipProxy::watch_upstream() {
+  timer_.expires_after(std::chrono::seconds(2));
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    unsigned now = ::if_nametoindex(config_.upstream.c_str());
+    for (auto& [group, m] : joined_) {
+      if (m.error.empty() && m.ifindex == now) continue;
+      std::string before = m.error;
+      m.error = join(group, m);
+      if (m.error.empty()) log::info("proxy: joined {} upstream on {}", format_address(group.data()), config_.upstream);
+      else if (m.error != before)
+        log::warning("proxy: cannot join {} upstream: {}", format_address(group.data()), m.error);
+    }
+    watch_upstream();
+  });
+}
+
+std::string MembershipProxy::join(const Address16& group, Membership& m) {
+  UniqueFd& socket = m.socket;
+  socket.reset();
+  unsigned ifindex = ::if_nametoindex(config_.upstream.c_str());
+  m.ifindex = ifindex;
+  if (!ifindex) return "upstream interface " + config_.upstream + " does not exist";
+  // One socket per group: IPv4 limits memberships per socket
+  // (net.ipv4.igmp_max_memberships, 20 by default).
+  bool v4 = is_ipv4_mapped(group.data());
+  UniqueFd fd(::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) return std::strerror(errno);
+  int rc;
+  if (v4) {
+    ip_mreqn mreq{};
+    std::memcpy(&mreq.imr_multiaddr, group.data() + 12, 4);
+    mreq.imr_ifindex = static_cast<int>(ifindex);
+    rc = ::setsockopt(fd.get(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq);
+  } else {
+    ipv6_mreq mreq{};
+    std::memcpy(&mreq.ipv6mr_multiaddr, group.data(), 16);
+    mreq.ipv6mr_interface = ifindex;
+    rc = ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_JOIN_GROUP, &mreq, sizeof mreq);
+  }
+  if (rc < 0) return std::strerror(errno);
+  socket = std::move(fd);
+  return {};
+}
+
+void MembershipProxy::group_up(const Address16& group) {
+  if (config_.upstream.empty()) return;
+  auto& m = joined_[group];
+  m.error = join(group, m);
+  if (m.error.empty())
+    log::info("proxy: joined {} upstream on {}", format_address(group.data()), config_.upstream);
+  else
+    log::warning("proxy: cannot join {} upstream on {}: {}", format_address(group.data()), config_.upstream, m.error);
+}
+
+void MembershipProxy::group_down(const Address16& group) {
+  if (joined_.erase(group))  // closing the socket makes the kernel send the leave
+    log::info("proxy: left {} upstream on {}", format_address(group.data()), config_.upstream);
+}
+
+nlohmann::json MembershipProxy::status() const {
+  nlohmann::json groups = nlohmann::json::array();
+  for (const auto& [group, m] : joined_) {
+    nlohmann::json g = {{"group", format_address(group.data())}, {"joined", m.error.empty()}};
+    if (!m.error.empty()) g["error"] = m.error;
+    groups.push_back(std::move(g));
+  }
+  return {{"upstream", config_.upstream}, {"groups", groups}};
+}
+
+}  // namespace joincast::daemon

@@ -1,0 +1,280 @@
+// route_controller_commands.cpp — RouteController's control commands
+// (docs/control-protocol.md, "Routing"): `routes`, `route add`, `route
+// del`. A new runtime (S,G) route is planned and installed on its own
+// (add_source_specific, in route_controller.cpp), so one add costs the
+// same with 10 000 routes installed as with none; everything else goes
+// through apply().
+#include "daemon/core/log.hpp"
+#include "daemon/routing/route_controller.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace joincast::daemon {
+
+using netlink::IpAddress;
+using netlink::IpPrefix;
+using Json = nlohmann::json;
+
+namespace {
+
+const char* kind_name(int kind) {
+  switch (kind) {
+    case 0: return "route";
+    case 1: return "dynamic";
+    default: return "stop";
+  }
+}
+
+}  // namespace
+
+Json RouteController::entry_json(const netlink::MfcEntry& e, const Family& f) const {
+  Json j{{"source", e.source.to_string()},
+         {"group", e.group.to_string()},
+         {"iif", e.iif ? interfaces_.name(e.iif) : ""},
+         {"resolved", e.resolved},
+         {"packets", e.packets},
+         {"bytes", e.bytes},
+         {"wrong_if", e.wrong_if},
+         {"idle_s", static_cast<double>(e.idle_cs) / 100.0}};
+  Json oifs = Json::array();
+  for (const auto& o : e.oifs) oifs.push_back({{"interface", interfaces_.name(o.ifindex)}, {"ttl", o.ttl}});
+  j["oifs"] = oifs;
+  auto it = f.installed.find({f.family, e.source, e.group});
+  if (it != f.installed.end()) {
+    j["kind"] = kind_name(static_cast<int>(it->second.kind));
+    j["origin"] = it->second.origin;
+  } else {
+    j["kind"] = e.resolved ? "foreign" : "unresolved";
+  }
+  return j;
+}
+
+Json RouteController::routes_command() {
+  Json families = Json::array();
+  for (const auto& f : families_) {
+    Json fj{{"family", netlink::family_name(f.family)}, {"table", table(f.family)}};
+    fj["socket"] = f.socket ? "open" : (f.socket_error.empty() ? "closed" : f.socket_error);
+    Json vifs = Json::array();
+    for (const auto& v : f.vifs.list()) {
+      Json vj{{"vif", v.index}, {"interface", interfaces_.name(v.ifindex)}, {"ifindex", v.ifindex}, {"threshold", v.threshold}};
+      if (f.socket) {
+        if (auto c = f.socket->vif_counters(v.index)) {
+          vj["packets_in"] = c.value().packets_in;
+          vj["bytes_in"] = c.value().bytes_in;
+          vj["packets_out"] = c.value().packets_out;
+          vj["bytes_out"] = c.value().bytes_out;
+        }
+      }
+      vifs.push_back(vj);
+    }
+    fj["vifs"] = vifs;
+    Json mfc = Json::array();
+    if (f.socket) {
+      auto dumped = netlink_->dump(netlink::dump_mfc(f.family, table(f.family)), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
+        auto e = netlink::parse_mfc(nlh);
+        if (!e) return e.error();
+        mfc.push_back(entry_json(e.value(), f));
+        return netlink::success();
+      });
+      if (!dumped) fj["error"] = dumped.error().message();
+    }
+    fj["mfc"] = mfc;
+    families.push_back(fj);
+  }
+  Json templates = Json::array();
+  for (const auto& t : plan_.templates) {
+    Json inputs = Json::array();
+    for (int i : t.iifs) inputs.push_back(interfaces_.name(i));
+    Json outputs = Json::array();
+    for (const auto& [o, ttl] : t.oifs) outputs.push_back(interfaces_.name(o));
+    templates.push_back({{"family", netlink::family_name(t.family)},
+                         {"route", t.description},
+                         {"origin", t.origin},
+                         {"inputs", inputs},
+                         {"outputs", outputs}});
+  }
+  Json pending = Json::array();
+  for (const auto& p : plan_.pending)
+    pending.push_back({{"what", p.what}, {"origin", p.origin}, {"reason", p.reason}});
+  Json blocks = Json::array();
+  for (const auto& b : plan_.blocks) {
+    Json groups = Json::array();
+    for (const auto& p : b.prefixes) groups.push_back(p.to_string());
+    blocks.push_back({{"name", b.name},
+                      {"interface", b.interface},
+                      {"prefix", b.prefix64 ? b.prefix64->to_string() : ""},
+                      {"groups", groups},
+                      {"routed", b.routed},
+                      {"origin", b.origin}});
+  }
+  Json joins = Json::array();
+  for (const auto& j : joins_.joined())
+    joins.push_back({{"interface", interfaces_.name(j.ifindex)},
+                     {"group", j.group.to_string()},
+                     {"source", j.source ? j.source->to_string() : ""},
+                     {"origin", j.origin}});
+  Json runtime = Json::array();
+  for (const auto& r : runtime_) runtime.push_back(r.describe());
+  return {{"enabled", config_.enabled}, {"families", families}, {"templates", templates}, {"pending", pending},
+          {"group_blocks", blocks},     {"joins", joins},       {"runtime_routes", runtime}};
+}
+
+RouteRule RouteController::rule_from_request(const Json& request, bool need_outputs) const {
+  auto text = [&](const char* key, bool required) -> std::string {
+    auto it = request.find(key);
+    if (it == request.end() || it->is_null()) {
+      if (required) throw ControlServer::CommandError(fmt::format("\"{}\" is required", key));
+      return {};
+    }
+    if (!it->is_string()) throw ControlServer::CommandError(fmt::format("\"{}\" must be a string", key));
+    return it->get<std::string>();
+  };
+  auto valid_name = [](const std::string& n) {
+    if (n.empty() || n.size() >= 16) return false;
+    std::string_view base = n;
+    if (is_interface_wildcard(base)) base.remove_suffix(1);
+    return std::none_of(base.begin(), base.end(), [](char c) { return c == '/' || c == '+' || c == ':' || c <= ' '; });
+  };
+  RouteRule r;
+  r.origin = "control";
+  r.from = text("from", true);
+  if (!valid_name(r.from)) throw ControlServer::CommandError(fmt::format("\"{}\" is not a valid interface name", r.from));
+  const std::string group = text("group", true);
+  std::string error;
+  auto g = parse_group_prefix(group, error);
+  if (!g) throw ControlServer::CommandError(error);
+  r.group = *g;
+  r.family = g->family();
+  const std::string source = text("source", false);
+  if (!source.empty()) {
+    auto s = IpPrefix::parse(source);
+    if (!s || s->address().is_multicast())
+      throw ControlServer::CommandError(fmt::format("\"{}\" is not a unicast source address", source));
+    if (s->family() != g->family())
+      throw ControlServer::CommandError(fmt::format("source {} and group {} are of different address families", source, group));
+    if (!(s->address().is_unspecified() && (s->length() == 0 || s->is_host()))) r.source = *s;
+  }
+  if ((r.family == AF_INET && !config_.ipv4) || (r.family == AF_INET6 && !config_.ipv6))
+    throw ControlServer::CommandError(fmt::format("{} routing is disabled (routing.{} = false)", netlink::family_name(r.family),
+                                                  netlink::family_name(r.family)));
+  if (auto to = request.find("to"); to != request.end()) {
+    if (!to->is_array()) throw ControlServer::CommandError("\"to\" must be a list of interface names");
+    for (const auto& o : *to) {
+      if (!o.is_string() || !valid_name(o.get<std::string>()))
+        throw ControlServer::CommandError(fmt::format("{} is not a valid interface name", o.dump()));
+      r.to.push_back(o.get<std::string>());
+    }
+  }
+  if (need_outputs && r.to.empty()) throw ControlServer::CommandError("a route needs at least one output interface (\"to\")");
+  return r;
+}
+
+Json RouteController::route_add_command(const Json& request) {
+  if (!started_) throw ControlServer::CommandError("routing is not running");
+  RouteRule rule = rule_from_request(request, true);
+  for (const auto& c : config_.routes) {
+    if (c.same_selector(rule))
+      throw ControlServer::CommandError(
+          fmt::format("route {} is configured ({}); change the configuration and reload instead", c.describe(), c.origin));
+    if (rule.source_specific() && c.source_specific() && c.from != rule.from && c.source == rule.source &&
+        c.group == rule.group)
+      throw ControlServer::CommandError(fmt::format("({}, {}) is already routed from {} ({})", rule.source->to_string(true),
+                                                    rule.group->to_string(true), c.from, c.origin));
+  }
+  std::vector<RouteRule> previous = runtime_;
+  auto existing = std::find_if(runtime_.begin(), runtime_.end(), [&](const RouteRule& r) { return r.same_selector(rule); });
+  const bool merged = existing != runtime_.end();
+  if (merged) {
+    // As smcroutectl add: outputs are added to the existing route.
+    for (const auto& o : rule.to)
+      if (std::find(existing->to.begin(), existing->to.end(), o) == existing->to.end()) existing->to.push_back(o);
+    rule = *existing;
+  } else {
+    for (const auto& c : runtime_)
+      if (rule.source_specific() && c.source_specific() && c.from != rule.from && c.source == rule.source &&
+          c.group == rule.group)
+        throw ControlServer::CommandError(fmt::format("({}, {}) is already routed from {}", rule.source->to_string(true),
+                                                      rule.group->to_string(true), c.from));
+    runtime_.push_back(rule);
+  }
+  // A new (S,G) touches one kernel entry: plan and install just that. The
+  // rest (templates, merged outputs) goes through the whole plan.
+  const bool one = !merged && rule.source_specific();
+  if (auto e = one ? add_source_specific(rule) : apply(Mode::transaction)) {
+    runtime_ = std::move(previous);
+    log::warning("routing: route add {} refused: {}", rule.describe(), *e);
+    throw ControlServer::CommandError(*e);
+  }
+  log::info("routing: route {} added at runtime", rule.describe());
+  Json answer{{"route", rule.describe()}, {"kind", rule.source_specific() ? "sg" : "template"}};
+  const std::string what = "route " + rule.describe();
+  auto p = std::find_if(plan_.pending.begin(), plan_.pending.end(), [&](const Pending& x) { return x.what == what; });
+  if (p != plan_.pending.end()) {
+    answer["state"] = "pending";
+    answer["reason"] = p->reason;
+  } else {
+    answer["state"] = rule.source_specific() ? "installed" : "template";
+  }
+  return answer;
+}
+
+Json RouteController::route_del_command(const Json& request) {
+  if (!started_) throw ControlServer::CommandError("routing is not running");
+  RouteRule rule = rule_from_request(request, false);
+  auto it = std::find_if(runtime_.begin(), runtime_.end(), [&](const RouteRule& r) { return r.same_selector(rule); });
+  if (it == runtime_.end()) {
+    for (const auto& c : config_.routes)
+      if (c.same_selector(rule))
+        throw ControlServer::CommandError(
+            fmt::format("route {} is configured ({}), not added at runtime; change the configuration and reload",
+                        c.describe(), c.origin));
+    throw ControlServer::CommandError(fmt::format("no route {} was added at runtime", rule.describe()));
+  }
+  std::vector<RouteRule> previous = runtime_;
+  std::string removed;
+  if (!rule.to.empty()) {
+    // Only the outputs named; the route goes when none is left.
+    for (const auto& o : rule.to) std::erase(it->to, o);
+    removed = it->to.empty() ? "route" : "outputs";
+    if (it->to.empty()) runtime_.erase(it);
+  } else {
+    removed = "route";
+    runtime_.erase(it);
+  }
+  if (auto e = apply(Mode::transaction)) {
+    runtime_ = std::move(previous);
+    throw ControlServer::CommandError(*e);
+  }
+  log::info("routing: route {} removed at runtime", rule.describe());
+  return {{"route", rule.describe()}, {"removed", removed}};
+}
+
+std::optional<std::string> RouteController::route_stream(const netlink::IpAddress& group, const std::string& from,
+                                                        std::vector<std::string> to) {
+  if (!enabled()) return std::string("routing is not configured");
+  RouteRule rule;
+  rule.family = group.family();
+  rule.from = from;
+  rule.group = netlink::IpPrefix::host(group);
+  rule.to = std::move(to);
+  std::sort(rule.to.begin(), rule.to.end());
+  rule.origin = "session";
+  auto it = std::find_if(runtime_.begin(), runtime_.end(), [&](const RouteRule& r) { return r.same_selector(rule); });
+  if (rule.to.empty() && it == runtime_.end()) return std::nullopt;
+  if (it != runtime_.end() && it->to == rule.to) return std::nullopt;
+  std::vector<RouteRule> previous = runtime_;
+  if (rule.to.empty()) runtime_.erase(it);
+  else if (it != runtime_.end()) it->to = rule.to;
+  else runtime_.push_back(rule);
+  if (auto e = apply(Mode::transaction)) {
+    runtime_ = std::move(previous);
+    return e;
+  }
+  if (rule.to.empty()) log::info("routing: stream route {} from {} removed", group.to_string(), from);
+  else log::info("routing: stream route {}", rule.describe());
+  return std::nullopt;
+}
+
+}  // namespace joincast::daemon

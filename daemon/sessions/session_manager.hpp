@@ -1,0 +1,122 @@
+// session_manager.hpp — a join starts a stream, the last leave stops it.
+//
+// Follows membership: a group going from 0 to 1 listener is resolved
+// (address plan -> directory -> station, or DVB service), checked against
+// the policy and the session limits, and started: an internet station as a
+// media session fed by its source, a DVB service through dvblast with
+// joincast's own SAP/SDP. More listeners only announce the SAP again at
+// once; the last one leaving starts a grace period, after which the session
+// stops with a SAP deletion, unless a listener comes back first.
+//
+// A session that fails (a dead station, a busy tuner, no first packet) is
+// retried with exponential backoff while listeners remain; it never affects
+// another session. When joincast is also the router it routes each stream to
+// the interfaces that have listeners.
+#pragma once
+
+#include "daemon/catalogue/catalogue.hpp"
+#include "daemon/core/control_server.hpp"
+#include "daemon/membership/membership.hpp"
+#include "daemon/core/metrics.hpp"
+#include "daemon/routing/route_controller.hpp"
+#include "daemon/sessions/session_config.hpp"
+#include "media/engine/media_engine.hpp"
+#include "media/source/source_factory.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace joincast::daemon {
+
+class SessionManager {
+ public:
+  SessionManager(boost::asio::io_context& io, const SessionsSection& config, Catalogue& catalogue,
+                 Membership& membership, RouteController& routes, ControlServer& control);
+  ~SessionManager();
+
+  // Creates the media engine, registers "sessions" and "sdp", and starts
+  // sessions for groups that already have listeners (after a restart).
+  // Throws std::runtime_error when the engine cannot start.
+  void start();
+  void reload(const SessionsSection& config);
+  // Stops every session: SAP deletions and RTCP BYEs go out.
+  void stop();
+
+  void on_membership(const jc_event& e);
+
+  nlohmann::json summary() const;
+  void collect_metrics(MetricsWriter& w) const;
+
+ private:
+  enum class State { waiting, starting, running, grace, retrying };
+  struct Entry;
+  // Group -> interfaces with listeners, from one walk of the listener map.
+  using ListenerIndex = std::map<Address16, std::set<int>>;
+  static constexpr unsigned kEvaluate = 1;  // resolve, check policy and limits, start
+  static constexpr unsigned kRoutes = 2;    // follow the listeners' interfaces
+  static constexpr unsigned kCreate = 4;    // a group's first listener: make its entry
+  struct Pending {
+    unsigned what = 0;
+    std::chrono::steady_clock::time_point since;  // first scheduled
+  };
+
+  Entry& entry_for(const Address16& group);
+  Entry* find(const Address16& group);
+  void on_listener(const Address16& group);
+  void on_group_down(const Address16& group);
+  // Work that needs the listener map is queued and done after the current
+  // burst of events, all of it on one walk of the map.
+  void schedule(const Address16& group, unsigned what);
+  void run_pending();
+  void evaluate(Entry& e);
+  void start_session(Entry& e);
+  void arm_start_timeout(Entry& e);
+  static bool starting(const Entry& e);
+  void start_media(Entry& e, const std::string& url);
+  void start_dvb(Entry& e);
+  void fail(Entry& e, const std::string& reason, const char* kind);
+  static std::string source_failure(const Entry& e, const std::string& message);
+  void wait(Entry& e, const std::string& reason, std::chrono::milliseconds retry_after, const char* kind);
+  void release(Entry& e);
+  void stop_session(const Address16& group, const std::string& why);
+  void start_waiting();
+  void update_routes(Entry& e);
+  void cycle_title(const Address16& group, std::uint64_t generation);
+  void on_media_event(const media::SessionEvent& ev);
+
+  ListenerIndex listener_index() const;
+  std::set<int> listener_interfaces(const Address16& group) const;
+  std::optional<std::string> policy_refusal(const Entry& e, const std::set<int>& interfaces) const;
+  std::optional<std::string> limit_refusal(const Entry& e) const;
+  bool active(const Entry& e) const;
+  nlohmann::json entry_json(const Entry& e) const;
+  static const char* state_name(State s);
+  // Tells `joincast watch` (topic "sessions") what just happened.
+  void publish(const Entry& e, const char* event, const std::string& detail = {});
+
+  boost::asio::io_context& io_;
+  SessionsSection config_;
+  Catalogue& catalogue_;
+  Membership& membership_;
+  RouteController& routes_;
+  ControlServer& control_;
+  std::unique_ptr<media::MediaEngine> engine_;
+  std::map<Address16, std::unique_ptr<Entry>> entries_;
+  std::map<media::SessionId, Address16> by_media_;
+  std::map<std::string, std::uint64_t> errors_;  // kind -> count, for metrics
+  std::map<Address16, Pending> pending_;
+  bool flush_posted_ = false;
+  std::optional<ListenerIndex> index_;  // while run_pending() or "sessions" runs
+  std::uint64_t started_total_ = 0;
+  std::uint64_t generations_ = 0;  // last Entry::generation handed out
+  bool stopping_ = false;
+};
+
+}  // namespace joincast::daemon

@@ -1,0 +1,210 @@
+// session.hpp — one stream on one group: source bytes in, RTP, RTCP and
+// SAP out, listeners' RTCP in.
+//
+//   ByteSource ──on_data──▶ input buffer ──(fiber)──▶ Demuxer / TsFramer
+//        ▲ pause/resume                                     │
+//        └────────── flow control ─────────                 ▼
+//   UdpSender ◀── due packets ◀── paced queue ◀── RtpPacketizer (RTP + SR)
+//        ▲                                                   │ codec known
+//        └── SAP announcements (SDP written here) ◀──────────┘
+//   RTCP socket :5005 ──▶ ReceiverTable
+//
+// Everything runs on its worker's thread. The demuxer runs on a fiber that
+// yields when the input buffer is empty or when enough packets are queued
+// ahead of the clock; the worker resumes it when bytes arrive or the queue
+// drains. Only stats() is called from other threads.
+#pragma once
+
+#include "media/byte_source.hpp"
+#include "media/engine/demuxer.hpp"
+#include "media/engine/fiber.hpp"
+#include "media/rtp/pacing.hpp"
+#include "media/rtcp/receiver_table.hpp"
+#include "media/rtp/rtp_mapping.hpp"
+#include "media/rtp/rtp_packetizer.hpp"
+#include "media/engine/session_types.hpp"
+#include "media/rtp/ts_framer.hpp"
+#include "media/engine/udp_sender.hpp"
+
+#include <boost/asio/ip/udp.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace joincast::media {
+
+class Worker;
+
+// What MediaEngine resolved before handing the session to its worker.
+struct SessionSetup {
+  SessionId id = 0;
+  SessionConfig config;
+  unsigned ifindex = 0;
+  boost::asio::ip::address source_address;
+  unsigned packet_size = 1452;      // RTP packet size from the interface MTU
+  std::shared_ptr<UniqueFd> send_socket;
+  UniqueFd rtcp_socket;             // joined to group:rtcp_port on the interface
+  std::chrono::milliseconds lead{400};
+  std::chrono::milliseconds max_lateness{200};
+};
+
+class Session final : public ByteSink, public std::enable_shared_from_this<Session> {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Session(Worker& worker, SessionSetup setup, std::unique_ptr<ByteSource> source);
+  ~Session() override;
+
+  SessionId id() const { return setup_.id; }
+
+  // Worker thread.
+  void start();
+  void stop();                       // BYE, SAP deletion, no further RTP
+  void listener_appeared();          // announce now
+  void update_metadata(const StreamMetadata& metadata);
+  // The earliest time on_timer() has something to do.
+  std::optional<Clock::time_point> next_event() const;
+  // Sends packets due within window of now, refills the queue, runs SAP
+  // and receiver timers.
+  void on_timer(Clock::time_point now, Clock::duration window);
+  // A send result for one of this session's packets.
+  void on_send_complete(const OutgoingPacket& packet, int result);
+  // Pumps the pipeline if it waits for something that is now there.
+  void pump();
+  bool finished() const { return state_ == SessionState::stopped; }
+
+  // Any thread.
+  SessionStats stats() const;
+  void note_ffmpeg_message(std::string message);
+  // The session whose pipeline runs on this thread right now (FFmpeg's log
+  // callback attributes messages with it), or nullptr.
+  static Session* active();
+
+  // ByteSink, worker thread.
+  Flow on_data(std::span<const std::byte> bytes) override;
+  void on_metadata(const StreamMetadata& metadata) override;
+  void on_end(std::error_code why) override;
+
+ private:
+  enum class Waiting { nothing, input, room };
+
+  // Fiber side.
+  void pipeline();
+  void demux_pipeline(const std::string& content_type);
+  void ts_pipeline();
+  int read_input(std::uint8_t* buf, int size);
+  bool wait_for_input(std::size_t at_least);
+  void wait_for_room();
+  bool open_packetizer(const AVCodecParameters& par, AVRational time_base);
+  void on_muxed(std::span<std::byte> datagram);
+  void pipeline_failed(std::error_code ec, std::string message);
+
+  // Worker side.
+  void resume_fiber();
+  void after_pipeline();
+  void send_due(Clock::time_point now, Clock::duration window);
+  Clock::time_point refill_time() const;
+  void send_packet(std::unique_ptr<OutgoingPacket> packet);
+  void queue_control(PacketKind kind, std::vector<std::byte> data, const SocketAddress& to, bool drain = false);
+  std::vector<std::byte> sender_report_compound(bool bye) const;
+  void receive_rtcp();
+
+  // SAP and SDP.
+  StreamMetadata effective_metadata() const;
+  std::string build_sdp(std::uint64_t version) const;
+  void sdp_inputs_changed();
+  void sap_timers(Clock::time_point now);
+  void announce(bool own_group, bool well_known, Clock::time_point now);
+  void announce_for_listener(Clock::time_point now);
+  void delete_announcement();
+  void finish(SessionState final_state);
+  void emit(SessionEvent::Kind kind, std::error_code ec = {}, std::string message = {});
+  void stop_source();
+  // Why the source failed: its own sentence, else the error code's.
+  std::string source_failure_text() const;
+
+  Worker& worker_;
+  SessionSetup setup_;
+  std::unique_ptr<ByteSource> source_;
+  Clock::time_point created_;
+
+  // Destinations.
+  SocketAddress rtp_to_, rtcp_to_, sap_to_, sap_well_known_to_;
+
+  // Input.
+  std::vector<std::byte> input_;
+  std::size_t input_head_ = 0;
+  bool source_paused_ = false;
+  bool pump_posted_ = false;
+  bool source_ended_ = false;
+  bool source_stopped_ = false;
+  std::error_code source_error_;
+  std::string content_type_;
+
+  // Pipeline (on the fiber).
+  std::unique_ptr<Fiber> fiber_;
+  Waiting waiting_ = Waiting::nothing;
+  bool cancel_ = false;
+  bool trimmed_ = false;
+  bool opened_ = false;
+  bool pipeline_done_ = false;
+  std::error_code pipeline_error_;
+  std::string pipeline_message_;
+  std::unique_ptr<Demuxer> demuxer_;
+  std::unique_ptr<RtpPacketizer> packetizer_;
+  std::optional<RtpMapping> mapping_;
+  std::uint32_t ssrc_ = 0;
+  std::optional<std::string> container_title_;
+
+  // Pacing and output.
+  std::optional<PacingClock> pacing_;
+  RtpTimestampUnwrap unwrap_;
+  Clock::time_point anchor_hint_{};  // a new RTP stream starts no earlier than this
+  std::deque<std::unique_ptr<OutgoingPacket>> queue_;
+  // Written on the worker only, read by stats() anywhere.
+  std::atomic<std::uint64_t> sent_rtp_packets_{0};
+  std::atomic<std::uint64_t> sent_rtp_octets_{0};
+  std::atomic<std::int64_t> last_sent_ticks_{0};
+
+  // SAP.
+  std::uint64_t random();       // splitmix64: small state, good enough for timer jitter
+  std::uint64_t rng_state_ = 0;
+  std::uint64_t sdp_session_id_ = 0;
+  std::uint64_t sdp_version_ = 0;
+  std::string sdp_;                 // announced now; empty before the codec is known
+  std::uint16_t sap_hash_ = 0;
+  bool sdp_dirty_ = false;
+  Clock::time_point last_sdp_change_{};
+  std::optional<Clock::time_point> next_own_announce_;
+  std::optional<Clock::time_point> next_well_known_announce_;
+  std::optional<Clock::time_point> listener_announce_;
+  std::optional<Clock::time_point> follow_up_announce_;  // repeats of a listener's announcement
+  unsigned follow_ups_sent_ = 0;
+  Clock::time_point last_own_announce_{};
+  bool announced_ = false;
+
+  // Metadata layers (see SessionConfig::metadata).
+  StreamMetadata api_metadata_;
+  StreamMetadata source_metadata_;
+
+  // RTCP in.
+  std::unique_ptr<boost::asio::ip::udp::socket> rtcp_socket_;
+
+  ReceiverTable receivers_;
+  Clock::time_point next_expiry_{};
+
+  SessionState state_ = SessionState::starting;
+
+  // Shared with stats() callers.
+  mutable std::mutex mutex_;
+  SessionStats stats_;
+};
+
+}  // namespace joincast::media
