@@ -15,7 +15,7 @@ Daemon::Daemon(Config config)
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       control_(io_, config_.daemon.control_socket, config_.daemon.control_mode, config_.daemon.control_group),
       metrics_(io_),
-      catalogue_(std::make_unique<Catalogue>(io_, config_)),
+      catalogue_(std::make_unique<Catalogue>(io_, config_.catalogue, config_.daemon.state_dir)),
       started_(std::chrono::steady_clock::now()) {}
 
 Daemon::~Daemon() = default;
@@ -136,7 +136,7 @@ void Daemon::reload() {
           log::info("metrics: now on http://{}/metrics", config_.metrics.listen);
       }
     }
-    catalogue_->reload(config_);
+    catalogue_->reload(config_.catalogue);
   }
   sd_notify(0, "READY=1");
 }

@@ -31,13 +31,15 @@ bool parse_u32(std::string_view s, std::uint32_t& out) {
 
 }  // namespace
 
-Catalogue::Catalogue(boost::asio::io_context& io, const Config& config) : io_(io) { build(config); }
+Catalogue::Catalogue(boost::asio::io_context& io, const CatalogueConfig& config, std::string state_dir)
+    : io_(io), state_dir_(std::move(state_dir)) {
+  build(config);
+}
 
 Catalogue::~Catalogue() { stop(); }
 
-void Catalogue::build(const Config& config) {
-  state_dir_ = config.daemon.state_dir;
-  config_ = config.catalogue;
+void Catalogue::build(const CatalogueConfig& config) {
+  config_ = config;
   plan_ = AddressPlan(config_.address_plan);
   refresh_prefix();
   auto client = media::HttpClient::create(io_.get_executor(), config_.http);
@@ -129,7 +131,7 @@ json Catalogue::resolve_json(const json& request) {
   return j;
 }
 
-void Catalogue::reload(const Config& config) {
+void Catalogue::reload(const CatalogueConfig& config) {
   for (auto& d : directories_) d->stop();
   build(config);
   for (auto& d : directories_) d->start();

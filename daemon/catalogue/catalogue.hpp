@@ -16,7 +16,7 @@
 #pragma once
 
 #include "daemon/catalogue/address_plan.hpp"
-#include "daemon/app/config.hpp"
+#include "daemon/catalogue/catalogue_config.hpp"
 #include "daemon/core/control_server.hpp"
 #include "daemon/catalogue/directories/directory.hpp"
 #include "daemon/catalogue/group_address.hpp"
@@ -53,7 +53,7 @@ struct ResolvedService {
 
 class Catalogue {
  public:
-  Catalogue(boost::asio::io_context& io, const Config& config);
+  Catalogue(boost::asio::io_context& io, const CatalogueConfig& config, std::string state_dir);
   ~Catalogue();
 
   // Registers "directories" and "map" and starts the directories.
@@ -61,7 +61,7 @@ class Catalogue {
   // SIGHUP: new directories, channel table and HTTP options. Numbers are
   // untouched (they live in the state directory); running DVB services
   // keep running.
-  void reload(const Config& config);
+  void reload(const CatalogueConfig& config);
   void stop();
 
   const AddressPlan& plan() const { return plan_; }
@@ -91,7 +91,7 @@ class Catalogue {
   nlohmann::json resolve_json(const nlohmann::json& request);
 
  private:
-  void build(const Config& config);
+  void build(const CatalogueConfig& config);
   void refresh_prefix() const;
   Directory* directory_by_slot(unsigned slot) const;
   Directory* directory_by_name(const std::string& name) const;

@@ -6,7 +6,7 @@
 // "membership" requests.
 #pragma once
 
-#include "daemon/app/config.hpp"
+#include "daemon/membership/membership_config.hpp"
 #include "daemon/core/control_server.hpp"
 #include "daemon/membership/membership_backend.hpp"
 #include "daemon/core/metrics.hpp"

@@ -9,7 +9,7 @@
 // describes the proxy's host side.
 #pragma once
 
-#include "daemon/app/config.hpp"
+#include "daemon/membership/membership_config.hpp"
 #include "daemon/membership/loader/membership_maps.hpp"
 #include "common/unique_fd.hpp"
 

@@ -9,7 +9,7 @@
 // asks the backend to forget the host unless it reported since (§7.6.2).
 #pragma once
 
-#include "daemon/app/config.hpp"
+#include "daemon/membership/membership_config.hpp"
 #include "daemon/membership/membership_backend.hpp"
 #include "common/unique_fd.hpp"
 
