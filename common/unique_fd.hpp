@@ -1,12 +1,12 @@
-// unique_fd.hpp — owns one file descriptor of the daemon's (raw sockets
-// for queries and the like); closes it exactly once.
+// unique_fd.hpp — owns one file descriptor (a socket, a BPF map or program,
+// an epoll or io_uring fd); closes it exactly once.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace joincast::daemon {
+namespace joincast {
 
 class UniqueFd {
  public:
@@ -22,6 +22,7 @@ class UniqueFd {
   ~UniqueFd() { reset(); }
 
   int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
   explicit operator bool() const { return fd_ >= 0; }
   void reset(int fd = -1) {
     if (fd_ >= 0) ::close(fd_);
@@ -32,4 +33,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast

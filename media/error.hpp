@@ -4,19 +4,18 @@
 // This layer returns errors and never logs them.
 #pragma once
 
-#include <boost/outcome/std_result.hpp>
-#include <cerrno>
+#include "common/result.hpp"
+
 #include <system_error>
 
 namespace joincast::media {
 
-template <class T>
-using Result = boost::outcome_v2::std_result<T>;
+using joincast::Error;
+using joincast::Result;
+using joincast::success;
 
-using boost::outcome_v2::success;
-
-inline std::error_code errno_error(int e) { return {e, std::generic_category()}; }
-inline std::error_code last_error() { return errno_error(errno); }
+using joincast::errno_error;
+using joincast::last_error;
 
 // The category of FFmpeg's AVERROR codes; message() asks av_strerror.
 const std::error_category& av_category() noexcept;

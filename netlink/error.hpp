@@ -6,22 +6,18 @@
 // a borrowed errno text. This layer returns errors and never logs them.
 #pragma once
 
-#include <boost/outcome/std_result.hpp>
-#include <cerrno>
+#include "common/result.hpp"
+
 #include <system_error>
 
 namespace joincast::netlink {
 
-template <class T>
-using Result = boost::outcome_v2::std_result<T>;
+using joincast::Error;
+using joincast::Result;
+using joincast::success;
 
-using boost::outcome_v2::success;
-
-// The error for an errno value (positive, as errno holds it).
-inline std::error_code errno_error(int e) { return {e, std::generic_category()}; }
-
-// The error for the current errno.
-inline std::error_code last_error() { return errno_error(errno); }
+using joincast::errno_error;  // an errno value (positive, as errno holds it)
+using joincast::last_error;   // the current errno
 
 enum class Errc {
   // A message from the kernel that does not parse: short header, an

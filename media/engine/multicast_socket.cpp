@@ -16,18 +16,6 @@
 
 namespace joincast::media {
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(o.fd_, -1);
-  }
-  return *this;
-}
-
-UniqueFd::~UniqueFd() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 SocketAddress SocketAddress::from(const boost::asio::ip::address& address, std::uint16_t port, unsigned scope_id) {
   SocketAddress out;
   if (address.is_v6()) {

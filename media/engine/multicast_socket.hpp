@@ -6,6 +6,7 @@
 // changes between boots, so a socket that does not choose, sends wherever.
 #pragma once
 
+#include "common/unique_fd.hpp"
 #include "media/error.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -19,21 +20,7 @@
 
 namespace joincast::media {
 
-// An owned file descriptor.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept;
-  ~UniqueFd();
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  explicit operator bool() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
+using joincast::UniqueFd;
 
 // sockaddr for an address and port (sockaddr_in or sockaddr_in6).
 struct SocketAddress {

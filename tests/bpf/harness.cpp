@@ -39,7 +39,7 @@ int collect_event(void* ctx, void* data, std::size_t size) {
 }
 
 template <class Entry>
-std::vector<Entry> must(joincast::daemon::Result<std::vector<Entry>> r, const char* what) {
+std::vector<Entry> must(joincast::Result<std::vector<Entry>> r, const char* what) {
   if (!r) fail(what, r.error().value());
   return std::move(r).value();
 }

@@ -10,6 +10,7 @@
 
 #include <sys/socket.h>
 
+using namespace joincast;
 using namespace joincast::daemon;
 using namespace std::chrono_literals;
 
