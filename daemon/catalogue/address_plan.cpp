@@ -10,12 +10,6 @@
 
 namespace joincast::daemon {
 
-namespace {
-void set_why(std::string* why, std::string text) {
-  if (why) *why = std::move(text);
-}
-}  // namespace
-
 std::string AddressPlan::validate(const AddressLayout& l) {
   if (l.directory_bits > 8) return "directory_bits must be at most 8";
   if (l.dvb_step_khz == 0) return "dvb_frequency_step_khz must be positive";
@@ -48,31 +42,27 @@ ServiceKey AddressPlan::decode(ServiceNumber number) const {
   return s;
 }
 
-Result<ServiceNumber> AddressPlan::encode(const ServiceKey& key, std::string* why) const {
+Result<ServiceNumber> AddressPlan::encode(const ServiceKey& key) const {
   if (const auto* s = std::get_if<InternetStation>(&key)) {
     const unsigned sbits = layout_.station_bits();
     if (s->directory >= (1u << layout_.directory_bits)) {
-      set_why(why, fmt::format("directory slot {} does not fit {} bits", s->directory, layout_.directory_bits));
-      return errno_error(ERANGE);
+      return Error(errno_error(ERANGE), fmt::format("directory slot {} does not fit {} bits", s->directory, layout_.directory_bits));
     }
     if (sbits < 32 && s->station >= (1u << sbits)) {
-      set_why(why, fmt::format("station {} does not fit {} bits", s->station, sbits));
-      return errno_error(ERANGE);
+      return Error(errno_error(ERANGE), fmt::format("station {} does not fit {} bits", s->station, sbits));
     }
     return ServiceNumber{(s->directory << sbits) | s->station};
   }
   const auto& d = std::get<DvbServiceKey>(key);
   if (d.frequency_khz < layout_.dvb_base_khz || (d.frequency_khz - layout_.dvb_base_khz) % layout_.dvb_step_khz) {
-    set_why(why, fmt::format("{} kHz is not on the grid {} kHz + n × {} kHz", d.frequency_khz, layout_.dvb_base_khz,
+    return Error(errno_error(EINVAL), fmt::format("{} kHz is not on the grid {} kHz + n × {} kHz", d.frequency_khz, layout_.dvb_base_khz,
                              layout_.dvb_step_khz));
-    return errno_error(EINVAL);
   }
   std::uint32_t step = (d.frequency_khz - layout_.dvb_base_khz) / layout_.dvb_step_khz;
   if (step >= (1u << AddressLayout::dvb_frequency_bits)) {
-    set_why(why, fmt::format("{} kHz is above the grid's top {} kHz", d.frequency_khz,
+    return Error(errno_error(ERANGE), fmt::format("{} kHz is above the grid's top {} kHz", d.frequency_khz,
                              layout_.dvb_base_khz + ((1u << AddressLayout::dvb_frequency_bits) - 1) *
                                                         layout_.dvb_step_khz));
-    return errno_error(ERANGE);
   }
   return ServiceNumber{(1u << 30) | (step << 17) | (d.vertical ? 1u << 16 : 0u) | d.service_id};
 }
@@ -107,30 +97,25 @@ std::optional<boost::asio::ip::address_v4> AddressPlan::ipv4_group(ServiceNumber
   return boost::asio::ip::address_v4(base | (s->directory << sbits) | s->station);
 }
 
-Result<ServiceNumber> AddressPlan::number_of(const GroupAddress& group, std::string* why) const {
+Result<ServiceNumber> AddressPlan::number_of(const GroupAddress& group) const {
   const auto& a = group.address();
   if (a.is_v6()) {
     auto b = a.to_v6().to_bytes();
     if (b[0] != 0xff || (b[1] >> 4) != 0x3 || b[3] != 64) {
-      set_why(why, "not an RFC 3306 unicast-prefix-based group (ff3X:0040:…)");
-      return errno_error(EINVAL);
+      return Error(errno_error(EINVAL), "not an RFC 3306 unicast-prefix-based group (ff3X:0040:…)");
     }
     if (!layout_.ipv6_prefix) {
-      set_why(why, "no IPv6 prefix is known yet (address_plan.ipv6_prefix or ipv6_prefix_interface)");
-      return errno_error(EAGAIN);
+      return Error(errno_error(EAGAIN), "no IPv6 prefix is known yet (address_plan.ipv6_prefix or ipv6_prefix_interface)");
     }
     if (std::memcmp(&b[4], layout_.ipv6_prefix->data(), 8) != 0) {
-      set_why(why, "the group's prefix is not " + format_ipv6_prefix(*layout_.ipv6_prefix));
-      return errno_error(EINVAL);
+      return Error(errno_error(EINVAL), "the group's prefix is not " + format_ipv6_prefix(*layout_.ipv6_prefix));
     }
     if ((b[1] & 0x0f) != layout_.ipv6_scope) {
-      set_why(why, fmt::format("scope {:x} is not the configured scope {:x}", b[1] & 0x0f, layout_.ipv6_scope));
-      return errno_error(EINVAL);
+      return Error(errno_error(EINVAL), fmt::format("scope {:x} is not the configured scope {:x}", b[1] & 0x0f, layout_.ipv6_scope));
     }
     std::uint32_t id = (std::uint32_t{b[12]} << 24) | (std::uint32_t{b[13]} << 16) | (std::uint32_t{b[14]} << 8) | b[15];
     if (!(id & 0x8000'0000u)) {
-      set_why(why, "the group id's top bit is 0 (joincast's groups have it set)");
-      return errno_error(EINVAL);
+      return Error(errno_error(EINVAL), "the group id's top bit is 0 (joincast's groups have it set)");
     }
     return ServiceNumber{id & 0x7fff'ffffu};
   }
@@ -138,15 +123,14 @@ Result<ServiceNumber> AddressPlan::number_of(const GroupAddress& group, std::str
   const unsigned host = 32 - layout_.ipv4_prefix_length;
   const std::uint32_t mask = host >= 32 ? 0 : ~((1u << host) - 1u);
   if ((v & mask) != layout_.ipv4_base.to_uint()) {
-    set_why(why, fmt::format("not inside the IPv4 block {}/{}", layout_.ipv4_base.to_string(),
+    return Error(errno_error(EINVAL), fmt::format("not inside the IPv4 block {}/{}", layout_.ipv4_base.to_string(),
                              layout_.ipv4_prefix_length));
-    return errno_error(EINVAL);
   }
   const std::uint32_t bits = v & ~mask;
   if (host >= 31) return ServiceNumber{bits & 0x7fff'ffffu};
   const unsigned sbits = host - layout_.ipv4_directory_bits;
   InternetStation s{bits >> sbits, bits & ((1u << sbits) - 1u)};
-  return encode(s, why);
+  return encode(s);
 }
 
 std::optional<std::array<std::uint8_t, 8>> parse_ipv6_prefix(const std::string& text) {

@@ -80,15 +80,15 @@ class AddressPlan {
   void set_ipv6_prefix(const std::array<std::uint8_t, 8>& prefix) { layout_.ipv6_prefix = prefix; }
 
   ServiceKey decode(ServiceNumber number) const;
-  // EINVAL/ERANGE with a reason in *why when the key does not fit.
-  Result<ServiceNumber> encode(const ServiceKey& key, std::string* why = nullptr) const;
+  // EINVAL/ERANGE, with a message saying which field, when the key does not fit.
+  Result<ServiceNumber> encode(const ServiceKey& key) const;
 
   // nullopt: no IPv6 prefix known yet.
   std::optional<boost::asio::ip::address_v6> ipv6_group(ServiceNumber number) const;
   // nullopt: the number does not fit the IPv4 block.
   std::optional<boost::asio::ip::address_v4> ipv4_group(ServiceNumber number) const;
-  // The number a group stands for, or why it stands for none.
-  Result<ServiceNumber> number_of(const GroupAddress& group, std::string* why = nullptr) const;
+  // The number a group stands for, or an error saying why it stands for none.
+  Result<ServiceNumber> number_of(const GroupAddress& group) const;
 
  private:
   AddressLayout layout_;

@@ -96,7 +96,7 @@ void Catalogue::start(ControlServer& control) {
               [this](const json& request) { return directories_json(request); });
   control.add("map", "convert a group address to its service number and back", [this](const json& request) {
     if (!request.contains("query") || !request["query"].is_string())
-      throw ControlServer::CommandError("map needs \"query\": a group address, a number, D/S or dvb:FREQ:POL:SID");
+      return Result<json>(invalid("map needs \"query\": a group address, a number, D/S or dvb:FREQ:POL:SID"));
     return map_json(request["query"].get<std::string>());
   });
   control.add("resolve", "what a group stands for and, with \"play\": true, the URL a session would open",
@@ -105,15 +105,14 @@ void Catalogue::start(ControlServer& control) {
   for (auto& d : directories_) d->start();
 }
 
-json Catalogue::resolve_json(const json& request) {
+Result<json> Catalogue::resolve_json(const json& request) {
   if (!request.contains("group") || !request["group"].is_string())
-    throw ControlServer::CommandError("resolve needs \"group\": a multicast group address");
+    return invalid("resolve needs \"group\": a multicast group address");
   std::string text = request["group"].get<std::string>();
   auto group = GroupAddress::parse(text);
-  if (!group) throw ControlServer::CommandError(text + " is not a multicast group address");
-  std::string why;
-  auto resolved = resolve(group.value(), &why);
-  if (!resolved) throw ControlServer::CommandError(why);
+  if (!group) return invalid(text + " is not a multicast group address");
+  auto resolved = resolve(group.value());
+  if (!resolved) return resolved.error();
   json j = describe_number(resolved.value().number);
   if (const auto* t = std::get_if<InternetTarget>(&resolved.value().target)) {
     if (request.value("play", false)) {
@@ -154,32 +153,24 @@ Directory* Catalogue::directory_by_name(const std::string& name) const {
   return nullptr;
 }
 
-Result<ResolvedService> Catalogue::resolve(const GroupAddress& group, std::string* why) const {
+Result<ResolvedService> Catalogue::resolve(const GroupAddress& group) const {
   refresh_prefix();
-  std::string reason;
-  auto number = plan_.number_of(group, &reason);
-  if (!number) {
-    if (why) *why = group.to_string() + ": " + reason;
-    return number.error();
-  }
+  auto number = plan_.number_of(group);
+  if (!number) return std::move(number).error().context(group.to_string());
   ResolvedService r{group, number.value(), {}};
   auto key = plan_.decode(number.value());
   if (const auto* s = std::get_if<InternetStation>(&key)) {
     const Directory* d = directory_by_slot(s->directory);
     if (!d) {
-      if (why) *why = fmt::format("{}: no directory is configured in slot {}", group.to_string(), s->directory);
-      return errno_error(ENOENT);
+      return Error(errno_error(ENOENT), fmt::format("{}: no directory is configured in slot {}", group.to_string(), s->directory));
     }
     const Directory::Entry* e = d->find(s->station);
     if (!e) {
-      if (why) *why = fmt::format("{}: directory {} has no station {}", group.to_string(), d->section().name, s->station);
-      return errno_error(ENOENT);
+      return Error(errno_error(ENOENT), fmt::format("{}: directory {} has no station {}", group.to_string(), d->section().name, s->station));
     }
     if (!e->listed) {
-      if (why)
-        *why = fmt::format("{}: station {} of directory {} ({}) is no longer listed", group.to_string(), s->station,
-                           d->section().name, e->station.name);
-      return errno_error(ENOENT);
+      return Error(errno_error(ENOENT), fmt::format("{}: station {} of directory {} ({}) is no longer listed", group.to_string(), s->station,
+                           d->section().name, e->station.name));
     }
     r.target = InternetTarget{d->section().name, s->directory, s->station, e->station};
     return r;
@@ -190,19 +181,15 @@ Result<ResolvedService> Catalogue::resolve(const GroupAddress& group, std::strin
     const media::DvbService* svc = c.service(k.service_id);
     // A carrier entered without its services accepts any service id.
     if (!svc && !c.services.empty()) {
-      if (why)
-        *why = fmt::format("{}: carrier {} has no service {} in the channel table", group.to_string(), c.describe(),
-                           k.service_id);
-      return errno_error(ENOENT);
+      return Error(errno_error(ENOENT), fmt::format("{}: carrier {} has no service {} in the channel table", group.to_string(), c.describe(),
+                           k.service_id));
     }
     r.target = DvbTarget{c, k.service_id,
                          svc && !svc->name.empty() ? svc->name : "DVB service " + std::to_string(k.service_id)};
     return r;
   }
-  if (why)
-    *why = fmt::format("{}: no carrier at {} kHz {} in the channel table", group.to_string(), k.frequency_khz,
-                       k.vertical ? "V" : "H");
-  return errno_error(ENOENT);
+  return Error(errno_error(ENOENT), fmt::format("{}: no carrier at {} kHz {} in the channel table", group.to_string(), k.frequency_khz,
+                       k.vertical ? "V" : "H"));
 }
 
 void Catalogue::play_url(const InternetTarget& target, Directory::PlayHandler done) {
@@ -270,12 +257,9 @@ json Catalogue::describe_number(ServiceNumber number) const {
   return j;
 }
 
-json Catalogue::map_json(const std::string& query) const {
+Result<json> Catalogue::map_json(const std::string& query) const {
   refresh_prefix();
-  std::string why;
-  auto fail = [&](const std::string& reason) -> json {
-    throw ControlServer::CommandError("map " + query + ": " + reason);
-  };
+  auto fail = [&](const std::string& reason) -> Result<json> { return invalid("map " + query + ": " + reason); };
   // dvb:FREQ_KHZ:POL:SID
   if (query.starts_with("dvb:")) {
     std::vector<std::string> parts;
@@ -291,8 +275,8 @@ json Catalogue::map_json(const std::string& query) const {
     auto pol = parts.size() == 3 ? media::parse_polarisation(parts[1]) : std::nullopt;
     if (parts.size() != 3 || !parse_u32(parts[0], f) || !pol || !parse_u32(parts[2], sid) || sid > 0xffff)
       return fail("expected dvb:FREQUENCY_KHZ:h|v:SERVICE_ID");
-    auto n = plan_.encode(DvbServiceKey{f, media::polarisation_bit(*pol), static_cast<std::uint16_t>(sid)}, &why);
-    if (!n) return fail(why);
+    auto n = plan_.encode(DvbServiceKey{f, media::polarisation_bit(*pol), static_cast<std::uint16_t>(sid)});
+    if (!n) return fail(n.error().message());
     return describe_number(n.value());
   }
   // D/S: directory slot (or name) and station number.
@@ -305,8 +289,8 @@ json Catalogue::map_json(const std::string& query) const {
       slot = d->section().slot;
     }
     if (!parse_u32(query.substr(slash + 1), station)) return fail("the station number is not a number");
-    auto n = plan_.encode(InternetStation{slot, station}, &why);
-    if (!n) return fail(why);
+    auto n = plan_.encode(InternetStation{slot, station});
+    if (!n) return fail(n.error().message());
     return describe_number(n.value());
   }
   std::uint32_t value = 0;
@@ -316,19 +300,18 @@ json Catalogue::map_json(const std::string& query) const {
   }
   auto group = GroupAddress::parse(query);
   if (!group) return fail("not a multicast group, a number, D/S or dvb:FREQ:POL:SID");
-  auto n = plan_.number_of(group.value(), &why);
-  if (!n) return fail(why);
+  auto n = plan_.number_of(group.value());
+  if (!n) return fail(n.error().message());
   json j = describe_number(n.value());
   j["query_group"] = group.value().to_string();
   return j;
 }
 
-json Catalogue::directories_json(const json& request) const {
+Result<json> Catalogue::directories_json(const json& request) const {
   refresh_prefix();
   std::string only = request.value("directory", "");
   bool stations = request.value("stations", true);
-  if (!only.empty() && !directory_by_name(only))
-    throw ControlServer::CommandError("no directory called " + only);
+  if (!only.empty() && !directory_by_name(only)) return invalid("no directory called " + only);
   if (request.contains("refresh")) {
     for (const auto& d : directories_)
       if (only.empty() || d->section().name == only) d->refresh();
@@ -392,7 +375,7 @@ json Catalogue::directories_json(const json& request) const {
     tuned.push_back({{"adapter", t.adapter}, {"carrier", t.carrier.describe()}, {"pid", t.pid}, {"outputs", outs}});
   }
   json prefix = plan_.layout().ipv6_prefix ? json(format_ipv6_prefix(*plan_.layout().ipv6_prefix)) : json(nullptr);
-  return {{"directories", dirs}, {"dvb", {{"carriers", carriers}, {"tuned", tuned}}}, {"ipv6_prefix", prefix}};
+  return json{{"directories", dirs}, {"dvb", {{"carriers", carriers}, {"tuned", tuned}}}, {"ipv6_prefix", prefix}};
 }
 
 }  // namespace joincast::daemon

@@ -70,7 +70,7 @@ class Catalogue {
 
   // What group stands for, or why nothing (*why: a sentence naming the
   // group: not ours, unknown directory slot, no such station, ...).
-  Result<ResolvedService> resolve(const GroupAddress& group, std::string* why) const;
+  Result<ResolvedService> resolve(const GroupAddress& group) const;
 
   // The URL to open for an internet station (see Directory::play_url).
   void play_url(const InternetTarget& target, Directory::PlayHandler done);
@@ -83,12 +83,12 @@ class Catalogue {
   void on_dvb_failure(media::DvbTuner::FailureHandler handler);
 
   // The answers of the control commands, also usable directly.
-  nlohmann::json directories_json(const nlohmann::json& request) const;
-  nlohmann::json map_json(const std::string& query) const;
+  Result<nlohmann::json> directories_json(const nlohmann::json& request) const;
+  Result<nlohmann::json> map_json(const std::string& query) const;
   // "resolve": what a group would play; with "play": true also the URL a
   // session would open (counting a radio-browser click), published on
   // topic "catalogue" as {"event": "play-url", ...} once known.
-  nlohmann::json resolve_json(const nlohmann::json& request);
+  Result<nlohmann::json> resolve_json(const nlohmann::json& request);
 
  private:
   void build(const CatalogueConfig& config);

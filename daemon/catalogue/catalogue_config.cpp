@@ -246,9 +246,10 @@ void parse_dvb(ConfigReader& r, const toml::table& root, const AddressLayout& la
       c.pilot = r.string(ct, "pilot", cp, "");
     }
     c.name = r.string(ct, "name", cp, "");
-    std::string why;
-    if (c.frequency_khz && !plan.encode(DvbServiceKey{c.frequency_khz, media::polarisation_bit(c.polarisation), 0}, &why))
-      r.error(&ct, cp, "frequency does not fit the address plan: " + why);
+    if (c.frequency_khz) {
+      if (auto n = plan.encode(DvbServiceKey{c.frequency_khz, media::polarisation_bit(c.polarisation), 0}); !n)
+        r.error(&ct, cp, "frequency does not fit the address plan: " + n.error().message());
+    }
     if (const toml::node* sn = ct.get("services")) {
       const toml::array* sl = sn->as_array();
       if (!sl) r.error(sn, cp + ".services", "must be a list of { id = N, name = \"...\" }");

@@ -52,6 +52,26 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
   std::set<std::string> topics;
 
  private:
+  // One request line → one answer. Handlers report refusals as values; what
+  // nlohmann throws for a field of the wrong type is the client's mistake,
+  // and anything else thrown is a defect of ours, logged, never let out of
+  // the Asio handler.
+  Json answer(const std::string& line) {
+    Json request = Json::parse(line, nullptr, false);
+    if (request.is_discarded()) return {{"ok", false}, {"error", "malformed request: not a JSON object on one line"}};
+    if (!request.is_object()) return {{"ok", false}, {"error", "malformed request: a request must be a JSON object"}};
+    try {
+      return server_.dispatch(request, shared_from_this());
+    } catch (const Json::exception& e) {
+      return {{"ok", false}, {"error", fmt::format("malformed request: {}", e.what())}};
+    } catch (const ControlServer::CommandError& e) {
+      return {{"ok", false}, {"error", e.what()}};
+    } catch (const std::exception& e) {
+      log::error("control: a request failed inside joincastd: {}", e.what());
+      return {{"ok", false}, {"error", fmt::format("internal error: {}", e.what())}};
+    }
+  }
+
   void read() {
     asio::async_read_until(socket_, input_, '\n', [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
       if (ec) {
@@ -62,17 +82,7 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
       }
       std::string line(asio::buffers_begin(self->input_.data()), asio::buffers_begin(self->input_.data()) + static_cast<std::ptrdiff_t>(n));
       self->input_.consume(n);
-      Json answer;
-      try {
-        Json request = Json::parse(line);
-        if (!request.is_object()) throw std::invalid_argument("a request must be a JSON object");
-        answer = self->server_.dispatch(request, self);
-      } catch (const Json::exception& e) {
-        answer = {{"ok", false}, {"error", fmt::format("malformed request: {}", e.what())}};
-      } catch (const std::exception& e) {
-        answer = {{"ok", false}, {"error", e.what()}};
-      }
-      self->send(answer);
+      self->send(self->answer(line));
       self->read();
     });
   }
@@ -186,14 +196,12 @@ ControlServer::Json ControlServer::dispatch(const Json& request, const std::shar
   auto it = commands_.find(name);
   if (it == commands_.end())
     return {{"ok", false}, {"error", fmt::format("unknown command \"{}\" (try \"help\")", name)}};
-  try {
-    Json answer = it->second.handler(request);
-    if (!answer.is_object()) answer = Json{{"result", answer}};
-    answer["ok"] = true;
-    return answer;
-  } catch (const CommandError& e) {
-    return {{"ok", false}, {"error", e.what()}};
-  }
+  Result<Json> answer = it->second.handler(request);
+  if (!answer) return {{"ok", false}, {"error", answer.error().message()}};
+  Json out = std::move(answer).value();
+  if (!out.is_object()) out = Json{{"result", out}};
+  out["ok"] = true;
+  return out;
 }
 
 }  // namespace joincast::daemon

@@ -5,8 +5,11 @@
 // "watch" turns a connection into a stream of published events.
 //
 // Modules register their commands; handlers run on the daemon's io_context
-// thread and must not block.
+// thread and must not block. A handler that can fail returns Result<Json>:
+// its error's message becomes the answer's "error".
 #pragma once
+
+#include "common/result.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -16,17 +19,21 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <system_error>
+#include <type_traits>
 
 namespace joincast::daemon {
 
 class ControlServer {
  public:
   using Json = nlohmann::json;
-  // Returns the answer's fields; throw CommandError for a clear refusal.
-  using Handler = std::function<Json(const Json& request)>;
+  // Returns the answer's fields, or the reason the command was refused.
+  using Handler = std::function<Result<Json>(const Json& request)>;
 
+  // The old way to refuse, by throwing; routing and sessions still do
+  // until their commands return Result<Json>.
   struct CommandError : std::runtime_error {
     using std::runtime_error::runtime_error;
   };
@@ -42,6 +49,12 @@ class ControlServer {
   void close();
 
   void add(const std::string& command, std::string summary, Handler handler);
+  // A command that cannot fail (it returns Json, not Result<Json>).
+  template <class F>
+    requires std::is_same_v<std::invoke_result_t<F&, const Json&>, Json>
+  void add(const std::string& command, std::string summary, F handler) {
+    add(command, std::move(summary), Handler([h = std::move(handler)](const Json& r) -> Result<Json> { return h(r); }));
+  }
   // Sends message to every connection watching topic.
   void publish(const std::string& topic, const Json& message);
 

@@ -390,12 +390,11 @@ void Membership::age() {
   }
 }
 
-nlohmann::json Membership::groups(bool include_empty) const {
-  if (!backend_) throw ControlServer::CommandError("membership is off: " + backend_note_);
+Result<nlohmann::json> Membership::groups(bool include_empty) const {
+  if (!backend_) return Error(std::errc::operation_not_supported, "membership is off: " + backend_note_);
   auto g = backend_->groups();
   auto l = backend_->listeners();
-  if (!g || !l)
-    throw ControlServer::CommandError("reading the membership maps failed: " + (!g ? g.error() : l.error()).message());
+  if (!g || !l) return (!g ? g.error() : l.error()).context("reading the membership maps failed");
   auto out = groups_json(g.value(), l.value(), monotonic_ns(), include_empty);
   out["source"] = "joincastd";
   return out;

@@ -47,7 +47,7 @@ class Membership {
 
   nlohmann::json status() const;
   void collect_metrics(MetricsWriter& w) const;
-  nlohmann::json groups(bool include_empty = false) const;
+  Result<nlohmann::json> groups(bool include_empty = false) const;
   MembershipBackend* backend() { return backend_.get(); }
 
  private:

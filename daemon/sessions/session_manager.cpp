@@ -418,11 +418,10 @@ void SessionManager::evaluate(Entry& e) {
     entries_.erase(key);
     return;
   }
-  std::string why;
-  auto resolved = catalogue_.resolve(e.group, &why);
+  auto resolved = catalogue_.resolve(e.group);
   if (!resolved) {
     // Directories refresh: a number unknown now may be listed later.
-    wait(e, why.empty() ? resolved.error().message() : why, config_.retry_max, "resolve");
+    wait(e, resolved.error().message(), config_.retry_max, "resolve");
     return;
   }
   e.resolved = resolved.value();

@@ -116,14 +116,14 @@ TEST_CASE("station numbers are assigned on first sight and never reused") {
   std::string file = (dir.path / "d.numbers.json").string();
   {
     StationNumbers n(file, 1000);
-    REQUIRE(!n.load(nullptr));
+    REQUIRE(n.load());
     CHECK(n.assign("a", "A") == 0u);
     CHECK(n.assign("b", "B") == 1u);
     CHECK(n.assign("a", "A") == 0u);
-    REQUIRE(!n.save(nullptr));
+    REQUIRE(n.save());
   }
   StationNumbers again(file, 1000);
-  REQUIRE(!again.load(nullptr));
+  REQUIRE(again.load());
   // A refresh that reorders and adds: old keys keep their numbers.
   CHECK(again.assign("c", "C") == 2u);
   CHECK(again.assign("b", "B") == 1u);
@@ -131,7 +131,7 @@ TEST_CASE("station numbers are assigned on first sight and never reused") {
   CHECK(again.find("zzz") == std::nullopt);
   // A number space of 2 holds a and b (saved above); c does not fit.
   StationNumbers full(file, 2);
-  REQUIRE(!full.load(nullptr));
+  REQUIRE(full.load());
   CHECK(full.assign("b", "B") == 1u);
   CHECK(full.assign("c", "C") == std::nullopt);
 }
@@ -141,12 +141,13 @@ TEST_CASE("a corrupt numbering file is refused, not silently renumbered") {
   std::string file = (dir.path / "bad.json").string();
   std::ofstream(file) << R"({"format":1,"next":1,"stations":[{"number":5,"key":"a"}]})";
   StationNumbers n(file, 100);
-  std::string why;
-  CHECK(n.load(&why));
-  CHECK(why.find("inconsistent") != std::string::npos);
+  auto loaded = n.load();
+  REQUIRE(!loaded);
+  CHECK(loaded.error().message().find("inconsistent") != std::string::npos);
   std::ofstream(file, std::ios::trunc) << "not json";
-  CHECK(n.load(&why));
-  CHECK(why.find("stations would be renumbered") != std::string::npos);
+  loaded = n.load();
+  REQUIRE(!loaded);
+  CHECK(loaded.error().message().find("stations would be renumbered") != std::string::npos);
 }
 
 TEST_CASE("catalogue configuration: directories, DVB carriers, address plan") {

@@ -61,9 +61,8 @@ std::string Directory::fetch_url() const {
 }
 
 void Directory::start() {
-  std::string why;
-  if (numbers_.load(&why)) {
-    status_.error = "directory " + config_.name + ": " + why;
+  if (auto loaded = numbers_.load(); !loaded) {
+    status_.error = "directory " + config_.name + ": " + loaded.error().message();
     changed();
     return;
   }
@@ -215,9 +214,8 @@ bool Directory::apply(DirectoryListing listing, bool from_cache) {
     numbered.emplace_back(*n, std::move(s));
   }
   if (numbers_.dirty()) {
-    std::string why;
-    if (numbers_.save(&why)) {
-      status_.error = "directory " + config_.name + ": station numbers not saved: " + why;
+    if (auto saved = numbers_.save(); !saved) {
+      status_.error = "directory " + config_.name + ": station numbers not saved: " + saved.error().message();
       return false;
     }
   }

@@ -37,14 +37,13 @@ std::error_code write_file_atomically(const std::string& path, const std::string
   return {};
 }
 
-std::error_code StationNumbers::load(std::string* why) {
+Result<void> StationNumbers::load() {
   by_key_.clear();
   next_ = 0;
   std::ifstream in(path_, std::ios::binary);
   if (!in) {
-    if (errno == ENOENT) return {};
-    if (why) *why = path_ + ": " + std::strerror(errno);
-    return last_error();
+    if (errno == ENOENT) return success();
+    return Error(last_error(), path_ + ": " + std::strerror(errno));
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
@@ -61,25 +60,23 @@ std::error_code StationNumbers::load(std::string* why) {
       by_key_.emplace(std::move(key), std::move(r));
     }
   } catch (const std::exception& e) {
-    if (why) *why = path_ + ": cannot be read (" + e.what() + "); fix or remove it, stations would be renumbered";
-    return errno_error(EBADMSG);
+    return Error(errno_error(EBADMSG),
+                 path_ + ": cannot be read (" + e.what() + "); fix or remove it, stations would be renumbered");
   }
-  return {};
+  return success();
 }
 
-std::error_code StationNumbers::save(std::string* why) const {
+Result<void> StationNumbers::save() const {
   nlohmann::json stations = nlohmann::json::array();
   // Ordered by number so that the file reads like the directory.
   std::map<std::uint32_t, std::pair<std::string, std::string>> ordered;
   for (const auto& [key, r] : by_key_) ordered[r.number] = {key, r.name};
   for (const auto& [number, kn] : ordered) stations.push_back({{"number", number}, {"key", kn.first}, {"name", kn.second}});
   nlohmann::json j = {{"format", 1}, {"next", next_}, {"stations", stations}};
-  if (auto ec = write_file_atomically(path_, j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n")) {
-    if (why) *why = path_ + ": " + ec.message();
-    return ec;
-  }
+  if (auto ec = write_file_atomically(path_, j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"))
+    return Error(ec, path_ + ": " + ec.message());
   dirty_ = false;
-  return {};
+  return success();
 }
 
 std::optional<std::uint32_t> StationNumbers::assign(const std::string& key, const std::string& name) {

@@ -27,8 +27,8 @@ class StationNumbers {
 
   // Reads the table (a missing file is an empty table). A file that does
   // not parse is an error: guessing would renumber stations.
-  std::error_code load(std::string* why);
-  std::error_code save(std::string* why) const;
+  Result<void> load();
+  Result<void> save() const;
 
   // The number of key, assigning the next one on first sight; nullopt when
   // the directory's number space (limit) is exhausted.

@@ -21,6 +21,9 @@ struct membership_bpf;
 
 namespace joincast::daemon {
 
+// libbpf returns -errno (and sets errno); a NULL pointer return leaves errno.
+inline std::error_code libbpf_error(int negative_errno) { return errno_error(-negative_errno); }
+
 class MembershipProgram {
  public:
   struct Options {
