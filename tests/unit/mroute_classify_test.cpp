@@ -90,7 +90,7 @@ TEST_CASE("IPv4 garbage is refused: short, not IGMP, header past the end") {
   CHECK_FALSE(MrouteSocket::classify_ipv4(long_header, 1));
 }
 
-TEST_CASE("an IPv6 upcall starts with a zero byte; MLD with its type") {
+TEST_CASE("an IPv6 upcall starts with a zero byte, MLD with its type") {
   mrt6msg m{};
   m.im6_mbz = 0;
   m.im6_msgtype = MRT6MSG_NOCACHE;

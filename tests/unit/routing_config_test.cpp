@@ -159,7 +159,7 @@ to = ["c"]
   CHECK(has_error(r, 7, "(10.0.0.1, 239.1.1.1) is already routed from a (j.toml:2)"));
 }
 
-TEST_CASE("an included smcroute.conf merges in; its errors name its own file and line") {
+TEST_CASE("an included smcroute.conf merges in, and its errors name its own file and line") {
   auto dir = std::filesystem::temp_directory_path() / ("jc-routing-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "smcroute.conf") << "phyint eth1 enable ttl-threshold 4\n"

@@ -85,7 +85,7 @@ to = ["eth1", "eth2"]
   CHECK(p.templates.empty());
 }
 
-TEST_CASE("a missing input interface makes the route pending; a missing output is left out") {
+TEST_CASE("a missing input interface makes the route pending, a missing output is left out") {
   InterfaceTable t;
   add_link(t, 3, "eth1");
   auto s = section(R"([routing]
@@ -133,7 +133,7 @@ to = ["eth1"]
   CHECK(p.routes.begin()->second.oifs.size() == 2);
 }
 
-TEST_CASE("(*,G) and ranges are templates; the first matching one wins") {
+TEST_CASE("(*,G) and ranges are templates, and the first matching one wins") {
   InterfaceTable t;
   add_link(t, 2, "eth0");
   add_link(t, 3, "eth1");
@@ -277,7 +277,7 @@ groups = ["239.255.255.250", "ff0e::2:7ffe"]
   CHECK(p.group_routes[1].destination.family() == AF_INET6);
 }
 
-TEST_CASE("joins expand ranges; phyint disable keeps an interface out") {
+TEST_CASE("joins expand ranges, and phyint disable keeps an interface out") {
   InterfaceTable t;
   add_link(t, 2, "eth0");
   add_link(t, 3, "eth1");

@@ -164,7 +164,7 @@ TEST_CASE("ASX is scanned leniently: case, bare ampersands, entities, INI form")
   CHECK(ini.entries[1].location == "http://r/2");
 }
 
-TEST_CASE("declared content types decide; undecided bytes are sniffed") {
+TEST_CASE("declared content types decide, undecided bytes are sniffed") {
   CHECK(classify_content_type("audio/mpeg").kind == ContentKind::media);
   CHECK(classify_content_type("Audio/AACP; charset=x").kind == ContentKind::media);
   CHECK(classify_content_type("application/ogg").kind == ContentKind::media);
