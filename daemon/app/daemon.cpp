@@ -43,13 +43,11 @@ int Daemon::run() {
   catalogue_->start(control_);
 
   membership_ = std::make_unique<Membership>(io_, config_.membership, control_, *routes_);
-  membership_->observe([this](const jc_event& e) {
+  membership_->observe([this](const MembershipEvent& e) {
     if (sessions_) sessions_->on_membership(e);
-    if (!proxy_ || (e.type != JC_EV_GROUP_UP && e.type != JC_EV_GROUP_DOWN)) return;
-    Address16 g;
-    std::memcpy(g.data(), e.group, 16);
-    if (e.type == JC_EV_GROUP_UP) proxy_->group_up(g);
-    else proxy_->group_down(g);
+    if (!proxy_) return;
+    if (e.kind == MembershipEvent::Kind::group_up) proxy_->group_up(e.group);
+    else if (e.kind == MembershipEvent::Kind::group_down) proxy_->group_down(e.group);
   });
   membership_->start();
   start_proxy();
@@ -103,15 +101,7 @@ void Daemon::start_proxy() {
   proxy_ = std::make_unique<MembershipProxy>(io_, config_.proxy);
   log::info("proxy: reporting downstream groups upstream on {} (RFC 4605)", config_.proxy.upstream);
   // Groups that already have listeners (pinned maps kept them).
-  if (!membership_->backend()) return;
-  if (auto groups = membership_->backend()->groups()) {
-    for (const auto& g : groups.value()) {
-      if (!g.value.listeners) continue;
-      Address16 a;
-      std::memcpy(a.data(), g.key.group, 16);
-      proxy_->group_up(a);
-    }
-  }
+  for (const auto& g : membership_->active_groups()) proxy_->group_up(g);
 }
 
 void Daemon::reload() {

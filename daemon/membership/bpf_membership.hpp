@@ -32,6 +32,7 @@ class BpfMembership final : public MembershipBackend {
   Result<ForgetOutcome> forget(const jc_listener_key& key, std::uint64_t unless_reported_after_ns,
                                jc_leave_reason reason) override;
   Result<bool> collect_group(const jc_group_key& key, std::uint64_t idle_since_ns) override;
+  void deliver_pending() override { drain(); }
 
   MembershipProgram::MapsOrigin maps_origin() const { return program_->maps_origin(); }
   const std::string& replaced_pins() const { return program_->replaced_pins(); }

@@ -138,7 +138,7 @@ void Membership::start_backend() {
     if (!interfaces_.count(name)) interfaces_[name] = Interface{name, 0, false, ""};
   sync_interfaces();
   // Events a previous daemon left in the pinned ring buffer.
-  if (auto* b = dynamic_cast<BpfMembership*>(backend_.get())) b->drain();
+  backend_->deliver_pending();
   schedule_aging();
 }
 
@@ -243,6 +243,26 @@ void Membership::sync_interfaces() {
   });
 }
 
+namespace {
+// The ring buffer's event as other modules see it; nullopt for the ones
+// only membership itself acts on (pending leaves, queries heard).
+std::optional<MembershipEvent> typed_event(const jc_event& e) {
+  MembershipEvent out;
+  switch (e.type) {
+    case JC_EV_GROUP_UP: out.kind = MembershipEvent::Kind::group_up; break;
+    case JC_EV_GROUP_DOWN: out.kind = MembershipEvent::Kind::group_down; break;
+    case JC_EV_LISTENER_JOIN: out.kind = MembershipEvent::Kind::listener_joined; break;
+    case JC_EV_LISTENER_LEAVE: out.kind = MembershipEvent::Kind::listener_left; break;
+    default: return std::nullopt;
+  }
+  std::memcpy(out.group.data(), e.group, 16);
+  std::memcpy(out.host.data(), e.host, 16);
+  out.ifindex = static_cast<int>(e.ifindex);
+  out.listeners = e.listeners;
+  return out;
+}
+}  // namespace
+
 void Membership::on_event(const jc_event& e) {
   std::uint64_t now = monotonic_ns();
   Address16 group;
@@ -274,7 +294,35 @@ void Membership::on_event(const jc_event& e) {
       break;
   }
   control_.publish("membership", event_json(e, now));
-  for (const auto& o : observers_) o(e);
+  if (auto typed = typed_event(e))
+    for (const auto& o : observers_) o(*typed);
+}
+
+std::vector<Address16> Membership::active_groups() const {
+  std::vector<Address16> out;
+  if (!backend_) return out;
+  if (auto groups = backend_->groups()) {
+    for (const auto& g : groups.value()) {
+      if (!g.value.listeners) continue;
+      Address16 a;
+      std::memcpy(a.data(), g.key.group, 16);
+      out.push_back(a);
+    }
+  }
+  return out;
+}
+
+std::map<Address16, std::set<int>> Membership::listener_interfaces() const {
+  std::map<Address16, std::set<int>> out;
+  if (!backend_) return out;
+  if (auto l = backend_->listeners()) {
+    for (const auto& x : l.value()) {
+      Address16 g;
+      std::memcpy(g.data(), x.key.group, 16);
+      out[g].insert(static_cast<int>(x.key.ifindex));
+    }
+  }
+  return out;
 }
 
 void Membership::schedule_aging() {

@@ -9,6 +9,7 @@
 #include "daemon/membership/membership_config.hpp"
 #include "daemon/core/control_server.hpp"
 #include "daemon/membership/membership_backend.hpp"
+#include "daemon/membership/membership_event.hpp"
 #include "daemon/core/metrics.hpp"
 #include "daemon/membership/querier.hpp"
 
@@ -41,14 +42,17 @@ class Membership {
   void reload(const MembershipSection& config);
   void stop();
 
-  // Other modules (sessions, routes) follow membership through this.
-  using Observer = std::function<void(const jc_event&)>;
+  // Other modules (sessions, proxy) follow membership through this.
+  using Observer = std::function<void(const MembershipEvent&)>;
   void observe(Observer observer) { observers_.push_back(std::move(observer)); }
+  // Groups that have listeners now (after a restart: those the pinned maps
+  // kept), and the interfaces each group's listeners are on.
+  std::vector<Address16> active_groups() const;
+  std::map<Address16, std::set<int>> listener_interfaces() const;
 
   nlohmann::json status() const;
   void collect_metrics(MetricsWriter& w) const;
   Result<nlohmann::json> groups(bool include_empty = false) const;
-  MembershipBackend* backend() { return backend_.get(); }
 
  private:
   struct Interface {

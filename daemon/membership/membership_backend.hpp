@@ -37,6 +37,9 @@ class MembershipBackend {
                                        jc_leave_reason reason) = 0;
   // Deletes an empty group unchanged since idle_since_ns; true if deleted.
   virtual Result<bool> collect_group(const jc_group_key& key, std::uint64_t idle_since_ns) = 0;
+  // Delivers events that were waiting when the backend started (a previous
+  // daemon's, left in the pinned ring buffer); nothing for most backends.
+  virtual void deliver_pending() {}
 };
 
 }  // namespace joincast::daemon

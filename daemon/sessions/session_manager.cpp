@@ -164,16 +164,7 @@ void SessionManager::start() {
             engine_->threads() == 1 ? "" : "s", note.empty() ? ", io_uring" : ", " + note);
 
   // Groups that have listeners already (pinned maps kept them over a restart).
-  if (auto* backend = membership_.backend()) {
-    if (auto groups = backend->groups()) {
-      for (const auto& g : groups.value()) {
-        if (!g.value.listeners) continue;
-        Address16 a;
-        std::copy(std::begin(g.key.group), std::end(g.key.group), a.begin());
-        on_listener(a);
-      }
-    }
-  }
+  for (const auto& g : membership_.active_groups()) on_listener(g);
 }
 
 void SessionManager::reload(const SessionsSection& config) {
@@ -218,23 +209,20 @@ bool SessionManager::active(const Entry& e) const {
   return e.state == State::starting || e.state == State::running || e.state == State::grace;
 }
 
-void SessionManager::on_membership(const jc_event& ev) {
+void SessionManager::on_membership(const MembershipEvent& ev) {
   if (!engine_ || stopping_) return;
-  Address16 g;
-  std::copy(std::begin(ev.group), std::end(ev.group), g.begin());
-  switch (ev.type) {
-    case JC_EV_GROUP_UP:
-    case JC_EV_LISTENER_JOIN:
+  const Address16& g = ev.group;
+  switch (ev.kind) {
+    case MembershipEvent::Kind::group_up:
+    case MembershipEvent::Kind::listener_joined:
       on_listener(g);
       break;
-    case JC_EV_LISTENER_LEAVE:
+    case MembershipEvent::Kind::listener_left:
       if (Entry* e = find(g); e && ev.listeners > 0)
         schedule(g, e->state == State::waiting ? kEvaluate : kRoutes);  // a policy may hinge on who is left
       break;
-    case JC_EV_GROUP_DOWN:
+    case MembershipEvent::Kind::group_down:
       on_group_down(g);
-      break;
-    default:
       break;
   }
 }
@@ -284,34 +272,16 @@ void SessionManager::on_group_down(const Address16& group) {
   });
 }
 
-SessionManager::ListenerIndex SessionManager::listener_index() const {
-  ListenerIndex out;
-  if (auto* backend = membership_.backend()) {
-    if (auto l = backend->listeners()) {
-      for (const auto& x : l.value()) {
-        Address16 g;
-        std::copy(std::begin(x.key.group), std::end(x.key.group), g.begin());
-        out[g].insert(static_cast<int>(x.key.ifindex));
-      }
-    }
-  }
-  return out;
-}
+SessionManager::ListenerIndex SessionManager::listener_index() const { return membership_.listener_interfaces(); }
 
 std::set<int> SessionManager::listener_interfaces(const Address16& group) const {
   if (index_) {
     auto it = index_->find(group);
     return it == index_->end() ? std::set<int>{} : it->second;
   }
-  std::set<int> out;
-  if (auto* backend = membership_.backend()) {
-    if (auto l = backend->listeners()) {
-      for (const auto& x : l.value())
-        if (std::equal(std::begin(x.key.group), std::end(x.key.group), group.begin()))
-          out.insert(static_cast<int>(x.key.ifindex));
-    }
-  }
-  return out;
+  auto all = membership_.listener_interfaces();
+  auto it = all.find(group);
+  return it == all.end() ? std::set<int>{} : it->second;
 }
 
 std::optional<std::string> SessionManager::policy_refusal(const Entry& e, const std::set<int>& interfaces) const {

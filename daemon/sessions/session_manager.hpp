@@ -49,7 +49,7 @@ class SessionManager {
   // Stops every session: SAP deletions and RTCP BYEs go out.
   void stop();
 
-  void on_membership(const jc_event& e);
+  void on_membership(const MembershipEvent& e);
 
   nlohmann::json summary() const;
   void collect_metrics(MetricsWriter& w) const;
