@@ -339,10 +339,12 @@ class Daemon:
         self._log = None
         lab.daemons.append(self)
 
-    def start(self, wait: bool = True, extra: tuple[str, ...] = ()) -> "Daemon":
+    def start(self, wait: bool = True, extra: tuple[str, ...] = (), log_level: str | None = "debug") -> "Daemon":
+        """log_level None: no --log-level, daemon.log_level decides."""
         self._started_lines = self.log().count(" started, control socket ")
         self._log = open(self.log_path, "a")
-        self.proc = self.ns.spawn(str(JOINCASTD), "--config", str(self.config_path), "--log-level", "debug", *extra,
+        level = ("--log-level", log_level) if log_level else ()
+        self.proc = self.ns.spawn(str(JOINCASTD), "--config", str(self.config_path), *level, *extra,
                                   stdout=self._log, stderr=subprocess.STDOUT)
         if wait:
             self.wait_started()

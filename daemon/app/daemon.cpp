@@ -6,17 +6,41 @@
 #include <systemd/sd-daemon.h>
 
 #include <csignal>
-#include <cstring>
+#include <exception>
 
 namespace joincast::daemon {
 
-Daemon::Daemon(Config config)
+Daemon::Daemon(Config config, Options options)
     : config_(std::move(config)),
+      options_(options),
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       control_(io_, config_.daemon.control_socket, config_.daemon.control_mode, config_.daemon.control_group),
       metrics_(io_),
-      catalogue_(std::make_unique<Catalogue>(io_, config_.catalogue, config_.daemon.state_dir)),
-      started_(std::chrono::steady_clock::now()) {}
+      started_(std::chrono::steady_clock::now()) {
+  // The modules, in start order. Adding a module is one line here.
+  routes_ = std::make_unique<RouteController>(io_, control_, config_.routing);
+  routing_module_ = std::make_unique<RoutingModule>(*routes_);
+  add(*routing_module_, &Config::routing);
+  catalogue_ = std::make_unique<Catalogue>(io_, control_, config_.catalogue, config_.daemon.state_dir);
+  add(*catalogue_, &Config::catalogue);
+  membership_ = std::make_unique<Membership>(io_, config_.membership, control_, *routes_);
+  add(*membership_, &Config::membership);
+  proxy_ = std::make_unique<MembershipProxy>(io_, config_.proxy, [this] { return membership_->active_groups(); });
+  add(*proxy_, &Config::proxy);
+  sessions_ = std::make_unique<SessionManager>(io_, config_.sessions, *catalogue_, *membership_, *routes_, control_);
+  sessions_module_ = std::make_unique<SessionsModule>(*sessions_);
+  add(*sessions_module_, &Config::sessions);
+
+  // How modules hear of each other: membership's events, once.
+  membership_->observe([this](const MembershipEvent& e) {
+    sessions_->on_membership(e);
+    if (e.kind == MembershipEvent::Kind::group_up) proxy_->group_up(e.group);
+    else if (e.kind == MembershipEvent::Kind::group_down) proxy_->group_down(e.group);
+  });
+  metrics_.add_collector([this](MetricsWriter& w) {
+    for (const auto& m : modules_) m.module->collect_metrics(w);
+  });
+}
 
 Daemon::~Daemon() = default;
 
@@ -24,11 +48,25 @@ nlohmann::json Daemon::status() const {
   auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
   nlohmann::json out = {
       {"version", JOINCAST_VERSION}, {"pid", ::getpid()}, {"uptime_s", uptime.count()}, {"config", config_.path}};
-  if (membership_) out["membership"] = membership_->status();
-  if (proxy_) out["proxy"] = proxy_->status();
-  if (sessions_) out["sessions"] = sessions_->summary();
-  if (routes_) out["routing"] = routes_->status();
+  for (std::size_t i = 0; i < started_modules_; ++i) {
+    nlohmann::json s = modules_[i].module->status();
+    if (!s.is_null()) out[std::string(modules_[i].module->name())] = std::move(s);
+  }
   return out;
+}
+
+Result<void> Daemon::start() {
+  for (auto& m : modules_) {
+    if (auto r = m.module->start(); !r) return std::move(r).error().context(m.module->name());
+    ++started_modules_;
+  }
+  return success();
+}
+
+void Daemon::stop() {
+  // Reverse order: sessions send their SAP deletions while the sockets and
+  // routes still work; routing removes what it installed last.
+  while (started_modules_ > 0) modules_[--started_modules_].module->stop();
 }
 
 int Daemon::run() {
@@ -38,28 +76,15 @@ int Daemon::run() {
     return 1;
   }
   control_.add("status", "daemon version, uptime and module state", [this](const nlohmann::json&) { return status(); });
-  routes_ = std::make_unique<RouteController>(io_, control_, config_.routing);
-  if (!routes_->start()) return 1;
-  catalogue_->start(control_);
-
-  membership_ = std::make_unique<Membership>(io_, config_.membership, control_, *routes_);
-  membership_->observe([this](const MembershipEvent& e) {
-    if (sessions_) sessions_->on_membership(e);
-    if (!proxy_) return;
-    if (e.kind == MembershipEvent::Kind::group_up) proxy_->group_up(e.group);
-    else if (e.kind == MembershipEvent::Kind::group_down) proxy_->group_down(e.group);
-  });
-  membership_->start();
-  start_proxy();
-  sessions_ = std::make_unique<SessionManager>(io_, config_.sessions, *catalogue_, *membership_, *routes_, control_);
-  sessions_->start();
-  metrics_.add_collector([this](MetricsWriter& w) {
-    membership_->collect_metrics(w);
-    sessions_->collect_metrics(w);
-  });
+  if (auto r = start(); !r) {
+    log::error("{}", r.error().message());
+    stop();
+    return 1;
+  }
   if (!config_.metrics.listen.empty()) {
     if (auto ec = metrics_.listen(config_.metrics.listen)) {
       log::error("metrics: cannot listen on {}: {}", config_.metrics.listen, ec.message());
+      stop();
       return 1;
     }
     log::info("metrics: Prometheus text format on http://{}/metrics", config_.metrics.listen);
@@ -77,7 +102,13 @@ int Daemon::run() {
 
 void Daemon::on_signal(int signo) {
   if (signo == SIGHUP) {
-    reload();
+    // Nothing a reload throws may end the daemon without its orderly stop.
+    try {
+      reload();
+    } catch (const std::exception& e) {
+      log::error("reload failed: {}; the running configuration stays in force", e.what());
+      sd_notify(0, "READY=1");
+    }
     signals_.async_wait([this](boost::system::error_code ec, int s) {
       if (!ec) on_signal(s);
     });
@@ -85,23 +116,49 @@ void Daemon::on_signal(int signo) {
   }
   log::info("{} received, stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
   sd_notify(0, "STOPPING=1");
-  if (sessions_) sessions_->stop();  // SAP deletions while the sockets still work
-  proxy_.reset();
-  if (routes_) routes_->stop();
-  if (membership_) membership_->stop();
+  stop();
   metrics_.close();
-  catalogue_->stop();
   control_.close();
   io_.stop();
 }
 
-void Daemon::start_proxy() {
-  proxy_.reset();  // leaves what an old upstream had joined
-  if (config_.proxy.upstream.empty()) return;
-  proxy_ = std::make_unique<MembershipProxy>(io_, config_.proxy);
-  log::info("proxy: reporting downstream groups upstream on {} (RFC 4605)", config_.proxy.upstream);
-  // Groups that already have listeners (pinned maps kept them).
-  for (const auto& g : membership_->active_groups()) proxy_->group_up(g);
+void Daemon::reload_daemon_section(Config& next) {
+  DaemonSection& d = next.daemon;
+  const DaemonSection& running = config_.daemon;
+  auto restart_only = [](const char* key, const auto& now, const auto& asked) {
+    log::warning("reload: daemon.{} changes only on restart; keeping {} (the file says {})", key, now, asked);
+  };
+  if (d.state_dir != running.state_dir) restart_only("state_dir", running.state_dir, d.state_dir);
+  if (d.control_socket != running.control_socket)
+    restart_only("control_socket", running.control_socket, d.control_socket);
+  if (d.control_group != running.control_group)
+    restart_only("control_group", running.control_group.empty() ? "root's" : running.control_group,
+                 d.control_group.empty() ? "root's" : d.control_group);
+  if (d.control_mode != running.control_mode)
+    restart_only("control_mode", fmt::format("{:04o}", running.control_mode), fmt::format("{:04o}", d.control_mode));
+  std::string level = d.log_level;
+  d = running;
+  d.log_level = level;
+  if (level == running.log_level) return;
+  if (options_.log_level_from_command_line) {
+    log::notice("reload: daemon.log_level is now \"{}\", but --log-level on the command line stays in force", level);
+    return;
+  }
+  log::Level parsed;
+  if (log::parse_level(level, parsed)) {
+    log::set_level(parsed);
+    log::notice("reload: log level is now {}", level);
+  }
+}
+
+void Daemon::reload_metrics(const MetricsSection& next) {
+  if (next.listen == metrics_.address()) return;
+  metrics_.close();
+  if (next.listen.empty()) return;
+  if (auto ec = metrics_.listen(next.listen))
+    log::error("metrics: cannot listen on {}: {}; no metrics endpoint", next.listen, ec.message());
+  else
+    log::info("metrics: now on http://{}/metrics", next.listen);
 }
 
 void Daemon::reload() {
@@ -109,25 +166,21 @@ void Daemon::reload() {
   ConfigResult next = load_config(config_.path);
   if (!next.ok()) {
     for (const auto& e : next.errors) log::error("reload refused: {}", e.to_string());
-  } else {
-    // A routing section that cannot be applied keeps the old one.
-    if (routes_ && !routes_->reload(next.config.routing)) next.config.routing = config_.routing;
-    log::info("configuration {} reloaded", config_.path);
-    config_ = std::move(next.config);
-    if (membership_) membership_->reload(config_.membership);
-    if (!proxy_ || proxy_->upstream() != config_.proxy.upstream) start_proxy();
-    if (sessions_) sessions_->reload(config_.sessions);
-    if (config_.metrics.listen != metrics_.address()) {
-      metrics_.close();
-      if (!config_.metrics.listen.empty()) {
-        if (auto ec = metrics_.listen(config_.metrics.listen))
-          log::error("metrics: cannot listen on {}: {}; no metrics endpoint", config_.metrics.listen, ec.message());
-        else
-          log::info("metrics: now on http://{}/metrics", config_.metrics.listen);
-      }
-    }
-    catalogue_->reload(config_.catalogue);
+    log::error("reload refused: {} has {} problem{}; the running configuration stays in force", config_.path,
+               next.errors.size(), next.errors.size() == 1 ? "" : "s");
+    sd_notify(0, "READY=1");
+    return;
   }
+  reload_daemon_section(next.config);
+  for (auto& m : modules_) {
+    if (auto r = m.reload(next.config); !r) {
+      log::error("reload: {}: {}; it keeps its running configuration", m.module->name(), r.error().message());
+      m.keep_running_section(next.config, config_);
+    }
+  }
+  reload_metrics(next.config.metrics);
+  config_ = std::move(next.config);
+  log::info("configuration {} reloaded", config_.path);
   sd_notify(0, "READY=1");
 }
 

@@ -1,48 +1,80 @@
-// daemon.hpp — joincastd as one object: owns the io_context, the control
-// socket and every module, starts them in order and stops them in reverse.
+// daemon.hpp — joincastd as one object, the composition root: owns the
+// io_context, the control socket, the metrics endpoint and every module;
+// wires the modules to each other once (membership events to sessions and
+// the proxy); starts them in order, reloads them on SIGHUP with their own
+// sections, and stops them in reverse order.
 #pragma once
 
-#include "daemon/catalogue/catalogue.hpp"
 #include "daemon/app/config.hpp"
+#include "daemon/app/module_adapters.hpp"
+#include "daemon/catalogue/catalogue.hpp"
 #include "daemon/core/control_server.hpp"
-#include "daemon/membership/membership.hpp"
 #include "daemon/core/metrics.hpp"
+#include "daemon/core/module.hpp"
+#include "daemon/membership/membership.hpp"
 #include "daemon/membership/proxy.hpp"
-#include "daemon/sessions/session_manager.hpp"
 #include "daemon/routing/route_controller.hpp"
+#include "daemon/sessions/session_manager.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <vector>
 
 namespace joincast::daemon {
 
 class Daemon {
  public:
-  explicit Daemon(Config config);
+  struct Options {
+    // --log-level was given: it wins over daemon.log_level, also on reload.
+    bool log_level_from_command_line = false;
+  };
+  Daemon(Config config, Options options);
   ~Daemon();
 
   // Runs until SIGTERM/SIGINT. Returns the process exit status.
   int run();
 
  private:
+  // A module in start order, with how to hand it its section on reload.
+  struct Entry {
+    Module* module;
+    std::function<Result<void>(const Config& next)> reload;
+    std::function<void(Config& next, const Config& running)> keep_running_section;
+  };
+  template <class Section>
+  void add(ConfiguredModule<Section>& module, Section Config::*section) {
+    modules_.push_back({&module, [&module, section](const Config& next) { return module.reload(next.*section); },
+                        [section](Config& next, const Config& running) { next.*section = running.*section; }});
+  }
+
+  Result<void> start();
+  void stop();
   void on_signal(int signo);
   void reload();
+  // [daemon] on SIGHUP: the log level changes live; the rest only on restart.
+  void reload_daemon_section(Config& next);
+  void reload_metrics(const MetricsSection& next);
   nlohmann::json status() const;
 
   Config config_;
+  Options options_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   ControlServer control_;
   MetricsServer metrics_;
-  std::unique_ptr<Membership> membership_;
-  std::unique_ptr<MembershipProxy> proxy_;
-  void start_proxy();
   std::unique_ptr<RouteController> routes_;
   std::unique_ptr<Catalogue> catalogue_;  // groups -> stations and DVB services
+  std::unique_ptr<Membership> membership_;
+  std::unique_ptr<MembershipProxy> proxy_;
   std::unique_ptr<SessionManager> sessions_;
+  std::unique_ptr<RoutingModule> routing_module_;
+  std::unique_ptr<SessionsModule> sessions_module_;
+  std::vector<Entry> modules_;  // start order
+  std::size_t started_modules_ = 0;
   std::chrono::steady_clock::time_point started_;
 };
 

@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    Daemon daemon(std::move(loaded.config));
+    Daemon daemon(std::move(loaded.config), Daemon::Options{.log_level_from_command_line = !log_level.empty()});
     return daemon.run();
   } catch (const std::exception& e) {
     log::error("{}", e.what());

@@ -31,8 +31,9 @@ bool parse_u32(std::string_view s, std::uint32_t& out) {
 
 }  // namespace
 
-Catalogue::Catalogue(boost::asio::io_context& io, const CatalogueConfig& config, std::string state_dir)
-    : io_(io), state_dir_(std::move(state_dir)) {
+Catalogue::Catalogue(boost::asio::io_context& io, ControlServer& control, const CatalogueConfig& config,
+                     std::string state_dir)
+    : io_(io), control_(control), state_dir_(std::move(state_dir)) {
   build(config);
 }
 
@@ -59,8 +60,8 @@ void Catalogue::build(const CatalogueConfig& config) {
     auto dir = std::make_unique<Directory>(d, io_.get_executor(), http_, state_dir_, limit);
     dir->on_change([this, last_error = std::string()](const Directory& dd) mutable {
       const auto& s = dd.status();
-      if (control_)
-        control_->publish("directories", {{"event", "directory"}, {"name", s.name}, {"listed", s.listed},
+      if (started_)
+        control_.publish("directories", {{"event", "directory"}, {"name", s.name}, {"listed", s.listed},
                                           {"reserved", s.reserved}, {"error", s.error}});
       if (!s.error.empty()) {
         if (s.error != last_error) log::warning("{}", s.error);
@@ -91,7 +92,8 @@ void Catalogue::refresh_prefix() const {
   if (auto p = interface_ipv6_prefix(ifname)) plan_.set_ipv6_prefix(*p);
 }
 
-void Catalogue::start(ControlServer& control) {
+Result<void> Catalogue::start() {
+  ControlServer& control = control_;
   control.add("directories", "station directories, their stations, numbers and groups; DVB channel table",
               [this](const json& request) { return directories_json(request); });
   control.add("map", "convert a group address to its service number and back", [this](const json& request) {
@@ -101,8 +103,9 @@ void Catalogue::start(ControlServer& control) {
   });
   control.add("resolve", "what a group stands for and, with \"play\": true, the URL a session would open",
               [this](const json& request) { return resolve_json(request); });
-  control_ = &control;
+  started_ = true;
   for (auto& d : directories_) d->start();
+  return success();
 }
 
 Result<json> Catalogue::resolve_json(const json& request) {
@@ -117,8 +120,8 @@ Result<json> Catalogue::resolve_json(const json& request) {
   if (const auto* t = std::get_if<InternetTarget>(&resolved.value().target)) {
     if (request.value("play", false)) {
       play_url(*t, [this, text](const media::SourceFailure& f, std::string url) {
-        if (!control_) return;
-        control_->publish("catalogue", {{"event", "play-url"}, {"group", text}, {"url", url}, {"error", f.reason}});
+        if (!started_) return;
+        control_.publish("catalogue", {{"event", "play-url"}, {"group", text}, {"url", url}, {"error", f.reason}});
       });
       j["play_url"] = "requested";
     }
@@ -130,10 +133,11 @@ Result<json> Catalogue::resolve_json(const json& request) {
   return j;
 }
 
-void Catalogue::reload(const CatalogueConfig& config) {
+Result<void> Catalogue::reload(const CatalogueConfig& config) {
   for (auto& d : directories_) d->stop();
   build(config);
   for (auto& d : directories_) d->start();
+  return success();
 }
 
 void Catalogue::stop() {

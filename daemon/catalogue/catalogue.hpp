@@ -18,6 +18,7 @@
 #include "daemon/catalogue/address_plan.hpp"
 #include "daemon/catalogue/catalogue_config.hpp"
 #include "daemon/core/control_server.hpp"
+#include "daemon/core/module.hpp"
 #include "daemon/catalogue/directories/directory.hpp"
 #include "daemon/catalogue/group_address.hpp"
 #include "media/source/dvb/dvb_tuner.hpp"
@@ -51,18 +52,21 @@ struct ResolvedService {
   std::variant<InternetTarget, DvbTarget> target;
 };
 
-class Catalogue {
+class Catalogue final : public ConfiguredModule<CatalogueConfig> {
  public:
-  Catalogue(boost::asio::io_context& io, const CatalogueConfig& config, std::string state_dir);
-  ~Catalogue();
+  Catalogue(boost::asio::io_context& io, ControlServer& control, const CatalogueConfig& config,
+            std::string state_dir);
+  ~Catalogue() override;
 
-  // Registers "directories" and "map" and starts the directories.
-  void start(ControlServer& control);
+  std::string_view name() const override { return "catalogue"; }
+  // Registers "directories", "map" and "resolve" and starts the directories.
+  Result<void> start() override;
   // SIGHUP: new directories, channel table and HTTP options. Numbers are
   // untouched (they live in the state directory); running DVB services
   // keep running.
-  void reload(const CatalogueConfig& config);
-  void stop();
+  Result<void> reload(const CatalogueConfig& config) override;
+  void stop() override;
+  nlohmann::json status() const override { return nullptr; }
 
   const AddressPlan& plan() const { return plan_; }
   std::shared_ptr<media::HttpClient> http() const { return http_; }
@@ -98,7 +102,8 @@ class Catalogue {
   nlohmann::json describe_number(ServiceNumber number) const;
 
   boost::asio::io_context& io_;
-  ControlServer* control_ = nullptr;
+  ControlServer& control_;
+  bool started_ = false;
   std::string state_dir_;
   CatalogueConfig config_;
   mutable AddressPlan plan_;

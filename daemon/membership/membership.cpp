@@ -56,7 +56,7 @@ Membership::Membership(boost::asio::io_context& io, const MembershipSection& con
 
 Membership::~Membership() { stop(); }
 
-void Membership::start() {
+Result<void> Membership::start() {
   started_ns_ = monotonic_ns();
   libbpf_set_print(libbpf_print);
   control_.add("groups", "groups with their listener count and listeners; \"all\": true adds empty ones",
@@ -66,23 +66,24 @@ void Membership::start() {
   if (config_.interfaces.empty()) {
     backend_note_ = "off: membership.interfaces is empty";
     log::info("membership: no interfaces configured (membership.interfaces); not tracking listeners");
-    return;
+    return success();
   }
-  start_backend();
+  return start_backend();
 }
 
-void Membership::use_socket_backend(const std::string& why) {
+Result<void> Membership::use_socket_backend(const std::string& why) {
   auto socket = std::make_unique<SocketMembership>(routes_, config_.track_link_local,
                                                    [this](const jc_event& e) { on_event(e); });
   if (auto r = socket->open(); !r)
-    throw std::runtime_error(fmt::format(
-        "membership: {}, and the multicast routing socket cannot be used either: {}", why, r.error().message()));
+    return Error(r.error().code(), fmt::format("{}, and the multicast routing socket cannot be used either: {}", why,
+                                               r.error().message()));
   backend_ = std::move(socket);
   backend_note_ = "reports read from the multicast routing socket (" + why + ")";
   log::notice("membership: reading MLD/IGMP reports from the multicast routing socket ({})", why);
+  return success();
 }
 
-void Membership::start_backend() {
+Result<void> Membership::start_backend() {
   auto handler = [this](const jc_event& e) { on_event(e); };
   MembershipProgram::Options options;
   options.pin_root = config_.bpf_pin_root;
@@ -93,7 +94,7 @@ void Membership::start_backend() {
   options.event_buffer = config_.event_buffer;
 
   if (config_.backend == MembershipSection::Backend::socket) {
-    use_socket_backend("membership.backend is \"socket\"");
+    if (auto r = use_socket_backend("membership.backend is \"socket\""); !r) return r;
   } else if (auto bpf = BpfMembership::create(io_, options, handler); !bpf) {
     std::string why = fmt::format(
         "the eBPF program could not be loaded with maps pinned under {}: {}{}{}", config_.bpf_pin_root,
@@ -102,9 +103,9 @@ void Membership::start_backend() {
             ? " (the verifier refused it or a capability is missing; --log-level debug shows the verifier's log)"
             : "",
         "");
-    if (config_.backend == MembershipSection::Backend::bpf) throw std::runtime_error("membership: " + why);
+    if (config_.backend == MembershipSection::Backend::bpf) return Error(bpf.error().code(), why);
     log::warning("membership: {}", why);
-    use_socket_backend("eBPF unavailable: " + bpf.error().message());
+    if (auto r = use_socket_backend("eBPF unavailable: " + bpf.error().message()); !r) return r;
   } else {
     auto reused = bpf.value()->maps_origin() == MembershipProgram::MapsOrigin::reused;
     if (!bpf.value()->replaced_pins().empty())
@@ -140,6 +141,7 @@ void Membership::start_backend() {
   // Events a previous daemon left in the pinned ring buffer.
   backend_->deliver_pending();
   schedule_aging();
+  return success();
 }
 
 void Membership::stop() {
@@ -159,7 +161,7 @@ void Membership::stop() {
   }
 }
 
-void Membership::reload(const MembershipSection& config) {
+Result<void> Membership::reload(const MembershipSection& config) {
   if (config.bpf_pin_root != config_.bpf_pin_root || config.backend != config_.backend ||
       config.track_link_local != config_.track_link_local || config.verify_checksum != config_.verify_checksum ||
       config.max_listeners != config_.max_listeners || config.max_groups != config_.max_groups ||
@@ -190,19 +192,15 @@ void Membership::reload(const MembershipSection& config) {
     if (!interfaces_.count(name)) interfaces_[name] = Interface{name, 0, false, ""};
   config_ = next;
   if (!backend_) {
-    if (config_.interfaces.empty()) return;
-    try {
-      start_backend();
-    } catch (const std::exception& e) {
-      log::error("{}", e.what());
-    }
-    return;
+    if (config_.interfaces.empty()) return success();
+    return start_backend();
   }
   querier_->reconfigure(config_);
   interface_timer_.cancel();
   sync_interfaces();
   aging_timer_.cancel();
   schedule_aging();
+  return success();
 }
 
 void Membership::sync_interfaces() {

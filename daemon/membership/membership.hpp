@@ -11,6 +11,7 @@
 #include "daemon/membership/membership_backend.hpp"
 #include "daemon/membership/membership_event.hpp"
 #include "daemon/core/metrics.hpp"
+#include "daemon/core/module.hpp"
 #include "daemon/membership/querier.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -27,20 +28,22 @@ namespace joincast::daemon {
 
 class RouteController;
 
-class Membership {
+class Membership final : public ConfiguredModule<MembershipSection> {
  public:
   // routes lends its multicast routing socket to the fallback backend.
   Membership(boost::asio::io_context& io, const MembershipSection& config, ControlServer& control,
              RouteController& routes);
-  ~Membership();
+  ~Membership() override;
 
-  // Loads the backend and attaches to the interfaces present. Throws
-  // std::runtime_error if the configured backend cannot start (a fatal
-  // start-up error, caught in main).
-  void start();
+  std::string_view name() const override { return "membership"; }
+  // Loads the backend and attaches to the interfaces present. Fails if the
+  // configured backend cannot start.
+  Result<void> start() override;
   // SIGHUP: attach to new interfaces, detach from removed ones, new timers.
-  void reload(const MembershipSection& config);
-  void stop();
+  Result<void> reload(const MembershipSection& config) override;
+  void stop() override;
+  nlohmann::json status() const override;
+  void collect_metrics(MetricsWriter& w) const override;
 
   // Other modules (sessions, proxy) follow membership through this.
   using Observer = std::function<void(const MembershipEvent&)>;
@@ -50,8 +53,6 @@ class Membership {
   std::vector<Address16> active_groups() const;
   std::map<Address16, std::set<int>> listener_interfaces() const;
 
-  nlohmann::json status() const;
-  void collect_metrics(MetricsWriter& w) const;
   Result<nlohmann::json> groups(bool include_empty = false) const;
 
  private:
@@ -62,8 +63,8 @@ class Membership {
     std::string error;
   };
 
-  void start_backend();
-  void use_socket_backend(const std::string& why);
+  Result<void> start_backend();
+  Result<void> use_socket_backend(const std::string& why);
   void on_event(const jc_event& e);
   void sync_interfaces();
   void schedule_aging();

@@ -12,12 +12,26 @@
 
 namespace joincast::daemon {
 
-MembershipProxy::MembershipProxy(boost::asio::io_context& io, ProxySection config)
-    : config_(std::move(config)), timer_(io) {
-  watch_upstream();
-}
+MembershipProxy::MembershipProxy(boost::asio::io_context& io, ProxySection config, ActiveGroups active_groups)
+    : config_(std::move(config)), active_groups_(std::move(active_groups)), timer_(io) {}
 
 MembershipProxy::~MembershipProxy() { clear(); }
+
+Result<void> MembershipProxy::start() {
+  if (config_.upstream.empty()) return success();
+  log::info("proxy: reporting downstream groups upstream on {} (RFC 4605)", config_.upstream);
+  watch_upstream();
+  // Groups that already have listeners (pinned maps kept them).
+  for (const auto& g : active_groups_()) group_up(g);
+  return success();
+}
+
+Result<void> MembershipProxy::reload(const ProxySection& next) {
+  if (next.upstream == config_.upstream) return success();
+  clear();  // leaves what the old upstream had joined
+  config_ = next;
+  return start();
+}
 
 void MembershipProxy::clear() {
   timer_.cancel();
@@ -85,13 +99,14 @@ void MembershipProxy::group_down(const Address16& group) {
 }
 
 nlohmann::json MembershipProxy::status() const {
+  if (config_.upstream.empty()) return nullptr;
   nlohmann::json groups = nlohmann::json::array();
   for (const auto& [group, m] : joined_) {
     nlohmann::json g = {{"group", format_address(group.data())}, {"joined", m.error.empty()}};
     if (!m.error.empty()) g["error"] = m.error;
     groups.push_back(std::move(g));
   }
-  return {{"upstream", config_.upstream}, {"groups", groups}};
+  return nlohmann::json{{"upstream", config_.upstream}, {"groups", groups}};
 }
 
 }  // namespace joincast::daemon

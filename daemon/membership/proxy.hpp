@@ -9,6 +9,7 @@
 // describes the proxy's host side.
 #pragma once
 
+#include "daemon/core/module.hpp"
 #include "daemon/membership/membership_config.hpp"
 #include "daemon/membership/loader/membership_maps.hpp"
 #include "common/unique_fd.hpp"
@@ -17,15 +18,29 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace joincast::daemon {
 
-class MembershipProxy {
+class MembershipProxy final : public ConfiguredModule<ProxySection> {
  public:
-  MembershipProxy(boost::asio::io_context& io, ProxySection config);
-  ~MembershipProxy();
+  // The groups that have listeners downstream now, asked for at start and
+  // when the upstream interface changes.
+  using ActiveGroups = std::function<std::vector<Address16>()>;
+  MembershipProxy(boost::asio::io_context& io, ProxySection config, ActiveGroups active_groups);
+  ~MembershipProxy() override;
+
+  std::string_view name() const override { return "proxy"; }
+  // Joins upstream what has listeners already; nothing without an upstream.
+  Result<void> start() override;
+  // A new upstream: leaves everything on the old one, joins on the new.
+  Result<void> reload(const ProxySection& next) override;
+  void stop() override { clear(); }
+  // null when not a proxy.
+  nlohmann::json status() const override;
 
   const std::string& upstream() const { return config_.upstream; }
   // A group went up or down downstream (listener count 0 -> 1, 1 -> 0).
@@ -33,7 +48,6 @@ class MembershipProxy {
   void group_down(const Address16& group);
   // Drops every membership (the kernel sends the leaves).
   void clear();
-  nlohmann::json status() const;
 
  private:
   struct Membership {
@@ -47,6 +61,7 @@ class MembershipProxy {
   void watch_upstream();
 
   ProxySection config_;
+  ActiveGroups active_groups_;
   boost::asio::steady_timer timer_;
   std::map<Address16, Membership> joined_;
 };
