@@ -93,33 +93,20 @@ const char* reason_name(std::uint8_t r) {
 }
 
 Result<MembershipMaps> MembershipMaps::open_pinned(const std::string& root) {
-  int fds[4] = {-1, -1, -1, -1};
   const char* names[4] = {pinned_listeners, pinned_groups, pinned_queriers, pinned_counters};
-  for (int i = 0; i < 4; ++i) {
+  std::array<UniqueFd, 4> fds;
+  for (std::size_t i = 0; i < fds.size(); ++i) {
     std::string path = (std::filesystem::path(root) / names[i]).string();
-    fds[i] = bpf_obj_get(path.c_str());
-    if (fds[i] < 0) {
-      auto ec = last_error();
-      for (int j = 0; j < i; ++j) ::close(fds[j]);
-      return ec;
-    }
+    fds[i] = UniqueFd(bpf_obj_get(path.c_str()));
+    if (!fds[i]) return Error(last_error(), path + ": " + std::strerror(errno));
   }
-  return MembershipMaps(fds[0], fds[1], fds[2], fds[3], true);
+  MembershipMaps maps(fds[0].get(), fds[1].get(), fds[2].get(), fds[3].get());
+  maps.owned_ = std::move(fds);
+  return maps;
 }
 
 MembershipMaps MembershipMaps::borrow(int listeners, int groups, int queriers, int counters) {
-  return MembershipMaps(listeners, groups, queriers, counters, false);
-}
-
-MembershipMaps::MembershipMaps(MembershipMaps&& o) noexcept
-    : listeners_(o.listeners_), groups_(o.groups_), queriers_(o.queriers_), counters_(o.counters_), owned_(o.owned_) {
-  o.owned_ = false;
-}
-
-MembershipMaps::~MembershipMaps() {
-  if (!owned_) return;
-  for (int fd : {listeners_, groups_, queriers_, counters_})
-    if (fd >= 0) ::close(fd);
+  return MembershipMaps(listeners, groups, queriers, counters);
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "common/result.hpp"
+#include "common/unique_fd.hpp"
 #include "membership_abi.h"
 
 #include <array>
@@ -64,9 +65,8 @@ class MembershipMaps {
   // Borrows the fds of a loaded program; they are not closed.
   static MembershipMaps borrow(int listeners, int groups, int queriers, int counters);
 
-  MembershipMaps(MembershipMaps&& other) noexcept;
+  MembershipMaps(MembershipMaps&& other) noexcept = default;
   MembershipMaps& operator=(MembershipMaps&&) = delete;
-  ~MembershipMaps();
 
   Result<std::vector<ListenerEntry>> listeners() const;
   Result<std::vector<GroupEntry>> groups() const;
@@ -75,10 +75,10 @@ class MembershipMaps {
   Result<jc_counters> counters() const;
 
  private:
-  MembershipMaps(int listeners, int groups, int queriers, int counters, bool owned)
-      : listeners_(listeners), groups_(groups), queriers_(queriers), counters_(counters), owned_(owned) {}
+  MembershipMaps(int listeners, int groups, int queriers, int counters)
+      : listeners_(listeners), groups_(groups), queriers_(queriers), counters_(counters) {}
   int listeners_ = -1, groups_ = -1, queriers_ = -1, counters_ = -1;
-  bool owned_ = false;
+  std::array<UniqueFd, 4> owned_;  // open_pinned's fds; empty when borrowed
 };
 
 }  // namespace joincast::daemon

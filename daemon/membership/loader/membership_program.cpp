@@ -59,7 +59,7 @@ Result<std::unique_ptr<MembershipProgram>> MembershipProgram::load(const Options
   self->pin_root_ = options.pin_root;
   self->origin_ = fs::exists(fs::path(options.pin_root) / pinned_groups) ? MapsOrigin::reused : MapsOrigin::created;
 
-  self->skel_ = membership_bpf__open();
+  self->skel_.reset(membership_bpf__open());
   if (!self->skel_) return last_error();
   self->skel_->rodata->cfg_track_link_local = options.track_link_local ? 1 : 0;
   self->skel_->rodata->cfg_verify_checksum = options.verify_checksum ? 1 : 0;
@@ -106,14 +106,15 @@ Result<std::unique_ptr<MembershipProgram>> MembershipProgram::load(const Options
     }
     if (!self->replaced_.empty()) self->origin_ = MapsOrigin::created;
   }
-  if (int err = membership_bpf__load(self->skel_); err < 0) return libbpf_error(err);
+  if (int err = membership_bpf__load(self->skel_.get()); err < 0) return libbpf_error(err);
   return self;
 }
 
 MembershipProgram::~MembershipProgram() {
   for (int ifindex : std::set<int>(attached_)) (void)detach(ifindex);
-  if (skel_) membership_bpf__destroy(skel_);
 }
+
+void MembershipProgram::SkeletonDeleter::operator()(membership_bpf* skel) const noexcept { membership_bpf__destroy(skel); }
 
 Result<void> MembershipProgram::attach(int ifindex) {
   bpf_tc_hook hook{};

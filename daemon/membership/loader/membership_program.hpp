@@ -88,7 +88,11 @@ class MembershipProgram {
  private:
   MembershipProgram() = default;
 
-  membership_bpf* skel_ = nullptr;
+  // The libbpf skeleton, destroyed (programs detached, maps closed) with us.
+  struct SkeletonDeleter {
+    void operator()(membership_bpf* skel) const noexcept;
+  };
+  std::unique_ptr<membership_bpf, SkeletonDeleter> skel_;
   std::string pin_root_;
   MapsOrigin origin_ = MapsOrigin::created;
   std::string replaced_;
