@@ -26,7 +26,7 @@
 #pragma once
 
 #include "netlink/error.hpp"
-#include "netlink/ip_address.hpp"
+#include "common/ip_address.hpp"
 #include "netlink/mfc.hpp"
 
 #include <cstdint>

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "netlink/error.hpp"
-#include "netlink/ip_address.hpp"
+#include "common/ip_address.hpp"
 #include "netlink/message.hpp"
 
 #include <linux/rtnetlink.h>

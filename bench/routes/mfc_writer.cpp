@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+using namespace joincast;
 using namespace joincast::netlink;
 using Clock = std::chrono::steady_clock;
 

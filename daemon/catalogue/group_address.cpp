@@ -10,4 +10,22 @@ Result<GroupAddress> GroupAddress::parse(std::string_view text) {
   return GroupAddress(a);
 }
 
+Result<GroupAddress> GroupAddress::from(const Address16& bytes) {
+  IpAddress ip = IpAddress::from_address16(bytes);
+  if (!ip.is_multicast()) return Error(errno_error(EINVAL), ip.to_string() + " is not a multicast group");
+  if (ip.is_v4()) return GroupAddress(boost::asio::ip::address_v4({bytes[12], bytes[13], bytes[14], bytes[15]}));
+  boost::asio::ip::address_v6::bytes_type b;
+  std::copy(bytes.begin(), bytes.end(), b.begin());
+  return GroupAddress(boost::asio::ip::address_v6(b));
+}
+
+IpAddress GroupAddress::ip() const {
+  if (address_.is_v4()) {
+    auto b = address_.to_v4().to_bytes();
+    return *IpAddress::from_bytes(AF_INET, b);
+  }
+  auto b = address_.to_v6().to_bytes();
+  return *IpAddress::from_bytes(AF_INET6, b);
+}
+
 }  // namespace joincast::daemon

@@ -2,6 +2,7 @@
 // streams by it. Parsing accepts only multicast addresses.
 #pragma once
 
+#include "common/ip_address.hpp"
 #include "common/result.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -20,7 +21,13 @@ class GroupAddress {
   // fails with EINVAL.
   static Result<GroupAddress> parse(std::string_view text);
 
+  // From the BPF maps' 16-byte form (IPv4 mapped); EINVAL if not multicast.
+  static Result<GroupAddress> from(const Address16& bytes);
+
   const boost::asio::ip::address& address() const { return address_; }
+  // The same group as the other layers' address types, without text.
+  IpAddress ip() const;
+  Address16 address16() const { return ip().to_address16(); }
   bool is_v6() const { return address_.is_v6(); }
   std::string to_string() const { return address_.to_string(); }
   bool operator==(const GroupAddress&) const = default;

@@ -8,8 +8,6 @@
 
 namespace joincast::daemon {
 
-using netlink::IpAddress;
-using netlink::IpPrefix;
 
 namespace {
 

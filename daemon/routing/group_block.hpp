@@ -11,7 +11,7 @@
 #pragma once
 
 #include "netlink/address.hpp"
-#include "netlink/ip_address.hpp"
+#include "common/ip_address.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -36,16 +36,16 @@ std::optional<GroupIdRange> parse_group_id_range(std::string_view text);
 std::vector<std::pair<std::uint32_t, unsigned>> group_id_cidrs(const GroupIdRange& range);
 
 // ff3<scope>:0040:<prefix64>:<id> (flags P and T set, plen 64).
-netlink::IpAddress unicast_prefix_group(const netlink::IpPrefix& prefix64, std::uint32_t id, std::uint8_t scope = 0xe);
+IpAddress unicast_prefix_group(const IpPrefix& prefix64, std::uint32_t id, std::uint8_t scope = 0xe);
 
 // The group prefixes of a block under prefix64, in range order.
-std::vector<netlink::IpPrefix> derive_block_prefixes(const netlink::IpPrefix& prefix64,
+std::vector<IpPrefix> derive_block_prefixes(const IpPrefix& prefix64,
                                                      std::span<const GroupIdRange> ranges, std::uint8_t scope = 0xe);
 
 // The /64 to derive groups from among an interface's addresses: global
 // scope, usable (not tentative/deprecated), IPv6; permanent addresses
 // before temporary (privacy) ones, then the numerically lowest, so the
 // choice is stable across restarts.
-std::optional<netlink::IpPrefix> derivation_prefix(std::span<const netlink::InterfaceAddress> addresses);
+std::optional<IpPrefix> derivation_prefix(std::span<const netlink::InterfaceAddress> addresses);
 
 }  // namespace joincast::daemon

@@ -18,8 +18,6 @@ namespace asio = boost::asio;
 
 namespace joincast::daemon {
 
-using netlink::IpAddress;
-using netlink::IpPrefix;
 using Json = nlohmann::json;
 
 namespace {
@@ -302,7 +300,7 @@ Json RouteController::status() const {
   for (const auto& f : families_) {
     std::size_t dynamic = 0;
     for (const auto& [k, d] : f.dynamic) dynamic += !d.stop;
-    j[netlink::family_name(f.family)] = {{"table", table(f.family)},
+    j[family_name(f.family)] = {{"table", table(f.family)},
                                          {"socket", f.socket ? "open" : (f.socket_error.empty() ? "closed" : f.socket_error)},
                                          {"vifs", f.vifs.size()},
                                          {"mfc_entries", f.installed.size()},
@@ -477,16 +475,16 @@ std::optional<std::string> RouteController::open_socket(Family& f) {
     std::string why = e == std::errc::address_in_use
                           ? fmt::format("another multicast routing daemon (smcrouted, pimd, ...) owns {} table {}: "
                                         "stop it or set routing.table to another table",
-                                        netlink::family_name(f.family), table(f.family))
+                                        family_name(f.family), table(f.family))
                           : e.message();
     f.socket_error = why;
-    return fmt::format("cannot open the {} multicast routing socket: {}", netlink::family_name(f.family), why);
+    return fmt::format("cannot open the {} multicast routing socket: {}", family_name(f.family), why);
   }
   f.socket_error.clear();
   f.socket = std::move(s.value());
   f.socket->set_upcall_handler([this, &f](const netlink::Upcall& u) { on_upcall(f, u); });
   watch_socket(f);
-  log::info("routing: {} multicast routing table {} opened", netlink::family_name(f.family), table(f.family));
+  log::info("routing: {} multicast routing table {} opened", family_name(f.family), table(f.family));
   return std::nullopt;
 }
 
@@ -502,7 +500,7 @@ void RouteController::close_socket(Family& f) {
   f.installed.clear();
   f.dynamic.clear();
   f.report_joins.clear();
-  log::info("routing: {} multicast routing table {} closed", netlink::family_name(f.family), table(f.family));
+  log::info("routing: {} multicast routing table {} closed", family_name(f.family), table(f.family));
 }
 
 void RouteController::watch_socket(Family& f) {
@@ -510,7 +508,7 @@ void RouteController::watch_socket(Family& f) {
   f.watch->async_wait(asio::posix::stream_descriptor::wait_read, [this, &f](boost::system::error_code ec) {
     if (ec || !f.socket) return;
     auto r = f.socket->dispatch_pending();
-    if (!r) log::warning("routing: reading the {} multicast routing socket: {}", netlink::family_name(f.family),
+    if (!r) log::warning("routing: reading the {} multicast routing socket: {}", family_name(f.family),
                          r.error().message());
     watch_socket(f);
   });
@@ -763,7 +761,7 @@ std::optional<std::string> RouteController::apply_group_routes(const RoutingPlan
           return netlink::success();
         });
     if (!dumped) {
-      auto m = fmt::format("cannot read the {} routes of table {}: {}", netlink::family_name(fam),
+      auto m = fmt::format("cannot read the {} routes of table {}: {}", family_name(fam),
                            config_.group_route_table, dumped.error().message());
       if (tx.failed(m)) return m;
       continue;
@@ -840,7 +838,7 @@ std::optional<std::string> RouteController::apply_rules(const RoutingPlan& plan,
       return netlink::success();
     });
     if (!dumped) {
-      auto m = fmt::format("cannot read the {} multicast rules: {}", netlink::family_name(f.family), dumped.error().message());
+      auto m = fmt::format("cannot read the {} multicast rules: {}", family_name(f.family), dumped.error().message());
       if (tx.failed(m)) return m;
       continue;
     }
@@ -1018,7 +1016,7 @@ void RouteController::on_upcall(Family& f, const netlink::Upcall& u) {
                u.group.to_string(), iif);
   }
   control_.publish("routing", {{"event", t ? "resolved" : "stop"},
-                               {"family", netlink::family_name(f.family)},
+                               {"family", family_name(f.family)},
                                {"source", u.source.to_string()},
                                {"group", u.group.to_string()},
                                {"iif", iif},
@@ -1050,7 +1048,7 @@ void RouteController::expire() {
       return netlink::success();
     });
     if (!dumped) {
-      log::warning("routing: cannot read the {} MFC: {}", netlink::family_name(f.family), dumped.error().message());
+      log::warning("routing: cannot read the {} MFC: {}", family_name(f.family), dumped.error().message());
       continue;
     }
     const auto limit_cs = static_cast<std::uint64_t>(config_.dynamic_expiry.count() / 10);
@@ -1072,7 +1070,7 @@ void RouteController::expire() {
       log::info("routing: ({}, {}) expired after {} s without traffic", key.source.to_string(), key.group.to_string(),
                 config_.dynamic_expiry.count() / 1000);
       control_.publish("routing", {{"event", "expired"},
-                                   {"family", netlink::family_name(f.family)},
+                                   {"family", family_name(f.family)},
                                    {"source", key.source.to_string()},
                                    {"group", key.group.to_string()}});
       f.installed.erase(key);

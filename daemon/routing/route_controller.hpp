@@ -79,7 +79,7 @@ class RouteController {
   // A later call for the same group replaces the outputs; an empty `to`
   // removes the route. Returns why it cannot be installed, if it cannot;
   // nothing is half-applied then. Only with a [routing] section.
-  std::optional<std::string> route_stream(const netlink::IpAddress& group, const std::string& from,
+  std::optional<std::string> route_stream(const IpAddress& group, const std::string& from,
                                           std::vector<std::string> to);
   bool enabled() const { return config_.enabled && started_; }
 

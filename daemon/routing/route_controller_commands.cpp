@@ -13,8 +13,6 @@
 
 namespace joincast::daemon {
 
-using netlink::IpAddress;
-using netlink::IpPrefix;
 using Json = nlohmann::json;
 
 namespace {
@@ -54,7 +52,7 @@ Json RouteController::entry_json(const netlink::MfcEntry& e, const Family& f) co
 Json RouteController::routes_command() {
   Json families = Json::array();
   for (const auto& f : families_) {
-    Json fj{{"family", netlink::family_name(f.family)}, {"table", table(f.family)}};
+    Json fj{{"family", family_name(f.family)}, {"table", table(f.family)}};
     fj["socket"] = f.socket ? "open" : (f.socket_error.empty() ? "closed" : f.socket_error);
     Json vifs = Json::array();
     for (const auto& v : f.vifs.list()) {
@@ -89,7 +87,7 @@ Json RouteController::routes_command() {
     for (int i : t.iifs) inputs.push_back(interfaces_.name(i));
     Json outputs = Json::array();
     for (const auto& [o, ttl] : t.oifs) outputs.push_back(interfaces_.name(o));
-    templates.push_back({{"family", netlink::family_name(t.family)},
+    templates.push_back({{"family", family_name(t.family)},
                          {"route", t.description},
                          {"origin", t.origin},
                          {"inputs", inputs},
@@ -157,8 +155,8 @@ RouteRule RouteController::rule_from_request(const Json& request, bool need_outp
     if (!(s->address().is_unspecified() && (s->length() == 0 || s->is_host()))) r.source = *s;
   }
   if ((r.family == AF_INET && !config_.ipv4) || (r.family == AF_INET6 && !config_.ipv6))
-    throw ControlServer::CommandError(fmt::format("{} routing is disabled (routing.{} = false)", netlink::family_name(r.family),
-                                                  netlink::family_name(r.family)));
+    throw ControlServer::CommandError(fmt::format("{} routing is disabled (routing.{} = false)", family_name(r.family),
+                                                  family_name(r.family)));
   if (auto to = request.find("to"); to != request.end()) {
     if (!to->is_array()) throw ControlServer::CommandError("\"to\" must be a list of interface names");
     for (const auto& o : *to) {
@@ -251,13 +249,13 @@ Json RouteController::route_del_command(const Json& request) {
   return {{"route", rule.describe()}, {"removed", removed}};
 }
 
-std::optional<std::string> RouteController::route_stream(const netlink::IpAddress& group, const std::string& from,
+std::optional<std::string> RouteController::route_stream(const IpAddress& group, const std::string& from,
                                                         std::vector<std::string> to) {
   if (!enabled()) return std::string("routing is not configured");
   RouteRule rule;
   rule.family = group.family();
   rule.from = from;
-  rule.group = netlink::IpPrefix::host(group);
+  rule.group = IpPrefix::host(group);
   rule.to = std::move(to);
   std::sort(rule.to.begin(), rule.to.end());
   rule.origin = "session";

@@ -10,8 +10,6 @@
 
 namespace joincast::daemon {
 
-using netlink::IpAddress;
-using netlink::IpPrefix;
 
 namespace {
 
@@ -324,8 +322,8 @@ void cross_check(ConfigReader& r, RoutingSection& s) {
     }
     if ((rule.family == AF_INET && !s.ipv4) || (rule.family == AF_INET6 && !s.ipv6))
       r.add(error_at(rule.origin, "routing.route",
-                     fmt::format("an {} route, but routing.{} is false", netlink::family_name(rule.family),
-                                 netlink::family_name(rule.family))));
+                     fmt::format("an {} route, but routing.{} is false", family_name(rule.family),
+                                 family_name(rule.family))));
   }
   for (const auto& j : s.joins) {
     const unsigned max = j.group.address().max_prefix();

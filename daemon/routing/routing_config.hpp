@@ -12,7 +12,7 @@
 #include "daemon/core/config_reader.hpp"
 #include "daemon/routing/group_block.hpp"
 #include "daemon/routing/smcroute_conf.hpp"
-#include "netlink/ip_address.hpp"
+#include "common/ip_address.hpp"
 #include "netlink/link.hpp"
 
 #include <chrono>
@@ -29,8 +29,8 @@ namespace joincast::daemon {
 struct RouteRule {
   int family = AF_UNSPEC;
   std::string from;                         // interface name or "eth+"
-  std::optional<netlink::IpPrefix> source;  // nullopt: any source
-  std::optional<netlink::IpPrefix> group;   // or:
+  std::optional<IpPrefix> source;  // nullopt: any source
+  std::optional<IpPrefix> group;   // or:
   std::string block;                        // the groups of a [[routing.group_block]]
   std::vector<std::string> to;              // output interfaces (names or "eth+")
   std::string origin;                       // "joincast.toml:12", "smcroute.conf:3", "control"
@@ -45,8 +45,8 @@ struct RouteRule {
 
 struct StaticJoin {
   std::string interface;
-  std::optional<netlink::IpPrefix> source;
-  netlink::IpPrefix group;  // a /LEN joins every group of the range
+  std::optional<IpPrefix> source;
+  IpPrefix group;  // a /LEN joins every group of the range
   std::string origin;
   bool operator==(const StaticJoin&) const = default;
 };
@@ -55,9 +55,9 @@ struct GroupBlockConfig {
   std::string name;
   std::string interface;    // where the block's groups leave (the ambiguity fix)
   std::string derive_from;  // whose global /64 gives the prefix; default: interface
-  std::optional<netlink::IpPrefix> prefix;  // an explicit /64 instead
+  std::optional<IpPrefix> prefix;  // an explicit /64 instead
   std::vector<GroupIdRange> ids;
-  std::vector<netlink::IpPrefix> groups;    // literal prefixes (IPv4 or IPv6) instead of ids
+  std::vector<IpPrefix> groups;    // literal prefixes (IPv4 or IPv6) instead of ids
   std::uint8_t scope = 0xe;
   bool route = true;        // install the more-specific route
   std::string origin;
@@ -76,8 +76,8 @@ struct BridgeConfig {
 struct MdbConfig {
   std::string bridge;
   std::string port;
-  netlink::IpAddress group;
-  std::optional<netlink::IpAddress> source;
+  IpAddress group;
+  std::optional<IpAddress> source;
   std::uint16_t vid = 0;
   bool permanent = true;
   std::string origin;
@@ -124,7 +124,7 @@ struct RoutingSection {
 
 // "239.1.1.1", "225.0.0.0/24", "ff3e::/16": a group or a range of them.
 // On failure returns nullopt and says why in `error`.
-std::optional<netlink::IpPrefix> parse_group_prefix(std::string_view text, std::string& error);
+std::optional<IpPrefix> parse_group_prefix(std::string_view text, std::string& error);
 
 // Parses [routing] from root into section; errors go to reader (with the
 // smcroute.conf file name for lines from an included file).

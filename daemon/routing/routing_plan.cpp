@@ -10,8 +10,6 @@
 
 namespace joincast::daemon {
 
-using netlink::IpAddress;
-using netlink::IpPrefix;
 
 namespace {
 

@@ -14,7 +14,7 @@
 
 #include "daemon/core/interface_table.hpp"
 #include "daemon/routing/routing_config.hpp"
-#include "netlink/ip_address.hpp"
+#include "common/ip_address.hpp"
 #include "netlink/link.hpp"
 #include "netlink/mdb.hpp"
 #include "netlink/mfc.hpp"
@@ -33,8 +33,8 @@ namespace joincast::daemon {
 
 struct MfcKey {
   int family = AF_UNSPEC;
-  netlink::IpAddress source;
-  netlink::IpAddress group;
+  IpAddress source;
+  IpAddress group;
   auto operator<=>(const MfcKey&) const = default;
 };
 
@@ -45,15 +45,15 @@ using OifMap = std::map<int, std::uint8_t>;  // output ifindex -> TTL threshold
 struct Template {
   int family = AF_UNSPEC;
   std::string from;  // name or "eth+"
-  std::optional<netlink::IpPrefix> source;
-  netlink::IpPrefix group;
+  std::optional<IpPrefix> source;
+  IpPrefix group;
   OifMap oifs;
   std::vector<int> iifs;  // present interfaces matching `from`
   std::string origin;
   std::string description;
 
-  bool matches(std::string_view iif_name, const netlink::IpAddress& source_address,
-               const netlink::IpAddress& group_address) const;
+  bool matches(std::string_view iif_name, const IpAddress& source_address,
+               const IpAddress& group_address) const;
 };
 
 struct PlannedRoute {
@@ -74,15 +74,15 @@ struct PlannedBlock {
   std::string name;
   std::string interface;
   std::string origin;
-  std::optional<netlink::IpPrefix> prefix64;  // derived or configured
-  std::vector<netlink::IpPrefix> prefixes;
+  std::optional<IpPrefix> prefix64;  // derived or configured
+  std::vector<IpPrefix> prefixes;
   bool routed = false;  // its routes are in group_routes
 };
 
 struct PlannedJoin {
   int ifindex = 0;
-  std::optional<netlink::IpAddress> source;
-  netlink::IpAddress group;
+  std::optional<IpAddress> source;
+  IpAddress group;
   std::string origin;
   auto key() const { return std::tie(ifindex, source, group); }
   bool operator<(const PlannedJoin& o) const { return key() < o.key(); }
@@ -109,8 +109,8 @@ struct RoutingPlan {
   bool vif_exhausted() const;
   // The first template (in configuration order) for traffic from source
   // to group arriving on iif_name.
-  const Template* match(int family, std::string_view iif_name, const netlink::IpAddress& source,
-                        const netlink::IpAddress& group) const;
+  const Template* match(int family, std::string_view iif_name, const IpAddress& source,
+                        const IpAddress& group) const;
 };
 
 struct PlanInput {

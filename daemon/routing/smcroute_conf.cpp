@@ -12,8 +12,6 @@
 
 namespace joincast::daemon {
 
-using netlink::IpAddress;
-using netlink::IpPrefix;
 
 namespace {
 

@@ -15,7 +15,7 @@
 // missing makes its routes pending, not the file invalid.
 #pragma once
 
-#include "netlink/ip_address.hpp"
+#include "common/ip_address.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -43,15 +43,15 @@ struct SmcrouteConf {
   };
   struct Mroute {
     std::string from;  // may be a wildcard
-    std::optional<netlink::IpPrefix> source;  // nullopt: any source, a (*,G) route
-    netlink::IpPrefix group;
+    std::optional<IpPrefix> source;  // nullopt: any source, a (*,G) route
+    IpPrefix group;
     std::vector<std::string> to;
     SourceLocation where;
   };
   struct Mgroup {
     std::string from;
-    std::optional<netlink::IpPrefix> source;
-    netlink::IpPrefix group;
+    std::optional<IpPrefix> source;
+    IpPrefix group;
     SourceLocation where;
   };
   std::vector<Phyint> phyints;

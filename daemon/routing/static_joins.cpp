@@ -14,7 +14,7 @@ namespace {
 
 int level_of(int family) { return family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6; }
 
-void fill(sockaddr_storage& ss, const netlink::IpAddress& a) {
+void fill(sockaddr_storage& ss, const IpAddress& a) {
   std::memset(&ss, 0, sizeof ss);
   if (a.is_v4()) {
     auto* sin = reinterpret_cast<sockaddr_in*>(&ss);

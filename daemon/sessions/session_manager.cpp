@@ -69,16 +69,10 @@ Address16 key_of(const GroupAddress& g) {
   return a;
 }
 
+// Membership's groups are multicast by construction.
 GroupAddress group_of(const Address16& a) {
-  boost::asio::ip::address addr;
-  if (is_ipv4_mapped(a.data())) {
-    addr = boost::asio::ip::address_v4({a[12], a[13], a[14], a[15]});
-  } else {
-    boost::asio::ip::address_v6::bytes_type b;
-    std::copy(a.begin(), a.end(), b.begin());
-    addr = boost::asio::ip::address_v6(b);
-  }
-  return GroupAddress(addr);
+  auto g = GroupAddress::from(a);
+  return g ? g.value() : GroupAddress{};
 }
 
 std::string if_name(int ifindex) { return interface_name(static_cast<std::uint32_t>(ifindex)); }
@@ -666,7 +660,7 @@ void SessionManager::release(Entry& e) {
   e.dvb_running = false;
   if (!e.routed_to.empty() && routes_.enabled()) {
     if (auto err = routes_.route_stream(
-            netlink::IpAddress::parse(e.group.to_string()).value_or(netlink::IpAddress{}), config_.interface, {}))
+            e.group.ip(), config_.interface, {}))
       log::warning("session {}: removing its route failed: {}", e.group.to_string(), *err);
   }
   e.routed_to.clear();
@@ -700,9 +694,7 @@ void SessionManager::update_routes(Entry& e) {
   }
   std::sort(to.begin(), to.end());
   if (to == e.routed_to) return;
-  auto group = netlink::IpAddress::parse(e.group.to_string());
-  if (!group) return;
-  if (auto err = routes_.route_stream(*group, config_.interface, to)) {
+  if (auto err = routes_.route_stream(e.group.ip(), config_.interface, to)) {
     log::warning("session {}: cannot route the stream to {}: {}", e.group.to_string(),
                  to.empty() ? std::string("nowhere") : fmt::format("{}", fmt::join(to, ", ")), *err);
     return;

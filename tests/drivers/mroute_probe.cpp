@@ -53,7 +53,7 @@ int cache_reports() {
         std::cout << nlohmann::json{{"error", u.error().message()}}.dump() << std::endl;
         return netlink::success();
       }
-      std::cout << nlohmann::json{{"family", netlink::family_name(u.value().family)},
+      std::cout << nlohmann::json{{"family", family_name(u.value().family)},
                                   {"kind", netlink::upcall_kind_name(u.value().kind)},
                                   {"vif", u.value().vif},
                                   {"source", u.value().source.to_string()},

@@ -8,8 +8,8 @@
 
 using namespace joincast::daemon;
 using joincast::netlink::InterfaceAddress;
-using joincast::netlink::IpAddress;
-using joincast::netlink::IpPrefix;
+using joincast::IpAddress;
+using joincast::IpPrefix;
 
 namespace {
 IpPrefix pfx(const char* s) { return *IpPrefix::parse(s); }

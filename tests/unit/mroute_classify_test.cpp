@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+using namespace joincast;
 using namespace joincast::netlink;
 
 namespace {

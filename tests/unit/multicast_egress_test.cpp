@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+using namespace joincast;
 using namespace joincast::netlink;
 
 TEST_CASE("the egress interface is set by index, both families") {

@@ -25,6 +25,7 @@
 
 #include <cstring>
 
+using namespace joincast;
 using namespace joincast::netlink;
 
 namespace {

@@ -10,7 +10,7 @@
 #include <fstream>
 
 using namespace joincast::daemon;
-using joincast::netlink::IpPrefix;
+using joincast::IpPrefix;
 
 namespace {
 bool has_error(const ConfigResult& r, std::uint32_t line, const std::string& text) {

@@ -12,8 +12,8 @@
 
 using namespace joincast::daemon;
 using joincast::netlink::InterfaceAddress;
-using joincast::netlink::IpAddress;
-using joincast::netlink::IpPrefix;
+using joincast::IpAddress;
+using joincast::IpPrefix;
 using joincast::netlink::Link;
 
 namespace {

@@ -10,7 +10,7 @@
 #include <map>
 
 using namespace joincast::daemon;
-using joincast::netlink::IpPrefix;
+using joincast::IpPrefix;
 
 namespace {
 

@@ -6,6 +6,7 @@
 // A library: every failure is returned, nothing is logged.
 #pragma once
 
+#include "common/ip_address.hpp"
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 #include "membership_abi.h"
@@ -31,7 +32,8 @@ static_assert(sizeof(jc_collect_args) == 24);
 
 namespace joincast::daemon {
 
-using Address16 = std::array<std::uint8_t, JC_ADDR_LEN>;
+static_assert(JC_ADDR_LEN == 16);
+using joincast::Address16;  // the maps' address form (common/ip_address.hpp)
 
 // "ff3e:40:2001:db8:d0be:f00d:8000:0" or "239.1.2.3" (IPv4-mapped).
 std::string format_address(const std::uint8_t* addr16);
