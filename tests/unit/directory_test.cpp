@@ -83,6 +83,19 @@ TEST_CASE("radio-browser JSON: uuid keys, resolved URLs, click answers") {
   CHECK(parse_radio_browser_click("<html>").empty());
 }
 
+TEST_CASE("a number beyond double range in a radio-browser answer is that directory's error, not an exception") {
+  // nlohmann throws out_of_range (not parse_error) for these.
+  for (const char* doc : {R"([{"stationuuid":"u1","url":"http://one/","bitrate":1e400}])", "[5e555]",
+                          R"({"x":-1e400})"}) {
+    CAPTURE(doc);
+    DirectoryListing l;
+    CHECK_NOTHROW(l = parse_radio_browser(doc, 100));
+    CHECK_FALSE(l.ok());
+    CHECK(l.stations.empty());
+    CHECK_NOTHROW(parse_radio_browser_click(doc));
+  }
+}
+
 TEST_CASE("TuneIn OPML: audio outlines at any depth, status faults") {
   auto l = parse_tunein_opml(R"(<?xml version="1.0" encoding="UTF-8"?><opml version="1">
 <head><title>Jazz</title><status>200</status></head><body>

@@ -66,7 +66,38 @@ void collect_outlines(const media::XmlElement& e, std::vector<const media::XmlEl
   }
 }
 
+// Runs one parser over a remote document; whatever its library throws
+// (nlohmann's out_of_range for 1e400, bad_alloc, ...) becomes that
+// document's error, so the previous good listing stays and no exception
+// reaches the fetch's completion handler.
+template <class Parse>
+DirectoryListing guarded(const char* format, Parse parse) {
+  try {
+    return parse();
+  } catch (const std::exception& e) {
+    DirectoryListing l;
+    l.error = std::string("unusable ") + format + " document: " + e.what();
+    return l;
+  }
+}
+
+DirectoryListing parse_icecast_yp_unguarded(std::string_view xml, std::size_t max_stations);
+DirectoryListing parse_radio_browser_unguarded(std::string_view text, std::size_t max_stations);
+DirectoryListing parse_tunein_opml_unguarded(std::string_view xml, std::size_t max_stations);
+
 }  // namespace
+
+DirectoryListing parse_icecast_yp(std::string_view xml, std::size_t max_stations) {
+  return guarded("yp.xml", [&] { return parse_icecast_yp_unguarded(xml, max_stations); });
+}
+
+DirectoryListing parse_radio_browser(std::string_view text, std::size_t max_stations) {
+  return guarded("radio-browser JSON", [&] { return parse_radio_browser_unguarded(text, max_stations); });
+}
+
+DirectoryListing parse_tunein_opml(std::string_view xml, std::size_t max_stations) {
+  return guarded("TuneIn OPML", [&] { return parse_tunein_opml_unguarded(xml, max_stations); });
+}
 
 std::string url_encode(std::string_view text) {
   static const char hex[] = "0123456789ABCDEF";
@@ -85,7 +116,9 @@ std::string url_encode(std::string_view text) {
   return out;
 }
 
-DirectoryListing parse_icecast_yp(std::string_view xml, std::size_t max_stations) {
+namespace {
+
+DirectoryListing parse_icecast_yp_unguarded(std::string_view xml, std::size_t max_stations) {
   DirectoryListing l;
   auto doc = media::parse_xml(xml);
   if (!doc.ok()) {
@@ -121,12 +154,12 @@ DirectoryListing parse_icecast_yp(std::string_view xml, std::size_t max_stations
   return l;
 }
 
-DirectoryListing parse_radio_browser(std::string_view text, std::size_t max_stations) {
+DirectoryListing parse_radio_browser_unguarded(std::string_view text, std::size_t max_stations) {
   DirectoryListing l;
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     l.error = std::string("malformed JSON: ") + e.what();
     return l;
   }
@@ -168,16 +201,7 @@ DirectoryListing parse_radio_browser(std::string_view text, std::size_t max_stat
   return l;
 }
 
-std::string parse_radio_browser_click(std::string_view text) {
-  try {
-    auto j = nlohmann::json::parse(text);
-    if (j.is_object() && j.value("ok", true) && j.contains("url") && j["url"].is_string()) return j["url"];
-  } catch (const nlohmann::json::exception&) {
-  }
-  return {};
-}
-
-DirectoryListing parse_tunein_opml(std::string_view xml, std::size_t max_stations) {
+DirectoryListing parse_tunein_opml_unguarded(std::string_view xml, std::size_t max_stations) {
   DirectoryListing l;
   auto doc = media::parse_xml(xml);
   if (!doc.ok()) {
@@ -224,6 +248,17 @@ DirectoryListing parse_tunein_opml(std::string_view xml, std::size_t max_station
   }
   finish(l, unusable);
   return l;
+}
+
+}  // namespace
+
+std::string parse_radio_browser_click(std::string_view text) {
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (j.is_object() && j.value("ok", true) && j.contains("url") && j["url"].is_string()) return j["url"];
+  } catch (const std::exception&) {
+  }
+  return {};
 }
 
 DirectoryListing test_directory() {
