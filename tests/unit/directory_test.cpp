@@ -96,6 +96,34 @@ TEST_CASE("a number beyond double range in a radio-browser answer is that direct
   }
 }
 
+TEST_CASE("a remote directory may only list http(s) stations") {
+  const char* local[] = {"file:///etc/passwd", "udp://239.1.2.3:5004", "rtp://[ff3e::1]:5004",
+                         "test:tone?frequency=440&codec=mp3&bitrate=128", "FILE:///etc/shadow", "http://"};
+  for (const char* url : local) {
+    CAPTURE(url);
+    std::string xml_url = url;  // yp.xml is XML: & as &amp;
+    for (auto at = xml_url.find('&'); at != std::string::npos; at = xml_url.find('&', at + 1)) xml_url.insert(at + 1, "amp;");
+    auto y = parse_icecast_yp(yp({{"local", xml_url}, {"ok", "http://ok/1"}}), 100);
+    REQUIRE(y.stations.size() == 1);
+    CHECK(y.stations[0].url == "http://ok/1");
+    CHECK(y.warnings.back() == "1 entries with a URL other than http(s) ignored");
+    auto r = parse_radio_browser(std::string(R"([{"stationuuid":"u1","url":")") + url +
+                                     R"("},{"stationuuid":"u2","url":"https://ok/2"}])",
+                                 100);
+    REQUIRE(r.stations.size() == 1);
+    CHECK(r.stations[0].url == "https://ok/2");
+    auto t = parse_tunein_opml(std::string(R"(<opml><body><outline type="audio" text="x" URL=")") + xml_url +
+                                   R"(" guide_id="s1"/><outline type="audio" text="y" URL="HTTP://ok/3" guide_id="s2"/>)"
+                                   "</body></opml>",
+                               100);
+    REQUIRE(t.stations.size() == 1);
+    CHECK(t.stations[0].key == "s2");
+    CHECK(parse_radio_browser_click(std::string(R"({"ok":true,"url":")") + url + "\"}").empty());
+    // Only local ones: none usable.
+    CHECK_FALSE(parse_icecast_yp(yp({{"local", xml_url}}), 100).ok());
+  }
+}
+
 TEST_CASE("TuneIn OPML: audio outlines at any depth, status faults") {
   auto l = parse_tunein_opml(R"(<?xml version="1.0" encoding="UTF-8"?><opml version="1">
 <head><title>Jazz</title><status>200</status></head><body>

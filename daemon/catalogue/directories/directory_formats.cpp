@@ -6,10 +6,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <charconv>
 #include <set>
 
 namespace joincast::daemon {
+
+bool is_remote_station_url(std::string_view url) {
+  auto colon = url.find("://");
+  if (colon == std::string_view::npos) return false;
+  std::string scheme(url.substr(0, colon));
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return (scheme == "http" || scheme == "https") && url.size() > colon + 3;
+}
 
 namespace {
 
@@ -30,12 +39,18 @@ std::string clean(std::string_view s) {
   return b == std::string::npos ? std::string() : out.substr(b, e - b + 1);
 }
 
-// Drops stations without a key or URL and duplicates, with warnings.
+// Drops stations without a key or URL, stations a remote directory may
+// not name, and duplicates, with warnings. Every caller parses a remote
+// document.
 void finish(DirectoryListing& l, std::size_t unusable) {
   std::set<std::string> seen;
   std::vector<Station> kept;
-  std::size_t duplicates = 0;
+  std::size_t duplicates = 0, local = 0;
   for (auto& s : l.stations) {
+    if (!is_remote_station_url(s.url)) {
+      ++local;
+      continue;
+    }
     if (!seen.insert(s.key).second) {
       ++duplicates;
       continue;
@@ -45,6 +60,7 @@ void finish(DirectoryListing& l, std::size_t unusable) {
   l.stations = std::move(kept);
   if (duplicates) l.warnings.push_back(std::to_string(duplicates) + " duplicate entries ignored");
   if (unusable) l.warnings.push_back(std::to_string(unusable) + " entries without a stream URL ignored");
+  if (local) l.warnings.push_back(std::to_string(local) + " entries with a URL other than http(s) ignored");
   if (l.stations.empty() && l.error.empty()) l.error = "no usable stations";
 }
 
@@ -255,7 +271,9 @@ DirectoryListing parse_tunein_opml_unguarded(std::string_view xml, std::size_t m
 std::string parse_radio_browser_click(std::string_view text) {
   try {
     auto j = nlohmann::json::parse(text);
-    if (j.is_object() && j.value("ok", true) && j.contains("url") && j["url"].is_string()) return j["url"];
+    if (j.is_object() && j.value("ok", true) && j.contains("url") && j["url"].is_string() &&
+        is_remote_station_url(j["url"].get<std::string>()))
+      return j["url"];
   } catch (const std::exception&) {
   }
   return {};
