@@ -124,6 +124,18 @@ TEST_CASE("a remote directory may only list http(s) stations") {
   }
 }
 
+TEST_CASE("a station without a name is named by its URL or key, cleaned of control characters") {
+  auto y = parse_icecast_yp("<directory><entry><listen_url>http://evil/\n&lt;3&gt;forged</listen_url></entry></directory>", 10);
+  REQUIRE(y.stations.size() == 1);
+  CHECK(y.stations[0].name == "http://evil/ <3>forged");
+  auto r = parse_radio_browser(R"([{"stationuuid":"u1","url":"http://evil/\r\nforged"}])", 10);
+  REQUIRE(r.stations.size() == 1);
+  CHECK(r.stations[0].name.find_first_of("\r\n") == std::string::npos);
+  auto t = parse_tunein_opml("<opml><body><outline type=\"audio\" URL=\"http://a/\" guide_id=\"s1&#10;forged\"/></body></opml>", 10);
+  REQUIRE(t.stations.size() == 1);
+  CHECK(t.stations[0].name == "s1 forged");
+}
+
 TEST_CASE("TuneIn OPML: audio outlines at any depth, status faults") {
   auto l = parse_tunein_opml(R"(<?xml version="1.0" encoding="UTF-8"?><opml version="1">
 <head><title>Jazz</title><status>200</status></head><body>

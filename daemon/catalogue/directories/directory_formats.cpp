@@ -163,7 +163,7 @@ DirectoryListing parse_icecast_yp_unguarded(std::string_view xml, std::size_t ma
     s.codec = clean(e->child_text("server_type"));
     s.now_playing = clean(e->child_text("current_song"));
     s.bitrate_kbps = leading_number(e->child_text("bitrate"));
-    if (s.name.empty()) s.name = s.url;
+    if (s.name.empty()) s.name = clean(s.url);
     l.stations.push_back(std::move(s));
   }
   finish(l, unusable);
@@ -210,7 +210,7 @@ DirectoryListing parse_radio_browser_unguarded(std::string_view text, std::size_
     s.homepage = str(o, "homepage");
     if (auto it = o.find("bitrate"); it != o.end() && it->is_number_unsigned() && it->get<std::uint64_t>() < 100000)
       s.bitrate_kbps = it->get<unsigned>();
-    if (s.name.empty()) s.name = s.url;
+    if (s.name.empty()) s.name = clean(s.url);
     l.stations.push_back(std::move(s));
   }
   finish(l, unusable);
@@ -259,7 +259,7 @@ DirectoryListing parse_tunein_opml_unguarded(std::string_view xml, std::size_t m
     s.codec = clean(o->attribute("formats"));
     s.bitrate_kbps = leading_number(o->attribute("bitrate"));
     s.genre = clean(o->attribute("genre_id"));
-    if (s.name.empty()) s.name = s.key;
+    if (s.name.empty()) s.name = clean(s.key);
     l.stations.push_back(std::move(s));
   }
   finish(l, unusable);
