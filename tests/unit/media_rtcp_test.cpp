@@ -214,3 +214,33 @@ TEST_CASE("the receiver table caps receivers per session and in total, counting 
   CHECK(c.counters().refused == 90);
 }
 
+TEST_CASE("RTCP builders split more than 31 items into several packets") {
+  for (std::size_t n : {0u, 1u, 31u, 32u, 33u, 62u, 63u}) {
+    CAPTURE(n);
+    std::vector<ReportBlock> blocks;
+    std::vector<std::uint32_t> ssrcs;
+    for (std::size_t i = 0; i < n; ++i) {
+      blocks.push_back(block(static_cast<std::uint32_t>(100 + i)));
+      ssrcs.push_back(static_cast<std::uint32_t>(100 + i));
+    }
+    auto compound = cat({build_receiver_report(0x1234, blocks), build_bye(ssrcs, "gone")});
+    auto parsed = parse_rtcp(compound);
+    REQUIRE(parsed);
+    const auto& c = parsed.value();
+    std::size_t packets = n == 0 ? 1 : (n + 30) / 31;
+    REQUIRE(c.reports.size() == packets);
+    REQUIRE(c.byes.size() == packets);
+    std::vector<ReportBlock> got_blocks;
+    std::vector<std::uint32_t> got_ssrcs;
+    for (const auto& r : c.reports) {
+      CHECK(r.ssrc == 0x1234);
+      CHECK(r.blocks.size() <= 31);
+      got_blocks.insert(got_blocks.end(), r.blocks.begin(), r.blocks.end());
+    }
+    for (const auto& b : c.byes) got_ssrcs.insert(got_ssrcs.end(), b.ssrcs.begin(), b.ssrcs.end());
+    CHECK(got_blocks == blocks);
+    CHECK(got_ssrcs == ssrcs);
+    CHECK(c.byes.back().reason == "gone");  // the reason once, in the last BYE
+    for (std::size_t i = 0; i + 1 < c.byes.size(); ++i) CHECK(c.byes[i].reason.empty());
+  }
+}
