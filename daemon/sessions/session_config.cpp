@@ -58,7 +58,7 @@ void parse_sessions(ConfigReader& r, const toml::table& root, SessionsSection& s
   s.retry_max = r.duration(t, "retry_max", path, s.retry_max);
   if (s.retry_initial.count() <= 0 || s.retry_max < s.retry_initial)
     r.error(t.get("retry_max"), "sessions.retry_max", "must be at least retry_initial, which must be positive");
-  s.start_timeout = r.duration(t, "start_timeout", path, s.start_timeout);
+  s.start_timeout = r.positive_duration(t, "start_timeout", path, s.start_timeout);
   s.rtcp_receivers = static_cast<std::size_t>(r.integer(t, "rtcp_receivers", path, static_cast<std::int64_t>(s.rtcp_receivers), 1, 100000));
   s.rtcp_receivers_total = static_cast<std::size_t>(
       r.integer(t, "rtcp_receivers_total", path, static_cast<std::int64_t>(s.rtcp_receivers_total), 1, 10000000));

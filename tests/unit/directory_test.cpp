@@ -263,6 +263,29 @@ fec = "89"
   CHECK(c.dvb.carriers[1].modulation == "qpsk");
 }
 
+TEST_CASE("DVB tuning values in TOML are checked like those of a dvblast line") {
+  auto carrier = [](const char* tuning) {
+    return parse_config(std::string("[[dvb.carrier]]\nfrequency_khz = 11426500\npolarisation = \"h\"\n"
+                                    "symbol_rate = 27500000\ndelivery = \"DVBS2\"\n") + tuning,
+                        "dvb.toml");
+  };
+  auto r = carrier("modulation = \"qam_1024\"\nfec = \"1/2\"\nrolloff = \"40\"\npilot = \"on\"\n");
+  std::string all;
+  for (const auto& e : r.errors) all += e.to_string() + "\n";
+  CAPTURE(all);
+  CHECK(all.find("dvb.carrier[0].modulation: \"qam_1024\" must be qpsk, psk_8, apsk_16 or apsk_32") != std::string::npos);
+  CHECK(all.find("dvb.carrier[0].fec: \"1/2\" is not a FEC dvblast knows") != std::string::npos);
+  CHECK(all.find("dvb.carrier[0].rolloff: \"40\" must be 35, 25, 20 or 0") != std::string::npos);
+  CHECK(all.find("dvb.carrier[0].pilot: \"on\" must be -1, 0 or 1") != std::string::npos);
+  auto good = carrier("modulation = \"PSK_8\"\nfec = \"23\"\nrolloff = \"35\"\npilot = \"-1\"\n");
+  CHECK(good.ok());
+  REQUIRE(good.config.catalogue.dvb.carriers.size() == 1);
+  CHECK(good.config.catalogue.dvb.carriers[0].modulation == "psk_8");
+  std::string why;
+  CHECK_FALSE(joincast::media::parse_dvblast_command("dvblast -f 11426500 -v 18 -s 27500000 -R 40", &why));
+  CHECK(why == "-R 40 must be 35, 25, 20 or 0");
+}
+
 TEST_CASE("catalogue configuration errors name the key") {
   auto r = parse_config(R"(
 [[directory]]
