@@ -164,3 +164,13 @@ TEST_CASE("fmtp and rtpmap lines follow the mapping") {
   CHECK(std::count(l.begin(), l.end(), "a=rtpmap:96 opus/48000/2") == 1);
   CHECK(std::count(l.begin(), l.end(), "a=fmtp:96 sprop-stereo=1") == 1);
 }
+
+TEST_CASE("the origin line ends at a bare CR too") {
+  CHECK(sdp_origin_line("v=0\ro=- 1 2 IN IP4 192.0.2.1\rs=x\r") == "o=- 1 2 IN IP4 192.0.2.1");
+  CHECK(sdp_origin_line("v=0\no=- 1 2 IN IP4 192.0.2.1\r\rs=x\n") == "o=- 1 2 IN IP4 192.0.2.1");
+  CHECK(sdp_origin_line("v=0\r\no=- 1 2 IN IP4 192.0.2.1\rinjected\r\n") == "o=- 1 2 IN IP4 192.0.2.1");
+  for (std::string text : {"o=a\rb\nc", "x\ro=\r", "o=\n\r"}) {
+    auto line = sdp_origin_line(text);
+    CHECK(line.find_first_of(std::string("\r\n\0", 3)) == std::string::npos);
+  }
+}
