@@ -131,6 +131,11 @@ TEST_CASE("a station without a name is named by its URL or key, cleaned of contr
   auto r = parse_radio_browser(R"([{"stationuuid":"u1","url":"http://evil/\r\nforged"}])", 10);
   REQUIRE(r.stations.size() == 1);
   CHECK(r.stations[0].name.find_first_of("\r\n") == std::string::npos);
+  // DEL too (found by fuzz_directory).
+  auto d = parse_radio_browser("[{\"stationuuid\":\"u1\",\"url\":\"http://a/\",\"name\":\"a\u007fb\",\"tags\":\"ja\u007fzz\"}]", 10);
+  REQUIRE(d.stations.size() == 1);
+  CHECK(d.stations[0].name == "a b");
+  CHECK(d.stations[0].genre == "ja zz");
   auto t = parse_tunein_opml("<opml><body><outline type=\"audio\" URL=\"http://a/\" guide_id=\"s1&#10;forged\"/></body></opml>", 10);
   REQUIRE(t.stations.size() == 1);
   CHECK(t.stations[0].name == "s1 forged");

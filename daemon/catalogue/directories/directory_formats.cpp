@@ -32,8 +32,9 @@ unsigned leading_number(std::string_view s) {
 // Names and titles from the network, as single clean lines.
 std::string clean(std::string_view s) {
   std::string out = media::icy_text_to_utf8(s);
+  // C0 controls and DEL (found by fuzz_directory: DEL passed).
   for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   auto b = out.find_first_not_of(' ');
   auto e = out.find_last_not_of(' ');
   return b == std::string::npos ? std::string() : out.substr(b, e - b + 1);
