@@ -183,6 +183,14 @@ TEST_CASE("playlist entries with an empty location are skipped in every format")
   }
 }
 
+TEST_CASE("a MIME type's essence ends at a parameter or a space") {
+  CHECK(mime_essence(" Audio/MPEG ; charset=x") == "audio/mpeg");
+  CHECK(mime_essence("video/x-sx version=3>") == "video/x-sx");  // found by fuzz_sniff
+  CHECK(mime_essence("audio/aacp\tjunk") == "audio/aacp");
+  CHECK(mime_essence("") == "");
+  CHECK(classify_content_type("audio/x-scpls version=2").kind == ContentKind::playlist);
+}
+
 TEST_CASE("declared content types decide, undecided bytes are sniffed") {
   CHECK(classify_content_type("audio/mpeg").kind == ContentKind::media);
   CHECK(classify_content_type("Audio/AACP; charset=x").kind == ContentKind::media);
