@@ -9,6 +9,7 @@ packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git
   clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
+  libclang-rt-14-dev  # libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh)
   # libraries
   libboost-dev libmnl-dev liburing-dev libssl-dev libsystemd-dev
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev

@@ -7,8 +7,25 @@
 
 #include <csignal>
 #include <exception>
+#include <typeinfo>
 
 namespace joincast::daemon {
+
+std::size_t run_event_loop(boost::asio::io_context& io) {
+  std::size_t thrown = 0;
+  for (;;) {
+    try {
+      io.run();
+      return thrown;
+    } catch (const std::exception& e) {
+      ++thrown;
+      log::error("event loop: a handler threw {} ({}); the daemon continues", typeid(e).name(), e.what());
+    } catch (...) {
+      ++thrown;
+      log::error("event loop: a handler threw a non-standard exception; the daemon continues");
+    }
+  }
+}
 
 Daemon::Daemon(Config config, Options options)
     : config_(std::move(config)),
@@ -95,7 +112,7 @@ int Daemon::run() {
   });
   log::info("joincastd {} started, control socket {}", JOINCAST_VERSION, control_.path());
   sd_notify(0, "READY=1\nSTATUS=running");
-  io_.run();
+  run_event_loop(io_);
   log::info("joincastd stopped");
   return 0;
 }

@@ -26,6 +26,12 @@
 
 namespace joincast::daemon {
 
+// Runs io until it stops. A handler that throws is a defect (STYLE.md:
+// never throw out of an Asio handler), but it must not end the daemon and
+// every stream with it: the exception is logged once, naming what was
+// thrown, and the loop goes on. Returns how many handlers threw.
+std::size_t run_event_loop(boost::asio::io_context& io);
+
 class Daemon {
  public:
   struct Options {

@@ -61,11 +61,11 @@ void parse_http(ConfigReader& r, const toml::table& root, media::HttpOptions& h)
   h.max_playlist_depth = static_cast<unsigned>(r.integer(t, "max_playlist_depth", path, h.max_playlist_depth, 0, 16));
   h.max_header_bytes = static_cast<std::size_t>(r.integer(t, "max_header_bytes", path, static_cast<std::int64_t>(h.max_header_bytes), 1024, 1 << 24));
   h.max_playlist_bytes = static_cast<std::size_t>(r.integer(t, "max_playlist_bytes", path, static_cast<std::int64_t>(h.max_playlist_bytes), 1024, 1 << 28));
-  h.response_timeout = r.duration(t, "response_timeout", path, h.response_timeout);
-  h.stall_timeout = r.duration(t, "stall_timeout", path, h.stall_timeout);
-  h.reconnect_initial = r.duration(t, "reconnect_initial", path, h.reconnect_initial);
-  h.reconnect_max = r.duration(t, "reconnect_max", path, h.reconnect_max);
-  h.reconnect_reset = r.duration(t, "reconnect_reset", path, h.reconnect_reset);
+  h.response_timeout = r.positive_duration(t, "response_timeout", path, h.response_timeout);
+  h.stall_timeout = r.positive_duration(t, "stall_timeout", path, h.stall_timeout);
+  h.reconnect_initial = r.positive_duration(t, "reconnect_initial", path, h.reconnect_initial);
+  h.reconnect_max = r.positive_duration(t, "reconnect_max", path, h.reconnect_max);
+  h.reconnect_reset = r.positive_duration(t, "reconnect_reset", path, h.reconnect_reset);
   h.reconnect_attempts = static_cast<unsigned>(r.integer(t, "reconnect_attempts", path, h.reconnect_attempts, 0, 1'000'000));
   h.ca_file = r.string(t, "ca_file", path, h.ca_file);
   h.verify_tls = r.boolean(t, "verify_tls", path, h.verify_tls);
@@ -180,7 +180,7 @@ void parse_dvb(ConfigReader& r, const toml::table& root, const AddressLayout& la
   d.tuner.dvblastctl = r.string(t, "dvblastctl", path, d.tuner.dvblastctl);
   d.tuner.runtime_dir = r.string(t, "runtime_dir", path, d.tuner.runtime_dir);
   d.tuner.extra_args = r.strings(t, "extra_args", path);
-  d.tuner.start_timeout = r.duration(t, "start_timeout", path, d.tuner.start_timeout);
+  d.tuner.start_timeout = r.positive_duration(t, "start_timeout", path, d.tuner.start_timeout);
   d.port = static_cast<std::uint16_t>(r.integer(t, "port", path, d.port, 1, 65535));
   d.ttl = static_cast<unsigned>(r.integer(t, "ttl", path, d.ttl, 0, 255));
   if (const toml::node* an = t.get("adapters")) {
@@ -244,6 +244,19 @@ void parse_dvb(ConfigReader& r, const toml::table& root, const AddressLayout& la
       c.fec = r.string(ct, "fec", cp, "");
       c.rolloff = r.string(ct, "rolloff", cp, "");
       c.pilot = r.string(ct, "pilot", cp, "");
+      // The same checks as the dvblast line's -m, -F, -R and -P.
+      struct Tuning {
+        const char* key;
+        std::string& value;
+        std::optional<std::string> (*check)(std::string_view, std::string*);
+      };
+      for (Tuning k : {Tuning{"modulation", c.modulation, media::check_modulation}, Tuning{"fec", c.fec, media::check_fec},
+                       Tuning{"rolloff", c.rolloff, media::check_rolloff}, Tuning{"pilot", c.pilot, media::check_pilot}}) {
+        if (k.value.empty()) continue;
+        std::string why;
+        if (auto v = k.check(k.value, &why)) k.value = *v;
+        else r.error(ct.get(k.key), cp + "." + k.key, "\"" + k.value + "\" " + why);
+      }
     }
     c.name = r.string(ct, "name", cp, "");
     if (c.frequency_khz) {

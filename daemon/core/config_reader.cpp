@@ -88,6 +88,14 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(ms)));
 }
 
+std::chrono::milliseconds ConfigReader::positive_duration(const toml::table& t, std::string_view name,
+                                                          const std::string& path, std::chrono::milliseconds fallback) {
+  auto d = duration(t, name, path, fallback);
+  if (d.count() > 0) return d;
+  if (const toml::node* n = t.get(name)) error(n, join(path, name), "must be positive (longer than 0s)");
+  return fallback;
+}
+
 std::chrono::milliseconds ConfigReader::duration(const toml::table& t, std::string_view name, const std::string& path,
                                                  std::chrono::milliseconds fallback) {
   const toml::node* n = t.get(name);

@@ -48,6 +48,9 @@ class ConfigReader {
   // "125s", "1.5s", "500ms", "2m", or a number of seconds.
   std::chrono::milliseconds duration(const toml::table& t, std::string_view name, const std::string& path,
                                      std::chrono::milliseconds fallback);
+  // The same for a duration that must be positive: "0s" is an error naming the key.
+  std::chrono::milliseconds positive_duration(const toml::table& t, std::string_view name, const std::string& path,
+                                              std::chrono::milliseconds fallback);
   std::vector<std::string> strings(const toml::table& t, std::string_view name, const std::string& path);
   // Reports every key of t that is not in known.
   void only_keys(const toml::table& t, const std::string& path, std::initializer_list<std::string_view> known);

@@ -44,7 +44,27 @@ bool parse_level(std::string_view text, Level& out) {
   return false;
 }
 
-void write(Level l, std::string_view message) {
+std::string escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != 0x7f) {
+      out += ch;
+      continue;
+    }
+    switch (c) {
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  return out;
+}
+
+void write(Level l, std::string_view raw) {
+  const std::string message = escape(raw);
   std::string line;
   if (under_journald()) {
     line = fmt::format("<{}>{}\n", static_cast<int>(l), message);

@@ -18,6 +18,13 @@ Level level();
 // Parses "debug", "info", "notice", "warning", "error".
 bool parse_level(std::string_view text, Level& out);
 
+// Text from outside (station names, URLs, directory keys, server
+// messages) made safe for one log line: control characters become visible
+// escapes ("\n", "\r", "\t", "\x1b", "\x7f"), so a name with a line break
+// cannot forge a log line or a journald priority. write() applies it to
+// every message as the last line of defence.
+std::string escape(std::string_view text);
+
 void write(Level level, std::string_view message);
 
 template <class... Args>

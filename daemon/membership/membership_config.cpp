@@ -17,32 +17,30 @@ void parse_timers(ConfigReader& r, const toml::table& parent, MembershipTimers& 
                "last_listener_query_count", "startup_query_interval", "startup_query_count", "listener_interval",
                "other_querier_timeout", "aging_period", "empty_group_retention"});
   tm.robustness = static_cast<unsigned>(r.integer(t, "robustness", path, tm.robustness, 1, 7));
-  tm.query_interval = r.duration(t, "query_interval", path, tm.query_interval);
-  tm.query_response_interval = r.duration(t, "query_response_interval", path, tm.query_response_interval);
+  tm.query_interval = r.positive_duration(t, "query_interval", path, tm.query_interval);
+  tm.query_response_interval = r.positive_duration(t, "query_response_interval", path, tm.query_response_interval);
   tm.last_listener_query_interval =
-      r.duration(t, "last_listener_query_interval", path, tm.last_listener_query_interval);
+      r.positive_duration(t, "last_listener_query_interval", path, tm.last_listener_query_interval);
   tm.last_listener_query_count =
       static_cast<unsigned>(r.integer(t, "last_listener_query_count", path, tm.robustness, 1, 7));
-  tm.startup_query_interval = r.duration(t, "startup_query_interval", path, tm.query_interval / 4);
+  tm.startup_query_interval = r.positive_duration(t, "startup_query_interval", path, tm.query_interval / 4);
   tm.startup_query_count = static_cast<unsigned>(r.integer(t, "startup_query_count", path, tm.robustness, 0, 7));
   tm.listener_interval =
-      r.duration(t, "listener_interval", path, tm.robustness * tm.query_interval + tm.query_response_interval);
-  tm.other_querier_timeout = r.duration(t, "other_querier_timeout", path,
+      r.positive_duration(t, "listener_interval", path, tm.robustness * tm.query_interval + tm.query_response_interval);
+  tm.other_querier_timeout = r.positive_duration(t, "other_querier_timeout", path,
                                         tm.robustness * tm.query_interval + tm.query_response_interval / 2);
-  tm.aging_period = r.duration(t, "aging_period", path, tm.aging_period);
+  tm.aging_period = r.positive_duration(t, "aging_period", path, tm.aging_period);
   tm.empty_group_retention = r.duration(t, "empty_group_retention", path, tm.empty_group_retention);
 
   if (tm.query_response_interval >= tm.query_interval)
     r.error(t.get("query_response_interval"), path + ".query_response_interval",
             "must be shorter than query_interval (RFC 3810 §9.3)");
-  if (tm.query_interval.count() <= 0) r.error(t.get("query_interval"), path + ".query_interval", "must be positive");
   // The Maximum Response Code is 16 bits of milliseconds in MLDv2 with a
   // floating-point form up to about 8.4 million ms; IGMPv3's is 1/10 s in
   // 8 bits with a float form up to 3174.4 s.
   if (tm.query_response_interval > milliseconds(3'174'400))
     r.error(t.get("query_response_interval"), path + ".query_response_interval",
             "cannot be encoded in an IGMPv3 query (at most 3174.4s)");
-  if (tm.aging_period.count() <= 0) r.error(t.get("aging_period"), path + ".aging_period", "must be positive");
 }
 
 }  // namespace

@@ -18,6 +18,13 @@ namespace {
 // Includes nest at most this deep: a file that includes itself fails
 // instead of recursing forever.
 constexpr int max_include_depth = 8;
+// Depth alone does not bound the work: a file included several times by
+// each of its includes expands exponentially. Cycles are refused outright
+// and the whole expansion is capped.
+constexpr std::size_t max_included_files = 256;
+constexpr std::size_t max_total_lines = 100000;
+
+std::string normal_path(const std::string& path) { return std::filesystem::path(path).lexically_normal().string(); }
 
 struct Token {
   std::string_view text;
@@ -45,16 +52,24 @@ class Parser {
 
   void parse(std::string_view text, const std::string& name, int depth) {
     result_.conf.files.push_back(name);
+    stack_.push_back(normal_path(name));
     std::uint32_t number = 0;
     std::size_t pos = 0;
-    while (pos <= text.size()) {
+    while (pos <= text.size() && !exhausted_) {
       std::size_t end = text.find('\n', pos);
       if (end == std::string_view::npos) end = text.size();
       ++number;
+      if (++lines_ > max_total_lines) {
+        exhausted_ = true;
+        error(name, number, 1,
+              fmt::format("more than {} lines with all includes expanded; stopped reading", max_total_lines));
+        break;
+      }
       statement(tokenize(text.substr(pos, end - pos)), name, number, depth);
       if (end == text.size()) break;
       pos = end + 1;
     }
+    stack_.pop_back();
   }
 
  private:
@@ -124,6 +139,21 @@ class Parser {
       return;
     }
     for (const auto& m : matches) {
+      if (exhausted_) return;
+      const std::string normal = normal_path(m);
+      if (auto on_stack = std::find(stack_.begin(), stack_.end(), normal); on_stack != stack_.end()) {
+        std::string chain;
+        for (auto it = on_stack; it != stack_.end(); ++it) chain += *it + " -> ";
+        error(where.file, where.line, pattern.column, fmt::format("include cycle: {}{}", chain, normal));
+        continue;
+      }
+      if (++included_ > max_included_files) {
+        exhausted_ = true;
+        error(where.file, where.line, pattern.column,
+              fmt::format("include \"{}\": more than {} files included in all; stopped reading", m,
+                          max_included_files));
+        return;
+      }
       auto text = sources_.read_file(m);
       if (!text) {
         error(where.file, where.line, pattern.column, fmt::format("include \"{}\": cannot be read", m));
@@ -278,6 +308,10 @@ class Parser {
   }
 
   const SmcrouteSources& sources_;
+  std::vector<std::string> stack_;  // the file being read and those including it, outermost first
+  std::size_t included_ = 0;
+  std::size_t lines_ = 0;
+  bool exhausted_ = false;  // a cap was hit: the rest is not read
   SmcrouteResult& result_;
 };
 

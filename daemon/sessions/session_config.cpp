@@ -31,7 +31,8 @@ void parse_sessions(ConfigReader& r, const toml::table& root, SessionsSection& s
   const toml::table& t = *r.table(root, "sessions", "");
   r.only_keys(t, path,
               {"interface", "source_address", "hop_limit", "grace", "max_sessions", "limits", "retry_initial",
-               "retry_max", "start_timeout", "sap_interval", "sap_well_known", "threads", "route"});
+               "retry_max", "start_timeout", "sap_interval", "sap_well_known", "threads", "route", "rtcp_receivers",
+               "rtcp_receivers_total"});
   s.interface = r.string(t, "interface", path, s.interface);
   if (!s.interface.empty() && (s.interface.size() >= 16 || s.interface.find('/') != std::string::npos))
     r.error(t.get("interface"), "sessions.interface", "\"" + s.interface + "\" is not a valid interface name");
@@ -57,7 +58,10 @@ void parse_sessions(ConfigReader& r, const toml::table& root, SessionsSection& s
   s.retry_max = r.duration(t, "retry_max", path, s.retry_max);
   if (s.retry_initial.count() <= 0 || s.retry_max < s.retry_initial)
     r.error(t.get("retry_max"), "sessions.retry_max", "must be at least retry_initial, which must be positive");
-  s.start_timeout = r.duration(t, "start_timeout", path, s.start_timeout);
+  s.start_timeout = r.positive_duration(t, "start_timeout", path, s.start_timeout);
+  s.rtcp_receivers = static_cast<std::size_t>(r.integer(t, "rtcp_receivers", path, static_cast<std::int64_t>(s.rtcp_receivers), 1, 100000));
+  s.rtcp_receivers_total = static_cast<std::size_t>(
+      r.integer(t, "rtcp_receivers_total", path, static_cast<std::int64_t>(s.rtcp_receivers_total), 1, 10000000));
   s.sap_interval = r.duration(t, "sap_interval", path, s.sap_interval);
   if (s.sap_interval < std::chrono::milliseconds(100))
     r.error(t.get("sap_interval"), "sessions.sap_interval", "must be at least 100ms");

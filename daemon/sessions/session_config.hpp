@@ -35,6 +35,8 @@ struct SessionsSection {
   std::chrono::milliseconds sap_interval{5'000};
   bool sap_well_known = false;
   unsigned threads = 0;
+  std::size_t rtcp_receivers = 64;         // RTCP receivers one session keeps track of
+  std::size_t rtcp_receivers_total = 1024; // ... and all sessions together
   bool route = true;  // with [routing]: route streams to the interfaces with listeners
   std::vector<PolicyRule> policies;
 };

@@ -114,7 +114,13 @@ milliseconds backoff(milliseconds initial, milliseconds max, unsigned failures) 
 
 SessionManager::SessionManager(boost::asio::io_context& io, const SessionsSection& config, Catalogue& catalogue,
                                Membership& membership, RouteController& routes, ControlServer& control)
-    : io_(io), config_(config), catalogue_(catalogue), membership_(membership), routes_(routes), control_(control) {}
+    : io_(io),
+      config_(config),
+      catalogue_(catalogue),
+      membership_(membership),
+      routes_(routes),
+      control_(control),
+      receiver_budget_(std::make_shared<media::ReceiverBudget>(config.rtcp_receivers_total)) {}
 
 SessionManager::~SessionManager() { stop(); }
 
@@ -171,6 +177,7 @@ void SessionManager::reload(const SessionsSection& config) {
     next.threads = config_.threads;
   }
   config_ = next;
+  receiver_budget_->set_limit(config_.rtcp_receivers_total);  // running sessions keep their per-session cap
   if (!engine_ && !config_.interface.empty()) start();
   // Policies and limits may now let waiting groups start.
   start_waiting();
@@ -480,6 +487,7 @@ void SessionManager::start_media(Entry& e, const std::string& url) {
   cfg.fallback_metadata.url = target.info.homepage;
   cfg.sap.interval = config_.sap_interval;
   cfg.sap.well_known_group = config_.sap_well_known;
+  cfg.receiver_limits = receiver_limits();
   // Routing a locally sent stream works on its multicast loopback copy.
   cfg.multicast_loop = config_.route && routes_.enabled();
   auto id = engine_->start(cfg, plan.value().factory, &why);
@@ -535,6 +543,7 @@ void SessionManager::start_dvb(Entry& e) {
     cfg.metadata.now_playing = d.carrier;
     cfg.sap.interval = config_.sap_interval;
     cfg.sap.well_known_group = config_.sap_well_known;
+    cfg.receiver_limits = receiver_limits();
     std::string why;
     auto id = engine_->announce(cfg, media::mpegts_mapping(), &why);
     if (!id) {

@@ -108,6 +108,8 @@ class SessionManager {
   RouteController& routes_;
   ControlServer& control_;
   std::unique_ptr<media::MediaEngine> engine_;
+  std::shared_ptr<media::ReceiverBudget> receiver_budget_;  // RTCP receivers in all sessions
+  media::ReceiverLimits receiver_limits() const { return {config_.rtcp_receivers, receiver_budget_}; }
   std::map<Address16, std::unique_ptr<Entry>> entries_;
   std::map<media::SessionId, Address16> by_media_;
   std::map<std::string, std::uint64_t> errors_;  // kind -> count, for metrics

@@ -143,11 +143,13 @@ std::string write_sdp(const SdpSession& s) {
 }
 
 std::string sdp_origin_line(std::string_view sdp) {
+  // Lines end at LF, CR LF, a bare CR or a NUL (which also ends a SAP
+  // payload type): an origin line from the network must come back without
+  // any of them inside.
   std::size_t pos = 0;
   while (pos < sdp.size()) {
-    auto end = sdp.find('\n', pos);
+    auto end = sdp.find_first_of(std::string_view("\r\n\0", 3), pos);
     auto line = sdp.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.starts_with("o=")) return std::string(line);
     if (end == std::string_view::npos) break;
     pos = end + 1;

@@ -85,7 +85,7 @@ Session::Session(Worker& worker, SessionSetup setup, std::unique_ptr<ByteSource>
       source_(std::move(source)),
       created_(Clock::now()),
       rng_state_((std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()),
-      receivers_(setup_.config.receiver_timeout) {
+      receivers_(setup_.config.receiver_timeout, setup_.config.receiver_limits) {
   const auto& c = setup_.config;
   rtp_to_ = SocketAddress::from(c.group, c.rtp_port, setup_.ifindex);
   rtcp_to_ = SocketAddress::from(c.group, static_cast<std::uint16_t>(c.rtp_port + 1), setup_.ifindex);

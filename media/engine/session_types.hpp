@@ -56,6 +56,8 @@ struct SessionConfig {
   SapOptions sap;
   // A receiver not heard from for this long is dropped (RFC 3550 §6.3.5).
   std::chrono::milliseconds receiver_timeout{30000};
+  // How many receivers its table keeps, and the total over all sessions.
+  ReceiverLimits receiver_limits;
   std::string cname;                // RTCP CNAME; default "joincast@<source address>"
   // Set by MediaEngine::announce(): the stream is sent by another program
   // (dvblast) with this mapping. The session sends SAP/SDP and collects

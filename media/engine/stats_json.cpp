@@ -65,7 +65,7 @@ nlohmann::json to_json(const SessionStats& s) {
       {"receivers", receivers},
       {"receiver_count", s.receivers.size()},
       {"rtcp_in", {{"packets", s.rtcp_in.packets}, {"malformed", s.rtcp_in.malformed}, {"byes", s.rtcp_in.byes},
-                   {"timeouts", s.rtcp_in.timeouts}}},
+                   {"timeouts", s.rtcp_in.timeouts}, {"refused", s.rtcp_in.refused}}},
       {"last_ffmpeg_message", s.last_ffmpeg_message},
   };
   j["first_packet_ms"] = s.first_packet_ms ? nlohmann::json(*s.first_packet_ms) : nlohmann::json(nullptr);

@@ -3,16 +3,27 @@
 
 namespace joincast::media {
 
-ReceiverStats& ReceiverTable::touch(std::uint32_t ssrc, const std::string& from, Clock::time_point now) {
-  auto [it, inserted] = receivers_.try_emplace(ssrc);
-  auto& r = it->second;
-  if (inserted) {
-    r.ssrc = ssrc;
-    r.first_seen = now;
+ReceiverTable::~ReceiverTable() { erased(receivers_.size()); }
+
+void ReceiverTable::erased(std::size_t n) {
+  if (limits_.total && n) limits_.total->release(n);
+}
+
+ReceiverStats* ReceiverTable::touch(std::uint32_t ssrc, const std::string& from, Clock::time_point now) {
+  auto it = receivers_.find(ssrc);
+  if (it == receivers_.end()) {
+    if (receivers_.size() >= limits_.per_session || (limits_.total && !limits_.total->acquire())) {
+      ++counters_.refused;
+      return nullptr;
+    }
+    it = receivers_.try_emplace(ssrc).first;
+    it->second.ssrc = ssrc;
+    it->second.first_seen = now;
   }
+  auto& r = it->second;
   r.address = from;
   r.last_seen = now;
-  return r;
+  return &r;
 }
 
 bool ReceiverTable::on_packet(std::span<const std::byte> datagram, const std::string& from, Clock::time_point now,
@@ -28,7 +39,9 @@ bool ReceiverTable::on_packet(std::span<const std::byte> datagram, const std::st
     // Our own SR comes back through multicast loopback; another sender on
     // our group is not a listener either.
     if (report.ssrc == own_ssrc_ || report.sender) continue;
-    auto& r = touch(report.ssrc, from, now);
+    auto* entry = touch(report.ssrc, from, now);
+    if (!entry) continue;
+    auto& r = *entry;
     ++r.reports;
     for (const auto& b : report.blocks) {
       if (b.ssrc != own_ssrc_) continue;
@@ -55,7 +68,10 @@ bool ReceiverTable::on_packet(std::span<const std::byte> datagram, const std::st
   // compound RR+SDES+BYE ends with the receiver gone.
   for (const auto& bye : c.byes) {
     for (auto ssrc : bye.ssrcs) {
-      if (receivers_.erase(ssrc)) ++counters_.byes;
+      if (receivers_.erase(ssrc)) {
+        ++counters_.byes;
+        erased(1);
+      }
     }
   }
   return true;
@@ -66,6 +82,7 @@ void ReceiverTable::expire(Clock::time_point now) {
     if (now - it->second.last_seen > timeout_) {
       it = receivers_.erase(it);
       ++counters_.timeouts;
+      erased(1);
     } else {
       ++it;
     }

@@ -1,6 +1,7 @@
 // rtcp.cpp — RTCP parsing, building and SR stamping (RFC 3550 §6, §A.2).
 #include "media/rtcp/rtcp.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace joincast::media {
@@ -180,15 +181,35 @@ Result<RtcpCompound> parse_rtcp(std::span<const std::byte> p) {
   return out;
 }
 
-std::vector<std::byte> build_receiver_report(std::uint32_t ssrc, std::span<const ReportBlock> blocks) {
+// A packet's count field has 5 bits (§6.4.2, §6.6): more than 31 report
+// blocks or SSRCs go into further packets of the same type. body(packet,
+// first, n) writes items [first, first + n) of one packet; there is always
+// at least one packet.
+constexpr std::size_t kMaxRtcpCount = 31;
+
+template <class Body>
+std::vector<std::byte> packets_of(std::uint8_t type, std::size_t items, Body body) {
   std::vector<std::byte> out;
-  put8(out, 0x80 | (blocks.size() & 0x1f));
-  put8(out, kRtcpRr);
-  put16(out, 0);
-  put32(out, ssrc);
-  for (std::size_t i = 0; i < blocks.size() && i < 31; ++i) put_block(out, blocks[i]);
-  finish_length(out);
+  std::size_t first = 0;
+  do {
+    std::size_t n = std::min(items - first, kMaxRtcpCount);
+    std::vector<std::byte> packet;
+    put8(packet, 0x80 | static_cast<unsigned>(n));
+    put8(packet, type);
+    put16(packet, 0);
+    body(packet, first, n);
+    finish_length(packet);
+    out.insert(out.end(), packet.begin(), packet.end());
+    first += n;
+  } while (first < items);
   return out;
+}
+
+std::vector<std::byte> build_receiver_report(std::uint32_t ssrc, std::span<const ReportBlock> blocks) {
+  return packets_of(kRtcpRr, blocks.size(), [&](std::vector<std::byte>& packet, std::size_t first, std::size_t n) {
+    put32(packet, ssrc);
+    for (std::size_t k = 0; k < n; ++k) put_block(packet, blocks[first + k]);
+  });
 }
 
 std::vector<std::byte> build_sender_report(std::uint32_t ssrc, const SenderInfo& info) {
@@ -226,18 +247,14 @@ std::vector<std::byte> build_sdes(std::uint32_t ssrc, std::string_view cname, st
 }
 
 std::vector<std::byte> build_bye(std::span<const std::uint32_t> ssrcs, std::string_view reason) {
-  std::vector<std::byte> out;
-  put8(out, 0x80 | (ssrcs.size() & 0x1f));
-  put8(out, kRtcpBye);
-  put16(out, 0);
-  for (std::size_t i = 0; i < ssrcs.size() && i < 31; ++i) put32(out, ssrcs[i]);
-  if (!reason.empty()) {
-    if (reason.size() > 255) reason = reason.substr(0, 255);
-    put8(out, static_cast<unsigned>(reason.size()));
-    for (char c : reason) out.push_back(static_cast<std::byte>(c));
-  }
-  finish_length(out);
-  return out;
+  return packets_of(kRtcpBye, ssrcs.size(), [&](std::vector<std::byte>& packet, std::size_t first, std::size_t n) {
+    for (std::size_t k = 0; k < n; ++k) put32(packet, ssrcs[first + k]);
+    if (first + n == ssrcs.size() && !reason.empty()) {  // the reason once, in the last packet
+      std::string_view text = reason.substr(0, 255);
+      put8(packet, static_cast<unsigned>(text.size()));
+      for (char c : text) packet.push_back(static_cast<std::byte>(c));
+    }
+  });
 }
 
 bool stamp_sender_report(std::span<std::byte> p, const SenderInfo& info) {

@@ -77,8 +77,9 @@ struct RtcpCompound {
 // and SDES item inside its packet. EBADMSG otherwise.
 Result<RtcpCompound> parse_rtcp(std::span<const std::byte> packet);
 
-// Builders for the receiving side. Each returns one RTCP packet; append
-// them to make a compound (RR or SR first, §6.1).
+// Builders for the receiving side. Each returns one RTCP packet (an RR or
+// BYE with more than 31 blocks or SSRCs: several of that type, §6.4.2);
+// append them to make a compound (RR or SR first, §6.1).
 std::vector<std::byte> build_receiver_report(std::uint32_t ssrc, std::span<const ReportBlock> blocks);
 std::vector<std::byte> build_sdes(std::uint32_t ssrc, std::string_view cname, std::string_view tool = {});
 std::vector<std::byte> build_bye(std::span<const std::uint32_t> ssrcs, std::string_view reason = {});

@@ -100,3 +100,18 @@ TEST_CASE("groups that are not ours are refused with a reason") {
   CHECK(!succeeds(none.number_of(group("ff3e:40:2001:db8:d0be:f00d:8000:0")), why));
   CHECK(why.find("no IPv6 prefix") != std::string::npos);
 }
+
+TEST_CASE("a group with a zone id is refused, and every accepted group prints as it parses") {
+  for (const char* text : {"ff32::%-8", "ff32::%1", "ff02::1%lo", "ff3e:40:2001:db8::8000:0%0", "239.1.1.1%1"}) {
+    CAPTURE(text);
+    CHECK_FALSE(GroupAddress::parse(text));
+  }
+  for (const char* text : {"ff32::1", "ff3e:40:2001:db8:d0be:f00d:8000:0", "239.255.0.1"}) {
+    CAPTURE(text);
+    auto g = GroupAddress::parse(text);
+    REQUIRE(g);
+    auto again = GroupAddress::parse(g.value().to_string());
+    REQUIRE(again);
+    CHECK(again.value() == g.value());
+  }
+}

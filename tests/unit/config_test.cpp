@@ -77,3 +77,28 @@ TEST_CASE("a TOML syntax error points at the line") {
   CHECK(r.errors[0].file == "bad.toml");
   CHECK(r.errors[0].line == 1);
 }
+
+TEST_CASE("durations that must be positive refuse 0s, naming the key") {
+  struct Case {
+    const char* section;
+    const char* key;
+  };
+  for (Case c : {Case{"membership.timers", "listener_interval"}, Case{"membership.timers", "other_querier_timeout"},
+                 Case{"membership.timers", "query_interval"}, Case{"membership.timers", "query_response_interval"},
+                 Case{"membership.timers", "last_listener_query_interval"},
+                 Case{"membership.timers", "startup_query_interval"}, Case{"membership.timers", "aging_period"},
+                 Case{"sessions", "start_timeout"}, Case{"http", "response_timeout"}, Case{"http", "stall_timeout"},
+                 Case{"http", "reconnect_initial"}, Case{"http", "reconnect_max"}, Case{"dvb", "start_timeout"}}) {
+    for (const char* zero : {"\"0s\"", "0", "\"0ms\"", "0.0"}) {
+      std::string key = std::string(c.section) + "." + c.key;
+      CAPTURE(key);
+      CAPTURE(zero);
+      auto r = parse_config(std::string("[") + c.section + "]\n" + c.key + " = " + zero + "\n", "z.toml");
+      REQUIRE_FALSE(r.ok());
+      bool named = false;
+      for (const auto& e : r.errors)
+        if (e.key == key && e.message.find("must be positive") != std::string::npos) named = true;
+      CHECK(named);
+    }
+  }
+}

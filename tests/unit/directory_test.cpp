@@ -83,6 +83,64 @@ TEST_CASE("radio-browser JSON: uuid keys, resolved URLs, click answers") {
   CHECK(parse_radio_browser_click("<html>").empty());
 }
 
+TEST_CASE("a number beyond double range in a radio-browser answer is that directory's error, not an exception") {
+  // nlohmann throws out_of_range (not parse_error) for these.
+  for (const char* doc : {R"([{"stationuuid":"u1","url":"http://one/","bitrate":1e400}])", "[5e555]",
+                          R"({"x":-1e400})"}) {
+    CAPTURE(doc);
+    DirectoryListing l;
+    CHECK_NOTHROW(l = parse_radio_browser(doc, 100));
+    CHECK_FALSE(l.ok());
+    CHECK(l.stations.empty());
+    CHECK_NOTHROW(parse_radio_browser_click(doc));
+  }
+}
+
+TEST_CASE("a remote directory may only list http(s) stations") {
+  const char* local[] = {"file:///etc/passwd", "udp://239.1.2.3:5004", "rtp://[ff3e::1]:5004",
+                         "test:tone?frequency=440&codec=mp3&bitrate=128", "FILE:///etc/shadow", "http://"};
+  for (const char* url : local) {
+    CAPTURE(url);
+    std::string xml_url = url;  // yp.xml is XML: & as &amp;
+    for (auto at = xml_url.find('&'); at != std::string::npos; at = xml_url.find('&', at + 1)) xml_url.insert(at + 1, "amp;");
+    auto y = parse_icecast_yp(yp({{"local", xml_url}, {"ok", "http://ok/1"}}), 100);
+    REQUIRE(y.stations.size() == 1);
+    CHECK(y.stations[0].url == "http://ok/1");
+    CHECK(y.warnings.back() == "1 entries with a URL other than http(s) ignored");
+    auto r = parse_radio_browser(std::string(R"([{"stationuuid":"u1","url":")") + url +
+                                     R"("},{"stationuuid":"u2","url":"https://ok/2"}])",
+                                 100);
+    REQUIRE(r.stations.size() == 1);
+    CHECK(r.stations[0].url == "https://ok/2");
+    auto t = parse_tunein_opml(std::string(R"(<opml><body><outline type="audio" text="x" URL=")") + xml_url +
+                                   R"(" guide_id="s1"/><outline type="audio" text="y" URL="HTTP://ok/3" guide_id="s2"/>)"
+                                   "</body></opml>",
+                               100);
+    REQUIRE(t.stations.size() == 1);
+    CHECK(t.stations[0].key == "s2");
+    CHECK(parse_radio_browser_click(std::string(R"({"ok":true,"url":")") + url + "\"}").empty());
+    // Only local ones: none usable.
+    CHECK_FALSE(parse_icecast_yp(yp({{"local", xml_url}}), 100).ok());
+  }
+}
+
+TEST_CASE("a station without a name is named by its URL or key, cleaned of control characters") {
+  auto y = parse_icecast_yp("<directory><entry><listen_url>http://evil/\n&lt;3&gt;forged</listen_url></entry></directory>", 10);
+  REQUIRE(y.stations.size() == 1);
+  CHECK(y.stations[0].name == "http://evil/ <3>forged");
+  auto r = parse_radio_browser(R"([{"stationuuid":"u1","url":"http://evil/\r\nforged"}])", 10);
+  REQUIRE(r.stations.size() == 1);
+  CHECK(r.stations[0].name.find_first_of("\r\n") == std::string::npos);
+  // DEL too (found by fuzz_directory).
+  auto d = parse_radio_browser("[{\"stationuuid\":\"u1\",\"url\":\"http://a/\",\"name\":\"a\u007fb\",\"tags\":\"ja\u007fzz\"}]", 10);
+  REQUIRE(d.stations.size() == 1);
+  CHECK(d.stations[0].name == "a b");
+  CHECK(d.stations[0].genre == "ja zz");
+  auto t = parse_tunein_opml("<opml><body><outline type=\"audio\" URL=\"http://a/\" guide_id=\"s1&#10;forged\"/></body></opml>", 10);
+  REQUIRE(t.stations.size() == 1);
+  CHECK(t.stations[0].name == "s1 forged");
+}
+
 TEST_CASE("TuneIn OPML: audio outlines at any depth, status faults") {
   auto l = parse_tunein_opml(R"(<?xml version="1.0" encoding="UTF-8"?><opml version="1">
 <head><title>Jazz</title><status>200</status></head><body>
@@ -208,6 +266,29 @@ fec = "89"
   REQUIRE(c.dvb.carriers.size() == 2);
   CHECK(c.dvb.carriers[0].services[0].id == 0xf00d);
   CHECK(c.dvb.carriers[1].modulation == "qpsk");
+}
+
+TEST_CASE("DVB tuning values in TOML are checked like those of a dvblast line") {
+  auto carrier = [](const char* tuning) {
+    return parse_config(std::string("[[dvb.carrier]]\nfrequency_khz = 11426500\npolarisation = \"h\"\n"
+                                    "symbol_rate = 27500000\ndelivery = \"DVBS2\"\n") + tuning,
+                        "dvb.toml");
+  };
+  auto r = carrier("modulation = \"qam_1024\"\nfec = \"1/2\"\nrolloff = \"40\"\npilot = \"on\"\n");
+  std::string all;
+  for (const auto& e : r.errors) all += e.to_string() + "\n";
+  CAPTURE(all);
+  CHECK(all.find("dvb.carrier[0].modulation: \"qam_1024\" must be qpsk, psk_8, apsk_16 or apsk_32") != std::string::npos);
+  CHECK(all.find("dvb.carrier[0].fec: \"1/2\" is not a FEC dvblast knows") != std::string::npos);
+  CHECK(all.find("dvb.carrier[0].rolloff: \"40\" must be 35, 25, 20 or 0") != std::string::npos);
+  CHECK(all.find("dvb.carrier[0].pilot: \"on\" must be -1, 0 or 1") != std::string::npos);
+  auto good = carrier("modulation = \"PSK_8\"\nfec = \"23\"\nrolloff = \"35\"\npilot = \"-1\"\n");
+  CHECK(good.ok());
+  REQUIRE(good.config.catalogue.dvb.carriers.size() == 1);
+  CHECK(good.config.catalogue.dvb.carriers[0].modulation == "psk_8");
+  std::string why;
+  CHECK_FALSE(joincast::media::parse_dvblast_command("dvblast -f 11426500 -v 18 -s 27500000 -R 40", &why));
+  CHECK(why == "-R 40 must be 35, 25, 20 or 0");
 }
 
 TEST_CASE("catalogue configuration errors name the key") {

@@ -177,3 +177,70 @@ TEST_CASE("the receiver table aggregates reports, honours BYE and times out") {
     CHECK(table.size() == 2);
   }
 }
+
+TEST_CASE("the receiver table caps receivers per session and in total, counting what it refuses") {
+  auto t0 = ReceiverTable::Clock::now();
+  // One RR per SSRC, as many hosts (or one host claiming many SSRCs) send.
+  auto rr = [](std::uint32_t ssrc) { return cat({build_receiver_report(ssrc, {}), build_sdes(ssrc, "x@y")}); };
+  auto total = std::make_shared<ReceiverBudget>(5);
+  {
+    ReceiverTable a(30s, ReceiverLimits{3, total});
+    ReceiverTable b(30s, ReceiverLimits{3, total});
+    for (std::uint32_t s = 1; s <= 4; ++s) REQUIRE(a.on_packet(rr(s), "2001:db8::2", t0, 0));
+    CHECK(a.size() == 3);
+    CHECK(a.counters().refused == 1);
+    CHECK(total->used() == 3);
+    // A known receiver is still updated when the table is full.
+    REQUIRE(a.on_packet(rr(1), "2001:db8::7", t0 + 1s, 0));
+    CHECK(a.counters().refused == 1);
+    for (std::uint32_t s = 10; s <= 13; ++s) REQUIRE(b.on_packet(rr(s), "2001:db8::3", t0, 0));
+    CHECK(b.size() == 2);  // the total of 5 is reached
+    CHECK(b.counters().refused == 2);
+    // A BYE and silence give the room back.
+    REQUIRE(a.on_packet(cat({build_receiver_report(2, {}), build_bye(std::vector<std::uint32_t>{2})}), "h", t0, 0));
+    CHECK(total->used() == 4);
+    a.expire(t0 + 30s + 500ms);  // 3 leaves, 1 was heard later
+    CHECK(total->used() == 3);
+    REQUIRE(b.on_packet(rr(20), "2001:db8::3", t0, 0));
+    CHECK(b.size() == 3);
+  }
+  CHECK(total->used() == 0);  // tables that go give their receivers back
+  // A single datagram with many SSRCs is capped too.
+  ReceiverTable c(30s, ReceiverLimits{10, nullptr});
+  std::vector<std::byte> many = build_receiver_report(1000, {});
+  for (std::uint32_t s = 1001; s < 1100; ++s) many = cat({many, build_receiver_report(s, {})});
+  REQUIRE(c.on_packet(many, "h", t0, 0));
+  CHECK(c.size() == 10);
+  CHECK(c.counters().refused == 90);
+}
+
+TEST_CASE("RTCP builders split more than 31 items into several packets") {
+  for (std::size_t n : {0u, 1u, 31u, 32u, 33u, 62u, 63u}) {
+    CAPTURE(n);
+    std::vector<ReportBlock> blocks;
+    std::vector<std::uint32_t> ssrcs;
+    for (std::size_t i = 0; i < n; ++i) {
+      blocks.push_back(block(static_cast<std::uint32_t>(100 + i)));
+      ssrcs.push_back(static_cast<std::uint32_t>(100 + i));
+    }
+    auto compound = cat({build_receiver_report(0x1234, blocks), build_bye(ssrcs, "gone")});
+    auto parsed = parse_rtcp(compound);
+    REQUIRE(parsed);
+    const auto& c = parsed.value();
+    std::size_t packets = n == 0 ? 1 : (n + 30) / 31;
+    REQUIRE(c.reports.size() == packets);
+    REQUIRE(c.byes.size() == packets);
+    std::vector<ReportBlock> got_blocks;
+    std::vector<std::uint32_t> got_ssrcs;
+    for (const auto& r : c.reports) {
+      CHECK(r.ssrc == 0x1234);
+      CHECK(r.blocks.size() <= 31);
+      got_blocks.insert(got_blocks.end(), r.blocks.begin(), r.blocks.end());
+    }
+    for (const auto& b : c.byes) got_ssrcs.insert(got_ssrcs.end(), b.ssrcs.begin(), b.ssrcs.end());
+    CHECK(got_blocks == blocks);
+    CHECK(got_ssrcs == ssrcs);
+    CHECK(c.byes.back().reason == "gone");  // the reason once, in the last BYE
+    for (std::size_t i = 0; i + 1 < c.byes.size(); ++i) CHECK(c.byes[i].reason.empty());
+  }
+}

@@ -164,3 +164,15 @@ TEST_CASE("fmtp and rtpmap lines follow the mapping") {
   CHECK(std::count(l.begin(), l.end(), "a=rtpmap:96 opus/48000/2") == 1);
   CHECK(std::count(l.begin(), l.end(), "a=fmtp:96 sprop-stereo=1") == 1);
 }
+
+TEST_CASE("the origin line ends at a bare CR too") {
+  CHECK(sdp_origin_line("v=0\ro=- 1 2 IN IP4 192.0.2.1\rs=x\r") == "o=- 1 2 IN IP4 192.0.2.1");
+  CHECK(sdp_origin_line("v=0\no=- 1 2 IN IP4 192.0.2.1\r\rs=x\n") == "o=- 1 2 IN IP4 192.0.2.1");
+  CHECK(sdp_origin_line("v=0\r\no=- 1 2 IN IP4 192.0.2.1\rinjected\r\n") == "o=- 1 2 IN IP4 192.0.2.1");
+  // A NUL ends it too (found by fuzz_sdp).
+  CHECK(sdp_origin_line(std::string("v=0\ro=- 1 2 IN IP4 1.2.3.4\0\0P4\r", 32)) == "o=- 1 2 IN IP4 1.2.3.4");
+  for (std::string text : {std::string("o=a\rb\nc"), std::string("x\ro=\r"), std::string("o=\n\r"), std::string("o=a\0b", 5)}) {
+    auto line = sdp_origin_line(text);
+    CHECK(line.find_first_of(std::string("\r\n\0", 3)) == std::string::npos);
+  }
+}

@@ -145,12 +145,39 @@ TEST_CASE("includes: sorted glob matches, relative to the including file, errors
   CHECK(parse_smcroute_conf("include /nowhere/*.conf\n", "/etc/smcroute.conf", f.sources()).ok());
 }
 
-TEST_CASE("a file that includes itself stops with an error") {
+TEST_CASE("an include cycle is an error naming the chain, read once") {
   FakeFiles f;
-  f.files["/etc/loop.conf"] = "include /etc/loop.conf\n";
+  // Five times itself: without cycle detection 5^8 expansions.
+  for (int i = 0; i < 5; ++i) f.files["/etc/loop.conf"] += "include /etc/loop.conf\n";
   auto r = parse_smcroute_conf(f.files["/etc/loop.conf"], "/etc/loop.conf", f.sources());
+  REQUIRE(r.errors.size() == 5);
+  CHECK(r.errors[0].message == "include cycle: /etc/loop.conf -> /etc/loop.conf");
+  CHECK(r.conf.files.size() == 1);
+  // Through another file, and a glob that matches the including file itself.
+  f.files["/etc/a.conf"] = "include b.conf\n";
+  f.files["/etc/b.conf"] = "include a.conf\n";
+  r = parse_smcroute_conf(f.files["/etc/a.conf"], "/etc/a.conf", f.sources());
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].where.file == "/etc/b.conf");
+  CHECK(r.errors[0].message == "include cycle: /etc/a.conf -> /etc/b.conf -> /etc/a.conf");
+  f.files["/etc/smcroute.d/x.conf"] = "include *.conf\n";
+  r = parse_smcroute_conf(f.files["/etc/smcroute.d/x.conf"], "/etc/smcroute.d/x.conf", f.sources());
+  REQUIRE(r.errors.size() == 1);
+  CHECK(r.errors[0].message.find("include cycle") == 0);
+}
+
+TEST_CASE("includes without a cycle are capped in total") {
+  // Each level includes the next four times: 4^8 files without a cap.
+  FakeFiles f;
+  for (int level = 0; level < 9; ++level) {
+    std::string text = "phyint eth0 enable\n";
+    for (int i = 0; i < 4; ++i) text += "include /etc/l" + std::to_string(level + 1) + ".conf\n";
+    f.files["/etc/l" + std::to_string(level) + ".conf"] = level < 8 ? text : "phyint eth0 enable\n";
+  }
+  auto r = parse_smcroute_conf(f.files["/etc/l0.conf"], "/etc/l0.conf", f.sources());
   REQUIRE_FALSE(r.ok());
-  CHECK(r.errors.back().message.find("nest deeper") != std::string::npos);
+  CHECK(r.errors.back().message.find("more than 256 files included in all") != std::string::npos);
+  CHECK(r.conf.files.size() <= 257);
 }
 
 TEST_CASE("read_smcroute_conf reads real files") {

@@ -164,6 +164,33 @@ TEST_CASE("ASX is scanned leniently: case, bare ampersands, entities, INI form")
   CHECK(ini.entries[1].location == "http://r/2");
 }
 
+TEST_CASE("playlist entries with an empty location are skipped in every format") {
+  struct Case {
+    PlaylistFormat format;
+    const char* text;
+  };
+  for (Case c : {Case{PlaylistFormat::asx, R"(<asx><ref href=""/><ref href="  "/><entryref href=''/><ref href="http://a/"/></asx>)"},
+                 Case{PlaylistFormat::asx, "[Reference]\r\nRef1=\r\nRef2=  \r\nRef3=http://a/\r\n"},
+                 Case{PlaylistFormat::pls, "[playlist]\nFile1=\nFile2=http://a/\nNumberOfEntries=2\n"},
+                 Case{PlaylistFormat::m3u, "#EXTM3U\n\n   \nhttp://a/\n"},
+                 Case{PlaylistFormat::xspf, R"(<playlist><trackList><track><location></location></track>
+<track><location>http://a/</location></track></trackList></playlist>)"}}) {
+    CAPTURE(c.text);
+    auto p = parse_playlist(c.format, c.text);
+    CHECK(p.error.empty());
+    REQUIRE(p.entries.size() == 1);
+    CHECK(p.entries[0].location == "http://a/");
+  }
+}
+
+TEST_CASE("a MIME type's essence ends at a parameter or a space") {
+  CHECK(mime_essence(" Audio/MPEG ; charset=x") == "audio/mpeg");
+  CHECK(mime_essence("video/x-sx version=3>") == "video/x-sx");  // found by fuzz_sniff
+  CHECK(mime_essence("audio/aacp\tjunk") == "audio/aacp");
+  CHECK(mime_essence("") == "");
+  CHECK(classify_content_type("audio/x-scpls version=2").kind == ContentKind::playlist);
+}
+
 TEST_CASE("declared content types decide, undecided bytes are sniffed") {
   CHECK(classify_content_type("audio/mpeg").kind == ContentKind::media);
   CHECK(classify_content_type("Audio/AACP; charset=x").kind == ContentKind::media);

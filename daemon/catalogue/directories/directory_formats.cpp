@@ -6,10 +6,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <charconv>
 #include <set>
 
 namespace joincast::daemon {
+
+bool is_remote_station_url(std::string_view url) {
+  auto colon = url.find("://");
+  if (colon == std::string_view::npos) return false;
+  std::string scheme(url.substr(0, colon));
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return (scheme == "http" || scheme == "https") && url.size() > colon + 3;
+}
 
 namespace {
 
@@ -23,19 +32,26 @@ unsigned leading_number(std::string_view s) {
 // Names and titles from the network, as single clean lines.
 std::string clean(std::string_view s) {
   std::string out = media::icy_text_to_utf8(s);
+  // C0 controls and DEL (found by fuzz_directory: DEL passed).
   for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   auto b = out.find_first_not_of(' ');
   auto e = out.find_last_not_of(' ');
   return b == std::string::npos ? std::string() : out.substr(b, e - b + 1);
 }
 
-// Drops stations without a key or URL and duplicates, with warnings.
+// Drops stations without a key or URL, stations a remote directory may
+// not name, and duplicates, with warnings. Every caller parses a remote
+// document.
 void finish(DirectoryListing& l, std::size_t unusable) {
   std::set<std::string> seen;
   std::vector<Station> kept;
-  std::size_t duplicates = 0;
+  std::size_t duplicates = 0, local = 0;
   for (auto& s : l.stations) {
+    if (!is_remote_station_url(s.url)) {
+      ++local;
+      continue;
+    }
     if (!seen.insert(s.key).second) {
       ++duplicates;
       continue;
@@ -45,6 +61,7 @@ void finish(DirectoryListing& l, std::size_t unusable) {
   l.stations = std::move(kept);
   if (duplicates) l.warnings.push_back(std::to_string(duplicates) + " duplicate entries ignored");
   if (unusable) l.warnings.push_back(std::to_string(unusable) + " entries without a stream URL ignored");
+  if (local) l.warnings.push_back(std::to_string(local) + " entries with a URL other than http(s) ignored");
   if (l.stations.empty() && l.error.empty()) l.error = "no usable stations";
 }
 
@@ -66,7 +83,38 @@ void collect_outlines(const media::XmlElement& e, std::vector<const media::XmlEl
   }
 }
 
+// Runs one parser over a remote document; whatever its library throws
+// (nlohmann's out_of_range for 1e400, bad_alloc, ...) becomes that
+// document's error, so the previous good listing stays and no exception
+// reaches the fetch's completion handler.
+template <class Parse>
+DirectoryListing guarded(const char* format, Parse parse) {
+  try {
+    return parse();
+  } catch (const std::exception& e) {
+    DirectoryListing l;
+    l.error = std::string("unusable ") + format + " document: " + e.what();
+    return l;
+  }
+}
+
+DirectoryListing parse_icecast_yp_unguarded(std::string_view xml, std::size_t max_stations);
+DirectoryListing parse_radio_browser_unguarded(std::string_view text, std::size_t max_stations);
+DirectoryListing parse_tunein_opml_unguarded(std::string_view xml, std::size_t max_stations);
+
 }  // namespace
+
+DirectoryListing parse_icecast_yp(std::string_view xml, std::size_t max_stations) {
+  return guarded("yp.xml", [&] { return parse_icecast_yp_unguarded(xml, max_stations); });
+}
+
+DirectoryListing parse_radio_browser(std::string_view text, std::size_t max_stations) {
+  return guarded("radio-browser JSON", [&] { return parse_radio_browser_unguarded(text, max_stations); });
+}
+
+DirectoryListing parse_tunein_opml(std::string_view xml, std::size_t max_stations) {
+  return guarded("TuneIn OPML", [&] { return parse_tunein_opml_unguarded(xml, max_stations); });
+}
 
 std::string url_encode(std::string_view text) {
   static const char hex[] = "0123456789ABCDEF";
@@ -85,7 +133,9 @@ std::string url_encode(std::string_view text) {
   return out;
 }
 
-DirectoryListing parse_icecast_yp(std::string_view xml, std::size_t max_stations) {
+namespace {
+
+DirectoryListing parse_icecast_yp_unguarded(std::string_view xml, std::size_t max_stations) {
   DirectoryListing l;
   auto doc = media::parse_xml(xml);
   if (!doc.ok()) {
@@ -114,19 +164,19 @@ DirectoryListing parse_icecast_yp(std::string_view xml, std::size_t max_stations
     s.codec = clean(e->child_text("server_type"));
     s.now_playing = clean(e->child_text("current_song"));
     s.bitrate_kbps = leading_number(e->child_text("bitrate"));
-    if (s.name.empty()) s.name = s.url;
+    if (s.name.empty()) s.name = clean(s.url);
     l.stations.push_back(std::move(s));
   }
   finish(l, unusable);
   return l;
 }
 
-DirectoryListing parse_radio_browser(std::string_view text, std::size_t max_stations) {
+DirectoryListing parse_radio_browser_unguarded(std::string_view text, std::size_t max_stations) {
   DirectoryListing l;
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     l.error = std::string("malformed JSON: ") + e.what();
     return l;
   }
@@ -161,23 +211,14 @@ DirectoryListing parse_radio_browser(std::string_view text, std::size_t max_stat
     s.homepage = str(o, "homepage");
     if (auto it = o.find("bitrate"); it != o.end() && it->is_number_unsigned() && it->get<std::uint64_t>() < 100000)
       s.bitrate_kbps = it->get<unsigned>();
-    if (s.name.empty()) s.name = s.url;
+    if (s.name.empty()) s.name = clean(s.url);
     l.stations.push_back(std::move(s));
   }
   finish(l, unusable);
   return l;
 }
 
-std::string parse_radio_browser_click(std::string_view text) {
-  try {
-    auto j = nlohmann::json::parse(text);
-    if (j.is_object() && j.value("ok", true) && j.contains("url") && j["url"].is_string()) return j["url"];
-  } catch (const nlohmann::json::exception&) {
-  }
-  return {};
-}
-
-DirectoryListing parse_tunein_opml(std::string_view xml, std::size_t max_stations) {
+DirectoryListing parse_tunein_opml_unguarded(std::string_view xml, std::size_t max_stations) {
   DirectoryListing l;
   auto doc = media::parse_xml(xml);
   if (!doc.ok()) {
@@ -219,11 +260,24 @@ DirectoryListing parse_tunein_opml(std::string_view xml, std::size_t max_station
     s.codec = clean(o->attribute("formats"));
     s.bitrate_kbps = leading_number(o->attribute("bitrate"));
     s.genre = clean(o->attribute("genre_id"));
-    if (s.name.empty()) s.name = s.key;
+    if (s.name.empty()) s.name = clean(s.key);
     l.stations.push_back(std::move(s));
   }
   finish(l, unusable);
   return l;
+}
+
+}  // namespace
+
+std::string parse_radio_browser_click(std::string_view text) {
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (j.is_object() && j.value("ok", true) && j.contains("url") && j["url"].is_string() &&
+        is_remote_station_url(j["url"].get<std::string>()))
+      return j["url"];
+  } catch (const std::exception&) {
+  }
+  return {};
 }
 
 DirectoryListing test_directory() {

@@ -42,7 +42,14 @@ DirectoryListing parse_tunein_opml(std::string_view xml, std::size_t max_station
 // docs/configuration.md lists them). Works without any network.
 DirectoryListing test_directory();
 
-// radio-browser /json/url/{uuid} answer: the URL to play, "" if unusable.
+// A station from a remote directory (yp.xml, radio-browser, TuneIn and the
+// click answer) may only be played over http(s), HLS included; file:,
+// udp:, rtp: and test: URLs are for the local configuration alone, or any
+// directory server could point joincast at local files and sockets.
+bool is_remote_station_url(std::string_view url);
+
+// radio-browser /json/url/{uuid} answer: the URL to play, "" if unusable
+// (not http(s) included).
 std::string parse_radio_browser_click(std::string_view json);
 
 // Percent-encoding for query values.

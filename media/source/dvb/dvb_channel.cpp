@@ -82,10 +82,44 @@ std::string DvbCarrier::describe() const {
   return d;
 }
 
+std::optional<std::string> check_modulation(std::string_view value, std::string* why) {
+  std::string v = ascii_lower(value);
+  if (v == "qpsk" || v == "psk_8" || v == "apsk_16" || v == "apsk_32") return v;
+  if (why) *why = "must be qpsk, psk_8, apsk_16 or apsk_32";
+  return std::nullopt;
+}
+
+std::optional<std::string> check_fec(std::string_view value, std::string* why) {
+  static const char* ok[] = {"0", "12", "23", "34", "35", "56", "78", "89", "910", "999"};
+  if (std::find(std::begin(ok), std::end(ok), value) != std::end(ok)) return std::string(value);
+  if (why) *why = "is not a FEC dvblast knows (0, 12, 23, 34, 35, 56, 78, 89, 910 or 999)";
+  return std::nullopt;
+}
+
+std::optional<std::string> check_rolloff(std::string_view value, std::string* why) {
+  if (value == "35" || value == "25" || value == "20" || value == "0") return std::string(value);
+  if (why) *why = "must be 35, 25, 20 or 0";
+  return std::nullopt;
+}
+
+std::optional<std::string> check_pilot(std::string_view value, std::string* why) {
+  if (value == "-1" || value == "0" || value == "1") return std::string(value);
+  if (why) *why = "must be -1, 0 or 1";
+  return std::nullopt;
+}
+
 std::optional<DvbCarrier> parse_dvblast_command(std::string_view line, std::string* error) {
   auto fail = [&](std::string why) -> std::optional<DvbCarrier> {
     if (error) *error = std::move(why);
     return std::nullopt;
+  };
+  auto tuning = [&](std::string& field, std::optional<std::string> (*check)(std::string_view, std::string*),
+                    const char* flag, const std::string& value) {
+    std::string why;
+    auto v = check(value, &why);
+    if (!v) return fail(std::string(flag) + " " + value + " " + why).has_value();
+    field = *v;
+    return true;
   };
   auto words = split_words(line);
   std::size_t i = 0;
@@ -122,20 +156,13 @@ std::optional<DvbCarrier> parse_dvblast_command(std::string_view line, std::stri
       else return fail("-5 " + value + ": only DVBS and DVBS2 are satellite delivery systems");
       have_5 = true;
     } else if (opt == "-m" || opt == "--modulation") {
-      std::string v = ascii_lower(value);
-      if (v != "qpsk" && v != "psk_8" && v != "apsk_16" && v != "apsk_32")
-        return fail("-m " + value + " must be qpsk, psk_8, apsk_16 or apsk_32");
-      c.modulation = v;
+      if (!tuning(c.modulation, check_modulation, "-m", value)) return std::nullopt;
     } else if (opt == "-F" || opt == "--fec-inner") {
-      static const char* ok[] = {"0", "12", "23", "34", "35", "56", "78", "89", "910", "999"};
-      if (std::find(std::begin(ok), std::end(ok), value) == std::end(ok)) return fail("-F " + value + " is not a FEC dvblast knows");
-      c.fec = value;
+      if (!tuning(c.fec, check_fec, "-F", value)) return std::nullopt;
     } else if (opt == "-R" || opt == "--rolloff") {
-      if (value != "35" && value != "25" && value != "20" && value != "0") return fail("-R " + value + " must be 35, 25, 20 or 0");
-      c.rolloff = value;
+      if (!tuning(c.rolloff, check_rolloff, "-R", value)) return std::nullopt;
     } else if (opt == "-P" || opt == "--pilot") {
-      if (value != "-1" && value != "0" && value != "1") return fail("-P " + value + " must be -1, 0 or 1");
-      c.pilot = value;
+      if (!tuning(c.pilot, check_pilot, "-P", value)) return std::nullopt;
     } else {
       return fail("option " + opt + " is not a tuning option (joincast sets adapters and outputs itself)");
     }

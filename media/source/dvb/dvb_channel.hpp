@@ -57,4 +57,12 @@ struct DvbCarrier {
 // dropped. On failure returns nullopt and sets *error.
 std::optional<DvbCarrier> parse_dvblast_command(std::string_view line, std::string* error);
 
+// One tuning value as dvblast takes it (-m, -F, -R, -P), checked the same
+// for a dvblast line and the TOML keys: the normalised value, or nullopt
+// with *why saying what is allowed ("must be 35, 25, 20 or 0").
+std::optional<std::string> check_modulation(std::string_view value, std::string* why);
+std::optional<std::string> check_fec(std::string_view value, std::string* why);
+std::optional<std::string> check_rolloff(std::string_view value, std::string* why);
+std::optional<std::string> check_pilot(std::string_view value, std::string* why);
+
 }  // namespace joincast::media

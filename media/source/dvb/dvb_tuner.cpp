@@ -60,14 +60,23 @@ DvbTuner::~DvbTuner() {
 }
 
 void DvbTuner::stop_all() {
+  // Each child's exit handler holds its Instance (and so the child): it is
+  // dropped here, or the pair keeps itself alive, unreaped, whenever the
+  // executor stops before dvblast has exited (daemon shutdown). Without an
+  // owner the child is killed and reaped by ~ChildProcess.
   for (auto& [index, in] : instances_) {
     in->stopping = true;
     if (in->timer) in->timer->cancel();
-    if (in->process) in->process->terminate(std::chrono::milliseconds(500));
+    if (in->process) {
+      in->process->on_exit(nullptr);
+      in->process->terminate(std::chrono::milliseconds(500));
+    }
     std::error_code ignored;
     fs::remove(in->config_path, ignored);
   }
   instances_.clear();
+  for (const auto& p : retiring_) p->on_exit(nullptr);
+  retiring_.clear();
 }
 
 std::vector<DvbTuner::TunedCarrier> DvbTuner::tuned() const {
@@ -233,9 +242,12 @@ void DvbTuner::poll_ready(const std::shared_ptr<Instance>& in) {
   }
   in->timer->expires_after(std::chrono::milliseconds(20));
   std::weak_ptr<bool> alive = alive_;
-  in->timer->async_wait([this, alive, in](const boost::system::error_code& ec) {
-    if (ec || alive.expired() || in->stopping) return;
-    poll_ready(in);
+  // The wait holds the instance weakly: a stopped tuner's instance (and
+  // its child) must not outlive stop_all() in a handler that never runs.
+  in->timer->async_wait([this, alive, weak = std::weak_ptr<Instance>(in)](const boost::system::error_code& ec) {
+    auto still = weak.lock();
+    if (ec || alive.expired() || !still || still->stopping) return;
+    poll_ready(still);
   });
 }
 
@@ -274,10 +286,14 @@ void DvbTuner::remove_service(const DvbCarrier& carrier, std::uint16_t service_i
     in->waiting.clear();
     instances_.erase(in->adapter_index);
     std::string config = in->config_path;
-    // The handler keeps the process object alive until dvblast has exited.
-    in->process->on_exit([done, config, process = in->process](int) {
+    // retiring_ keeps the process object until dvblast has exited (or
+    // stop_all()); the handler itself holds no owning reference.
+    retiring_.insert(in->process);
+    std::weak_ptr<bool> alive = alive_;
+    in->process->on_exit([this, alive, done, config, process = std::weak_ptr<ChildProcess>(in->process)](int) {
       std::error_code ignored;
       fs::remove(config, ignored);
+      if (!alive.expired()) retiring_.erase(process.lock());
       done({});
     });
     in->process->terminate();

@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,7 @@ class DvbTuner {
   boost::asio::any_io_executor executor_;
   DvbTunerOptions options_;
   std::map<std::size_t, std::shared_ptr<Instance>> instances_;  // by adapter index
+  std::set<std::shared_ptr<ChildProcess>> retiring_;  // dvblasts stopped by remove_service(), until they exit
   FailureHandler on_failure_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -293,7 +293,11 @@ void HttpConnection::on_read(const boost::system::error_code& ec, std::size_t n)
 }
 
 void HttpConnection::on_eof() {
-  // End of input and everything before it parsed: tell the parser.
+  // End of input and everything before it parsed: tell the parser. Beast
+  // requires at least one byte first (put_eof() asserts got_some()): a
+  // server that closed before four bytes never fed it any.
+  if (!parser_->got_some())
+    return fail(SourceErrc::connection_closed, "server closed the connection before the response head was complete");
   boost::system::error_code pec;
   parser_->put_eof(pec);
   if (pec == http::error::partial_message || (!pec && !parser_->is_header_done())) {
@@ -330,6 +334,12 @@ void HttpConnection::process() {
       }
     }
     if (phase_ == Phase::connecting) break;
+    // Bytes after a complete response (Content-Length: 0, then anything)
+    // are not ours to parse: put() into a complete parser asserts.
+    if (parser_->is_done()) {
+      in_.clear();
+      break;
+    }
     boost::system::error_code pec;
     std::size_t used = parser_->put(asio::buffer(in_.data(), in_.size()), pec);
     in_.erase(0, used);

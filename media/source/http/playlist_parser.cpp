@@ -124,7 +124,8 @@ std::string decode_entities(std::string_view s) {
       bool hex = ent[1] == 'x' || ent[1] == 'X';
       std::string_view num = ent.substr(hex ? 2 : 1);
       auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), cp, hex ? 16 : 10);
-      if (ec == std::errc() && p == num.data() + num.size() && cp > 0 && cp < 0x80) out += static_cast<char>(cp);
+      // Printable ASCII only: "&#10;" must not put a line break into a URL.
+      if (ec == std::errc() && p == num.data() + num.size() && cp >= 0x20 && cp < 0x7f) out += static_cast<char>(cp);
       else {
         out += '&';
         s.remove_prefix(1);
@@ -152,7 +153,9 @@ PlaylistParse parse_asx(std::string_view text, std::size_t max_entries) {
       auto eq = line.find('=');
       if (eq == std::string_view::npos) return true;
       std::string key = ascii_lower(trim_space(line.substr(0, eq)));
-      if (key.starts_with("ref")) out.entries.push_back({std::string(trim_space(line.substr(eq + 1))), {}});
+      std::string_view location = trim_space(line.substr(eq + 1));
+      // "Ref1=" names nothing (resolved, it would be the playlist itself).
+      if (key.starts_with("ref") && !location.empty()) out.entries.push_back({std::string(location), {}});
       return out.entries.size() < max_entries;
     });
     return out;
@@ -180,9 +183,12 @@ PlaylistParse parse_asx(std::string_view text, std::size_t max_entries) {
           std::size_t qe = tag.find(quote, q + 1);
           if (qe != std::string_view::npos) {
             // Take the original case from body at the same offsets.
-            std::string_view value = body.substr(name_end + q + 1, qe - q - 1);
-            out.entries.push_back({decode_entities(trim_space(value)), {}});
-            if (out.entries.size() >= max_entries) break;
+            std::string decoded = decode_entities(body.substr(name_end + q + 1, qe - q - 1));
+            std::string_view value = trim_space(decoded);
+            if (!value.empty()) {  // <ref href=""/> names nothing
+              out.entries.push_back({std::string(value), {}});
+              if (out.entries.size() >= max_entries) break;
+            }
           }
         }
       }

@@ -22,11 +22,12 @@ const char* content_kind_name(ContentKind kind) {
 }
 
 std::string mime_essence(std::string_view content_type) {
-  auto semi = content_type.find(';');
-  std::string_view t = content_type.substr(0, semi);
+  std::string_view t = content_type;
   while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
-  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
-  return ascii_lower(t);
+  // type/subtype is one token (RFC 9110 §8.3.1): it ends at the first ';'
+  // or space ("video/x-ms-asf version=3" is video/x-ms-asf).
+  auto end = std::find_if(t.begin(), t.end(), [](char c) { return c == ';' || std::isspace(static_cast<unsigned char>(c)); });
+  return ascii_lower(t.substr(0, static_cast<std::size_t>(end - t.begin())));
 }
 
 ContentClass classify_content_type(std::string_view content_type) {

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (tests/fuzz, clang, ASan+UBSan) in
+# build-fuzz/, replays every seed corpus file through its target (ctest -L
+# fuzz), then fuzzes each target for a bounded time. Fails on any crash or
+# contract violation; the input that caused it is left in build-fuzz/crashes/.
+#   JOINCAST_FUZZ_SECONDS   total fuzzing time over all targets (default 180)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+budget=${JOINCAST_FUZZ_SECONDS:-180}
+
+if [[ ! -f build-fuzz/build.ninja ]]; then
+  launcher=()
+  if command -v ccache >/dev/null; then
+    launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  fi
+  # -O1: the usual fuzzing trade of speed per execution against build time;
+  # -g1: line tables are all a sanitizer report needs, and build faster.
+  cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
+    -DJOINCAST_FUZZ=ON -DJOINCAST_BENCH=OFF "${launcher[@]}"
+fi
+start=$SECONDS
+cmake --build build-fuzz --target fuzz
+echo "fuzz.sh: build took $((SECONDS - start)) s"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+start=$SECONDS
+(cd build-fuzz && ctest -L fuzz --output-on-failure)
+echo "fuzz.sh: corpus replay took $((SECONDS - start)) s"
+
+targets=(build-fuzz/tests/fuzz/fuzz_*)
+per_target=$((budget / ${#targets[@]}))
+((per_target >= 1)) || per_target=1
+mkdir -p build-fuzz/crashes
+start=$SECONDS
+failed=()
+for t in "${targets[@]}"; do
+  name=$(basename "$t")
+  name=${name#fuzz_}
+  # New inputs go to a scratch corpus: the committed seeds stay small.
+  work=build-fuzz/corpus/$name
+  mkdir -p "$work"
+  if ! "$t" -max_total_time="$per_target" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+      -print_final_stats=0 -artifact_prefix="build-fuzz/crashes/$name-" \
+      "$work" "tests/fuzz/corpus/$name" >"build-fuzz/crashes/$name.log" 2>&1; then
+    failed+=("$name")
+    tail -40 "build-fuzz/crashes/$name.log"
+  fi
+  echo "fuzz.sh: $name: $(grep -o 'cov: [0-9]*' "build-fuzz/crashes/$name.log" | tail -1) after ${per_target}s"
+done
+echo "fuzz.sh: fuzzing took $((SECONDS - start)) s"
+if ((${#failed[@]})); then
+  echo "fuzz.sh: FAILED: ${failed[*]} (inputs in build-fuzz/crashes/; add each to tests/fuzz/corpus/<target>/ once fixed)" >&2
+  exit 1
+fi
+echo "fuzz.sh: all targets passed"
