@@ -4,7 +4,6 @@
 // one transaction) and the membership subscription.
 #include "daemon/core/log.hpp"
 #include "daemon/routing/route_controller.hpp"
-#include "daemon/routing/route_transaction.hpp"
 #include "netlink/link.hpp"
 #include "netlink/route.hpp"
 #include "netlink/rule.hpp"
@@ -30,14 +29,10 @@ RouteController::RouteController(asio::io_context& io, ControlServer& control, R
       config_(std::move(config)),
       expiry_timer_(io),
       self_(std::make_shared<RouteController*>(this)) {
-  families_[0].family = AF_INET;
-  families_[1].family = AF_INET6;
 }
 
 RouteController::~RouteController() {
   self_.reset();
-  for (auto& f : families_)
-    if (f.watch) f.watch->release();
   if (events_watch_) events_watch_->release();
 }
 

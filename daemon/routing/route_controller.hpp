@@ -26,8 +26,10 @@
 #include "common/result.hpp"
 #include "daemon/core/interface_table.hpp"
 #include "daemon/routing/routing_config.hpp"
+#include "daemon/routing/kernel/mroute_family.hpp"
+#include "daemon/routing/kernel/static_joins.hpp"
+#include "daemon/routing/kernel/transaction.hpp"
 #include "daemon/routing/routing_plan.hpp"
-#include "daemon/routing/static_joins.hpp"
 #include "netlink/mroute_socket.hpp"
 #include "netlink/route.hpp"
 #include "netlink/rule.hpp"
@@ -117,41 +119,15 @@ class RouteController {
                                                       netlink::MrouteSocket::MembershipHandler handler);
 
  private:
-  enum class Mode { transaction, best_effort };
-  enum class EntryKind { route, dynamic, stop };
-
-  // An MFC entry as written to the kernel.
-  struct Installed {
-    int iif = 0;
-    unsigned iif_vif = 0;
-    netlink::VifTtls ttls{};
-    OifMap oifs;
-    EntryKind kind = EntryKind::route;
-    std::string origin;
-    bool same_in_kernel(const Installed& o) const { return iif_vif == o.iif_vif && ttls == o.ttls; }
-  };
-  // An (S,G) learned from an upcall.
-  struct Dynamic {
-    int iif = 0;
-    bool stop = false;  // no template matched: a stop filter, as smcroute installs
-    std::chrono::steady_clock::time_point since;
-  };
-  struct Family {
-    int family = AF_UNSPEC;
-    std::optional<netlink::MrouteSocket> socket;
-    std::unique_ptr<boost::asio::posix::stream_descriptor> watch;
-    netlink::VifTable vifs;
-    std::map<MfcKey, Installed> installed;
-    std::map<MfcKey, Dynamic> dynamic;
-    std::map<int, int> report_joins;  // ifindex -> report groups joined (membership tap)
-    std::string socket_error;
-  };
+  using Mode = ApplyMode;
+  using Family = MrouteFamily;
+  using Installed = InstalledEntry;
+  using Dynamic = DynamicEntry;
   struct Tap {
     int family = AF_UNSPEC;
     std::vector<std::string> interfaces;
     netlink::MembershipSubscription subscription;
   };
-  class Transaction;
 
   Family& family(int f) { return families_[f == AF_INET ? 0 : 1]; }
   const Family& family(int f) const { return families_[f == AF_INET ? 0 : 1]; }
@@ -166,16 +142,12 @@ class RouteController {
   std::optional<std::string> apply_report_joins(Family& f, Transaction& tx);
   std::optional<std::string> apply_mdb(const RoutingPlan& plan, Transaction& tx);
   std::optional<std::string> apply_bridges(const RoutingPlan& plan, Transaction& tx);
-  // Sends one netlink change; when it succeeds, a rollback of `tx` sends
-  // the message `make_undo` builds.
-  template <class MakeUndo>
-  Result<void> send_change(Transaction& tx, netlink::Message change, MakeUndo make_undo);
   std::map<int, std::set<int>> pinned() const;
   RoutingPlan make_current_plan() const;
-  std::optional<Installed> kernel_entry(const Family& f, int iif, const OifMap& oifs, EntryKind kind,
-                                        std::string origin) const;
-  Result<void> write_mfc(Family& f, const MfcKey& key, const Installed& entry);
-  Result<void> erase_mfc(Family& f, const MfcKey& key);
+  Result<void> write_mfc(Family& f, const MfcKey& key, const Installed& entry) {
+    return f.write(*netlink_, table(f.family), key, entry);
+  }
+  Result<void> erase_mfc(Family& f, const MfcKey& key) { return f.erase(*netlink_, table(f.family), key); }
   std::optional<std::string> open_socket(Family& f);
   void close_socket(Family& f);
   void remove_group_routes(std::uint8_t protocol, std::uint32_t table_id);
@@ -211,7 +183,7 @@ class RouteController {
   std::optional<netlink::NetlinkSocket> netlink_;
   std::optional<netlink::NetlinkSocket> events_;
   std::unique_ptr<boost::asio::posix::stream_descriptor> events_watch_;
-  std::array<Family, 2> families_;
+  std::array<Family, 2> families_{{Family{AF_INET}, Family{AF_INET6}}};
   RoutingPlan plan_;
   StaticJoins joins_;
   std::vector<netlink::MdbEntry> mdb_installed_;

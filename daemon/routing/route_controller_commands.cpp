@@ -15,18 +15,6 @@ namespace joincast::daemon {
 
 using Json = nlohmann::json;
 
-namespace {
-
-const char* kind_name(int kind) {
-  switch (kind) {
-    case 0: return "route";
-    case 1: return "dynamic";
-    default: return "stop";
-  }
-}
-
-}  // namespace
-
 Json RouteController::entry_json(const netlink::MfcEntry& e, const Family& f) const {
   Json j{{"source", e.source.to_string()},
          {"group", e.group.to_string()},
@@ -41,7 +29,7 @@ Json RouteController::entry_json(const netlink::MfcEntry& e, const Family& f) co
   j["oifs"] = oifs;
   auto it = f.installed.find({f.family, e.source, e.group});
   if (it != f.installed.end()) {
-    j["kind"] = kind_name(static_cast<int>(it->second.kind));
+    j["kind"] = entry_kind_name(it->second.kind);
     j["origin"] = it->second.origin;
   } else {
     j["kind"] = e.resolved ? "foreign" : "unresolved";

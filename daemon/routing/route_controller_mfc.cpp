@@ -6,7 +6,6 @@
 // cheap path for one runtime (S,G).
 #include "daemon/core/log.hpp"
 #include "daemon/routing/route_controller.hpp"
-#include "daemon/routing/route_transaction.hpp"
 #include "netlink/mfc.hpp"
 
 #include <fmt/format.h>
@@ -21,53 +20,8 @@ namespace joincast::daemon {
 
 using Json = nlohmann::json;
 
-namespace {
-
-// The groups IGMPv3/MLDv2 reports and IGMPv2 leaves / MLDv1 dones go to
-// (RFC 3376 §4.2.14, RFC 3810 §5.2.14, RFC 2236 §3, RFC 2710 §5).
-std::vector<IpAddress> report_groups(int family) {
-  if (family == AF_INET) return {*IpAddress::parse("224.0.0.22"), *IpAddress::parse("224.0.0.2")};
-  return {*IpAddress::parse("ff02::16"), *IpAddress::parse("ff02::2")};
-}
-
-}  // namespace
-
-std::optional<RouteController::Installed> RouteController::kernel_entry(const Family& f, int iif, const OifMap& oifs,
-                                                                        EntryKind kind, std::string origin) const {
-  auto iif_vif = f.vifs.index_of(iif);
-  if (!iif_vif) return std::nullopt;
-  Installed e;
-  e.iif = iif;
-  e.iif_vif = *iif_vif;
-  e.kind = kind;
-  e.origin = std::move(origin);
-  for (const auto& [ifindex, ttl] : oifs) {
-    auto v = f.vifs.index_of(ifindex);
-    if (!v) continue;
-    e.ttls[*v] = ttl ? ttl : 1;
-    e.oifs[ifindex] = ttl;
-  }
-  return e;
-}
-
-Result<void> RouteController::write_mfc(Family& f, const MfcKey& key, const Installed& entry) {
-  if (f.family == AF_INET && netlink::netlink_can_write(entry.ttls)) {
-    auto m = netlink::new_mfc4(table(AF_INET), key.source, key.group, entry.iif, entry.ttls);
-    return netlink_->request(m);
-  }
-  return f.socket->add_mfc(key.source, key.group, entry.iif_vif, entry.ttls);
-}
-
-Result<void> RouteController::erase_mfc(Family& f, const MfcKey& key) {
-  if (f.family == AF_INET) {
-    auto m = netlink::del_mfc4(table(AF_INET), key.source, key.group);
-    return netlink_->request(m);
-  }
-  return f.socket->del_mfc(key.source, key.group);
-}
-
 std::optional<std::string> RouteController::open_socket(Family& f) {
-  auto s = netlink::MrouteSocket::open(f.family, table(f.family));
+  auto s = f.open(table(f.family));
   if (!s) {
     const auto& e = s.error();
     std::string why = e == std::errc::address_in_use
@@ -79,7 +33,6 @@ std::optional<std::string> RouteController::open_socket(Family& f) {
     return fmt::format("cannot open the {} multicast routing socket: {}", family_name(f.family), why);
   }
   f.socket_error.clear();
-  f.socket = std::move(s.value());
   f.socket->set_upcall_handler([this, &f](const netlink::Upcall& u) { on_upcall(f, u); });
   watch_socket(f);
   log::info("routing: {} multicast routing table {} opened", family_name(f.family), table(f.family));
@@ -88,16 +41,7 @@ std::optional<std::string> RouteController::open_socket(Family& f) {
 
 void RouteController::close_socket(Family& f) {
   if (!f.socket) return;
-  if (f.watch) {
-    f.watch->release();
-    f.watch.reset();
-  }
-  // Closing flushes the table's VIFs and MFC entries at once.
-  f.socket.reset();
-  f.vifs.clear();
-  f.installed.clear();
-  f.dynamic.clear();
-  f.report_joins.clear();
+  f.close();
   log::info("routing: {} multicast routing table {} closed", family_name(f.family), table(f.family));
 }
 
@@ -215,7 +159,7 @@ std::optional<std::string> RouteController::apply_family(Family& f, const Routin
   // 4. Entries new or changed. IPv4 goes over rtnetlink in batches.
   std::vector<std::pair<MfcKey, Installed>> writes;
   for (auto& [key, w] : want) {
-    auto entry = kernel_entry(f, w.iif, w.oifs, w.kind, w.origin);
+    auto entry = f.entry(w.iif, w.oifs, w.kind, w.origin);
     if (!entry) continue;  // its input VIF could not be made (logged above)
     auto it = f.installed.find(key);
     if (it != f.installed.end() && it->second.same_in_kernel(*entry)) {
@@ -330,7 +274,7 @@ void RouteController::on_upcall(Family& f, const netlink::Upcall& u) {
   if (f.installed.count(key) || plan_.routes.count(key)) return;  // a duplicate upcall
   const Template* t = plan_.match(f.family, iif, u.source, u.group);
   Dynamic d{*ifindex, t == nullptr, std::chrono::steady_clock::now()};
-  auto entry = kernel_entry(f, *ifindex, t ? t->oifs : OifMap{}, t ? EntryKind::dynamic : EntryKind::stop,
+  auto entry = f.entry(*ifindex, t ? t->oifs : OifMap{}, t ? EntryKind::dynamic : EntryKind::stop,
                             t ? t->origin : "no template matches");
   if (!entry) return;
   auto r = write_mfc(f, key, *entry);
@@ -466,7 +410,7 @@ std::optional<std::string> RouteController::add_source_specific(const RouteRule&
     tx.done([&f, ifindex = ifindex] { (void)f.vifs.remove(*f.socket, ifindex); });
   }
   const PlannedRoute& planned = plan_.routes.at(key);
-  auto entry = kernel_entry(f, planned.iif, planned.oifs, EntryKind::route, planned.origin);
+  auto entry = f.entry(planned.iif, planned.oifs, EntryKind::route, planned.origin);
   if (!entry) return fail("the input interface has no VIF");
   auto r = write_mfc(f, key, *entry);
   if (!r) return fail(fmt::format("cannot install ({}, {}): {}", key.source.to_string(), key.group.to_string(),

@@ -4,7 +4,7 @@
 // settings, each a diff against what is installed.
 #include "daemon/core/log.hpp"
 #include "daemon/routing/route_controller.hpp"
-#include "daemon/routing/route_transaction.hpp"
+#include "daemon/routing/kernel/bridge_settings.hpp"
 #include "netlink/mdb.hpp"
 #include "netlink/route.hpp"
 #include "netlink/rule.hpp"
@@ -15,46 +15,6 @@
 #include <algorithm>
 
 namespace joincast::daemon {
-
-namespace {
-
-bool same_mdb(const netlink::MdbEntry& a, const netlink::MdbEntry& b) {
-  return a.bridge == b.bridge && a.port == b.port && a.group == b.group && a.source == b.source && a.vid == b.vid &&
-         a.permanent == b.permanent;
-}
-
-// The fields of `want` that differ from `have`.
-netlink::BridgeMulticast bridge_delta(const netlink::BridgeMulticast& want, const netlink::BridgeMulticast& have) {
-  netlink::BridgeMulticast d;
-  netlink::BridgeMulticast::zip_fields(
-      [](const auto& w, const auto& h, auto& out) {
-        if (w && w != h) out = w;
-      },
-      want, have, d);
-  return d;
-}
-
-// For each field set in `fields`, the value `from` has.
-netlink::BridgeMulticast bridge_values_of(const netlink::BridgeMulticast& fields, const netlink::BridgeMulticast& from) {
-  netlink::BridgeMulticast d;
-  netlink::BridgeMulticast::zip_fields(
-      [](const auto& f, const auto& v, auto& out) {
-        if (f) out = v;
-      },
-      fields, from, d);
-  return d;
-}
-
-// Fills the fields `into` leaves unset from `more`.
-void merge_bridge(netlink::BridgeMulticast& into, const netlink::BridgeMulticast& more) {
-  netlink::BridgeMulticast::zip_fields(
-      [](auto& i, const auto& m) {
-        if (!i && m) i = m;
-      },
-      into, more);
-}
-
-}  // namespace
 
 std::optional<std::string> RouteController::apply_group_routes(const RoutingPlan& plan, Transaction& tx) {
   if (!group_routes_dirty_ && plan.group_routes == applied_group_routes_) return std::nullopt;
@@ -93,7 +53,7 @@ std::optional<std::string> RouteController::apply_group_routes(const RoutingPlan
         old = *it;
         have.erase(it);
       }
-      auto r = send_change(tx, netlink::new_route(want),
+      auto r = send_change(*netlink_, tx, netlink::new_route(want),
                            [want, old] { return old ? netlink::new_route(*old) : netlink::del_route(want); });
       if (!r) {
         auto m = fmt::format("cannot add the route {} dev {} table {}: {}", want.destination.to_string(),
@@ -102,7 +62,7 @@ std::optional<std::string> RouteController::apply_group_routes(const RoutingPlan
       }
     }
     for (const auto& extra : have) {
-      auto r = send_change(tx, netlink::del_route(extra), [extra] { return netlink::new_route(extra); });
+      auto r = send_change(*netlink_, tx, netlink::del_route(extra), [extra] { return netlink::new_route(extra); });
       if (!r) {
         auto m = fmt::format("cannot remove the route {}: {}", extra.destination.to_string(), error_text(r.error(), &*netlink_));
         if (tx.failed(m)) return m;
@@ -160,7 +120,7 @@ std::optional<std::string> RouteController::apply_rules(const RoutingPlan& plan,
         have.erase(it);
         continue;
       }
-      auto res = send_change(tx, netlink::new_rule(r), [r] { return netlink::del_rule(r); });
+      auto res = send_change(*netlink_, tx, netlink::new_rule(r), [r] { return netlink::del_rule(r); });
       if (!res) {
         auto m = fmt::format("cannot add the multicast rule {}{} lookup {}: {}", r.iif.empty() ? "oif " : "iif ",
                              r.iif.empty() ? r.oif : r.iif, r.table, error_text(res.error(), &*netlink_));
@@ -168,7 +128,7 @@ std::optional<std::string> RouteController::apply_rules(const RoutingPlan& plan,
       }
     }
     for (const auto& extra : have) {
-      auto res = send_change(tx, netlink::del_rule(extra), [extra] { return netlink::new_rule(extra); });
+      auto res = send_change(*netlink_, tx, netlink::del_rule(extra), [extra] { return netlink::new_rule(extra); });
       if (!res) {
         auto m = fmt::format("cannot remove a multicast rule: {}", error_text(res.error(), &*netlink_));
         if (tx.failed(m)) return m;

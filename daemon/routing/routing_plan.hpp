@@ -13,6 +13,8 @@
 #pragma once
 
 #include "daemon/core/interface_table.hpp"
+#include "daemon/routing/kernel/mfc_key.hpp"
+#include "daemon/routing/kernel/static_joins.hpp"
 #include "daemon/routing/routing_config.hpp"
 #include "common/ip_address.hpp"
 #include "netlink/link.hpp"
@@ -30,15 +32,6 @@
 #include <vector>
 
 namespace joincast::daemon {
-
-struct MfcKey {
-  int family = AF_UNSPEC;
-  IpAddress source;
-  IpAddress group;
-  auto operator<=>(const MfcKey&) const = default;
-};
-
-using OifMap = std::map<int, std::uint8_t>;  // output ifindex -> TTL threshold
 
 // A (*,G) route, or one whose source or group is a range: resolved into
 // (S,G) entries when the kernel reports traffic it has no entry for.
@@ -77,16 +70,6 @@ struct PlannedBlock {
   std::optional<IpPrefix> prefix64;  // derived or configured
   std::vector<IpPrefix> prefixes;
   bool routed = false;  // its routes are in group_routes
-};
-
-struct PlannedJoin {
-  int ifindex = 0;
-  std::optional<IpAddress> source;
-  IpAddress group;
-  std::string origin;
-  auto key() const { return std::tie(ifindex, source, group); }
-  bool operator<(const PlannedJoin& o) const { return key() < o.key(); }
-  bool operator==(const PlannedJoin& o) const { return key() == o.key(); }
 };
 
 struct PlannedMdb {
