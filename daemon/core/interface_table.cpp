@@ -60,6 +60,19 @@ void InterfaceTable::clear() {
   addresses_.clear();
 }
 
+netlink::Result<void> InterfaceTable::read(netlink::NetlinkSocket& nl) {
+  clear();
+  auto links = nl.dump(netlink::dump_links(), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
+    if (auto l = netlink::parse_link(nlh)) apply(l.value());
+    return netlink::success();
+  });
+  if (!links) return links.error();
+  return nl.dump(netlink::dump_addresses(), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
+    if (auto a = netlink::parse_address(nlh)) apply(a.value());
+    return netlink::success();
+  });
+}
+
 const netlink::Link* InterfaceTable::find(int ifindex) const {
   auto it = links_.find(ifindex);
   return it == links_.end() ? nullptr : &it->second;

@@ -8,6 +8,7 @@
 
 #include "netlink/address.hpp"
 #include "netlink/link.hpp"
+#include "netlink/socket.hpp"
 
 #include <map>
 #include <optional>
@@ -25,6 +26,8 @@ class InterfaceTable {
   // Applies an address message; true if the address set changed.
   bool apply(const netlink::InterfaceAddress& address);
   void clear();
+  // Replaces the table's contents with a dump of the links and addresses.
+  netlink::Result<void> read(netlink::NetlinkSocket& nl);
 
   const netlink::Link* find(int ifindex) const;
   const netlink::Link* find(std::string_view name) const;

@@ -200,7 +200,7 @@ Json RouteController::status() const {
   Json j{{"enabled", config_.enabled},
          {"routes", plan_.routes.size()},
          {"templates", plan_.templates.size()},
-         {"pending", plan_.pending.size()}};
+         {"pending", plan_.pending.size() + plan_.incomplete.size()}};
   for (const auto& f : families_) {
     std::size_t dynamic = 0;
     for (const auto& [k, d] : f.dynamic) dynamic += !d.stop;
@@ -216,21 +216,8 @@ Json RouteController::status() const {
 // ---- interfaces and events --------------------------------------------
 
 bool RouteController::read_interfaces() {
-  interfaces_.clear();
-  auto links = netlink_->dump(netlink::dump_links(), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
-    if (auto l = netlink::parse_link(nlh)) interfaces_.apply(l.value());
-    return netlink::success();
-  });
-  if (!links) {
-    log::error("routing: cannot list interfaces: {}", links.error().message());
-    return false;
-  }
-  auto addrs = netlink_->dump(netlink::dump_addresses(), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
-    if (auto a = netlink::parse_address(nlh)) interfaces_.apply(a.value());
-    return netlink::success();
-  });
-  if (!addrs) {
-    log::error("routing: cannot list addresses: {}", addrs.error().message());
+  if (auto r = interfaces_.read(*netlink_); !r) {
+    log::error("routing: cannot list interfaces and addresses: {}", r.error().message());
     return false;
   }
   return true;
@@ -336,16 +323,28 @@ void RouteController::log_pending(const RoutingPlan& plan, const RoutingPlan* be
       if (!still) log::info("routing: {} ({}) is no longer pending", q.what, q.origin);
     }
   }
+  // A route installed without an output: a late interface, or a typo.
+  for (const auto& p : plan.incomplete) {
+    bool known = false;
+    if (before)
+      for (const auto& q : before->incomplete) known |= q.what == p.what && q.reason == p.reason;
+    if (!known) log::warning("routing: {} ({}): {}", p.what, p.origin, p.reason);
+  }
+  if (before) {
+    for (const auto& q : before->incomplete) {
+      bool still = false;
+      for (const auto& p : plan.incomplete) still |= q.what == p.what && q.reason == p.reason;
+      if (!still) log::info("routing: {} ({}) no longer misses an output", q.what, q.origin);
+    }
+  }
 }
 
 // ---- applying -----------------------------------------------------------
 
 std::optional<std::string> RouteController::apply(Mode mode) {
   RoutingPlan plan = make_current_plan();
-  if (mode == Mode::transaction && plan.vif_exhausted()) {
-    for (const auto& p : plan.pending)
-      if (p.vif_exhausted) return fmt::format("{} ({}) {}", p.what, p.origin, p.reason);
-  }
+  if (mode == Mode::transaction)
+    if (auto refused = refusal(plan)) return refused;
   Transaction tx(mode);
   std::optional<std::string> error;
   for (auto& f : families_) {
@@ -362,7 +361,7 @@ std::optional<std::string> RouteController::apply(Mode mode) {
   }
   tx.commit();
   for (const auto& m : tx.failures()) log::warning("routing: {}", m);
-  if (!stopping_) log_pending(plan, started_ && !plan_.pending.empty() ? &plan_ : nullptr);
+  if (!stopping_) log_pending(plan, started_ ? &plan_ : nullptr);
   plan_ = std::move(plan);
   return std::nullopt;
 }

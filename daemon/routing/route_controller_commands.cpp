@@ -83,7 +83,10 @@ Json RouteController::routes_command() {
   }
   Json pending = Json::array();
   for (const auto& p : plan_.pending)
-    pending.push_back({{"what", p.what}, {"origin", p.origin}, {"reason", p.reason}});
+    pending.push_back({{"what", p.what}, {"origin", p.origin}, {"reason", p.reason}, {"installed", false}});
+  // Installed, but without an output that is not there.
+  for (const auto& p : plan_.incomplete)
+    pending.push_back({{"what", p.what}, {"origin", p.origin}, {"reason", p.reason}, {"installed", true}});
   Json blocks = Json::array();
   for (const auto& b : plan_.blocks) {
     Json groups = Json::array();
@@ -202,6 +205,10 @@ Json RouteController::route_add_command(const Json& request) {
     answer["reason"] = p->reason;
   } else {
     answer["state"] = rule.source_specific() ? "installed" : "template";
+    Json missing = Json::array();
+    for (const auto& x : plan_.incomplete)
+      if (x.what == what) missing.push_back(x.reason);
+    if (!missing.empty()) answer["incomplete"] = missing;
   }
   return answer;
 }

@@ -373,12 +373,14 @@ std::optional<std::string> RouteController::add_source_specific(const RouteRule&
   if (auto it = plan_.routes.find(key); it != plan_.routes.end()) saved_route = it->second;
   const auto saved_vifs = plan_.vifs[rule.family];
   const std::size_t saved_pending = plan_.pending.size();
+  const std::size_t saved_incomplete = plan_.incomplete.size();
   plan_one_more(plan_, in, rule);
   auto restore = [&] {
     if (saved_route) plan_.routes[key] = *saved_route;
     else plan_.routes.erase(key);
     plan_.vifs[rule.family] = saved_vifs;
     plan_.pending.resize(saved_pending);
+    plan_.incomplete.resize(saved_incomplete);
   };
   if (plan_.pending.size() > saved_pending) {
     const Pending& p = plan_.pending.back();
@@ -417,6 +419,8 @@ std::optional<std::string> RouteController::add_source_specific(const RouteRule&
                                   error_text(r.error(), &*netlink_)));
   if (auto e = apply_rules(plan_, tx)) return fail(*e);
   tx.commit();
+  for (std::size_t i = saved_incomplete; i < plan_.incomplete.size(); ++i)
+    log::warning("routing: {} ({}): {}", plan_.incomplete[i].what, plan_.incomplete[i].origin, plan_.incomplete[i].reason);
   f.installed[key] = *entry;
   f.dynamic.erase(key);  // a configured (S,G) replaces what an upcall made
   return std::nullopt;

@@ -81,6 +81,10 @@ struct RoutingPlan {
   std::vector<Template> templates;
   std::map<MfcKey, PlannedRoute> routes;
   std::vector<Pending> pending;
+  // Routes installed without some of their outputs, one per output that
+  // matches no present, enabled interface (a late interface, or a typo
+  // such as `to ext1`): listed as pending by `joincast routes`.
+  std::vector<Pending> incomplete;
   std::vector<PlannedBlock> blocks;
   std::vector<netlink::Route> group_routes;
   std::set<PlannedJoin> joins;
@@ -107,6 +111,10 @@ struct PlanInput {
   std::uint32_t table_ipv4 = netlink::default_mroute_table_ipv4;
   std::uint32_t table_ipv6 = netlink::default_mroute_table_ipv6;
 };
+
+// The reason a transaction refuses `plan` (a route needing a 33rd VIF),
+// if it does: what the daemon says at start and `joincastd --check` too.
+std::optional<std::string> refusal(const RoutingPlan& plan);
 
 // A join statement expands to at most this many (S,G) joins.
 constexpr std::size_t max_joins_per_statement = 1024;

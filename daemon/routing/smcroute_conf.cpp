@@ -254,6 +254,9 @@ class Parser {
         error(where.file, where.line, where.column, "mroute: \"to\" needs at least one interface");
         return;
       }
+      if (!have_to)
+        result_.conf.warnings.push_back(fmt::format(
+            "{}: mroute without \"to\" forwards nothing (smcroute accepts it; name the outputs)", where.to_string()));
       SmcrouteConf::Mroute r;
       r.from = std::string(from->text);
       r.source = s;
