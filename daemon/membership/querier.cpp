@@ -5,6 +5,7 @@
 #include "daemon/membership/loader/membership_json.hpp"
 #include "daemon/membership/loader/membership_program.hpp"
 #include "daemon/membership/membership_wire.hpp"
+#include "netlink/multicast_egress.hpp"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -275,9 +276,7 @@ bool Querier::send_query(Port& p, const Address16& group) {
     std::uint32_t group_be;
     std::memcpy(&group_be, group.data() + 12, 4);
     auto msg = wire::igmpv3_query(group_be, params);
-    ip_mreqn mreq{};
-    mreq.imr_ifindex = p.ifindex;
-    ::setsockopt(igmp_socket_.get(), IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq);
+    (void)netlink::set_multicast_egress(igmp_socket_.get(), AF_INET, p.ifindex);  // a send error says more
     sockaddr_in dst{};
     dst.sin_family = AF_INET;
     // General queries go to all-systems 224.0.0.1, group-specific ones to
