@@ -18,6 +18,11 @@
 
 namespace joincast::daemon {
 
+// True if `name` matches `pattern`, where a trailing '+' matches any
+// suffix ("eth+" matches "eth0" and "eth10", smcroute's wildcard).
+bool interface_matches(std::string_view pattern, std::string_view name);
+bool is_interface_wildcard(std::string_view pattern);
+
 class InterfaceTable {
  public:
   // Applies a link message; true if the interface appeared, went, was

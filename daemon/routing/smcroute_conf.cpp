@@ -306,16 +306,6 @@ std::vector<std::string> glob_paths(const std::string& pattern) {
 
 std::string SourceLocation::to_string() const { return fmt::format("{}:{}", file, line); }
 
-bool is_interface_wildcard(std::string_view pattern) { return !pattern.empty() && pattern.back() == '+'; }
-
-bool interface_matches(std::string_view pattern, std::string_view name) {
-  if (is_interface_wildcard(pattern)) {
-    pattern.remove_suffix(1);
-    return name.substr(0, pattern.size()) == pattern;
-  }
-  return pattern == name;
-}
-
 SmcrouteResult parse_smcroute_conf(std::string_view text, const std::string& name, const SmcrouteSources& sources) {
   SmcrouteResult result;
   Parser(sources, result).parse(text, name, 0);
