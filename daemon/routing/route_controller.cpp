@@ -23,37 +23,20 @@ using Json = nlohmann::json;
 
 // ---- construction -----------------------------------------------------
 
-RouteController::RouteController(asio::io_context& io, ControlServer& control, RoutingSection config)
+RouteController::RouteController(asio::io_context& io, ControlServer& control, RoutingSection config,
+                                 LinkWatcher& links)
     : io_(io),
       control_(control),
       config_(std::move(config)),
+      links_(links),
+      interfaces_(links.interfaces()),
       expiry_timer_(io),
-      self_(std::make_shared<RouteController*>(this)) {
+      self_(std::make_shared<MembershipTap*>(this)) {
 }
 
 RouteController::~RouteController() {
   self_.reset();
   if (events_watch_) events_watch_->release();
-}
-
-RouteController::MembershipSubscription& RouteController::MembershipSubscription::operator=(
-    MembershipSubscription&& other) noexcept {
-  if (this != &other) {
-    reset();
-    owner_ = std::move(other.owner_);
-    id_ = other.id_;
-    other.id_ = 0;
-  }
-  return *this;
-}
-
-RouteController::MembershipSubscription::~MembershipSubscription() { reset(); }
-
-void RouteController::MembershipSubscription::reset() {
-  if (id_ == 0) return;
-  if (auto owner = owner_.lock()) (*owner)->unsubscribe(id_);
-  id_ = 0;
-  owner_.reset();
 }
 
 std::uint32_t RouteController::table(int family) const {
@@ -76,15 +59,15 @@ bool RouteController::start() {
     return false;
   }
   netlink_ = std::move(nl.value());
-  auto ev = netlink::NetlinkSocket::open_events(
-      {RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE});
+  // Interfaces and addresses come from the daemon's LinkWatcher; route
+  // deletions (one of our group routes gone) from a socket of our own.
+  auto ev = netlink::NetlinkSocket::open_events({RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE});
   if (!ev) {
-    log::error("routing: cannot listen to rtnetlink events: {}", ev.error().message());
+    log::error("routing: cannot listen to rtnetlink route events: {}", ev.error().message());
     return false;
   }
   events_ = std::move(ev.value());
-  // Listen first, then dump: a change between the two is in the queue.
-  if (!read_interfaces()) return false;
+  link_subscription_ = links_.subscribe([this](const LinkChange& c) { on_link(c); });
   watch_events();
   started_ = true;
   for (const auto& w : config_.warnings) log::warning("routing: {}", w);
@@ -120,6 +103,7 @@ void RouteController::stop() {
   group_routes_dirty_ = rules_dirty_ = true;
   if (auto e = apply(Mode::best_effort)) log::warning("routing: while stopping: {}", *e);
   for (auto& f : families_) close_socket(f);
+  link_subscription_.reset();
   if (events_watch_) {
     events_watch_->release();
     events_watch_.reset();
@@ -215,12 +199,26 @@ Json RouteController::status() const {
 
 // ---- interfaces and events --------------------------------------------
 
-bool RouteController::read_interfaces() {
-  if (auto r = interfaces_.read(*netlink_); !r) {
-    log::error("routing: cannot list interfaces and addresses: {}", r.error().message());
-    return false;
+void RouteController::on_link(const LinkChange& c) {
+  switch (c.kind) {
+    case LinkChange::Kind::gone:
+      // The kernel dropped the device's memberships, VIF and MDB entries.
+      joins_.forget_interface(c.ifindex);
+      for (auto& f : families_) f.report_joins.erase(c.ifindex);
+      std::erase_if(mdb_installed_,
+                    [&](const netlink::MdbEntry& e) { return e.bridge == c.ifindex || e.port == c.ifindex; });
+      bridge_originals_.erase(c.ifindex);
+      [[fallthrough]];
+    case LinkChange::Kind::appeared:
+    case LinkChange::Kind::changed:
+    case LinkChange::Kind::resynced:
+      // A device going down takes its IPv4 routes with it, silently.
+      group_routes_dirty_ = rules_dirty_ = true;
+      break;
+    case LinkChange::Kind::addresses:
+      break;
   }
-  return true;
+  schedule_reconcile();
 }
 
 void RouteController::watch_events() {
@@ -234,45 +232,17 @@ void RouteController::watch_events() {
 
 void RouteController::on_events() {
   bool changed = false;
-  std::vector<int> gone;
   auto r = events_->read_events([&](const nlmsghdr* nlh) -> netlink::Result<void> {
-    switch (nlh->nlmsg_type) {
-      case RTM_NEWLINK:
-      case RTM_DELLINK:
-        if (auto l = netlink::parse_link(nlh)) {
-          if (l.value().deleted) gone.push_back(l.value().ifindex);
-          if (interfaces_.apply(l.value())) {
-            // A device going down takes its IPv4 routes with it, silently.
-            changed = group_routes_dirty_ = rules_dirty_ = true;
-          }
-        }
-        break;
-      case RTM_NEWADDR:
-      case RTM_DELADDR:
-        if (auto a = netlink::parse_address(nlh)) changed |= interfaces_.apply(a.value());
-        break;
-      case RTM_DELROUTE:
-        // One of our group routes vanished (its device went down, or
-        // someone deleted it): put it back when possible.
-        if (auto rt = netlink::parse_route(nlh); rt && rt.value().protocol == config_.route_protocol)
-          changed = group_routes_dirty_ = true;
-        break;
-      default:
-        break;
-    }
+    // One of our group routes vanished (its device went down, or someone
+    // deleted it): put it back when possible.
+    if (nlh->nlmsg_type == RTM_DELROUTE)
+      if (auto rt = netlink::parse_route(nlh); rt && rt.value().protocol == config_.route_protocol)
+        changed = group_routes_dirty_ = true;
     return netlink::success();
   });
   if (!r && r.error() == std::errc::no_buffer_space) {
-    log::warning("routing: rtnetlink events were lost; reading the interfaces again");
-    read_interfaces();
+    log::warning("routing: rtnetlink route events were lost; checking the group routes again");
     changed = group_routes_dirty_ = rules_dirty_ = true;
-  }
-  for (int ifindex : gone) {
-    // The kernel dropped the device's memberships, VIF and MDB entries.
-    joins_.forget_interface(ifindex);
-    for (auto& f : families_) f.report_joins.erase(ifindex);
-    std::erase_if(mdb_installed_, [&](const netlink::MdbEntry& e) { return e.bridge == ifindex || e.port == ifindex; });
-    bridge_originals_.erase(ifindex);
   }
   if (changed) schedule_reconcile();
 }
@@ -366,10 +336,57 @@ std::optional<std::string> RouteController::apply(Mode mode) {
   return std::nullopt;
 }
 
+// ---- routes other modules ask for ------------------------------------------
+
+const char* route_owner_name(RouteOwner owner) {
+  switch (owner) {
+    case RouteOwner::config: return "config";
+    case RouteOwner::control: return "control";
+    case RouteOwner::session: return "session";
+    case RouteOwner::proxy: return "proxy";
+    case RouteOwner::ssdp: return "ssdp";
+    case RouteOwner::monitor: return "monitor";
+  }
+  return "?";
+}
+
+Result<void> RouteController::route_group(RouteOwner owner, const IpAddress& group, const std::string& from,
+                                          std::vector<std::string> to) {
+  if (!enabled()) return Error(std::errc::not_connected, "routing is not configured");
+  RouteRule rule;
+  rule.family = group.family();
+  rule.from = from;
+  rule.group = IpPrefix::host(group);
+  rule.to = std::move(to);
+  std::sort(rule.to.begin(), rule.to.end());
+  rule.origin = route_owner_name(owner);
+  auto it = std::find_if(runtime_.begin(), runtime_.end(),
+                         [&](const RouteRule& r) { return r.same_selector(rule) && r.origin == rule.origin; });
+  if (rule.to.empty() && it == runtime_.end()) return success();
+  if (it != runtime_.end() && it->to == rule.to) return success();
+  // Another owner's route for the same traffic is not this owner's to change.
+  for (const auto& r : runtime_)
+    if (r.same_selector(rule) && r.origin != rule.origin)
+      return Error(std::errc::device_or_resource_busy,
+                   fmt::format("route {} belongs to {}", r.describe(), r.origin));
+  std::vector<RouteRule> previous = runtime_;
+  if (rule.to.empty()) runtime_.erase(it);
+  else if (it != runtime_.end()) it->to = rule.to;
+  else runtime_.push_back(rule);
+  if (auto e = apply(Mode::transaction)) {
+    runtime_ = std::move(previous);
+    return Error(std::errc::operation_not_permitted, *e);
+  }
+  if (rule.to.empty()) log::info("routing: {} route {} from {} removed", rule.origin, group.to_string(), from);
+  else log::info("routing: {} route {}", rule.origin, rule.describe());
+  return success();
+}
+
 // ---- membership subscription ---------------------------------------------
 
-Result<RouteController::MembershipSubscription> RouteController::subscribe_membership(
-    int family_id, std::vector<std::string> interfaces, netlink::MrouteSocket::MembershipHandler handler) {
+Result<MembershipTap::Subscription> RouteController::subscribe_membership(int family_id,
+                                                                        std::vector<std::string> interfaces,
+                                                                        Handler handler) {
   if (family_id != AF_INET && family_id != AF_INET6) return errno_error(EAFNOSUPPORT);
   const std::uint64_t id = next_tap_++;
   taps_[id] = Tap{family_id, std::move(interfaces), {}};
@@ -379,9 +396,9 @@ Result<RouteController::MembershipSubscription> RouteController::subscribe_membe
   }
   if (auto e = apply(Mode::transaction)) {
     taps_.erase(id);
-    log::error("routing: membership from the multicast routing socket: {}", *e);
+    // The caller logs it, once.
     Family& f = family(family_id);
-    return errno_error(f.socket ? ENOSPC : EADDRINUSE);
+    return Error(errno_error(f.socket ? ENOSPC : EADDRINUSE), "membership from the multicast routing socket: " + *e);
   }
   Family& f = family(family_id);
   taps_[id].subscription = f.socket->subscribe_membership(
@@ -403,7 +420,7 @@ Result<RouteController::MembershipSubscription> RouteController::subscribe_membe
           }
         }
       });
-  return MembershipSubscription(self_, id);
+  return subscription(self_, id);
 }
 
 void RouteController::unsubscribe(std::uint64_t id) {
