@@ -22,23 +22,6 @@ const char* link_change_name(LinkChange::Kind kind) {
   return "?";
 }
 
-LinkWatcher::Subscription& LinkWatcher::Subscription::operator=(Subscription&& o) noexcept {
-  if (this != &o) {
-    reset();
-    owner_ = std::move(o.owner_);
-    id_ = o.id_;
-    o.id_ = 0;
-  }
-  return *this;
-}
-
-void LinkWatcher::Subscription::reset() {
-  if (id_ == 0) return;
-  if (auto owner = owner_.lock()) (*owner)->handlers_.erase(id_);
-  id_ = 0;
-  owner_.reset();
-}
-
 LinkWatcher::LinkWatcher(asio::io_context& io) : io_(io), self_(std::make_shared<LinkWatcher*>(this)) {}
 
 LinkWatcher::~LinkWatcher() {

@@ -13,6 +13,7 @@
 
 #include "common/result.hpp"
 #include "daemon/core/interface_table.hpp"
+#include "daemon/core/subscription.hpp"
 #include "netlink/socket.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -47,23 +48,7 @@ class LinkWatcher {
   using Handler = std::function<void(const LinkChange&)>;
 
   // Keeps a handler subscribed; dropping it unsubscribes.
-  class Subscription {
-   public:
-    Subscription() = default;
-    Subscription(Subscription&& o) noexcept : owner_(std::move(o.owner_)), id_(o.id_) { o.id_ = 0; }
-    Subscription& operator=(Subscription&& o) noexcept;
-    Subscription(const Subscription&) = delete;
-    Subscription& operator=(const Subscription&) = delete;
-    ~Subscription() { reset(); }
-    void reset();
-    explicit operator bool() const { return id_ != 0; }
-
-   private:
-    friend class LinkWatcher;
-    Subscription(std::weak_ptr<LinkWatcher*> owner, std::uint64_t id) : owner_(std::move(owner)), id_(id) {}
-    std::weak_ptr<LinkWatcher*> owner_;
-    std::uint64_t id_ = 0;
-  };
+  using Subscription = daemon::Subscription<LinkWatcher>;
 
   explicit LinkWatcher(boost::asio::io_context& io);
   ~LinkWatcher();
@@ -88,6 +73,8 @@ class LinkWatcher {
   void replace(InterfaceTable table);
 
  private:
+  friend class daemon::Subscription<LinkWatcher>;
+  void unsubscribe(std::uint64_t id) { handlers_.erase(id); }
   void watch();
   void on_readable();
   void notify(const LinkChange& change);

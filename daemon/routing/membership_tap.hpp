@@ -6,6 +6,7 @@
 #pragma once
 
 #include "common/result.hpp"
+#include "daemon/core/subscription.hpp"
 #include "netlink/mroute_socket.hpp"
 
 #include <cstdint>
@@ -21,36 +22,7 @@ class MembershipTap {
 
   // Keeps a handler registered; dropping it stops delivery, releases the
   // VIFs it pinned and leaves the report groups.
-  class Subscription {
-   public:
-    Subscription() = default;
-    Subscription(Subscription&& o) noexcept : owner_(std::move(o.owner_)), id_(o.id_) { o.id_ = 0; }
-    Subscription& operator=(Subscription&& other) noexcept {
-      if (this != &other) {
-        reset();
-        owner_ = std::move(other.owner_);
-        id_ = other.id_;
-        other.id_ = 0;
-      }
-      return *this;
-    }
-    Subscription(const Subscription&) = delete;
-    Subscription& operator=(const Subscription&) = delete;
-    ~Subscription() { reset(); }
-    void reset() {
-      if (id_ == 0) return;
-      if (auto owner = owner_.lock()) (*owner)->unsubscribe(id_);
-      id_ = 0;
-      owner_.reset();
-    }
-    explicit operator bool() const { return id_ != 0; }
-
-   private:
-    friend class MembershipTap;
-    Subscription(std::weak_ptr<MembershipTap*> owner, std::uint64_t id) : owner_(std::move(owner)), id_(id) {}
-    std::weak_ptr<MembershipTap*> owner_;
-    std::uint64_t id_ = 0;
-  };
+  using Subscription = daemon::Subscription<MembershipTap>;
 
   virtual ~MembershipTap() = default;
 
@@ -69,11 +41,8 @@ class MembershipTap {
                                                     Handler handler) = 0;
 
  protected:
-  friend class Subscription;
+  friend class daemon::Subscription<MembershipTap>;
   virtual void unsubscribe(std::uint64_t id) = 0;
-  static Subscription subscription(std::weak_ptr<MembershipTap*> owner, std::uint64_t id) {
-    return Subscription(std::move(owner), id);
-  }
 };
 
 }  // namespace joincast::daemon

@@ -420,7 +420,7 @@ Result<MembershipTap::Subscription> RouteController::subscribe_membership(int fa
           }
         }
       });
-  return subscription(self_, id);
+  return Subscription(self_, id);
 }
 
 void RouteController::unsubscribe(std::uint64_t id) {
