@@ -100,7 +100,8 @@ void RouteController::stop() {
   config_ = none;
   runtime_.clear();
   for (auto& f : families_) f.dynamic.clear();
-  group_routes_dirty_ = rules_dirty_ = true;
+  group_routes_.routes_changed();
+  group_routes_.rules_changed();
   if (auto e = apply(Mode::best_effort)) log::warning("routing: while stopping: {}", *e);
   for (auto& f : families_) close_socket(f);
   link_subscription_.reset();
@@ -120,7 +121,8 @@ bool RouteController::reload(const RoutingSection& next) {
   RoutingSection previous = std::move(config_);
   config_ = next;
   // The table, protocol or priority may have changed: look again.
-  group_routes_dirty_ = rules_dirty_ = true;
+  group_routes_.routes_changed();
+  group_routes_.rules_changed();
   for (const auto& w : config_.warnings) log::warning("routing: {}", w);
   // Another multicast routing table means other sockets: the old table is
   // given up (its entries go with it) and the new one built from scratch.
@@ -144,40 +146,12 @@ bool RouteController::reload(const RoutingSection& next) {
   // Routes and rules installed under a protocol or table no longer in
   // use would be orphans: remove them.
   if (previous.route_protocol != config_.route_protocol || previous.group_route_table != config_.group_route_table)
-    remove_group_routes(previous.route_protocol, previous.group_route_table);
-  if (previous.route_protocol != config_.route_protocol) remove_rules(previous.route_protocol);
+    for (const auto& m : GroupRoutes::remove_routes(*netlink_, previous.route_protocol, previous.group_route_table))
+      log::warning("routing: {}", m);
+  if (previous.route_protocol != config_.route_protocol)
+    for (const auto& m : GroupRoutes::remove_rules(*netlink_, previous.route_protocol)) log::warning("routing: {}", m);
   schedule_expiry();
   return true;
-}
-
-void RouteController::remove_group_routes(std::uint8_t protocol, std::uint32_t table_id) {
-  for (int fam : {AF_INET, AF_INET6}) {
-    std::vector<netlink::Route> old;
-    (void)netlink_->dump(netlink::dump_routes(fam, table_id, protocol), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
-      auto r = netlink::parse_route(nlh);
-      if (r && r.value().protocol == protocol && r.value().table == table_id) old.push_back(r.value());
-      return netlink::success();
-    });
-    for (const auto& r : old) {
-      if (auto e = netlink_->request(netlink::del_route(r)); !e)
-        log::warning("routing: cannot remove the route {}: {}", r.destination.to_string(), e.error().message());
-    }
-  }
-}
-
-void RouteController::remove_rules(std::uint8_t protocol) {
-  for (int fam : {RTNL_FAMILY_IPMR, RTNL_FAMILY_IP6MR}) {
-    std::vector<netlink::Rule> old;
-    (void)netlink_->dump(netlink::dump_rules(fam), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
-      auto r = netlink::parse_rule(nlh);
-      if (r && r.value().protocol == protocol) old.push_back(r.value());
-      return netlink::success();
-    });
-    for (const auto& r : old) {
-      if (auto e = netlink_->request(netlink::del_rule(r)); !e)
-        log::warning("routing: cannot remove a multicast rule: {}", e.error().message());
-    }
-  }
 }
 
 Json RouteController::status() const {
@@ -213,7 +187,8 @@ void RouteController::on_link(const LinkChange& c) {
     case LinkChange::Kind::changed:
     case LinkChange::Kind::resynced:
       // A device going down takes its IPv4 routes with it, silently.
-      group_routes_dirty_ = rules_dirty_ = true;
+      group_routes_.routes_changed();
+      group_routes_.rules_changed();
       break;
     case LinkChange::Kind::addresses:
       break;
@@ -236,13 +211,17 @@ void RouteController::on_events() {
     // One of our group routes vanished (its device went down, or someone
     // deleted it): put it back when possible.
     if (nlh->nlmsg_type == RTM_DELROUTE)
-      if (auto rt = netlink::parse_route(nlh); rt && rt.value().protocol == config_.route_protocol)
-        changed = group_routes_dirty_ = true;
+      if (auto rt = netlink::parse_route(nlh); rt && rt.value().protocol == config_.route_protocol) {
+        changed = true;
+        group_routes_.routes_changed();
+      }
     return netlink::success();
   });
   if (!r && r.error() == std::errc::no_buffer_space) {
     log::warning("routing: rtnetlink route events were lost; checking the group routes again");
-    changed = group_routes_dirty_ = rules_dirty_ = true;
+    changed = true;
+    group_routes_.routes_changed();
+    group_routes_.rules_changed();
   }
   if (changed) schedule_reconcile();
 }

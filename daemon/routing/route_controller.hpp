@@ -29,6 +29,7 @@
 #include "daemon/core/interface_table.hpp"
 #include "daemon/core/link_watcher.hpp"
 #include "daemon/routing/routing_config.hpp"
+#include "daemon/routing/kernel/group_routes.hpp"
 #include "daemon/routing/kernel/mroute_family.hpp"
 #include "daemon/routing/kernel/static_joins.hpp"
 #include "daemon/routing/kernel/transaction.hpp"
@@ -122,8 +123,6 @@ class RouteController final : public RouteRequests, public MembershipTap {
   Result<void> erase_mfc(Family& f, const MfcKey& key) { return f.erase(*netlink_, table(f.family), key); }
   std::optional<std::string> open_socket(Family& f);
   void close_socket(Family& f);
-  void remove_group_routes(std::uint8_t protocol, std::uint32_t table_id);
-  void remove_rules(std::uint8_t protocol);
   void schedule_reconcile();
   void reconcile_now();
 
@@ -166,14 +165,7 @@ class RouteController final : public RouteRequests, public MembershipTap {
   std::map<int, netlink::BridgeMulticast> bridge_originals_;  // what we found before changing it
   boost::asio::steady_timer expiry_timer_;
   bool reconcile_scheduled_ = false;
-  // What the last apply left in the kernel's routes and rules. While it is
-  // still what the plan wants and nothing may have removed it (an
-  // interface event, one of our routes deleted), nothing is dumped: a
-  // runtime route add stays cheap.
-  std::vector<netlink::Route> applied_group_routes_;
-  std::vector<netlink::Rule> applied_rules_;
-  bool group_routes_dirty_ = true;
-  bool rules_dirty_ = true;
+  GroupRoutes group_routes_;  // group block routes and multicast rules
   bool started_ = false;
   bool stopping_ = false;
   std::map<std::uint64_t, Tap> taps_;

@@ -17,59 +17,8 @@
 namespace joincast::daemon {
 
 std::optional<std::string> RouteController::apply_group_routes(const RoutingPlan& plan, Transaction& tx) {
-  if (!group_routes_dirty_ && plan.group_routes == applied_group_routes_) return std::nullopt;
-  tx.after_commit([this, routes = plan.group_routes] {
-    applied_group_routes_ = routes;
-    group_routes_dirty_ = false;
-  });
-  for (int fam : {AF_INET, AF_INET6}) {
-    std::vector<netlink::Route> have;
-    auto dumped = netlink_->dump(
-        netlink::dump_routes(fam, config_.group_route_table, config_.route_protocol),
-        [&](const nlmsghdr* nlh) -> netlink::Result<void> {
-          auto r = netlink::parse_route(nlh);
-          if (r && r.value().protocol == config_.route_protocol && r.value().table == config_.group_route_table)
-            have.push_back(r.value());
-          return netlink::success();
-        });
-    if (!dumped) {
-      auto m = fmt::format("cannot read the {} routes of table {}: {}", family_name(fam),
-                           config_.group_route_table, dumped.error().message());
-      if (tx.failed(m)) return m;
-      continue;
-    }
-    auto same_slot = [](const netlink::Route& a, const netlink::Route& b) {
-      return a.destination == b.destination && a.priority.value_or(0) == b.priority.value_or(0);
-    };
-    for (const auto& want : plan.group_routes) {
-      if (want.family() != fam) continue;
-      auto it = std::find_if(have.begin(), have.end(), [&](const netlink::Route& h) { return same_slot(h, want); });
-      std::optional<netlink::Route> old;
-      if (it != have.end()) {
-        if (it->oif == want.oif && it->type == want.type) {
-          have.erase(it);
-          continue;
-        }
-        old = *it;
-        have.erase(it);
-      }
-      auto r = send_change(*netlink_, tx, netlink::new_route(want),
-                           [want, old] { return old ? netlink::new_route(*old) : netlink::del_route(want); });
-      if (!r) {
-        auto m = fmt::format("cannot add the route {} dev {} table {}: {}", want.destination.to_string(),
-                             interfaces_.name(want.oif), want.table, error_text(r.error(), &*netlink_));
-        if (tx.failed(m)) return m;
-      }
-    }
-    for (const auto& extra : have) {
-      auto r = send_change(*netlink_, tx, netlink::del_route(extra), [extra] { return netlink::new_route(extra); });
-      if (!r) {
-        auto m = fmt::format("cannot remove the route {}: {}", extra.destination.to_string(), error_text(r.error(), &*netlink_));
-        if (tx.failed(m)) return m;
-      }
-    }
-  }
-  return std::nullopt;
+  return group_routes_.apply_routes(*netlink_, tx, plan.group_routes, config_.group_route_table, config_.route_protocol,
+                                    [this](int ifindex) { return interfaces_.name(ifindex); });
 }
 
 std::optional<std::string> RouteController::apply_rules(const RoutingPlan& plan, Transaction& tx) {
@@ -96,46 +45,7 @@ std::optional<std::string> RouteController::apply_rules(const RoutingPlan& plan,
   };
   std::vector<netlink::Rule> wanted;
   for (int fam : {AF_INET, AF_INET6}) std::ranges::copy(rules_for(fam), std::back_inserter(wanted));
-  if (!rules_dirty_ && wanted == applied_rules_) return std::nullopt;
-  tx.after_commit([this, wanted] {
-    applied_rules_ = wanted;
-    rules_dirty_ = false;
-  });
-  for (const auto& f : families_) {
-    const int rule_family = f.family == AF_INET ? RTNL_FAMILY_IPMR : RTNL_FAMILY_IP6MR;
-    std::vector<netlink::Rule> have;
-    auto dumped = netlink_->dump(netlink::dump_rules(rule_family), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
-      auto r = netlink::parse_rule(nlh);
-      if (r && r.value().protocol == config_.route_protocol) have.push_back(r.value());
-      return netlink::success();
-    });
-    if (!dumped) {
-      auto m = fmt::format("cannot read the {} multicast rules: {}", family_name(f.family), dumped.error().message());
-      if (tx.failed(m)) return m;
-      continue;
-    }
-    for (const auto& r : rules_for(f.family)) {
-      auto it = std::find(have.begin(), have.end(), r);
-      if (it != have.end()) {
-        have.erase(it);
-        continue;
-      }
-      auto res = send_change(*netlink_, tx, netlink::new_rule(r), [r] { return netlink::del_rule(r); });
-      if (!res) {
-        auto m = fmt::format("cannot add the multicast rule {}{} lookup {}: {}", r.iif.empty() ? "oif " : "iif ",
-                             r.iif.empty() ? r.oif : r.iif, r.table, error_text(res.error(), &*netlink_));
-        if (tx.failed(m)) return m;
-      }
-    }
-    for (const auto& extra : have) {
-      auto res = send_change(*netlink_, tx, netlink::del_rule(extra), [extra] { return netlink::new_rule(extra); });
-      if (!res) {
-        auto m = fmt::format("cannot remove a multicast rule: {}", error_text(res.error(), &*netlink_));
-        if (tx.failed(m)) return m;
-      }
-    }
-  }
-  return std::nullopt;
+  return group_routes_.apply_rules(*netlink_, tx, wanted, config_.route_protocol);
 }
 
 std::optional<std::string> RouteController::apply_joins(const RoutingPlan& plan, Transaction& tx) {
