@@ -3,8 +3,10 @@
 // (IP_MULTICAST_IF / IPV6_MULTICAST_IF), so the local table's
 // per-interface ff00::/8 routes, whose order changes at every restart,
 // never decide it. Every socket joincast sends multicast from goes through
-// here. (The second half, routes for tools that do not choose, is the
-// routing module's group blocks.)
+// here: media's sender sockets and the querier's IGMP socket (its MLD
+// queries name the interface per packet, with IPV6_PKTINFO). The second
+// half, routes for tools that do not choose, is the routing module's
+// group blocks. tests/unit/multicast_egress_test.cpp keeps it the only one.
 #pragma once
 
 #include "netlink/error.hpp"

@@ -200,6 +200,7 @@ int run_route(Context& ctx) {
     if (state == "pending") fmt::print("added {} (pending: {})\n", str(answer, "route"), str(answer, "reason"));
     else if (state == "template") fmt::print("added {} (a template: (S,G) entries appear when traffic does)\n", str(answer, "route"));
     else fmt::print("added {}\n", str(answer, "route"));
+    for (const auto& m : answer.value("incomplete", Json::array())) fmt::print("  warning: {}\n", m.get<std::string>());
   } else {
     fmt::print("removed {}{}\n", str(answer, "removed") == "outputs" ? "outputs of " : "", str(answer, "route"));
   }

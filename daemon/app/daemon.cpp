@@ -33,18 +33,22 @@ Daemon::Daemon(Config config, Options options)
       signals_(io_, SIGINT, SIGTERM, SIGHUP),
       control_(io_, config_.daemon.control_socket, config_.daemon.control_mode, config_.daemon.control_group),
       metrics_(io_),
+      links_(io_),
       started_(std::chrono::steady_clock::now()) {
   // The modules, in start order. Adding a module is one line here.
-  routes_ = std::make_unique<RouteController>(io_, control_, config_.routing);
+  routes_ = std::make_unique<RouteController>(io_, control_, config_.routing, links_);
   routing_module_ = std::make_unique<RoutingModule>(*routes_);
   add(*routing_module_, &Config::routing);
-  catalogue_ = std::make_unique<Catalogue>(io_, control_, config_.catalogue, config_.daemon.state_dir);
+  catalogue_ =
+      std::make_unique<Catalogue>(io_, control_, config_.catalogue, config_.daemon.state_dir, links_.interfaces());
   add(*catalogue_, &Config::catalogue);
-  membership_ = std::make_unique<Membership>(io_, config_.membership, control_, *routes_);
+  membership_ = std::make_unique<Membership>(io_, config_.membership, control_, *routes_, links_);
   add(*membership_, &Config::membership);
-  proxy_ = std::make_unique<MembershipProxy>(io_, config_.proxy, [this] { return membership_->active_groups(); });
+  proxy_ =
+      std::make_unique<MembershipProxy>(config_.proxy, [this] { return membership_->active_groups(); }, links_);
   add(*proxy_, &Config::proxy);
-  sessions_ = std::make_unique<SessionManager>(io_, config_.sessions, *catalogue_, *membership_, *routes_, control_);
+  sessions_ = std::make_unique<SessionManager>(io_, config_.sessions, *catalogue_, *membership_, *routes_, control_,
+                                               links_.interfaces());
   sessions_module_ = std::make_unique<SessionsModule>(*sessions_);
   add(*sessions_module_, &Config::sessions);
 
@@ -93,6 +97,11 @@ int Daemon::run() {
     return 1;
   }
   control_.add("status", "daemon version, uptime and module state", [this](const nlohmann::json&) { return status(); });
+  // The interfaces first: every module looks them up in its table.
+  if (auto r = links_.start(); !r) {
+    log::error("interfaces: {}", r.error().message());
+    return 1;
+  }
   if (auto r = start(); !r) {
     log::error("{}", r.error().message());
     stop();
@@ -134,6 +143,7 @@ void Daemon::on_signal(int signo) {
   log::info("{} received, stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
   sd_notify(0, "STOPPING=1");
   stop();
+  links_.stop();
   metrics_.close();
   control_.close();
   io_.stop();

@@ -9,6 +9,7 @@
 #include "daemon/app/module_adapters.hpp"
 #include "daemon/catalogue/catalogue.hpp"
 #include "daemon/core/control_server.hpp"
+#include "daemon/core/link_watcher.hpp"
 #include "daemon/core/metrics.hpp"
 #include "daemon/core/module.hpp"
 #include "daemon/membership/membership.hpp"
@@ -72,6 +73,7 @@ class Daemon {
   boost::asio::signal_set signals_;
   ControlServer control_;
   MetricsServer metrics_;
+  LinkWatcher links_;  // the one interface watcher every module subscribes to
   std::unique_ptr<RouteController> routes_;
   std::unique_ptr<Catalogue> catalogue_;  // groups -> stations and DVB services
   std::unique_ptr<Membership> membership_;

@@ -1,6 +1,7 @@
 // main.cpp — joincastd's command line: --config, --check, --help, --version.
 #include "daemon/app/config.hpp"
 #include "daemon/app/daemon.hpp"
+#include "daemon/routing/routing_check.hpp"
 #include "daemon/core/log.hpp"
 
 #include <fmt/format.h>
@@ -83,6 +84,23 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (check) {
+    // The routing module's own start-up validation, against the
+    // interfaces of this network namespace.
+    InterfaceTable interfaces;
+    auto nl = joincast::netlink::NetlinkSocket::open();
+    auto read = nl ? interfaces.read(nl.value()) : joincast::netlink::Result<void>(nl.error());
+    if (!read && loaded.config.routing.enabled)
+      fmt::print(stderr, "warning: cannot list the interfaces ({}): routes are checked as if none existed\n",
+                 read.error().message());
+    const RoutingCheck routing = check_routing(loaded.config.routing, interfaces);
+    for (const auto& w : routing.warnings) fmt::print(stderr, "warning: routing: {}\n", w);
+    for (const auto& p : routing.pending) fmt::print(stderr, "pending: routing: {}\n", p);
+    for (const auto& e : routing.errors) fmt::print(stderr, "routing: {}\n", e);
+    if (!routing.errors.empty()) {
+      fmt::print(stderr, "joincastd: {} has {} problem{}\n", config_path, routing.errors.size(),
+                 routing.errors.size() == 1 ? "" : "s");
+      return 1;
+    }
     fmt::print("{}: ok\n", config_path);
     return 0;
   }

@@ -2,13 +2,14 @@
 #include "daemon/catalogue/address_plan.hpp"
 
 #include <fmt/format.h>
-#include <ifaddrs.h>
+#include <linux/if_addr.h>
 #include <netinet/in.h>
 
 #include <cstring>
 #include <memory>
 
 namespace joincast::daemon {
+
 
 std::string AddressPlan::validate(const AddressLayout& l) {
   if (l.directory_bits > 8) return "directory_bits must be at most 8";
@@ -69,18 +70,12 @@ Result<ServiceNumber> AddressPlan::encode(const ServiceKey& key) const {
 
 std::optional<boost::asio::ip::address_v6> AddressPlan::ipv6_group(ServiceNumber number) const {
   if (!layout_.ipv6_prefix) return std::nullopt;
+  std::array<std::uint8_t, 16> prefix{};
+  std::memcpy(prefix.data(), layout_.ipv6_prefix->data(), 8);
+  const IpPrefix prefix64(*IpAddress::from_bytes(AF_INET6, prefix), 64);
+  const auto group = unicast_prefix_group(prefix64, number.group_id(), static_cast<std::uint8_t>(layout_.ipv6_scope));
   boost::asio::ip::address_v6::bytes_type b{};
-  // RFC 3306 §4: ff | flags 0011 (P, T) | scope | reserved | plen 64 | prefix | group id.
-  b[0] = 0xff;
-  b[1] = static_cast<std::uint8_t>(0x30 | layout_.ipv6_scope);
-  b[2] = 0x00;
-  b[3] = 64;
-  std::memcpy(&b[4], layout_.ipv6_prefix->data(), 8);
-  std::uint32_t id = number.group_id();
-  b[12] = static_cast<std::uint8_t>(id >> 24);
-  b[13] = static_cast<std::uint8_t>(id >> 16);
-  b[14] = static_cast<std::uint8_t>(id >> 8);
-  b[15] = static_cast<std::uint8_t>(id);
+  std::memcpy(b.data(), group.data(), 16);
   return boost::asio::ip::address_v6(b);
 }
 
@@ -151,24 +146,46 @@ std::string format_ipv6_prefix(const std::array<std::uint8_t, 8>& prefix) {
   return boost::asio::ip::address_v6(b).to_string() + "/64";
 }
 
-std::optional<std::array<std::uint8_t, 8>> interface_ipv6_prefix(const std::string& ifname) {
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return std::nullopt;
-  std::unique_ptr<ifaddrs, decltype(&freeifaddrs)> guard(list, freeifaddrs);
-  for (ifaddrs* i = list; i; i = i->ifa_next) {
-    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6 || ifname != i->ifa_name) continue;
-    sockaddr_in6 sin6;
-    std::memcpy(&sin6, i->ifa_addr, sizeof sin6);
-    const auto* b = sin6.sin6_addr.s6_addr;
-    bool link_local = b[0] == 0xfe && (b[1] & 0xc0) == 0x80;
-    bool loopback = IN6_IS_ADDR_LOOPBACK(&sin6.sin6_addr);
-    bool multicast = b[0] == 0xff;
-    if (link_local || loopback || multicast) continue;
-    std::array<std::uint8_t, 8> p{};
-    std::memcpy(p.data(), b, 8);
-    return p;
+IpAddress unicast_prefix_group(const IpPrefix& prefix64, std::uint32_t id, std::uint8_t scope) {
+  std::array<std::uint8_t, 16> b{};
+  b[0] = 0xff;
+  b[1] = static_cast<std::uint8_t>(0x30 | (scope & 0x0f));  // flags 0,0,P,T
+  b[2] = 0x00;                                               // reserved
+  b[3] = 64;                                                 // plen
+  std::copy_n(prefix64.address().data(), 8, b.begin() + 4);
+  b[12] = static_cast<std::uint8_t>(id >> 24);
+  b[13] = static_cast<std::uint8_t>(id >> 16);
+  b[14] = static_cast<std::uint8_t>(id >> 8);
+  b[15] = static_cast<std::uint8_t>(id);
+  return *IpAddress::from_bytes(AF_INET6, b);
+}
+
+std::optional<IpPrefix> derivation_prefix(std::span<const netlink::InterfaceAddress> addresses) {
+  std::optional<IpPrefix> best;
+  bool best_temporary = true;
+  for (const auto& a : addresses) {
+    if (a.family() != AF_INET6 || a.deleted || !a.usable_global()) continue;
+    // fc00::/7 (ULA) is as good a prefix as any global one: RFC 3306
+    // only asks for a unicast prefix the network owns.
+    const bool temporary = a.flags & IFA_F_TEMPORARY;
+    IpPrefix p(a.address, 64);
+    if (!best || (best_temporary && !temporary) || (temporary == best_temporary && p < *best)) {
+      best = p;
+      best_temporary = temporary;
+    }
   }
-  return std::nullopt;
+  return best;
+}
+
+std::optional<std::array<std::uint8_t, 8>> interface_ipv6_prefix(const InterfaceTable& interfaces,
+                                                                 const std::string& ifname) {
+  auto ifindex = interfaces.ifindex(ifname);
+  if (!ifindex) return std::nullopt;
+  auto p = derivation_prefix(interfaces.addresses(*ifindex));
+  if (!p) return std::nullopt;
+  std::array<std::uint8_t, 8> out{};
+  std::memcpy(out.data(), p->address().data(), 8);
+  return out;
 }
 
 }  // namespace joincast::daemon

@@ -16,6 +16,9 @@
 
 #include "common/result.hpp"
 #include "daemon/catalogue/group_address.hpp"
+#include "daemon/core/interface_table.hpp"
+#include "netlink/address.hpp"
+#include "common/ip_address.hpp"
 
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/ip/address_v6.hpp>
@@ -23,6 +26,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 
@@ -94,9 +98,22 @@ class AddressPlan {
   AddressLayout layout_;
 };
 
-// The first global unicast IPv6 address of ifname, cut to /64; nullopt if
-// it has none (yet).
-std::optional<std::array<std::uint8_t, 8>> interface_ipv6_prefix(const std::string& ifname);
+// ff3<scope>:0040:<prefix64>:<id> (RFC 3306 §4: flags P and T set, plen
+// 64): the one encoder of unicast-prefix-based groups, for station groups
+// (AddressPlan::ipv6_group) and the routing module's group blocks.
+IpAddress unicast_prefix_group(const IpPrefix& prefix64, std::uint32_t id, std::uint8_t scope = 0xe);
+
+// The /64 to derive groups from among an interface's addresses: global
+// scope, usable (not tentative/deprecated), IPv6; permanent addresses
+// before temporary (privacy) ones, then the numerically lowest, so the
+// choice is stable across restarts. The one rule: the catalogue's station
+// groups and the routing module's group blocks both use it.
+std::optional<IpPrefix> derivation_prefix(std::span<const netlink::InterfaceAddress> addresses);
+
+// derivation_prefix() of ifname's addresses in `interfaces` (the daemon's
+// LinkWatcher table), as the 8 prefix bytes; nullopt if it has none (yet).
+std::optional<std::array<std::uint8_t, 8>> interface_ipv6_prefix(const InterfaceTable& interfaces,
+                                                                 const std::string& ifname);
 
 // Parses "2001:db8:d0be:f00d::/64" (the length must be 64).
 std::optional<std::array<std::uint8_t, 8>> parse_ipv6_prefix(const std::string& text);

@@ -32,8 +32,8 @@ bool parse_u32(std::string_view s, std::uint32_t& out) {
 }  // namespace
 
 Catalogue::Catalogue(boost::asio::io_context& io, ControlServer& control, const CatalogueConfig& config,
-                     std::string state_dir)
-    : io_(io), control_(control), state_dir_(std::move(state_dir)) {
+                     std::string state_dir, const InterfaceTable& interfaces)
+    : io_(io), control_(control), state_dir_(std::move(state_dir)), interfaces_(interfaces) {
   build(config);
 }
 
@@ -89,7 +89,7 @@ void Catalogue::build(const CatalogueConfig& config) {
 void Catalogue::refresh_prefix() const {
   const auto& ifname = config_.address_plan.ipv6_prefix_interface;
   if (ifname.empty()) return;
-  if (auto p = interface_ipv6_prefix(ifname)) plan_.set_ipv6_prefix(*p);
+  if (auto p = interface_ipv6_prefix(interfaces_, ifname)) plan_.set_ipv6_prefix(*p);
 }
 
 Result<void> Catalogue::start() {

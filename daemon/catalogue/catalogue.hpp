@@ -54,8 +54,10 @@ struct ResolvedService {
 
 class Catalogue final : public ConfiguredModule<CatalogueConfig> {
  public:
+  // `interfaces` (the daemon's LinkWatcher table) gives the IPv6 prefix of
+  // address_plan.ipv6_prefix_interface.
   Catalogue(boost::asio::io_context& io, ControlServer& control, const CatalogueConfig& config,
-            std::string state_dir);
+            std::string state_dir, const InterfaceTable& interfaces);
   ~Catalogue() override;
 
   std::string_view name() const override { return "catalogue"; }
@@ -105,6 +107,7 @@ class Catalogue final : public ConfiguredModule<CatalogueConfig> {
   ControlServer& control_;
   bool started_ = false;
   std::string state_dir_;
+  const InterfaceTable& interfaces_;
   CatalogueConfig config_;
   mutable AddressPlan plan_;
   std::shared_ptr<media::HttpClient> http_;

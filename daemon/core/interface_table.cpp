@@ -1,8 +1,6 @@
 // interface_table.cpp — see interface_table.hpp.
 #include "daemon/core/interface_table.hpp"
 
-#include "daemon/routing/smcroute_conf.hpp"
-
 #include <linux/if.h>
 
 #include <algorithm>
@@ -13,6 +11,16 @@ namespace {
 // Flags whose change matters to routing.
 constexpr unsigned relevant_flags = IFF_UP | IFF_MULTICAST | IFF_RUNNING;
 }  // namespace
+
+bool is_interface_wildcard(std::string_view pattern) { return !pattern.empty() && pattern.back() == '+'; }
+
+bool interface_matches(std::string_view pattern, std::string_view name) {
+  if (is_interface_wildcard(pattern)) {
+    pattern.remove_suffix(1);
+    return name.substr(0, pattern.size()) == pattern;
+  }
+  return pattern == name;
+}
 
 bool InterfaceTable::apply(const netlink::Link& link) {
   if (link.deleted) {
@@ -58,6 +66,19 @@ bool InterfaceTable::apply(const netlink::InterfaceAddress& address) {
 void InterfaceTable::clear() {
   links_.clear();
   addresses_.clear();
+}
+
+netlink::Result<void> InterfaceTable::read(netlink::NetlinkSocket& nl) {
+  clear();
+  auto links = nl.dump(netlink::dump_links(), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
+    if (auto l = netlink::parse_link(nlh)) apply(l.value());
+    return netlink::success();
+  });
+  if (!links) return links.error();
+  return nl.dump(netlink::dump_addresses(), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
+    if (auto a = netlink::parse_address(nlh)) apply(a.value());
+    return netlink::success();
+  });
 }
 
 const netlink::Link* InterfaceTable::find(int ifindex) const {

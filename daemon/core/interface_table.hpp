@@ -8,6 +8,7 @@
 
 #include "netlink/address.hpp"
 #include "netlink/link.hpp"
+#include "netlink/socket.hpp"
 
 #include <map>
 #include <optional>
@@ -17,6 +18,11 @@
 
 namespace joincast::daemon {
 
+// True if `name` matches `pattern`, where a trailing '+' matches any
+// suffix ("eth+" matches "eth0" and "eth10", smcroute's wildcard).
+bool interface_matches(std::string_view pattern, std::string_view name);
+bool is_interface_wildcard(std::string_view pattern);
+
 class InterfaceTable {
  public:
   // Applies a link message; true if the interface appeared, went, was
@@ -25,6 +31,8 @@ class InterfaceTable {
   // Applies an address message; true if the address set changed.
   bool apply(const netlink::InterfaceAddress& address);
   void clear();
+  // Replaces the table's contents with a dump of the links and addresses.
+  netlink::Result<void> read(netlink::NetlinkSocket& nl);
 
   const netlink::Link* find(int ifindex) const;
   const netlink::Link* find(std::string_view name) const;

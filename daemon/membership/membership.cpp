@@ -51,8 +51,14 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
 }  // namespace
 
 Membership::Membership(boost::asio::io_context& io, const MembershipSection& config, ControlServer& control,
-                       RouteController& routes)
-    : io_(io), config_(config), control_(control), routes_(routes), aging_timer_(io), interface_timer_(io) {}
+                       MembershipTap& routes, LinkWatcher& links)
+    : io_(io),
+      config_(config),
+      control_(control),
+      routes_(routes),
+      links_(links),
+      aging_timer_(io),
+      attach_retry_(io) {}
 
 Membership::~Membership() { stop(); }
 
@@ -134,9 +140,13 @@ Result<void> Membership::start_backend() {
   }
   if (auto c = backend_->counters()) last_counters_ = c.value();
 
-  querier_ = std::make_unique<Querier>(io_, config_, *backend_);
+  querier_ = std::make_unique<Querier>(io_, config_, *backend_, links_.interfaces());
   for (const auto& name : config_.interfaces)
     if (!interfaces_.count(name)) interfaces_[name] = Interface{name, 0, false, ""};
+  // Interfaces may appear, vanish or be recreated at any time.
+  link_subscription_ = links_.subscribe([this](const LinkChange& c) {
+    if (c.kind != LinkChange::Kind::addresses) sync_interfaces();
+  });
   sync_interfaces();
   // Events a previous daemon left in the pinned ring buffer.
   backend_->deliver_pending();
@@ -146,7 +156,8 @@ Result<void> Membership::start_backend() {
 
 void Membership::stop() {
   aging_timer_.cancel();
-  interface_timer_.cancel();
+  attach_retry_.cancel();
+  link_subscription_.reset();
   querier_.reset();
   if (backend_) {
     for (auto& [name, i] : interfaces_) {
@@ -196,7 +207,7 @@ Result<void> Membership::reload(const MembershipSection& config) {
     return start_backend();
   }
   querier_->reconfigure(config_);
-  interface_timer_.cancel();
+  attach_retry_.cancel();
   sync_interfaces();
   aging_timer_.cancel();
   schedule_aging();
@@ -204,9 +215,10 @@ Result<void> Membership::reload(const MembershipSection& config) {
 }
 
 void Membership::sync_interfaces() {
-  bool pending = false;
+  if (!backend_) return;
+  bool failed = false;
   for (auto& [name, i] : interfaces_) {
-    int ifindex = static_cast<int>(::if_nametoindex(name.c_str()));
+    const int ifindex = links_.interfaces().ifindex(name).value_or(0);
     if (i.attached && ifindex != i.ifindex) {
       // Gone, or deleted and created again under the same name.
       log::notice("membership: {} went away{}", name, ifindex ? " and came back" : "");
@@ -218,7 +230,6 @@ void Membership::sync_interfaces() {
     if (!ifindex) {
       if (i.error != "missing") log::notice("membership: interface {} does not exist (yet); waiting for it", name);
       i.error = "missing";
-      pending = true;
       continue;
     }
     if (i.attached) continue;
@@ -226,7 +237,7 @@ void Membership::sync_interfaces() {
       std::string why = r.error().message();
       if (why != i.error) log::error("membership: attaching to {} failed: {}", name, why);
       i.error = why;
-      pending = true;
+      failed = true;
       continue;
     }
     i.attached = true;
@@ -234,9 +245,11 @@ void Membership::sync_interfaces() {
     log::info("membership: watching {} (ifindex {}) with the {} backend", name, ifindex, backend_->name());
     querier_->add_interface(ifindex, name);
   }
-  // Interfaces may appear, vanish or be recreated at any time: look again.
-  interface_timer_.expires_after(pending ? seconds(1) : seconds(2));
-  interface_timer_.async_wait([this](boost::system::error_code ec) {
+  // A missing interface is attached when the watcher says it appeared; a
+  // failed attach is tried again.
+  if (!failed) return;
+  attach_retry_.expires_after(seconds(1));
+  attach_retry_.async_wait([this](boost::system::error_code ec) {
     if (!ec) sync_interfaces();
   });
 }

@@ -8,6 +8,7 @@
 
 #include "daemon/membership/membership_config.hpp"
 #include "daemon/core/control_server.hpp"
+#include "daemon/core/link_watcher.hpp"
 #include "daemon/membership/membership_backend.hpp"
 #include "daemon/membership/membership_event.hpp"
 #include "daemon/core/metrics.hpp"
@@ -26,13 +27,14 @@
 
 namespace joincast::daemon {
 
-class RouteController;
+class MembershipTap;
 
 class Membership final : public ConfiguredModule<MembershipSection> {
  public:
-  // routes lends its multicast routing socket to the fallback backend.
+  // routes lends its multicast routing socket to the fallback backend;
+  // links (the daemon's interface watcher) says when interfaces come and go.
   Membership(boost::asio::io_context& io, const MembershipSection& config, ControlServer& control,
-             RouteController& routes);
+             MembershipTap& routes, LinkWatcher& links);
   ~Membership() override;
 
   std::string_view name() const override { return "membership"; }
@@ -77,13 +79,15 @@ class Membership final : public ConfiguredModule<MembershipSection> {
   boost::asio::io_context& io_;
   MembershipSection config_;
   ControlServer& control_;
-  RouteController& routes_;
+  MembershipTap& routes_;  // the mroute socket, for the socket backend
+  LinkWatcher& links_;
+  LinkWatcher::Subscription link_subscription_;
   std::unique_ptr<MembershipBackend> backend_;
   std::unique_ptr<Querier> querier_;
   std::map<std::string, Interface> interfaces_;
   std::vector<Observer> observers_;
   boost::asio::steady_timer aging_timer_;
-  boost::asio::steady_timer interface_timer_;
+  boost::asio::steady_timer attach_retry_;  // after a failed attach; missing interfaces wait for links_
   // Listeners found in pinned maps at start are aged from this time, not
   // from their last report: while no daemon ran, nobody queried them.
   std::uint64_t started_ns_ = 0;

@@ -3,7 +3,6 @@
 
 #include "daemon/core/log.hpp"
 
-#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -12,15 +11,15 @@
 
 namespace joincast::daemon {
 
-MembershipProxy::MembershipProxy(boost::asio::io_context& io, ProxySection config, ActiveGroups active_groups)
-    : config_(std::move(config)), active_groups_(std::move(active_groups)), timer_(io) {}
+MembershipProxy::MembershipProxy(ProxySection config, ActiveGroups active_groups, LinkWatcher& links)
+    : config_(std::move(config)), active_groups_(std::move(active_groups)), links_(links) {}
 
 MembershipProxy::~MembershipProxy() { clear(); }
 
 Result<void> MembershipProxy::start() {
   if (config_.upstream.empty()) return success();
   log::info("proxy: reporting downstream groups upstream on {} (RFC 4605)", config_.upstream);
-  watch_upstream();
+  link_subscription_ = links_.subscribe([this](const LinkChange& c) { on_link(c); });
   // Groups that already have listeners (pinned maps kept them).
   for (const auto& g : active_groups_()) group_up(g);
   return success();
@@ -34,31 +33,33 @@ Result<void> MembershipProxy::reload(const ProxySection& next) {
 }
 
 void MembershipProxy::clear() {
-  timer_.cancel();
+  link_subscription_.reset();
   joined_.clear();
 }
 
-void MembershipProxy::watch_upstream() {
-  timer_.expires_after(std::chrono::seconds(2));
-  timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec) return;
-    unsigned now = ::if_nametoindex(config_.upstream.c_str());
-    for (auto& [group, m] : joined_) {
-      if (m.error.empty() && m.ifindex == now) continue;
-      std::string before = m.error;
-      m.error = join(group, m);
-      if (m.error.empty()) log::info("proxy: joined {} upstream on {}", format_address(group.data()), config_.upstream);
-      else if (m.error != before)
-        log::warning("proxy: cannot join {} upstream: {}", format_address(group.data()), m.error);
-    }
-    watch_upstream();
-  });
+void MembershipProxy::on_link(const LinkChange& c) {
+  if (c.kind == LinkChange::Kind::addresses) return;
+  if (c.kind != LinkChange::Kind::resynced && c.name != config_.upstream) {
+    // Another interface; unless it was ours under an old name (renamed).
+    bool ours = false;
+    for (const auto& [group, m] : joined_) ours |= static_cast<int>(m.ifindex) == c.ifindex;
+    if (!ours) return;
+  }
+  const unsigned now = static_cast<unsigned>(links_.interfaces().ifindex(config_.upstream).value_or(0));
+  for (auto& [group, m] : joined_) {
+    if (m.error.empty() && m.ifindex == now) continue;
+    std::string before = m.error;
+    m.error = join(group, m);
+    if (m.error.empty()) log::info("proxy: joined {} upstream on {}", format_address(group.data()), config_.upstream);
+    else if (m.error != before)
+      log::warning("proxy: cannot join {} upstream: {}", format_address(group.data()), m.error);
+  }
 }
 
 std::string MembershipProxy::join(const Address16& group, Membership& m) {
   UniqueFd& socket = m.socket;
   socket.reset();
-  unsigned ifindex = ::if_nametoindex(config_.upstream.c_str());
+  const unsigned ifindex = static_cast<unsigned>(links_.interfaces().ifindex(config_.upstream).value_or(0));
   m.ifindex = ifindex;
   if (!ifindex) return "upstream interface " + config_.upstream + " does not exist";
   // One socket per group: IPv4 limits memberships per socket

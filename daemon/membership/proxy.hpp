@@ -9,13 +9,12 @@
 // describes the proxy's host side.
 #pragma once
 
+#include "daemon/core/link_watcher.hpp"
 #include "daemon/core/module.hpp"
 #include "daemon/membership/membership_config.hpp"
 #include "daemon/membership/loader/membership_maps.hpp"
 #include "common/unique_fd.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include <functional>
@@ -30,7 +29,9 @@ class MembershipProxy final : public ConfiguredModule<ProxySection> {
   // The groups that have listeners downstream now, asked for at start and
   // when the upstream interface changes.
   using ActiveGroups = std::function<std::vector<Address16>()>;
-  MembershipProxy(boost::asio::io_context& io, ProxySection config, ActiveGroups active_groups);
+  // `links` (the daemon's interface watcher) says when the upstream
+  // interface appears, goes, is recreated or comes up.
+  MembershipProxy(ProxySection config, ActiveGroups active_groups, LinkWatcher& links);
   ~MembershipProxy() override;
 
   std::string_view name() const override { return "proxy"; }
@@ -57,12 +58,14 @@ class MembershipProxy final : public ConfiguredModule<ProxySection> {
   };
   std::string join(const Address16& group, Membership& m);
   // The upstream interface may appear late, vanish or be recreated: joins
-  // that failed, or were made on an interface that is gone, are redone.
-  void watch_upstream();
+  // that failed, or were made on an interface that is gone, are redone
+  // when the watcher says something changed there.
+  void on_link(const LinkChange& change);
 
   ProxySection config_;
   ActiveGroups active_groups_;
-  boost::asio::steady_timer timer_;
+  LinkWatcher& links_;
+  LinkWatcher::Subscription link_subscription_;
   std::map<Address16, Membership> joined_;
 };
 

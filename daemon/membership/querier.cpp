@@ -5,9 +5,9 @@
 #include "daemon/membership/loader/membership_json.hpp"
 #include "daemon/membership/loader/membership_program.hpp"
 #include "daemon/membership/membership_wire.hpp"
+#include "netlink/multicast_egress.hpp"
 
 #include <arpa/inet.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -61,28 +61,24 @@ Address16 ipv4_mapped(const in_addr& a) {
 }
 
 // The address this router queries from on ifindex: the primary IPv4
-// address, or the IPv6 link-local address (RFC 3810 §5.1.14 requires one).
-std::optional<Address16> own_address(int ifindex, int family) {
-  char name[IF_NAMESIZE] = {};
-  if (!::if_indextoname(static_cast<unsigned>(ifindex), name)) return std::nullopt;
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) < 0) return std::nullopt;
-  std::optional<Address16> found;
-  for (ifaddrs* i = list; i && !found; i = i->ifa_next) {
-    if (!i->ifa_addr || std::strcmp(i->ifa_name, name) != 0 || i->ifa_addr->sa_family != family) continue;
+// address (the first the kernel lists), or the IPv6 link-local address
+// (RFC 3810 §5.1.14 requires one).
+std::optional<Address16> own_address(const InterfaceTable& interfaces, int ifindex, int family) {
+  for (const auto& a : interfaces.addresses(ifindex)) {
+    if (a.family() != family) continue;
+    const std::uint8_t* bytes = a.address.data();
     if (family == AF_INET) {
-      found = ipv4_mapped(reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr);
-    } else {
-      const auto* a6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
-      if (IN6_IS_ADDR_LINKLOCAL(&a6->sin6_addr)) {
-        Address16 a;
-        std::memcpy(a.data(), &a6->sin6_addr, 16);
-        found = a;
-      }
+      in_addr v4{};
+      std::memcpy(&v4, bytes, 4);
+      return ipv4_mapped(v4);
+    }
+    if (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80) {  // fe80::/10
+      Address16 out;
+      std::memcpy(out.data(), bytes, 16);
+      return out;
     }
   }
-  ::freeifaddrs(list);
-  return found;
+  return std::nullopt;
 }
 
 bool is_zero(const std::uint8_t* a, std::size_t from) {
@@ -108,8 +104,9 @@ AdoptedIntervals adopted_intervals(const MembershipTimers& t, const jc_querier& 
   return {std::max(t.listener_interval, qrv * qi + resp), std::max(t.other_querier_timeout, qrv * qi + resp / 2)};
 }
 
-Querier::Querier(boost::asio::io_context& io, const MembershipSection& config, MembershipBackend& backend)
-    : io_(io), config_(config), backend_(backend) {
+Querier::Querier(boost::asio::io_context& io, const MembershipSection& config, MembershipBackend& backend,
+                 const InterfaceTable& interfaces)
+    : io_(io), config_(config), backend_(backend), interfaces_(interfaces) {
   // One raw socket per family; the interface is chosen per packet.
   igmp_socket_.reset(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_IGMP));
   if (igmp_socket_) {
@@ -190,7 +187,7 @@ bool Querier::elect(Port& p) {
   auto before = p.role;
   auto before_other = p.other;
   auto before_interval = p.adopted_listener_interval;
-  p.own = own_address(p.ifindex, p.family);
+  p.own = own_address(interfaces_, p.ifindex, p.family);
   p.other.reset();
   p.adopted_listener_interval = milliseconds(0);
   if (!p.own) {
@@ -275,9 +272,7 @@ bool Querier::send_query(Port& p, const Address16& group) {
     std::uint32_t group_be;
     std::memcpy(&group_be, group.data() + 12, 4);
     auto msg = wire::igmpv3_query(group_be, params);
-    ip_mreqn mreq{};
-    mreq.imr_ifindex = p.ifindex;
-    ::setsockopt(igmp_socket_.get(), IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq);
+    (void)netlink::set_multicast_egress(igmp_socket_.get(), AF_INET, p.ifindex);  // a send error says more
     sockaddr_in dst{};
     dst.sin_family = AF_INET;
     // General queries go to all-systems 224.0.0.1, group-specific ones to

@@ -9,6 +9,7 @@
 // asks the backend to forget the host unless it reported since (§7.6.2).
 #pragma once
 
+#include "daemon/core/interface_table.hpp"
 #include "daemon/membership/membership_config.hpp"
 #include "daemon/membership/membership_backend.hpp"
 #include "common/unique_fd.hpp"
@@ -39,7 +40,10 @@ AdoptedIntervals adopted_intervals(const MembershipTimers& timers, const jc_quer
 
 class Querier {
  public:
-  Querier(boost::asio::io_context& io, const MembershipSection& config, MembershipBackend& backend);
+  // `interfaces` (the daemon's LinkWatcher table) gives each port the
+  // address it queries from.
+  Querier(boost::asio::io_context& io, const MembershipSection& config, MembershipBackend& backend,
+          const InterfaceTable& interfaces);
   ~Querier();
 
   void add_interface(int ifindex, const std::string& name);
@@ -76,6 +80,7 @@ class Querier {
   boost::asio::io_context& io_;
   MembershipSection config_;
   MembershipBackend& backend_;
+  const InterfaceTable& interfaces_;
   UniqueFd igmp_socket_;
   UniqueFd mld_socket_;
   std::map<std::pair<int, int>, std::unique_ptr<Port>> ports_;  // (ifindex, family)

@@ -10,7 +10,7 @@
 
 namespace joincast::daemon {
 
-SocketMembership::SocketMembership(RouteController& routes, bool track_link_local, EventHandler on_event)
+SocketMembership::SocketMembership(MembershipTap& routes, bool track_link_local, EventHandler on_event)
     : routes_(routes), table_(std::move(on_event), track_link_local) {}
 
 Result<void> SocketMembership::open() { return resubscribe(); }

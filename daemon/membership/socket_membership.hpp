@@ -11,7 +11,7 @@
 
 #include "daemon/membership/listener_table.hpp"
 #include "daemon/membership/membership_backend.hpp"
-#include "daemon/routing/route_controller.hpp"
+#include "daemon/routing/membership_tap.hpp"
 
 #include <map>
 #include <memory>
@@ -22,7 +22,7 @@ namespace joincast::daemon {
 
 class SocketMembership final : public MembershipBackend {
  public:
-  SocketMembership(RouteController& routes, bool track_link_local, EventHandler on_event);
+  SocketMembership(MembershipTap& routes, bool track_link_local, EventHandler on_event);
 
   const char* name() const override { return "socket"; }
   Result<void> attach(int ifindex) override;
@@ -43,10 +43,10 @@ class SocketMembership final : public MembershipBackend {
   Result<void> resubscribe();
   void on_packet(const netlink::MembershipPacket& p);
 
-  RouteController& routes_;
+  MembershipTap& routes_;
   ListenerTable table_;
   std::map<int, std::string> interfaces_;  // ifindex -> name
-  RouteController::MembershipSubscription v4_, v6_;
+  MembershipTap::Subscription v4_, v6_;
 };
 
 }  // namespace joincast::daemon

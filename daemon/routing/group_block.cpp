@@ -1,8 +1,6 @@
 // group_block.cpp — see group_block.hpp.
 #include "daemon/routing/group_block.hpp"
 
-#include <linux/if_addr.h>
-
 #include <algorithm>
 #include <charconv>
 
@@ -69,20 +67,6 @@ std::vector<std::pair<std::uint32_t, unsigned>> group_id_cidrs(const GroupIdRang
   return out;
 }
 
-IpAddress unicast_prefix_group(const IpPrefix& prefix64, std::uint32_t id, std::uint8_t scope) {
-  std::array<std::uint8_t, 16> b{};
-  b[0] = 0xff;
-  b[1] = static_cast<std::uint8_t>(0x30 | (scope & 0x0f));  // flags 0,0,P,T
-  b[2] = 0x00;                                               // reserved
-  b[3] = 64;                                                 // plen
-  std::copy_n(prefix64.address().data(), 8, b.begin() + 4);
-  b[12] = static_cast<std::uint8_t>(id >> 24);
-  b[13] = static_cast<std::uint8_t>(id >> 16);
-  b[14] = static_cast<std::uint8_t>(id >> 8);
-  b[15] = static_cast<std::uint8_t>(id);
-  return *IpAddress::from_bytes(AF_INET6, b);
-}
-
 std::vector<IpPrefix> derive_block_prefixes(const IpPrefix& prefix64, std::span<const GroupIdRange> ranges,
                                             std::uint8_t scope) {
   std::vector<IpPrefix> out;
@@ -90,23 +74,6 @@ std::vector<IpPrefix> derive_block_prefixes(const IpPrefix& prefix64, std::span<
     for (const auto& [id, len] : group_id_cidrs(r)) out.emplace_back(unicast_prefix_group(prefix64, id, scope), 96 + len);
   }
   return out;
-}
-
-std::optional<IpPrefix> derivation_prefix(std::span<const netlink::InterfaceAddress> addresses) {
-  std::optional<IpPrefix> best;
-  bool best_temporary = true;
-  for (const auto& a : addresses) {
-    if (a.family() != AF_INET6 || a.deleted || !a.usable_global()) continue;
-    // fc00::/7 (ULA) is as good a prefix as any global one: RFC 3306
-    // only asks for a unicast prefix the network owns.
-    const bool temporary = a.flags & IFA_F_TEMPORARY;
-    IpPrefix p(a.address, 64);
-    if (!best || (best_temporary && !temporary) || (temporary == best_temporary && p < *best)) {
-      best = p;
-      best_temporary = temporary;
-    }
-  }
-  return best;
 }
 
 }  // namespace joincast::daemon

@@ -4,12 +4,14 @@
 // ff3e:0040:<64-bit prefix>:<32-bit group id>, the prefix taken from an
 // interface's global /64 the way people script it today (the old smcroute
 // startup script's casts()), so a renumbered network gets renumbered
-// groups. A block is a set of group-id ranges; each range becomes the few
+// groups (the address plan's encoder and prefix choice, so a block and the
+// catalogue's station groups always agree). A block is a set of group-id ranges; each range becomes the few
 // CIDR prefixes that cover it exactly, and those prefixes are what the
 // kernel gets: (*,G) templates for the MFC and more-specific routes that
 // end the ff00::/8 ambiguity.
 #pragma once
 
+#include "daemon/catalogue/address_plan.hpp"  // the one RFC 3306 encoder and prefix choice
 #include "netlink/address.hpp"
 #include "common/ip_address.hpp"
 
@@ -35,17 +37,8 @@ std::optional<GroupIdRange> parse_group_id_range(std::string_view text);
 // range exactly, fewest first-to-last.
 std::vector<std::pair<std::uint32_t, unsigned>> group_id_cidrs(const GroupIdRange& range);
 
-// ff3<scope>:0040:<prefix64>:<id> (flags P and T set, plen 64).
-IpAddress unicast_prefix_group(const IpPrefix& prefix64, std::uint32_t id, std::uint8_t scope = 0xe);
-
 // The group prefixes of a block under prefix64, in range order.
 std::vector<IpPrefix> derive_block_prefixes(const IpPrefix& prefix64,
                                                      std::span<const GroupIdRange> ranges, std::uint8_t scope = 0xe);
-
-// The /64 to derive groups from among an interface's addresses: global
-// scope, usable (not tentative/deprecated), IPv6; permanent addresses
-// before temporary (privacy) ones, then the numerically lowest, so the
-// choice is stable across restarts.
-std::optional<IpPrefix> derivation_prefix(std::span<const netlink::InterfaceAddress> addresses);
 
 }  // namespace joincast::daemon

@@ -1,7 +1,7 @@
 // route_controller.hpp — joincastd's multicast routing module: what
 // smcrouted and the hand-written startup scripts did, over netlink.
 //
-// It follows interfaces and addresses live, computes a RoutingPlan from
+// It follows interfaces and addresses live (the daemon's LinkWatcher), computes a RoutingPlan from
 // the [routing] section, the routes added at runtime and the interfaces
 // present, and makes the kernel match it: VIFs/MIFs on demand, (S,G) MFC
 // entries, (*,G) templates resolved on the kernel's no-cache upcalls into
@@ -18,16 +18,24 @@
 // interface appears, goes, is renumbered) are applied as far as possible;
 // what has to wait is listed as pending in `joincast routes`.
 //
-// The membership module borrows the mroute socket's IGMP/MLD delivery
-// through subscribe_membership() when BPF cannot load.
+// Other modules see it through two narrow interfaces: RouteRequests
+// (owner-tagged routes: sessions' stream routes, later the proxy, SSDP,
+// monitoring) and MembershipTap (the mroute socket's IGMP/MLD delivery,
+// for the membership module when BPF cannot load).
 #pragma once
 
 #include "daemon/core/control_server.hpp"
 #include "common/result.hpp"
 #include "daemon/core/interface_table.hpp"
+#include "daemon/core/link_watcher.hpp"
 #include "daemon/routing/routing_config.hpp"
+#include "daemon/routing/kernel/group_routes.hpp"
+#include "daemon/routing/kernel/mroute_family.hpp"
+#include "daemon/routing/kernel/static_joins.hpp"
+#include "daemon/routing/kernel/transaction.hpp"
+#include "daemon/routing/membership_tap.hpp"
+#include "daemon/routing/route_requests.hpp"
 #include "daemon/routing/routing_plan.hpp"
-#include "daemon/routing/static_joins.hpp"
 #include "netlink/mroute_socket.hpp"
 #include "netlink/route.hpp"
 #include "netlink/rule.hpp"
@@ -50,9 +58,10 @@
 
 namespace joincast::daemon {
 
-class RouteController {
+class RouteController final : public RouteRequests, public MembershipTap {
  public:
-  RouteController(boost::asio::io_context& io, ControlServer& control, RoutingSection config);
+  // `links` is the daemon's one interface watcher; it must outlive this.
+  RouteController(boost::asio::io_context& io, ControlServer& control, RoutingSection config, LinkWatcher& links);
   ~RouteController();
   RouteController(const RouteController&) = delete;
   RouteController& operator=(const RouteController&) = delete;
@@ -72,86 +81,26 @@ class RouteController {
   // For `status`: a summary line's worth.
   nlohmann::json status() const;
 
-  // ---- streams joincast sends itself ---------------------------------
-  // Routes the stream joincast sends to `group` from interface `from`
-  // (its multicast loopback copy enters the routing as if received there)
-  // to the interfaces `to`: a (*,G) template, resolved on the first packet.
-  // A later call for the same group replaces the outputs; an empty `to`
-  // removes the route. Returns why it cannot be installed, if it cannot;
-  // nothing is half-applied then. Only with a [routing] section.
-  std::optional<std::string> route_stream(const IpAddress& group, const std::string& from,
-                                          std::vector<std::string> to);
+  // ---- RouteRequests: routes other modules ask for ------------------
+  bool routing_enabled() const override { return enabled(); }
+  Result<void> route_group(RouteOwner owner, const IpAddress& group, const std::string& from,
+                           std::vector<std::string> to) override;
   bool enabled() const { return config_.enabled && started_; }
 
-  // ---- the membership fallback -------------------------------------
-  // Keeps a membership handler registered; dropping it stops delivery,
-  // releases the VIFs it pinned and leaves the report groups.
-  class MembershipSubscription {
-   public:
-    MembershipSubscription() = default;
-    MembershipSubscription(MembershipSubscription&&) noexcept = default;
-    MembershipSubscription& operator=(MembershipSubscription&& other) noexcept;
-    ~MembershipSubscription();
-    void reset();
-    explicit operator bool() const { return id_ != 0; }
-
-   private:
-    friend class RouteController;
-    MembershipSubscription(std::weak_ptr<RouteController*> owner, std::uint64_t id) : owner_(std::move(owner)), id_(id) {}
-    std::weak_ptr<RouteController*> owner_;
-    std::uint64_t id_ = 0;
-  };
-
-  // Delivers every IGMP (family AF_INET) or MLD (AF_INET6) packet that
-  // arrives on one of `interfaces` to `handler`, read from the multicast
-  // routing socket. The interfaces may be missing: they are served from
-  // when they appear. For IPv4 each gets a VIF (IGMPv1/v2 reports to a
-  // routable group reach the socket only through multicast forwarding);
-  // on each, the socket joins 224.0.0.22 and 224.0.0.2, or ff02::16 and
-  // ff02::2, where IGMPv3/MLDv2 reports and leaves/dones are sent. The
-  // router's own reports, looped back to the socket, are not delivered (TC
-  // ingress would not see them either). Fails if
-  // the socket cannot be opened (another daemon owns the table: set
-  // routing.table) or the VIFs would exceed 32.
-  Result<MembershipSubscription> subscribe_membership(int family, std::vector<std::string> interfaces,
-                                                      netlink::MrouteSocket::MembershipHandler handler);
+  // ---- MembershipTap: the membership fallback -------------------------
+  Result<Subscription> subscribe_membership(int family, std::vector<std::string> interfaces,
+                                            Handler handler) override;
 
  private:
-  enum class Mode { transaction, best_effort };
-  enum class EntryKind { route, dynamic, stop };
-
-  // An MFC entry as written to the kernel.
-  struct Installed {
-    int iif = 0;
-    unsigned iif_vif = 0;
-    netlink::VifTtls ttls{};
-    OifMap oifs;
-    EntryKind kind = EntryKind::route;
-    std::string origin;
-    bool same_in_kernel(const Installed& o) const { return iif_vif == o.iif_vif && ttls == o.ttls; }
-  };
-  // An (S,G) learned from an upcall.
-  struct Dynamic {
-    int iif = 0;
-    bool stop = false;  // no template matched: a stop filter, as smcroute installs
-    std::chrono::steady_clock::time_point since;
-  };
-  struct Family {
-    int family = AF_UNSPEC;
-    std::optional<netlink::MrouteSocket> socket;
-    std::unique_ptr<boost::asio::posix::stream_descriptor> watch;
-    netlink::VifTable vifs;
-    std::map<MfcKey, Installed> installed;
-    std::map<MfcKey, Dynamic> dynamic;
-    std::map<int, int> report_joins;  // ifindex -> report groups joined (membership tap)
-    std::string socket_error;
-  };
+  using Mode = ApplyMode;
+  using Family = MrouteFamily;
+  using Installed = InstalledEntry;
+  using Dynamic = DynamicEntry;
   struct Tap {
     int family = AF_UNSPEC;
     std::vector<std::string> interfaces;
     netlink::MembershipSubscription subscription;
   };
-  class Transaction;
 
   Family& family(int f) { return families_[f == AF_INET ? 0 : 1]; }
   const Family& family(int f) const { return families_[f == AF_INET ? 0 : 1]; }
@@ -166,25 +115,19 @@ class RouteController {
   std::optional<std::string> apply_report_joins(Family& f, Transaction& tx);
   std::optional<std::string> apply_mdb(const RoutingPlan& plan, Transaction& tx);
   std::optional<std::string> apply_bridges(const RoutingPlan& plan, Transaction& tx);
-  // Sends one netlink change; when it succeeds, a rollback of `tx` sends
-  // the message `make_undo` builds.
-  template <class MakeUndo>
-  Result<void> send_change(Transaction& tx, netlink::Message change, MakeUndo make_undo);
   std::map<int, std::set<int>> pinned() const;
   RoutingPlan make_current_plan() const;
-  std::optional<Installed> kernel_entry(const Family& f, int iif, const OifMap& oifs, EntryKind kind,
-                                        std::string origin) const;
-  Result<void> write_mfc(Family& f, const MfcKey& key, const Installed& entry);
-  Result<void> erase_mfc(Family& f, const MfcKey& key);
+  Result<void> write_mfc(Family& f, const MfcKey& key, const Installed& entry) {
+    return f.write(*netlink_, table(f.family), key, entry);
+  }
+  Result<void> erase_mfc(Family& f, const MfcKey& key) { return f.erase(*netlink_, table(f.family), key); }
   std::optional<std::string> open_socket(Family& f);
   void close_socket(Family& f);
-  void remove_group_routes(std::uint8_t protocol, std::uint32_t table_id);
-  void remove_rules(std::uint8_t protocol);
   void schedule_reconcile();
   void reconcile_now();
 
   // Events.
-  bool read_interfaces();
+  void on_link(const LinkChange& change);
   void watch_events();
   void on_events();
   void watch_socket(Family& f);
@@ -195,42 +138,39 @@ class RouteController {
 
   // Control commands.
   nlohmann::json routes_command();
-  nlohmann::json route_add_command(const nlohmann::json& request);
-  nlohmann::json route_del_command(const nlohmann::json& request);
-  RouteRule rule_from_request(const nlohmann::json& request, bool need_outputs) const;
+  Result<nlohmann::json> route_add_command(const nlohmann::json& request);
+  Result<nlohmann::json> route_del_command(const nlohmann::json& request);
+  Result<RouteRule> rule_from_request(const nlohmann::json& request, bool need_outputs) const;
+  // The refusal when another owner's runtime route has rule's selector.
+  std::optional<Error> other_owner(const RouteRule& rule) const;
   std::optional<std::string> add_source_specific(const RouteRule& rule);
   nlohmann::json entry_json(const netlink::MfcEntry& e, const Family& f) const;
   void log_pending(const RoutingPlan& plan, const RoutingPlan* before);
-  void unsubscribe(std::uint64_t id);
+  void unsubscribe(std::uint64_t id) override;
 
   boost::asio::io_context& io_;
   ControlServer& control_;
   RoutingSection config_;
   std::vector<RouteRule> runtime_;
-  InterfaceTable interfaces_;
+  LinkWatcher& links_;
+  const InterfaceTable& interfaces_;  // the watcher's
+  LinkWatcher::Subscription link_subscription_;
   std::optional<netlink::NetlinkSocket> netlink_;
   std::optional<netlink::NetlinkSocket> events_;
-  std::unique_ptr<boost::asio::posix::stream_descriptor> events_watch_;
-  std::array<Family, 2> families_;
+  std::unique_ptr<boost::asio::posix::stream_descriptor> events_watch_;  // route deletions
+  std::array<Family, 2> families_{{Family{AF_INET}, Family{AF_INET6}}};
   RoutingPlan plan_;
   StaticJoins joins_;
   std::vector<netlink::MdbEntry> mdb_installed_;
   std::map<int, netlink::BridgeMulticast> bridge_originals_;  // what we found before changing it
   boost::asio::steady_timer expiry_timer_;
   bool reconcile_scheduled_ = false;
-  // What the last apply left in the kernel's routes and rules. While it is
-  // still what the plan wants and nothing may have removed it (an
-  // interface event, one of our routes deleted), nothing is dumped: a
-  // runtime route add stays cheap.
-  std::vector<netlink::Route> applied_group_routes_;
-  std::vector<netlink::Rule> applied_rules_;
-  bool group_routes_dirty_ = true;
-  bool rules_dirty_ = true;
+  GroupRoutes group_routes_;  // group block routes and multicast rules
   bool started_ = false;
   bool stopping_ = false;
   std::map<std::uint64_t, Tap> taps_;
   std::uint64_t next_tap_ = 1;
-  std::shared_ptr<RouteController*> self_;  // subscriptions hold a weak_ptr to it
+  std::shared_ptr<MembershipTap*> self_;  // subscriptions hold a weak_ptr to it
 };
 
 }  // namespace joincast::daemon

@@ -1,9 +1,11 @@
 // route_controller_commands.cpp — RouteController's control commands
 // (docs/control-protocol.md, "Routing"): `routes`, `route add`, `route
-// del`. A new runtime (S,G) route is planned and installed on its own
-// (add_source_specific, in route_controller.cpp), so one add costs the
-// same with 10 000 routes installed as with none; everything else goes
-// through apply().
+// del`, which return their refusals as values. A new runtime (S,G) route
+// is planned and installed on its own (add_source_specific, in
+// route_controller_mfc.cpp), so one add costs the same with 10 000 routes
+// installed as with none; everything else goes through apply(). Runtime
+// routes are tagged with their owner ("control" here; sessions' stream
+// routes are "session"): a command never changes another owner's route.
 #include "daemon/core/log.hpp"
 #include "daemon/routing/route_controller.hpp"
 
@@ -14,18 +16,6 @@
 namespace joincast::daemon {
 
 using Json = nlohmann::json;
-
-namespace {
-
-const char* kind_name(int kind) {
-  switch (kind) {
-    case 0: return "route";
-    case 1: return "dynamic";
-    default: return "stop";
-  }
-}
-
-}  // namespace
 
 Json RouteController::entry_json(const netlink::MfcEntry& e, const Family& f) const {
   Json j{{"source", e.source.to_string()},
@@ -41,7 +31,7 @@ Json RouteController::entry_json(const netlink::MfcEntry& e, const Family& f) co
   j["oifs"] = oifs;
   auto it = f.installed.find({f.family, e.source, e.group});
   if (it != f.installed.end()) {
-    j["kind"] = kind_name(static_cast<int>(it->second.kind));
+    j["kind"] = entry_kind_name(it->second.kind);
     j["origin"] = it->second.origin;
   } else {
     j["kind"] = e.resolved ? "foreign" : "unresolved";
@@ -95,7 +85,10 @@ Json RouteController::routes_command() {
   }
   Json pending = Json::array();
   for (const auto& p : plan_.pending)
-    pending.push_back({{"what", p.what}, {"origin", p.origin}, {"reason", p.reason}});
+    pending.push_back({{"what", p.what}, {"origin", p.origin}, {"reason", p.reason}, {"installed", false}});
+  // Installed, but without an output that is not there.
+  for (const auto& p : plan_.incomplete)
+    pending.push_back({{"what", p.what}, {"origin", p.origin}, {"reason", p.reason}, {"installed", true}});
   Json blocks = Json::array();
   for (const auto& b : plan_.blocks) {
     Json groups = Json::array();
@@ -119,14 +112,21 @@ Json RouteController::routes_command() {
           {"group_blocks", blocks},     {"joins", joins},       {"runtime_routes", runtime}};
 }
 
-RouteRule RouteController::rule_from_request(const Json& request, bool need_outputs) const {
-  auto text = [&](const char* key, bool required) -> std::string {
+std::optional<Error> RouteController::other_owner(const RouteRule& rule) const {
+  for (const auto& r : runtime_)
+    if (r.same_selector(rule) && r.origin != rule.origin)
+      return Error(std::errc::device_or_resource_busy, fmt::format("route {} belongs to {}", r.describe(), r.origin));
+  return std::nullopt;
+}
+
+Result<RouteRule> RouteController::rule_from_request(const Json& request, bool need_outputs) const {
+  auto text = [&](const char* key, bool required) -> Result<std::string> {
     auto it = request.find(key);
     if (it == request.end() || it->is_null()) {
-      if (required) throw ControlServer::CommandError(fmt::format("\"{}\" is required", key));
-      return {};
+      if (required) return invalid(fmt::format("\"{}\" is required", key));
+      return std::string();
     }
-    if (!it->is_string()) throw ControlServer::CommandError(fmt::format("\"{}\" must be a string", key));
+    if (!it->is_string()) return invalid(fmt::format("\"{}\" must be a string", key));
     return it->get<std::string>();
   };
   auto valid_name = [](const std::string& n) {
@@ -137,52 +137,62 @@ RouteRule RouteController::rule_from_request(const Json& request, bool need_outp
   };
   RouteRule r;
   r.origin = "control";
-  r.from = text("from", true);
-  if (!valid_name(r.from)) throw ControlServer::CommandError(fmt::format("\"{}\" is not a valid interface name", r.from));
-  const std::string group = text("group", true);
+  auto from = text("from", true);
+  if (!from) return from.error();
+  r.from = from.value();
+  if (!valid_name(r.from)) return invalid(fmt::format("\"{}\" is not a valid interface name", r.from));
+  auto group_text = text("group", true);
+  if (!group_text) return group_text.error();
+  const std::string group = group_text.value();
   std::string error;
   auto g = parse_group_prefix(group, error);
-  if (!g) throw ControlServer::CommandError(error);
+  if (!g) return invalid(error);
   r.group = *g;
   r.family = g->family();
-  const std::string source = text("source", false);
+  auto source_text = text("source", false);
+  if (!source_text) return source_text.error();
+  const std::string source = source_text.value();
   if (!source.empty()) {
     auto s = IpPrefix::parse(source);
     if (!s || s->address().is_multicast())
-      throw ControlServer::CommandError(fmt::format("\"{}\" is not a unicast source address", source));
+      return invalid(fmt::format("\"{}\" is not a unicast source address", source));
     if (s->family() != g->family())
-      throw ControlServer::CommandError(fmt::format("source {} and group {} are of different address families", source, group));
+      return invalid(fmt::format("source {} and group {} are of different address families", source, group));
     if (!(s->address().is_unspecified() && (s->length() == 0 || s->is_host()))) r.source = *s;
   }
   if ((r.family == AF_INET && !config_.ipv4) || (r.family == AF_INET6 && !config_.ipv6))
-    throw ControlServer::CommandError(fmt::format("{} routing is disabled (routing.{} = false)", family_name(r.family),
+    return invalid(fmt::format("{} routing is disabled (routing.{} = false)", family_name(r.family),
                                                   family_name(r.family)));
   if (auto to = request.find("to"); to != request.end()) {
-    if (!to->is_array()) throw ControlServer::CommandError("\"to\" must be a list of interface names");
+    if (!to->is_array()) return invalid("\"to\" must be a list of interface names");
     for (const auto& o : *to) {
       if (!o.is_string() || !valid_name(o.get<std::string>()))
-        throw ControlServer::CommandError(fmt::format("{} is not a valid interface name", o.dump()));
+        return invalid(fmt::format("{} is not a valid interface name", o.dump()));
       r.to.push_back(o.get<std::string>());
     }
   }
-  if (need_outputs && r.to.empty()) throw ControlServer::CommandError("a route needs at least one output interface (\"to\")");
+  if (need_outputs && r.to.empty()) return invalid("a route needs at least one output interface (\"to\")");
   return r;
 }
 
-Json RouteController::route_add_command(const Json& request) {
-  if (!started_) throw ControlServer::CommandError("routing is not running");
-  RouteRule rule = rule_from_request(request, true);
+Result<Json> RouteController::route_add_command(const Json& request) {
+  if (!started_) return invalid("routing is not running");
+  auto parsed = rule_from_request(request, true);
+  if (!parsed) return parsed.error();
+  RouteRule rule = std::move(parsed).value();
+  if (auto other = other_owner(rule)) return *other;
   for (const auto& c : config_.routes) {
     if (c.same_selector(rule))
-      throw ControlServer::CommandError(
+      return invalid(
           fmt::format("route {} is configured ({}); change the configuration and reload instead", c.describe(), c.origin));
     if (rule.source_specific() && c.source_specific() && c.from != rule.from && c.source == rule.source &&
         c.group == rule.group)
-      throw ControlServer::CommandError(fmt::format("({}, {}) is already routed from {} ({})", rule.source->to_string(true),
+      return invalid(fmt::format("({}, {}) is already routed from {} ({})", rule.source->to_string(true),
                                                     rule.group->to_string(true), c.from, c.origin));
   }
   std::vector<RouteRule> previous = runtime_;
-  auto existing = std::find_if(runtime_.begin(), runtime_.end(), [&](const RouteRule& r) { return r.same_selector(rule); });
+  auto existing = std::find_if(runtime_.begin(), runtime_.end(),
+                               [&](const RouteRule& r) { return r.same_selector(rule) && r.origin == rule.origin; });
   const bool merged = existing != runtime_.end();
   if (merged) {
     // As smcroutectl add: outputs are added to the existing route.
@@ -193,7 +203,7 @@ Json RouteController::route_add_command(const Json& request) {
     for (const auto& c : runtime_)
       if (rule.source_specific() && c.source_specific() && c.from != rule.from && c.source == rule.source &&
           c.group == rule.group)
-        throw ControlServer::CommandError(fmt::format("({}, {}) is already routed from {}", rule.source->to_string(true),
+        return invalid(fmt::format("({}, {}) is already routed from {}", rule.source->to_string(true),
                                                       rule.group->to_string(true), c.from));
     runtime_.push_back(rule);
   }
@@ -203,7 +213,7 @@ Json RouteController::route_add_command(const Json& request) {
   if (auto e = one ? add_source_specific(rule) : apply(Mode::transaction)) {
     runtime_ = std::move(previous);
     log::warning("routing: route add {} refused: {}", rule.describe(), *e);
-    throw ControlServer::CommandError(*e);
+    return invalid(*e);
   }
   log::info("routing: route {} added at runtime", rule.describe());
   Json answer{{"route", rule.describe()}, {"kind", rule.source_specific() ? "sg" : "template"}};
@@ -214,21 +224,29 @@ Json RouteController::route_add_command(const Json& request) {
     answer["reason"] = p->reason;
   } else {
     answer["state"] = rule.source_specific() ? "installed" : "template";
+    Json missing = Json::array();
+    for (const auto& x : plan_.incomplete)
+      if (x.what == what) missing.push_back(x.reason);
+    if (!missing.empty()) answer["incomplete"] = missing;
   }
   return answer;
 }
 
-Json RouteController::route_del_command(const Json& request) {
-  if (!started_) throw ControlServer::CommandError("routing is not running");
-  RouteRule rule = rule_from_request(request, false);
-  auto it = std::find_if(runtime_.begin(), runtime_.end(), [&](const RouteRule& r) { return r.same_selector(rule); });
+Result<Json> RouteController::route_del_command(const Json& request) {
+  if (!started_) return invalid("routing is not running");
+  auto parsed = rule_from_request(request, false);
+  if (!parsed) return parsed.error();
+  RouteRule rule = std::move(parsed).value();
+  auto it = std::find_if(runtime_.begin(), runtime_.end(),
+                         [&](const RouteRule& r) { return r.same_selector(rule) && r.origin == rule.origin; });
   if (it == runtime_.end()) {
+    if (auto other = other_owner(rule)) return *other;
     for (const auto& c : config_.routes)
       if (c.same_selector(rule))
-        throw ControlServer::CommandError(
+        return invalid(
             fmt::format("route {} is configured ({}), not added at runtime; change the configuration and reload",
                         c.describe(), c.origin));
-    throw ControlServer::CommandError(fmt::format("no route {} was added at runtime", rule.describe()));
+    return invalid(fmt::format("no route {} was added at runtime", rule.describe()));
   }
   std::vector<RouteRule> previous = runtime_;
   std::string removed;
@@ -243,36 +261,10 @@ Json RouteController::route_del_command(const Json& request) {
   }
   if (auto e = apply(Mode::transaction)) {
     runtime_ = std::move(previous);
-    throw ControlServer::CommandError(*e);
+    return invalid(*e);
   }
   log::info("routing: route {} removed at runtime", rule.describe());
-  return {{"route", rule.describe()}, {"removed", removed}};
-}
-
-std::optional<std::string> RouteController::route_stream(const IpAddress& group, const std::string& from,
-                                                        std::vector<std::string> to) {
-  if (!enabled()) return std::string("routing is not configured");
-  RouteRule rule;
-  rule.family = group.family();
-  rule.from = from;
-  rule.group = IpPrefix::host(group);
-  rule.to = std::move(to);
-  std::sort(rule.to.begin(), rule.to.end());
-  rule.origin = "session";
-  auto it = std::find_if(runtime_.begin(), runtime_.end(), [&](const RouteRule& r) { return r.same_selector(rule); });
-  if (rule.to.empty() && it == runtime_.end()) return std::nullopt;
-  if (it != runtime_.end() && it->to == rule.to) return std::nullopt;
-  std::vector<RouteRule> previous = runtime_;
-  if (rule.to.empty()) runtime_.erase(it);
-  else if (it != runtime_.end()) it->to = rule.to;
-  else runtime_.push_back(rule);
-  if (auto e = apply(Mode::transaction)) {
-    runtime_ = std::move(previous);
-    return e;
-  }
-  if (rule.to.empty()) log::info("routing: stream route {} from {} removed", group.to_string(), from);
-  else log::info("routing: stream route {}", rule.describe());
-  return std::nullopt;
+  return Json{{"route", rule.describe()}, {"removed", removed}};
 }
 
 }  // namespace joincast::daemon

@@ -123,6 +123,8 @@ void parse_route(ConfigReader& r, const toml::table& t, const std::string& path,
     if (!valid_interface_name(o, true)) r.error(t.get("to"), path + ".to", fmt::format("\"{}\" is not a valid interface name", o));
     else rule.to.push_back(o);
   }
+  if (!t.get("to"))
+    s.warnings.push_back(fmt::format("{}: a route without \"to\" forwards nothing; name the outputs", rule.origin));
   s.routes.push_back(std::move(rule));
 }
 

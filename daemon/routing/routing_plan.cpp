@@ -58,6 +58,15 @@ class Planner {
     plan_.pending.push_back({std::move(what), std::move(origin), std::move(reason), vif_exhausted});
   }
 
+  void note_missing_outputs(const std::string& what, const RouteRule& rule, const std::vector<std::string>& missing) {
+    for (const auto& name : missing) {
+      const bool present = !ifs_.matching(name).empty();
+      std::string reason = present ? fmt::format("output interface {} is disabled; routed without it", name)
+                                   : fmt::format("output interface {} is missing; routed without it until it appears", name);
+      plan_.incomplete.push_back({what, rule.origin, std::move(reason)});
+    }
+  }
+
   void plan_blocks() {
     for (const auto& b : in_.config.blocks) {
       PlannedBlock pb;
@@ -199,6 +208,7 @@ class Planner {
       // Several lines for one (S,G) add up their outputs, as in smcroute.
       for (const auto& [ifindex, ttl] : oifs) r.oifs[ifindex] = ttl;
       r.missing_outputs.insert(r.missing_outputs.end(), missing.begin(), missing.end());
+      note_missing_outputs(what(), rule, missing);
       return;
     }
 
@@ -218,6 +228,7 @@ class Planner {
       return;
     }
     if (iifs.empty()) pending(what(), rule.origin, fmt::format("no input interface matches {} yet", rule.from));
+    else note_missing_outputs(what(), rule, missing);
     for (const auto& g : groups) {
       Template t;
       t.family = rule.family;
@@ -331,6 +342,12 @@ bool Template::matches(std::string_view iif_name, const IpAddress& source_addres
 
 bool RoutingPlan::vif_exhausted() const {
   return std::any_of(pending.begin(), pending.end(), [](const Pending& p) { return p.vif_exhausted; });
+}
+
+std::optional<std::string> refusal(const RoutingPlan& plan) {
+  for (const auto& p : plan.pending)
+    if (p.vif_exhausted) return fmt::format("{} ({}) {}", p.what, p.origin, p.reason);
+  return std::nullopt;
 }
 
 const Template* RoutingPlan::match(int family, std::string_view iif_name, const IpAddress& source,

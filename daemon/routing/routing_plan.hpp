@@ -13,6 +13,8 @@
 #pragma once
 
 #include "daemon/core/interface_table.hpp"
+#include "daemon/routing/kernel/mfc_key.hpp"
+#include "daemon/routing/kernel/static_joins.hpp"
 #include "daemon/routing/routing_config.hpp"
 #include "common/ip_address.hpp"
 #include "netlink/link.hpp"
@@ -30,15 +32,6 @@
 #include <vector>
 
 namespace joincast::daemon {
-
-struct MfcKey {
-  int family = AF_UNSPEC;
-  IpAddress source;
-  IpAddress group;
-  auto operator<=>(const MfcKey&) const = default;
-};
-
-using OifMap = std::map<int, std::uint8_t>;  // output ifindex -> TTL threshold
 
 // A (*,G) route, or one whose source or group is a range: resolved into
 // (S,G) entries when the kernel reports traffic it has no entry for.
@@ -79,16 +72,6 @@ struct PlannedBlock {
   bool routed = false;  // its routes are in group_routes
 };
 
-struct PlannedJoin {
-  int ifindex = 0;
-  std::optional<IpAddress> source;
-  IpAddress group;
-  std::string origin;
-  auto key() const { return std::tie(ifindex, source, group); }
-  bool operator<(const PlannedJoin& o) const { return key() < o.key(); }
-  bool operator==(const PlannedJoin& o) const { return key() == o.key(); }
-};
-
 struct PlannedMdb {
   netlink::MdbEntry entry;
   std::string origin;
@@ -98,6 +81,10 @@ struct RoutingPlan {
   std::vector<Template> templates;
   std::map<MfcKey, PlannedRoute> routes;
   std::vector<Pending> pending;
+  // Routes installed without some of their outputs, one per output that
+  // matches no present, enabled interface (a late interface, or a typo
+  // such as `to ext1`): listed as pending by `joincast routes`.
+  std::vector<Pending> incomplete;
   std::vector<PlannedBlock> blocks;
   std::vector<netlink::Route> group_routes;
   std::set<PlannedJoin> joins;
@@ -124,6 +111,10 @@ struct PlanInput {
   std::uint32_t table_ipv4 = netlink::default_mroute_table_ipv4;
   std::uint32_t table_ipv6 = netlink::default_mroute_table_ipv6;
 };
+
+// The reason a transaction refuses `plan` (a route needing a 33rd VIF),
+// if it does: what the daemon says at start and `joincastd --check` too.
+std::optional<std::string> refusal(const RoutingPlan& plan);
 
 // A join statement expands to at most this many (S,G) joins.
 constexpr std::size_t max_joins_per_statement = 1024;

@@ -284,6 +284,9 @@ class Parser {
         error(where.file, where.line, where.column, "mroute: \"to\" needs at least one interface");
         return;
       }
+      if (!have_to)
+        result_.conf.warnings.push_back(fmt::format(
+            "{}: mroute without \"to\" forwards nothing (smcroute accepts it; name the outputs)", where.to_string()));
       SmcrouteConf::Mroute r;
       r.from = std::string(from->text);
       r.source = s;
@@ -336,16 +339,6 @@ std::vector<std::string> glob_paths(const std::string& pattern) {
 }  // namespace
 
 std::string SourceLocation::to_string() const { return fmt::format("{}:{}", file, line); }
-
-bool is_interface_wildcard(std::string_view pattern) { return !pattern.empty() && pattern.back() == '+'; }
-
-bool interface_matches(std::string_view pattern, std::string_view name) {
-  if (is_interface_wildcard(pattern)) {
-    pattern.remove_suffix(1);
-    return name.substr(0, pattern.size()) == pattern;
-  }
-  return pattern == name;
-}
 
 SmcrouteResult parse_smcroute_conf(std::string_view text, const std::string& name, const SmcrouteSources& sources) {
   SmcrouteResult result;

@@ -15,6 +15,8 @@
 // missing makes its routes pending, not the file invalid.
 #pragma once
 
+#include "daemon/core/interface_table.hpp"  // interface_matches, smcroute's "eth+"
+
 #include "common/ip_address.hpp"
 
 #include <cstdint>
@@ -84,10 +86,5 @@ struct SmcrouteSources {
   std::function<std::vector<std::string>(const std::string& pattern)> expand;
 };
 SmcrouteResult parse_smcroute_conf(std::string_view text, const std::string& name, const SmcrouteSources& sources);
-
-// True if `name` matches `pattern`, where a trailing '+' matches any
-// suffix ("eth+" matches "eth0" and "eth10", smcroute's wildcard).
-bool interface_matches(std::string_view pattern, std::string_view name);
-bool is_interface_wildcard(std::string_view pattern);
 
 }  // namespace joincast::daemon

@@ -113,12 +113,14 @@ milliseconds backoff(milliseconds initial, milliseconds max, unsigned failures) 
 }  // namespace
 
 SessionManager::SessionManager(boost::asio::io_context& io, const SessionsSection& config, Catalogue& catalogue,
-                               Membership& membership, RouteController& routes, ControlServer& control)
+                               Membership& membership, RouteRequests& routes, ControlServer& control,
+                               const InterfaceTable& interfaces)
     : io_(io),
       config_(config),
       catalogue_(catalogue),
       membership_(membership),
       routes_(routes),
+      interfaces_(interfaces),
       control_(control),
       receiver_budget_(std::make_shared<media::ReceiverBudget>(config.rtcp_receivers_total)) {}
 
@@ -489,7 +491,7 @@ void SessionManager::start_media(Entry& e, const std::string& url) {
   cfg.sap.well_known_group = config_.sap_well_known;
   cfg.receiver_limits = receiver_limits();
   // Routing a locally sent stream works on its multicast loopback copy.
-  cfg.multicast_loop = config_.route && routes_.enabled();
+  cfg.multicast_loop = config_.route && routes_.routing_enabled();
   auto id = engine_->start(cfg, plan.value().factory, &why);
   if (!id) {
     fail(e, why.empty() ? id.error().message() : why, "media");
@@ -506,7 +508,7 @@ void SessionManager::start_media(Entry& e, const std::string& url) {
 
 void SessionManager::start_dvb(Entry& e) {
   const auto& target = std::get<DvbTarget>(e.resolved->target);
-  unsigned ifindex = ::if_nametoindex(config_.interface.c_str());
+  const auto ifindex = static_cast<unsigned>(interfaces_.ifindex(config_.interface).value_or(0));
   if (!ifindex) {
     fail(e, "sessions.interface " + config_.interface + " does not exist", "dvb");
     return;
@@ -659,7 +661,7 @@ void SessionManager::release(Entry& e) {
   e.media.reset();
   e.source_status.reset();
   if (e.dvb_running && e.resolved) {
-    unsigned ifindex = ::if_nametoindex(config_.interface.c_str());
+    const auto ifindex = static_cast<unsigned>(interfaces_.ifindex(config_.interface).value_or(0));
     std::string group = e.group.to_string();
     catalogue_.stop_dvb(std::get<DvbTarget>(e.resolved->target), e.group, ifindex,
                         [group](const media::SourceFailure& f) {
@@ -667,10 +669,9 @@ void SessionManager::release(Entry& e) {
                         });
   }
   e.dvb_running = false;
-  if (!e.routed_to.empty() && routes_.enabled()) {
-    if (auto err = routes_.route_stream(
-            e.group.ip(), config_.interface, {}))
-      log::warning("session {}: removing its route failed: {}", e.group.to_string(), *err);
+  if (!e.routed_to.empty() && routes_.routing_enabled()) {
+    auto r = routes_.route_group(RouteOwner::session, e.group.ip(), config_.interface, {});
+    if (!r) log::warning("session {}: removing its route failed: {}", e.group.to_string(), r.error().message());
   }
   e.routed_to.clear();
   e.started_at.reset();
@@ -695,7 +696,7 @@ void SessionManager::start_waiting() {
 }
 
 void SessionManager::update_routes(Entry& e) {
-  if (!config_.route || !routes_.enabled() || !(e.state == State::running || e.state == State::grace)) return;
+  if (!config_.route || !routes_.routing_enabled() || !(e.state == State::running || e.state == State::grace)) return;
   std::vector<std::string> to;
   for (int ifindex : listener_interfaces(e.key)) {
     std::string name = if_name(ifindex);
@@ -703,9 +704,9 @@ void SessionManager::update_routes(Entry& e) {
   }
   std::sort(to.begin(), to.end());
   if (to == e.routed_to) return;
-  if (auto err = routes_.route_stream(e.group.ip(), config_.interface, to)) {
+  if (auto r = routes_.route_group(RouteOwner::session, e.group.ip(), config_.interface, to); !r) {
     log::warning("session {}: cannot route the stream to {}: {}", e.group.to_string(),
-                 to.empty() ? std::string("nowhere") : fmt::format("{}", fmt::join(to, ", ")), *err);
+                 to.empty() ? std::string("nowhere") : fmt::format("{}", fmt::join(to, ", ")), r.error().message());
     return;
   }
   e.routed_to = std::move(to);

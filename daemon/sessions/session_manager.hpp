@@ -18,7 +18,8 @@
 #include "daemon/core/control_server.hpp"
 #include "daemon/membership/membership.hpp"
 #include "daemon/core/metrics.hpp"
-#include "daemon/routing/route_controller.hpp"
+#include "daemon/core/interface_table.hpp"
+#include "daemon/routing/route_requests.hpp"
 #include "daemon/sessions/session_config.hpp"
 #include "media/engine/media_engine.hpp"
 #include "media/source/source_factory.hpp"
@@ -37,8 +38,11 @@ namespace joincast::daemon {
 
 class SessionManager {
  public:
+  // `interfaces` is the daemon's LinkWatcher table (sessions.interface's
+  // index, listener interface names).
   SessionManager(boost::asio::io_context& io, const SessionsSection& config, Catalogue& catalogue,
-                 Membership& membership, RouteController& routes, ControlServer& control);
+                 Membership& membership, RouteRequests& routes, ControlServer& control,
+                 const InterfaceTable& interfaces);
   ~SessionManager();
 
   // Creates the media engine, registers "sessions" and "sdp", and starts
@@ -105,7 +109,8 @@ class SessionManager {
   SessionsSection config_;
   Catalogue& catalogue_;
   Membership& membership_;
-  RouteController& routes_;
+  RouteRequests& routes_;
+  const InterfaceTable& interfaces_;
   ControlServer& control_;
   std::unique_ptr<media::MediaEngine> engine_;
   std::shared_ptr<media::ReceiverBudget> receiver_budget_;  // RTCP receivers in all sessions

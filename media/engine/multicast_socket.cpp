@@ -1,6 +1,8 @@
 // multicast_socket.cpp — explicit multicast socket setup.
 #include "media/engine/multicast_socket.hpp"
 
+#include "netlink/multicast_egress.hpp"
+
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -92,16 +94,12 @@ Result<UniqueFd> open_sender_socket(const SenderSocketOptions& o) {
   int hops = static_cast<int>(o.hops);
   int loop = o.loop ? 1 : 0;
   if (v6) {
-    int ifindex = static_cast<int>(o.ifindex);
-    if (auto ec = set(f, IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex)) return ec;
+    if (auto r = netlink::set_multicast_egress(f, AF_INET6, static_cast<int>(o.ifindex)); !r) return r.error();
     if (auto ec = set(f, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, hops)) return ec;
     if (auto ec = set(f, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, loop)) return ec;
   } else {
-    ip_mreqn mreq{};
-    mreq.imr_ifindex = static_cast<int>(o.ifindex);
-    auto b = o.source.to_v4().to_bytes();
-    std::memcpy(&mreq.imr_address, b.data(), 4);
-    if (auto ec = set(f, IPPROTO_IP, IP_MULTICAST_IF, mreq)) return ec;
+    // By index; the source address is the one the socket is bound to below.
+    if (auto r = netlink::set_multicast_egress(f, AF_INET, static_cast<int>(o.ifindex)); !r) return r.error();
     if (auto ec = set(f, IPPROTO_IP, IP_MULTICAST_TTL, hops)) return ec;
     unsigned char loop8 = o.loop ? 1 : 0;
     if (auto ec = set(f, IPPROTO_IP, IP_MULTICAST_LOOP, loop8)) return ec;

@@ -82,7 +82,12 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "control socket: {}\n", ec.message());
     return 1;
   }
-  daemon::RouteController routes(io, control, daemon::RoutingSection{});
+  daemon::LinkWatcher links(io);
+  if (auto r = links.start(); !r) {
+    fmt::print(stderr, "link watcher: {}\n", r.error().message());
+    return 1;
+  }
+  daemon::RouteController routes(io, control, daemon::RoutingSection{}, links);
   if (!routes.start()) return 1;
   auto sub = routes.subscribe_membership(family, interfaces, [](const netlink::MembershipPacket& p) {
     char name[IF_NAMESIZE] = "?";
@@ -100,7 +105,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "subscribe_membership: {}\n", sub.error().message());
     return 1;
   }
-  daemon::RouteController::MembershipSubscription subscription = std::move(sub.value());
+  daemon::MembershipTap::Subscription subscription = std::move(sub.value());
   std::cout << nlohmann::json{{"ready", true}}.dump() << std::endl;
 
   boost::asio::posix::stream_descriptor in(io, ::dup(STDIN_FILENO));
@@ -109,6 +114,7 @@ int main(int argc, char** argv) {
     boost::asio::async_read_until(in, buffer, '\n', [&](boost::system::error_code ec, std::size_t n) {
       if (ec) {
         routes.stop();
+        links.stop();
         control.close();
         io.stop();
         return;

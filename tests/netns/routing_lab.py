@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from lab import Daemon, Lab, Netns, log, wait_until
+from lab import JOINCASTD, Daemon, Lab, Netns, log, wait_until
 
 # Runs in a namespace: counts packets to multicast destinations seen on an
 # interface (incoming only), by destination; UDP payloads "JC <seq>" give
@@ -229,6 +229,14 @@ state_dir = "@STATE@"
 
 def start_daemon(lab: Lab, ns: Netns, body: str, name: str = "joincastd") -> Daemon:
     return Daemon(lab, ns, daemon_config(body), name=name).start()
+
+
+def check_config(lab: Lab, ns: Netns, body: str, name: str = "check") -> subprocess.CompletedProcess:
+    """`joincastd --check` on the [routing] body, run inside `ns` (so it
+    sees that namespace's interfaces)."""
+    d = Daemon(lab, ns, daemon_config(body), name=name)
+    return subprocess.run(["ip", "netns", "exec", ns.name, str(JOINCASTD), "--check", "--config", str(d.config_path)],
+                          capture_output=True, text=True, timeout=30)
 
 
 def reload(d: Daemon, body: str, expect: str = "reloaded") -> None:

@@ -10,7 +10,7 @@ import sys
 import time
 
 from lab import Lab, log, wait_until
-from routing_lab import Counter, Topology, mroute_lines, send, start_daemon
+from routing_lab import Counter, Topology, check_config, mroute_lines, send, start_daemon
 
 N = 10
 OLD_GROUP = "ff3e:40:2001:db8:1:0:8000:1"
@@ -74,6 +74,17 @@ def run(lab, t, d) -> None:
     v4 = mroute_lines(t.router, "-4")
     assert v4 == ["(10.1.0.2,239.1.1.1) Iif: up0 Oifs: down1 State: resolved"], v4
     assert "late0" not in vif_names(t.router)
+    # The route installed without late0 says so, in `joincast routes` (JSON
+    # and text), in the log at start and in `joincastd --check`.
+    missing = "output interface late0 is missing; routed without it until it appears"
+    listed = [p for p in d.cli("routes")["pending"] if p["reason"] == missing]
+    assert len(listed) == 1 and listed[0]["installed"] is True, d.cli("routes")["pending"]
+    assert listed[0]["what"] == "route from up0 source 10.1.0.2 group 239.1.1.1 to down1 late0", listed
+    assert missing in d.cli("routes", json_out=False).stdout
+    assert "WARN" in next(l for l in d.log().splitlines() if missing in l).upper()
+    p = check_config(lab, t.router, CONFIG)
+    assert p.returncode == 0 and f"warning: routing: {listed[0]['what']}" in p.stderr and missing in p.stderr, \
+        (p.returncode, p.stderr)
 
     # 2. It appears: both routes complete, with a VIF for it.
     rcv3 = make_late(lab, t)

@@ -3,13 +3,14 @@
 VIFs only to interfaces its routes use; a route that would need a 33rd is
 refused with a message that says so, and nothing else changes: at runtime
 (`joincast route add` fails, the kernel tables are as before), at start
-(joincastd refuses to start half-routed) and when an interface appears
-later (the route stays pending, with that reason)."""
+(joincastd refuses to start half-routed, and `joincastd --check` says so
+too) and when an interface appears later (the route stays pending, with
+that reason)."""
 
 import sys
 
 from lab import Daemon, Lab, log, wait_until
-from routing_lab import daemon_config, mroute_lines, start_daemon
+from routing_lab import check_config, daemon_config, mroute_lines, start_daemon
 
 
 def routes_toml(inputs: range, late: str | None = None) -> str:
@@ -50,6 +51,15 @@ def main() -> int:
         ok = d.cli("route", "add", "v31", "2001:db8:31::2", "ff3e::1", "out")
         assert ok["state"] == "installed", ok
         d.stop()
+
+        # joincastd --check makes the same refusal, not "ok".
+        p = check_config(lab, router, routes_toml(range(32)))
+        log(f"joincastd --check with 33 VIFs' worth of routes exits {p.returncode}")
+        assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+        assert "needs a VIF for v31, but all 32 VIFs" in p.stderr, p.stderr
+        assert "ok" not in p.stdout, p.stdout
+        ok = check_config(lab, router, routes_toml(range(31)), name="check-ok")
+        assert ok.returncode == 0 and "ok" in ok.stdout, (ok.returncode, ok.stdout, ok.stderr)
 
         # At start: refused whole.
         bad = Daemon(lab, router, daemon_config(routes_toml(range(32))), name="too-many")

@@ -1,8 +1,11 @@
 // address_plan_test.cpp — the address plan of DESIGN.md: the documented
-// examples, reversibility both ways for IPv6 and IPv4, and refusals.
+// examples, reversibility both ways for IPv6 and IPv4, refusals, and the
+// one /64 prefix choice the routing module shares.
 #include "daemon/catalogue/address_plan.hpp"
 
 #include <doctest/doctest.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
 
 #include <random>
 
@@ -114,4 +117,43 @@ TEST_CASE("a group with a zone id is refused, and every accepted group prints as
     REQUIRE(again);
     CHECK(again.value() == g.value());
   }
+}
+
+TEST_CASE("one prefix choice: station groups and routing's group blocks take the same /64") {
+  using joincast::netlink::InterfaceAddress;
+  using joincast::IpAddress;
+  using joincast::IpPrefix;
+  InterfaceTable t;
+  joincast::netlink::Link l;
+  l.ifindex = 4;
+  l.name = "int0";
+  t.apply(l);
+  // As the kernel lists them: newest first, the temporary (privacy)
+  // address before the permanent ones, the higher prefix before the lower.
+  auto add = [&](const char* a, std::uint32_t flags) {
+    InterfaceAddress x;
+    x.ifindex = 4;
+    x.address = *IpAddress::parse(a);
+    x.prefix_length = 64;
+    x.scope = RT_SCOPE_UNIVERSE;
+    x.flags = flags;
+    t.apply(x);
+  };
+  add("2001:db8:1:0:da9c:1809:346a:d6f0", IFA_F_TEMPORARY);
+  add("2001:db8:9::1", 0);
+  add("2001:db8:2::1", 0);
+  auto prefix = interface_ipv6_prefix(t, "int0");
+  REQUIRE(prefix);
+  CHECK(format_ipv6_prefix(*prefix) == "2001:db8:2::/64");
+  CHECK(derivation_prefix(t.addresses(4)) == IpPrefix::parse("2001:db8:2::/64"));
+  CHECK_FALSE(interface_ipv6_prefix(t, "int1"));
+  // A station's group lies in the block the routing module derives.
+  AddressLayout layout;
+  layout.ipv6_prefix = prefix;
+  AddressPlan p(layout);
+  auto g = p.ipv6_group(ServiceNumber{5});
+  REQUIRE(g);
+  CHECK(g->to_string() == "ff3e:40:2001:db8:2:0:8000:5");
+  const auto block = IpPrefix(unicast_prefix_group(*derivation_prefix(t.addresses(4)), 0x80000000u), 96 + 1);
+  CHECK(block.contains(*IpAddress::parse(g->to_string())));
 }

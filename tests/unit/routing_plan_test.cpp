@@ -113,6 +113,36 @@ to = ["eth0", "eth1"]
   CHECK(q.routes.size() == 2);
 }
 
+TEST_CASE("a route output that matches no interface is listed as incomplete, the route installed without it") {
+  InterfaceTable t;
+  add_link(t, 2, "eth0");
+  add_link(t, 3, "eth1");
+  auto s = section(R"([routing]
+[[routing.route]]
+from = "eth0"
+source = "10.0.0.2"
+group = "239.1.1.1"
+to = ["eth1", "ext1"]
+[[routing.route]]
+from = "eth0"
+group = "239.2.0.0/16"
+to = ["ext+"]
+)");
+  auto p = plan(s, t);
+  CHECK(p.pending.empty());
+  REQUIRE(p.routes.size() == 1);
+  CHECK(p.routes.begin()->second.oifs == OifMap{{3, 1}});
+  REQUIRE(p.templates.size() == 1);
+  REQUIRE(p.incomplete.size() == 2);
+  CHECK(p.incomplete[0].what == "route from eth0 source 10.0.0.2 group 239.1.1.1 to eth1 ext1");
+  CHECK(p.incomplete[0].reason == "output interface ext1 is missing; routed without it until it appears");
+  CHECK(p.incomplete[0].origin == "j.toml:2");
+  CHECK(p.incomplete[1].reason == "output interface ext+ is missing; routed without it until it appears");
+  add_link(t, 4, "ext1");
+  add_link(t, 5, "ext0");
+  CHECK(plan(s, t).incomplete.empty());
+}
+
 TEST_CASE("several lines for one (S,G) add up their outputs, as smcroute does") {
   InterfaceTable t;
   add_link(t, 2, "eth0");

@@ -82,6 +82,15 @@ TEST_CASE("mrdisc is accepted with a warning, not silently") {
   CHECK(r.conf.warnings[0].find("/etc/smcroute.conf:1") == 0);
 }
 
+TEST_CASE("an mroute without \"to\" is accepted, as smcroute does, with a warning") {
+  auto r = parse("mroute from eth0 group 239.1.1.1\n");
+  REQUIRE(r.ok());
+  REQUIRE(r.conf.mroutes.size() == 1);
+  REQUIRE(r.conf.warnings.size() == 1);
+  CHECK(r.conf.warnings[0].find("/etc/smcroute.conf:1") == 0);
+  CHECK(r.conf.warnings[0].find("mroute without \"to\" forwards nothing") != std::string::npos);
+}
+
 TEST_CASE("bad lines are errors naming file, line and column") {
   struct Case {
     const char* text;

@@ -1,5 +1,5 @@
 // static_joins.cpp — see static_joins.hpp.
-#include "daemon/routing/static_joins.hpp"
+#include "daemon/routing/kernel/static_joins.hpp"
 
 #include <netinet/in.h>
 #include <sys/socket.h>

@@ -7,12 +7,27 @@
 #pragma once
 
 #include "common/result.hpp"
-#include "daemon/routing/routing_plan.hpp"
+#include "common/ip_address.hpp"
+
+#include <optional>
+#include <string>
+#include <tuple>
 
 #include <map>
 #include <vector>
 
 namespace joincast::daemon {
+
+// One membership: ASM, or SSM with a source.
+struct PlannedJoin {
+  int ifindex = 0;
+  std::optional<IpAddress> source;
+  IpAddress group;
+  std::string origin;
+  auto key() const { return std::tie(ifindex, source, group); }
+  bool operator<(const PlannedJoin& o) const { return key() < o.key(); }
+  bool operator==(const PlannedJoin& o) const { return key() == o.key(); }
+};
 
 class StaticJoins {
  public:

@@ -1,0 +1,26 @@
+// routing_check.cpp — see routing_check.hpp.
+#include "daemon/routing/routing_check.hpp"
+
+#include "daemon/routing/routing_plan.hpp"
+
+#include <fmt/format.h>
+
+namespace joincast::daemon {
+
+RoutingCheck check_routing(const RoutingSection& config, const InterfaceTable& interfaces) {
+  RoutingCheck out;
+  out.warnings = config.warnings;
+  if (!config.enabled) return out;
+  const std::vector<RouteRule> no_runtime;
+  PlanInput in{config, no_runtime, interfaces, {},
+               config.table.value_or(netlink::default_mroute_table_ipv4),
+               config.table.value_or(netlink::default_mroute_table_ipv6)};
+  const RoutingPlan plan = make_plan(in);
+  if (auto refused = refusal(plan)) out.errors.push_back(*refused);
+  for (const auto& p : plan.incomplete) out.warnings.push_back(fmt::format("{} ({}): {}", p.what, p.origin, p.reason));
+  for (const auto& p : plan.pending)
+    if (!p.vif_exhausted) out.pending.push_back(fmt::format("{} ({}): {}", p.what, p.origin, p.reason));
+  return out;
+}
+
+}  // namespace joincast::daemon
