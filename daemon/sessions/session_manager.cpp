@@ -1,10 +1,11 @@
 // session_manager.cpp — see session_manager.hpp.
-#include "daemon/sessions/session_manager.hpp"
+#include "daemon/sessions/session_entry.hpp"
 
 #include "daemon/core/log.hpp"
 #include "daemon/membership/loader/membership_json.hpp"
 #include "daemon/membership/loader/membership_program.hpp"
-#include "media/engine/stats_json.hpp"
+#include "daemon/sessions/session_limits.hpp"
+#include "daemon/sessions/session_policy.hpp"
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -17,46 +18,7 @@ namespace joincast::daemon {
 using namespace std::chrono;
 using Clock = steady_clock;
 
-struct SessionManager::Entry {
-  Entry(boost::asio::io_context& io, const Address16& k) : key(k), timer(io), title_timer(io) {}
-  Address16 key;
-  GroupAddress group;
-  State state = State::waiting;
-  std::string reason;       // why it waits or failed last, for people
-  std::string reason_kind;  // "resolve", "policy", "limit", "source", ...
-  std::string service;      // "Test tone 440 Hz (MP3)", "DVB 0xf00d on 11426500 kHz H"
-  std::string directory;    // directory name, or "dvb"
-  std::optional<ResolvedService> resolved;
-  std::optional<media::SessionId> media;
-  std::shared_ptr<media::SourceStatusBox> source_status;
-  std::string url;
-  bool dvb_running = false;
-  bool cycle_titles = false;
-  unsigned title_number = 0;
-  unsigned failures = 0;
-  std::uint64_t generation = 0;  // async answers for an older attempt are ignored
-  std::vector<std::string> routed_to;
-  boost::asio::steady_timer timer;        // grace, retry, start timeout
-  boost::asio::steady_timer title_timer;  // test channel's changing titles
-  Clock::time_point since = Clock::now(); // of the current state
-  Clock::time_point first_listener = Clock::now();
-  std::optional<Clock::time_point> started_at;
-};
-
-const char* SessionManager::state_name(State s) {
-  switch (s) {
-    case State::waiting: return "waiting";
-    case State::starting: return "starting";
-    case State::running: return "running";
-    case State::grace: return "grace";
-    case State::retrying: return "retrying";
-  }
-  return "?";
-}
-
-namespace {
-
-Address16 key_of(const GroupAddress& g) {
+Address16 group_key(const GroupAddress& g) {
   Address16 a{};
   if (g.is_v6()) {
     auto b = g.address().to_v6().to_bytes();
@@ -70,35 +32,14 @@ Address16 key_of(const GroupAddress& g) {
 }
 
 // Membership's groups are multicast by construction.
-GroupAddress group_of(const Address16& a) {
+GroupAddress key_group(const Address16& a) {
   auto g = GroupAddress::from(a);
   return g ? g.value() : GroupAddress{};
 }
 
 std::string if_name(int ifindex) { return interface_name(static_cast<std::uint32_t>(ifindex)); }
 
-bool prefix_contains(const std::string& prefix, const boost::asio::ip::address& a) {
-  auto slash = prefix.find('/');
-  boost::system::error_code ec;
-  auto base = boost::asio::ip::make_address(prefix.substr(0, slash), ec);
-  if (ec || base.is_v6() != a.is_v6()) return false;
-  unsigned len = static_cast<unsigned>(std::stoul(prefix.substr(slash + 1)));
-  auto bytes = [](const boost::asio::ip::address& x) {
-    std::vector<std::uint8_t> v;
-    if (x.is_v6()) {
-      auto b = x.to_v6().to_bytes();
-      v.assign(b.begin(), b.end());
-    } else {
-      auto b = x.to_v4().to_bytes();
-      v.assign(b.begin(), b.end());
-    }
-    return v;
-  };
-  auto p = bytes(base), q = bytes(a);
-  for (unsigned i = 0; i < len; ++i)
-    if (((p[i / 8] >> (7 - i % 8)) & 1) != ((q[i / 8] >> (7 - i % 8)) & 1)) return false;
-  return true;
-}
+namespace {
 
 milliseconds backoff(milliseconds initial, milliseconds max, unsigned failures) {
   // "Equal jitter": a random delay in [d/2, d], d doubling per failure.
@@ -119,23 +60,7 @@ SessionManager::SessionManager(boost::asio::io_context& io, const SessionsSectio
 SessionManager::~SessionManager() { stop(); }
 
 void SessionManager::start() {
-  control_.add("sessions", "streams: state, service, listeners, RTP and RTCP statistics", [this](const nlohmann::json&) {
-    nlohmann::json list = nlohmann::json::array();
-    index_ = listener_index();  // one walk for all entries
-    for (const auto& [key, e] : entries_) list.push_back(entry_json(*e));
-    index_.reset();
-    return nlohmann::json{{"sessions", list}, {"interface", config_.interface}};
-  });
-  control_.add("sdp", "the SDP a session announces: {\"group\": G}", [this](const nlohmann::json& request) {
-    auto g = GroupAddress::parse(request.value("group", std::string()));
-    if (!g) throw ControlServer::CommandError("\"group\" must be a multicast group address");
-    Entry* e = find(key_of(g.value()));
-    if (!e || !e->media) throw ControlServer::CommandError("no stream is running for " + g.value().to_string());
-    auto stats = engine_->stats(*e->media);
-    if (!stats || stats.value().sdp.empty())
-      throw ControlServer::CommandError("the stream for " + g.value().to_string() + " has no SDP yet (still starting)");
-    return nlohmann::json{{"group", g.value().to_string()}, {"sdp", stats.value().sdp}};
-  });
+  register_commands();
   if (config_.interface.empty()) {
     log::info("sessions: no sessions.interface configured; joins start no streams");
     return;
@@ -194,7 +119,7 @@ SessionManager::Entry& SessionManager::entry_for(const Address16& group) {
   auto& slot = entries_[group];
   if (!slot) {
     slot = std::make_unique<Entry>(io_, group);
-    slot->group = group_of(group);
+    slot->group = key_group(group);
   }
   return *slot;
 }
@@ -279,30 +204,11 @@ std::set<int> SessionManager::listener_interfaces(const Address16& group) const 
 }
 
 std::optional<std::string> SessionManager::policy_refusal(const Entry& e, const std::set<int>& interfaces) const {
-  if (config_.policies.empty()) return std::nullopt;
-  bool dvb = e.resolved && std::holds_alternative<DvbTarget>(e.resolved->target);
-  auto allows = [&](const PolicyRule& p) {
-    for (const auto& a : p.allow) {
-      if (a == "all") return true;
-      if (a == "dvb" && dvb) return true;
-      if (a == "internet" && !dvb) return true;
-      if (a.rfind("directory:", 0) == 0 && !dvb && a.substr(10) == e.directory) return true;
-      if (a.find('/') != std::string::npos && prefix_contains(a, e.group.address())) return true;
-    }
-    return false;
-  };
-  std::vector<std::string> refused;
-  for (int ifindex : interfaces) {
-    std::string name = if_name(ifindex);
-    const PolicyRule* rule = nullptr;
-    for (const auto& p : config_.policies)
-      if (std::find(p.interfaces.begin(), p.interfaces.end(), name) != p.interfaces.end()) rule = &p;
-    if (!rule || allows(*rule)) return std::nullopt;  // one allowed interface is enough
-    refused.push_back(fmt::format("{} ({})", name, rule->origin));
-  }
-  std::string list;
-  for (const auto& r : refused) list += (list.empty() ? "" : ", ") + r;
-  return fmt::format("the policy of {} does not allow starting {}", list, dvb ? "DVB services" : e.directory);
+  PolicySubject subject{e.resolved && std::holds_alternative<DvbTarget>(e.resolved->target), e.directory,
+                        e.group.address()};
+  std::vector<std::string> names;
+  for (int ifindex : interfaces) names.push_back(if_name(ifindex));
+  return daemon::policy_refusal(config_.policies, subject, names);
 }
 
 std::optional<std::string> SessionManager::limit_refusal(const Entry& e) const {
@@ -312,11 +218,7 @@ std::optional<std::string> SessionManager::limit_refusal(const Entry& e) const {
     total++;
     if (other->directory == e.directory) same++;
   }
-  if (total >= config_.max_sessions)
-    return fmt::format("{} sessions run already (sessions.max_sessions)", total);
-  if (auto it = config_.limits.find(e.directory); it != config_.limits.end() && same >= it->second)
-    return fmt::format("{} {} sessions run already (sessions.limits.{})", same, e.directory, e.directory);
-  return std::nullopt;
+  return daemon::limit_refusal(config_, e.directory, total, same);
 }
 
 void SessionManager::wait(Entry& e, const std::string& reason, milliseconds retry_after, const char* kind) {
@@ -659,8 +561,7 @@ void SessionManager::release(Entry& e) {
   }
   e.dvb_running = false;
   if (!e.routed_to.empty() && routes_.enabled()) {
-    if (auto err = routes_.route_stream(
-            e.group.ip(), config_.interface, {}))
+    if (auto err = routes_.route(e.group, config_.interface, {}))
       log::warning("session {}: removing its route failed: {}", e.group.to_string(), *err);
   }
   e.routed_to.clear();
@@ -694,95 +595,12 @@ void SessionManager::update_routes(Entry& e) {
   }
   std::sort(to.begin(), to.end());
   if (to == e.routed_to) return;
-  if (auto err = routes_.route_stream(e.group.ip(), config_.interface, to)) {
+  if (auto err = routes_.route(e.group, config_.interface, to)) {
     log::warning("session {}: cannot route the stream to {}: {}", e.group.to_string(),
                  to.empty() ? std::string("nowhere") : fmt::format("{}", fmt::join(to, ", ")), *err);
     return;
   }
   e.routed_to = std::move(to);
-}
-
-void SessionManager::publish(const Entry& e, const char* event, const std::string& detail) {
-  const std::uint64_t now = monotonic_ns();
-  nlohmann::json j = {{"event", event},          {"time", monotonic_to_iso(now, now)}, {"group", e.group.to_string()},
-                      {"service", e.service}, {"state", state_name(e.state)}};
-  if (!detail.empty()) j["detail"] = detail;
-  control_.publish("sessions", j);
-}
-
-nlohmann::json SessionManager::entry_json(const Entry& e) const {
-  auto now = Clock::now();
-  nlohmann::json j = {
-      {"group", e.group.to_string()},
-      {"state", state_name(e.state)},
-      {"service", e.service},
-      {"directory", e.directory},
-      {"since_s", duration<double>(now - e.since).count()},
-  };
-  nlohmann::json ifs = nlohmann::json::array();
-  for (int i : listener_interfaces(e.key)) ifs.push_back(if_name(i));
-  j["listener_interfaces"] = ifs;
-  if (!e.reason.empty()) {
-    j["reason"] = e.reason;
-    j["reason_kind"] = e.reason_kind;
-  }
-  if (e.failures) j["failures"] = e.failures;
-  if (e.resolved) j["number"] = e.resolved->number.value;
-  if (!e.url.empty()) j["url"] = e.url;
-  if (e.started_at) j["uptime_s"] = duration<double>(now - *e.started_at).count();
-  if (!e.routed_to.empty()) j["routed_to"] = e.routed_to;
-  if (e.source_status) {
-    auto s = e.source_status->get();
-    nlohmann::json src = {{"url", s.url}, {"reconnects", s.reconnects}};
-    if (s.hls) src["hls"] = true;
-    if (!s.reason.empty()) src["reason"] = s.reason;
-    j["source"] = src;
-  }
-  if (e.media && engine_) {
-    if (auto stats = engine_->stats(*e.media)) j["media"] = media::to_json(stats.value());
-  }
-  return j;
-}
-
-nlohmann::json SessionManager::summary() const {
-  std::map<std::string, unsigned> by_state;
-  for (const auto& [k, e] : entries_) by_state[state_name(e->state)]++;
-  nlohmann::json j = {{"interface", config_.interface}, {"sessions", entries_.size()}, {"by_state", by_state},
-                      {"started_total", started_total_}};
-  if (engine_) j["worker_threads"] = engine_->threads();
-  return j;
-}
-
-void SessionManager::collect_metrics(MetricsWriter& w) const {
-  std::map<std::string, unsigned> by_state = {
-      {"waiting", 0}, {"starting", 0}, {"running", 0}, {"grace", 0}, {"retrying", 0}};
-  double packets = 0, bytes = 0, receivers = 0, lost = 0, sap = 0, send_errors = 0;
-  for (const auto& [k, e] : entries_) {
-    by_state[state_name(e->state)]++;
-    if (!e->media || !engine_) continue;
-    auto s = engine_->stats(*e->media);
-    if (!s) continue;
-    packets += static_cast<double>(s.value().rtp_packets);
-    bytes += static_cast<double>(s.value().rtp_octets);
-    sap += static_cast<double>(s.value().sap_announcements);
-    send_errors += static_cast<double>(s.value().send_errors);
-    receivers += static_cast<double>(s.value().receivers.size());
-    for (const auto& r : s.value().receivers) lost += static_cast<double>(std::max<std::int64_t>(0, r.cumulative_lost));
-  }
-  for (const auto& [state, n] : by_state)
-    w.gauge("joincast_sessions", "Sessions by state.", n, {{"state", state}});
-  w.counter("joincast_sessions_started_total", "Sessions that went on air.", static_cast<double>(started_total_));
-  w.gauge("joincast_rtp_packets", "RTP packets sent by the sessions running now.", packets);
-  w.gauge("joincast_rtp_bytes", "RTP payload bytes sent by the sessions running now.", bytes);
-  w.gauge("joincast_sap_announcements", "SAP announcements sent by the sessions running now.", sap);
-  w.gauge("joincast_send_errors", "Send errors of the sessions running now.", send_errors);
-  w.gauge("joincast_rtcp_receivers", "Listeners reporting by RTCP to the sessions running now.", receivers);
-  w.gauge("joincast_rtcp_packets_lost", "Packets listeners report lost (cumulative, sessions running now).", lost);
-  for (const char* kind : {"resolve", "policy", "limit", "source", "media", "dvb", "start-timeout"}) {
-    auto it = errors_.find(kind);
-    w.counter("joincast_session_errors_total", "Sessions refused or failed, by kind.",
-              it == errors_.end() ? 0 : static_cast<double>(it->second), {{"kind", kind}});
-  }
 }
 
 }  // namespace joincast::daemon

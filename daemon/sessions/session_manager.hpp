@@ -20,6 +20,7 @@
 #include "daemon/core/metrics.hpp"
 #include "daemon/routing/route_controller.hpp"
 #include "daemon/sessions/session_config.hpp"
+#include "daemon/sessions/stream_routes.hpp"
 #include "media/engine/media_engine.hpp"
 #include "media/source/source_factory.hpp"
 
@@ -100,12 +101,14 @@ class SessionManager {
   static const char* state_name(State s);
   // Tells `joincast watch` (topic "sessions") what just happened.
   void publish(const Entry& e, const char* event, const std::string& detail = {});
+  // "sessions" and "sdp" (session_status.cpp).
+  void register_commands();
 
   boost::asio::io_context& io_;
   SessionsSection config_;
   Catalogue& catalogue_;
   Membership& membership_;
-  RouteController& routes_;
+  StreamRoutes routes_;
   ControlServer& control_;
   std::unique_ptr<media::MediaEngine> engine_;
   std::map<Address16, std::unique_ptr<Entry>> entries_;

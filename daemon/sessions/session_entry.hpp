@@ -1,0 +1,49 @@
+// session_entry.hpp — what SessionManager knows about one group: its state,
+// what it resolved to, its media session or DVB service, and its timers.
+// Shared by the files of daemon/sessions/ only.
+#pragma once
+
+#include "daemon/sessions/session_manager.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace joincast::daemon {
+
+struct SessionManager::Entry {
+  using Clock = std::chrono::steady_clock;
+  Entry(boost::asio::io_context& io, const Address16& k) : key(k), timer(io), title_timer(io) {}
+  Address16 key;
+  GroupAddress group;
+  State state = State::waiting;
+  std::string reason;       // why it waits or failed last, for people
+  std::string reason_kind;  // "resolve", "policy", "limit", "source", ...
+  std::string service;      // "Test tone 440 Hz (MP3)", "DVB 0xf00d on 11426500 kHz H"
+  std::string directory;    // directory name, or "dvb"
+  std::optional<ResolvedService> resolved;
+  std::optional<media::SessionId> media;
+  std::shared_ptr<media::SourceStatusBox> source_status;
+  std::string url;
+  bool dvb_running = false;
+  bool cycle_titles = false;
+  unsigned title_number = 0;
+  unsigned failures = 0;
+  std::uint64_t generation = 0;  // async answers for an older attempt are ignored
+  std::vector<std::string> routed_to;
+  boost::asio::steady_timer timer;        // grace, retry, start timeout
+  boost::asio::steady_timer title_timer;  // test channel's changing titles
+  Clock::time_point since = Clock::now(); // of the current state
+  Clock::time_point first_listener = Clock::now();
+  std::optional<Clock::time_point> started_at;
+};
+
+// The listener map's key of a group, and back.
+Address16 group_key(const GroupAddress& g);
+GroupAddress key_group(const Address16& a);
+std::string if_name(int ifindex);
+
+}  // namespace joincast::daemon
