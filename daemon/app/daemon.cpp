@@ -27,7 +27,8 @@ Daemon::Daemon(Config config, Options options)
   add(*membership_, &Config::membership);
   proxy_ = std::make_unique<MembershipProxy>(io_, config_.proxy, [this] { return membership_->active_groups(); });
   add(*proxy_, &Config::proxy);
-  sessions_ = std::make_unique<SessionManager>(io_, config_.sessions, *catalogue_, *membership_, *routes_, control_);
+  session_environment_ = std::make_unique<DaemonSessionEnvironment>(io_, *catalogue_, *membership_, *routes_);
+  sessions_ = std::make_unique<SessionManager>(io_, config_.sessions, session_environment_->get(), control_);
   sessions_module_ = std::make_unique<SessionsModule>(*sessions_);
   add(*sessions_module_, &Config::sessions);
 

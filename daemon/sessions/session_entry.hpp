@@ -5,8 +5,6 @@
 
 #include "daemon/sessions/session_manager.hpp"
 
-#include <boost/asio/steady_timer.hpp>
-
 #include <chrono>
 #include <optional>
 #include <string>
@@ -15,8 +13,8 @@
 namespace joincast::daemon {
 
 struct SessionManager::Entry {
-  using Clock = std::chrono::steady_clock;
-  Entry(boost::asio::io_context& io, const Address16& k) : key(k), timer(io), title_timer(io) {}
+  Entry(SessionClock& clock, const Address16& k)
+      : key(k), timer(clock.timer()), title_timer(clock.timer()), since(clock.now()), first_listener(since) {}
   Address16 key;
   GroupAddress group;
   State state = State::waiting;
@@ -34,16 +32,15 @@ struct SessionManager::Entry {
   unsigned failures = 0;
   std::uint64_t generation = 0;  // async answers for an older attempt are ignored
   std::vector<std::string> routed_to;
-  boost::asio::steady_timer timer;        // grace, retry, start timeout
-  boost::asio::steady_timer title_timer;  // test channel's changing titles
-  Clock::time_point since = Clock::now(); // of the current state
-  Clock::time_point first_listener = Clock::now();
+  std::unique_ptr<SessionTimer> timer;        // grace, retry, start timeout
+  std::unique_ptr<SessionTimer> title_timer;  // test channel's changing titles
+  Clock::time_point since;                    // of the current state
+  Clock::time_point first_listener;
   std::optional<Clock::time_point> started_at;
 };
 
 // The listener map's key of a group, and back.
 Address16 group_key(const GroupAddress& g);
 GroupAddress key_group(const Address16& a);
-std::string if_name(int ifindex);
 
 }  // namespace joincast::daemon

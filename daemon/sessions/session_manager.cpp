@@ -2,21 +2,17 @@
 #include "daemon/sessions/session_entry.hpp"
 
 #include "daemon/core/log.hpp"
-#include "daemon/membership/loader/membership_json.hpp"
-#include "daemon/membership/loader/membership_program.hpp"
 #include "daemon/sessions/session_limits.hpp"
 #include "daemon/sessions/session_policy.hpp"
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
-#include <net/if.h>
 
 #include <random>
 
 namespace joincast::daemon {
 
 using namespace std::chrono;
-using Clock = steady_clock;
 
 Address16 group_key(const GroupAddress& g) {
   Address16 a{};
@@ -37,8 +33,6 @@ GroupAddress key_group(const Address16& a) {
   return g ? g.value() : GroupAddress{};
 }
 
-std::string if_name(int ifindex) { return interface_name(static_cast<std::uint32_t>(ifindex)); }
-
 namespace {
 
 milliseconds backoff(milliseconds initial, milliseconds max, unsigned failures) {
@@ -53,9 +47,16 @@ milliseconds backoff(milliseconds initial, milliseconds max, unsigned failures) 
 
 }  // namespace
 
-SessionManager::SessionManager(boost::asio::io_context& io, const SessionsSection& config, Catalogue& catalogue,
-                               Membership& membership, RouteController& routes, ControlServer& control)
-    : io_(io), config_(config), catalogue_(catalogue), membership_(membership), routes_(routes), control_(control) {}
+SessionManager::SessionManager(boost::asio::io_context& io, const SessionsSection& config, SessionEnvironment env,
+                               ControlServer& control)
+    : io_(io),
+      config_(config),
+      clock_(env.clock),
+      catalogue_(env.catalogue),
+      listeners_(env.listeners),
+      routes_(env.routes),
+      make_engine_(std::move(env.make_engine)),
+      control_(control) {}
 
 SessionManager::~SessionManager() { stop(); }
 
@@ -65,17 +66,10 @@ void SessionManager::start() {
     log::info("sessions: no sessions.interface configured; joins start no streams");
     return;
   }
-  media::EngineOptions options;
-  options.threads = config_.threads;
-  options.on_event = [this](const media::SessionEvent& ev) {
+  auto engine = make_engine_(config_.threads, [this](const media::SessionEvent& ev) {
     // A worker thread: hand it to the daemon's thread.
     boost::asio::post(io_, [this, ev] { on_media_event(ev); });
-  };
-  options.ffmpeg_log = [](int level, std::string_view text) {
-    (void)level;
-    log::debug("ffmpeg: {}", text);
-  };
-  auto engine = media::MediaEngine::create(std::move(options));
+  });
   if (!engine) throw std::runtime_error("sessions: the media engine cannot start: " + engine.error().message());
   engine_ = std::move(engine).value();
   std::string note = engine_->sender_note();
@@ -83,7 +77,7 @@ void SessionManager::start() {
             engine_->threads() == 1 ? "" : "s", note.empty() ? ", io_uring" : ", " + note);
 
   // Groups that have listeners already (pinned maps kept them over a restart).
-  for (const auto& g : membership_.active_groups()) on_listener(g);
+  for (const auto& g : listeners_.groups_with_listeners()) on_listener(g);
 }
 
 void SessionManager::reload(const SessionsSection& config) {
@@ -118,7 +112,7 @@ SessionManager::Entry* SessionManager::find(const Address16& group) {
 SessionManager::Entry& SessionManager::entry_for(const Address16& group) {
   auto& slot = entries_[group];
   if (!slot) {
-    slot = std::make_unique<Entry>(io_, group);
+    slot = std::make_unique<Entry>(clock_, group);
     slot->group = key_group(group);
   }
   return *slot;
@@ -159,14 +153,14 @@ void SessionManager::on_listener(const Address16& group) {
     // RFC-less but expected: a listener back within the grace period finds
     // the stream still running, or still starting if it had not started
     // when the last one left (the grace timer replaced the start timeout).
-    e.timer.cancel();
+    e.timer->cancel();
     e.state = e.started_at ? State::running : State::starting;
-    e.since = Clock::now();
+    e.since = clock_.now();
     if (e.state == State::starting) arm_start_timeout(e);
     log::info("session {}: a listener is back; the stream goes on", e.group.to_string());
     publish(e, "listener-back");
   }
-  if (e.media && (e.state == State::running || e.state == State::starting)) (void)engine_->listener_appeared(*e.media);
+  if (e.media && (e.state == State::running || e.state == State::starting)) engine_->listener_appeared(*e.media);
   schedule(group, e.state == State::waiting ? kEvaluate : kRoutes);  // a new interface may be allowed by policy
 }
 
@@ -181,33 +175,28 @@ void SessionManager::on_group_down(const Address16& group) {
   }
   if (e->state == State::grace) return;
   e->state = State::grace;
-  e->since = Clock::now();
+  e->since = clock_.now();
   log::info("session {}: last listener left; stopping in {} ms unless one comes back", e->group.to_string(),
             config_.grace.count());
   publish(*e, "grace", fmt::format("{} ms", config_.grace.count()));
-  e->timer.expires_after(config_.grace);
-  e->timer.async_wait([this, group](boost::system::error_code ec) {
-    if (!ec) stop_session(group, "no listeners");
+  e->timer->start(config_.grace, [this, group] {
+    stop_session(group, "no listeners");
   });
 }
-
-SessionManager::ListenerIndex SessionManager::listener_index() const { return membership_.listener_interfaces(); }
 
 std::set<int> SessionManager::listener_interfaces(const Address16& group) const {
   if (index_) {
     auto it = index_->find(group);
     return it == index_->end() ? std::set<int>{} : it->second;
   }
-  auto all = membership_.listener_interfaces();
-  auto it = all.find(group);
-  return it == all.end() ? std::set<int>{} : it->second;
+  return listeners_.listener_interfaces(group);
 }
 
 std::optional<std::string> SessionManager::policy_refusal(const Entry& e, const std::set<int>& interfaces) const {
   PolicySubject subject{e.resolved && std::holds_alternative<DvbTarget>(e.resolved->target), e.directory,
                         e.group.address()};
   std::vector<std::string> names;
-  for (int ifindex : interfaces) names.push_back(if_name(ifindex));
+  for (int ifindex : interfaces) names.push_back(listeners_.interface_name(ifindex));
   return daemon::policy_refusal(config_.policies, subject, names);
 }
 
@@ -225,7 +214,7 @@ void SessionManager::wait(Entry& e, const std::string& reason, milliseconds retr
   bool changed = e.state != State::waiting || e.reason != reason;
   release(e);
   e.state = State::waiting;
-  e.since = Clock::now();
+  e.since = clock_.now();
   e.reason = reason;
   e.reason_kind = kind;
   if (changed) {
@@ -234,16 +223,14 @@ void SessionManager::wait(Entry& e, const std::string& reason, milliseconds retr
     publish(e, "waiting", reason);
   }
   auto key = e.key;
-  e.timer.expires_after(retry_after);
-  e.timer.async_wait([this, key](boost::system::error_code ec) {
-    if (ec) return;
+  e.timer->start(retry_after, [this, key] {
     if (Entry* x = find(key); x && x->state == State::waiting) schedule(key, kEvaluate);
   });
 }
 
 void SessionManager::schedule(const Address16& group, unsigned what) {
   auto [it, fresh] = pending_.try_emplace(group);
-  if (fresh) it->second.since = Clock::now();
+  if (fresh) it->second.since = clock_.now();
   it->second.what |= what;
   if (flush_posted_) return;
   flush_posted_ = true;
@@ -259,7 +246,7 @@ void SessionManager::run_pending() {
   auto pending = std::move(pending_);
   pending_.clear();
   if (stopping_ || !engine_) return;
-  index_ = listener_index();
+  index_ = listeners_.listeners();
   for (const auto& [group, p] : pending) {
     Entry* e = find(group);
     if (!e) {
@@ -320,9 +307,7 @@ void SessionManager::arm_start_timeout(Entry& e) {
   // No first packet within start_timeout is a failure like any other.
   const Address16 key = e.key;
   const std::uint64_t gen = e.generation;
-  e.timer.expires_after(config_.start_timeout);
-  e.timer.async_wait([this, key, gen](boost::system::error_code ec) {
-    if (ec) return;
+  e.timer->start(config_.start_timeout, [this, key, gen] {
     Entry* x = find(key);
     if (!x || x->generation != gen || x->state != State::starting) return;
     // The source's own last failure says why (the station's 404, an HLS
@@ -339,7 +324,7 @@ void SessionManager::arm_start_timeout(Entry& e) {
 void SessionManager::start_session(Entry& e) {
   release(e);
   e.state = State::starting;
-  e.since = Clock::now();
+  e.since = clock_.now();
   // Unique across entries: an answer for a stopped group's entry must not
   // match a new entry for the same group.
   const std::uint64_t gen = e.generation = ++generations_;
@@ -363,10 +348,9 @@ void SessionManager::start_session(Entry& e) {
 }
 
 void SessionManager::start_media(Entry& e, const std::string& url) {
-  std::string why;
-  auto plan = media::plan_source(url, catalogue_.http(), why);
+  auto plan = catalogue_.plan_source(url);
   if (!plan) {
-    fail(e, why.empty() ? plan.error().message() : why, "source");
+    fail(e, plan.error().message(), "source");
     return;
   }
   const auto& target = std::get<InternetTarget>(e.resolved->target);
@@ -384,9 +368,9 @@ void SessionManager::start_media(Entry& e, const std::string& url) {
   cfg.sap.well_known_group = config_.sap_well_known;
   // Routing a locally sent stream works on its multicast loopback copy.
   cfg.multicast_loop = config_.route && routes_.enabled();
-  auto id = engine_->start(cfg, plan.value().factory, &why);
+  auto id = engine_->start(cfg, plan.value().factory);
   if (!id) {
-    fail(e, why.empty() ? id.error().message() : why, "media");
+    fail(e, id.error().message(), "media");
     return;
   }
   e.url = url;
@@ -394,13 +378,13 @@ void SessionManager::start_media(Entry& e, const std::string& url) {
   e.source_status = plan.value().status;
   by_media_[id.value()] = e.key;
   e.cycle_titles = plan.value().cycle_titles;
-  (void)engine_->listener_appeared(id.value());  // announce as soon as the SDP is known
+  engine_->listener_appeared(id.value());  // announce as soon as the SDP is known
   if (e.cycle_titles) cycle_title(e.key, e.generation);
 }
 
 void SessionManager::start_dvb(Entry& e) {
   const auto& target = std::get<DvbTarget>(e.resolved->target);
-  unsigned ifindex = ::if_nametoindex(config_.interface.c_str());
+  unsigned ifindex = listeners_.interface_index(config_.interface);
   if (!ifindex) {
     fail(e, "sessions.interface " + config_.interface + " does not exist", "dvb");
     return;
@@ -437,17 +421,16 @@ void SessionManager::start_dvb(Entry& e) {
     cfg.metadata.now_playing = d.carrier;
     cfg.sap.interval = config_.sap_interval;
     cfg.sap.well_known_group = config_.sap_well_known;
-    std::string why;
-    auto id = engine_->announce(cfg, media::mpegts_mapping(), &why);
+    auto id = engine_->announce(cfg, media::mpegts_mapping());
     if (!id) {
-      fail(*x, "announcing the DVB service failed: " + (why.empty() ? id.error().message() : why), "media");
+      fail(*x, "announcing the DVB service failed: " + id.error().message(), "media");
       return;
     }
     x->media = id.value();
     by_media_[id.value()] = x->key;
-    x->started_at = Clock::now();
+    x->started_at = clock_.now();
     if (x->state == State::starting) {  // in grace, the grace timer runs on
-      x->timer.cancel();
+      x->timer->cancel();
       x->state = State::running;
       x->since = *x->started_at;
     }
@@ -466,10 +449,9 @@ void SessionManager::cycle_title(const Address16& key, std::uint64_t gen) {
   // so the SAP/SDP i= line can be watched changing.
   media::StreamMetadata m;
   m.now_playing = fmt::format("Test title {}", ++e->title_number);
-  (void)engine_->update_metadata(*e->media, m);
-  e->title_timer.expires_after(seconds(10));
-  e->title_timer.async_wait([this, key, gen](boost::system::error_code ec) {
-    if (!ec) cycle_title(key, gen);
+  engine_->update_metadata(*e->media, m);
+  e->title_timer->start(seconds(10), [this, key, gen] {
+    cycle_title(key, gen);
   });
 }
 
@@ -484,16 +466,16 @@ void SessionManager::on_media_event(const media::SessionEvent& ev) {
   switch (ev.kind) {
     case media::SessionEvent::Kind::started: {
       if (!starting(*e)) return;
-      e->started_at = Clock::now();
+      e->started_at = clock_.now();
       if (e->state == State::starting) {  // in grace, the grace timer runs on
-        e->timer.cancel();
+        e->timer->cancel();
         e->state = State::running;
         e->since = *e->started_at;
       }
       e->failures = 0;
       e->reason.clear();
       started_total_++;
-      auto ms = duration_cast<milliseconds>(Clock::now() - e->first_listener).count();
+      auto ms = duration_cast<milliseconds>(clock_.now() - e->first_listener).count();
       std::string codec;
       if (auto s = engine_->stats(ev.id)) codec = s.value().codec;
       log::info("session {}: on air: {} ({}), {} ms after the first join", e->group.to_string(), e->service,
@@ -530,7 +512,7 @@ void SessionManager::fail(Entry& e, const std::string& reason, const char* kind)
   errors_[kind]++;
   e.failures++;
   e.state = State::retrying;
-  e.since = Clock::now();
+  e.since = clock_.now();
   e.reason = reason;
   e.reason_kind = kind;
   auto delay = backoff(config_.retry_initial, config_.retry_max, e.failures);
@@ -538,21 +520,19 @@ void SessionManager::fail(Entry& e, const std::string& reason, const char* kind)
                static_cast<double>(delay.count()) / 1000.0);
   publish(e, "failed", fmt::format("{}; retrying in {:.1f} s", reason, static_cast<double>(delay.count()) / 1000.0));
   const Address16 key = e.key;
-  e.timer.expires_after(delay);
-  e.timer.async_wait([this, key](boost::system::error_code ec) {
-    if (ec) return;
+  e.timer->start(delay, [this, key] {
     if (Entry* x = find(key); x && x->state == State::retrying) schedule(key, kEvaluate);
   });
 }
 
 void SessionManager::release(Entry& e) {
-  e.timer.cancel();
-  e.title_timer.cancel();
-  if (e.media && engine_) (void)engine_->stop(*e.media);  // SAP deletion, BYE; "stopped" follows
+  e.timer->cancel();
+  e.title_timer->cancel();
+  if (e.media && engine_) engine_->stop(*e.media);  // SAP deletion, BYE; "stopped" follows
   e.media.reset();
   e.source_status.reset();
   if (e.dvb_running && e.resolved) {
-    unsigned ifindex = ::if_nametoindex(config_.interface.c_str());
+    unsigned ifindex = listeners_.interface_index(config_.interface);
     std::string group = e.group.to_string();
     catalogue_.stop_dvb(std::get<DvbTarget>(e.resolved->target), e.group, ifindex,
                         [group](const media::SourceFailure& f) {
@@ -561,8 +541,8 @@ void SessionManager::release(Entry& e) {
   }
   e.dvb_running = false;
   if (!e.routed_to.empty() && routes_.enabled()) {
-    if (auto err = routes_.route(e.group, config_.interface, {}))
-      log::warning("session {}: removing its route failed: {}", e.group.to_string(), *err);
+    if (auto r = routes_.route(e.group, config_.interface, {}); !r)
+      log::warning("session {}: removing its route failed: {}", e.group.to_string(), r.error().message());
   }
   e.routed_to.clear();
   e.started_at.reset();
@@ -574,7 +554,7 @@ void SessionManager::stop_session(const Address16& group, const std::string& why
   bool was_active = active(*e);
   if (was_active) publish(*e, "stopped", why);
   std::string name = e->group.to_string(), service = e->service;
-  auto uptime = e->started_at ? duration_cast<seconds>(Clock::now() - *e->started_at).count() : 0;
+  auto uptime = e->started_at ? duration_cast<seconds>(clock_.now() - *e->started_at).count() : 0;
   release(*e);
   entries_.erase(group);
   if (was_active) log::info("session {}: stopped ({}) after {} s: {}", name, why, uptime, service);
@@ -590,14 +570,14 @@ void SessionManager::update_routes(Entry& e) {
   if (!config_.route || !routes_.enabled() || !(e.state == State::running || e.state == State::grace)) return;
   std::vector<std::string> to;
   for (int ifindex : listener_interfaces(e.key)) {
-    std::string name = if_name(ifindex);
+    std::string name = listeners_.interface_name(ifindex);
     if (name != config_.interface) to.push_back(name);
   }
   std::sort(to.begin(), to.end());
   if (to == e.routed_to) return;
-  if (auto err = routes_.route(e.group, config_.interface, to)) {
+  if (auto r = routes_.route(e.group, config_.interface, to); !r) {
     log::warning("session {}: cannot route the stream to {}: {}", e.group.to_string(),
-                 to.empty() ? std::string("nowhere") : fmt::format("{}", fmt::join(to, ", ")), *err);
+                 to.empty() ? std::string("nowhere") : fmt::format("{}", fmt::join(to, ", ")), r.error().message());
     return;
   }
   e.routed_to = std::move(to);

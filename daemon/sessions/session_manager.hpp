@@ -12,20 +12,25 @@
 // retried with exponential backoff while listeners remain; it never affects
 // another session. When joincast is also the router it routes each stream to
 // the interfaces that have listeners.
+//
+// The state machine runs against interfaces (SessionEnvironment): a clock,
+// the catalogue, the listener maps, the stream routes and the media engine.
+// The daemon wires the real ones (daemon/app/session_environment.hpp);
+// unit tests fake them all.
 #pragma once
 
-#include "daemon/catalogue/catalogue.hpp"
+#include "common/result.hpp"
 #include "daemon/core/control_server.hpp"
-#include "daemon/membership/membership.hpp"
 #include "daemon/core/metrics.hpp"
-#include "daemon/routing/route_controller.hpp"
+#include "daemon/sessions/listener_view.hpp"
+#include "daemon/sessions/session_catalogue.hpp"
+#include "daemon/sessions/session_clock.hpp"
 #include "daemon/sessions/session_config.hpp"
+#include "daemon/sessions/stream_engine.hpp"
 #include "daemon/sessions/stream_routes.hpp"
-#include "media/engine/media_engine.hpp"
-#include "media/source/source_factory.hpp"
+#include "daemon/membership/membership_event.hpp"
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <map>
@@ -36,10 +41,19 @@
 
 namespace joincast::daemon {
 
+// What the state machine runs against; everything outlives the manager.
+struct SessionEnvironment {
+  SessionClock& clock;
+  SessionCatalogue& catalogue;
+  ListenerView& listeners;
+  StreamRoutes& routes;
+  StreamEngineFactory make_engine;
+};
+
 class SessionManager {
  public:
-  SessionManager(boost::asio::io_context& io, const SessionsSection& config, Catalogue& catalogue,
-                 Membership& membership, RouteController& routes, ControlServer& control);
+  SessionManager(boost::asio::io_context& io, const SessionsSection& config, SessionEnvironment env,
+                 ControlServer& control);
   ~SessionManager();
 
   // Creates the media engine, registers "sessions" and "sdp", and starts
@@ -52,20 +66,21 @@ class SessionManager {
 
   void on_membership(const MembershipEvent& e);
 
+  // What "sessions" answers: every group's session, state and statistics.
+  nlohmann::json sessions_json() const;
   nlohmann::json summary() const;
   void collect_metrics(MetricsWriter& w) const;
 
  private:
   enum class State { waiting, starting, running, grace, retrying };
   struct Entry;
-  // Group -> interfaces with listeners, from one walk of the listener map.
-  using ListenerIndex = std::map<Address16, std::set<int>>;
+  using Clock = SessionClock::Clock;
   static constexpr unsigned kEvaluate = 1;  // resolve, check policy and limits, start
   static constexpr unsigned kRoutes = 2;    // follow the listeners' interfaces
   static constexpr unsigned kCreate = 4;    // a group's first listener: make its entry
   struct Pending {
     unsigned what = 0;
-    std::chrono::steady_clock::time_point since;  // first scheduled
+    Clock::time_point since;  // first scheduled
   };
 
   Entry& entry_for(const Address16& group);
@@ -92,7 +107,6 @@ class SessionManager {
   void cycle_title(const Address16& group, std::uint64_t generation);
   void on_media_event(const media::SessionEvent& ev);
 
-  ListenerIndex listener_index() const;
   std::set<int> listener_interfaces(const Address16& group) const;
   std::optional<std::string> policy_refusal(const Entry& e, const std::set<int>& interfaces) const;
   std::optional<std::string> limit_refusal(const Entry& e) const;
@@ -106,17 +120,19 @@ class SessionManager {
 
   boost::asio::io_context& io_;
   SessionsSection config_;
-  Catalogue& catalogue_;
-  Membership& membership_;
-  StreamRoutes routes_;
+  SessionClock& clock_;
+  SessionCatalogue& catalogue_;
+  ListenerView& listeners_;
+  StreamRoutes& routes_;
+  StreamEngineFactory make_engine_;
   ControlServer& control_;
-  std::unique_ptr<media::MediaEngine> engine_;
+  std::unique_ptr<StreamEngine> engine_;
   std::map<Address16, std::unique_ptr<Entry>> entries_;
   std::map<media::SessionId, Address16> by_media_;
   std::map<std::string, std::uint64_t> errors_;  // kind -> count, for metrics
   std::map<Address16, Pending> pending_;
   bool flush_posted_ = false;
-  std::optional<ListenerIndex> index_;  // while run_pending() or "sessions" runs
+  mutable std::optional<ListenerView::Index> index_;  // while run_pending() or "sessions" runs
   std::uint64_t started_total_ = 0;
   std::uint64_t generations_ = 0;  // last Entry::generation handed out
   bool stopping_ = false;

@@ -3,7 +3,7 @@
 // status summary and the Prometheus metrics.
 #include "daemon/sessions/session_entry.hpp"
 
-#include "daemon/membership/loader/membership_json.hpp"
+#include "daemon/membership/loader/membership_json.hpp"  // monotonic_to_iso
 #include "daemon/membership/loader/membership_program.hpp"
 #include "media/engine/stats_json.hpp"
 
@@ -12,7 +12,6 @@
 namespace joincast::daemon {
 
 using namespace std::chrono;
-using Clock = steady_clock;
 
 const char* SessionManager::state_name(State s) {
   switch (s) {
@@ -25,14 +24,17 @@ const char* SessionManager::state_name(State s) {
   return "?";
 }
 
+nlohmann::json SessionManager::sessions_json() const {
+  nlohmann::json list = nlohmann::json::array();
+  index_ = listeners_.listeners();  // one walk for all entries
+  for (const auto& [key, e] : entries_) list.push_back(entry_json(*e));
+  index_.reset();
+  return nlohmann::json{{"sessions", list}, {"interface", config_.interface}};
+}
+
 void SessionManager::register_commands() {
-  control_.add("sessions", "streams: state, service, listeners, RTP and RTCP statistics", [this](const nlohmann::json&) {
-    nlohmann::json list = nlohmann::json::array();
-    index_ = listener_index();  // one walk for all entries
-    for (const auto& [key, e] : entries_) list.push_back(entry_json(*e));
-    index_.reset();
-    return nlohmann::json{{"sessions", list}, {"interface", config_.interface}};
-  });
+  control_.add("sessions", "streams: state, service, listeners, RTP and RTCP statistics",
+               [this](const nlohmann::json&) { return sessions_json(); });
   control_.add("sdp", "the SDP a session announces: {\"group\": G}", [this](const nlohmann::json& request) {
     auto g = GroupAddress::parse(request.value("group", std::string()));
     if (!g) throw ControlServer::CommandError("\"group\" must be a multicast group address");
@@ -54,7 +56,7 @@ void SessionManager::publish(const Entry& e, const char* event, const std::strin
 }
 
 nlohmann::json SessionManager::entry_json(const Entry& e) const {
-  auto now = Clock::now();
+  auto now = clock_.now();
   nlohmann::json j = {
       {"group", e.group.to_string()},
       {"state", state_name(e.state)},
@@ -63,7 +65,7 @@ nlohmann::json SessionManager::entry_json(const Entry& e) const {
       {"since_s", duration<double>(now - e.since).count()},
   };
   nlohmann::json ifs = nlohmann::json::array();
-  for (int i : listener_interfaces(e.key)) ifs.push_back(if_name(i));
+  for (int i : listener_interfaces(e.key)) ifs.push_back(listeners_.interface_name(i));
   j["listener_interfaces"] = ifs;
   if (!e.reason.empty()) {
     j["reason"] = e.reason;
