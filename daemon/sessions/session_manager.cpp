@@ -91,8 +91,11 @@ void SessionManager::reload(const SessionsSection& config) {
   }
   config_ = next;
   if (!engine_ && !config_.interface.empty()) start();
-  // Policies and limits may now let waiting groups start.
+  // Policies and limits may now let waiting groups start, and the
+  // directories a failed one's URL came from may have changed.
   start_waiting();
+  for (const auto& [k, e] : entries_)
+    if (e->state == State::failed) schedule(k, kEvaluate);
 }
 
 void SessionManager::stop() {
@@ -167,7 +170,7 @@ void SessionManager::on_listener(const Address16& group) {
 void SessionManager::on_group_down(const Address16& group) {
   Entry* e = find(group);
   if (!e) return;
-  if (e->state == State::waiting || e->state == State::retrying) {
+  if (e->state == State::waiting || e->state == State::retrying || e->state == State::failed) {
     // Nothing runs for it: forget it.
     release(*e);
     entries_.erase(group);
@@ -256,7 +259,8 @@ void SessionManager::run_pending() {
       evaluate(*e);  // forgets it again if its listeners are gone already
       continue;
     }
-    if ((p.what & kEvaluate) && (e->state == State::waiting || e->state == State::retrying)) evaluate(*e);
+    if ((p.what & kEvaluate) && (e->state == State::waiting || e->state == State::retrying || e->state == State::failed))
+      evaluate(*e);
     else if (p.what & kRoutes) update_routes(*e);
   }
   index_.reset();
@@ -350,7 +354,7 @@ void SessionManager::start_session(Entry& e) {
 void SessionManager::start_media(Entry& e, const std::string& url) {
   auto plan = catalogue_.plan_source(url);
   if (!plan) {
-    fail(e, plan.error().message(), "source");
+    give_up(e, plan.error().message(), "source");  // the URL is wrong, not the station's state
     return;
   }
   const auto& target = std::get<InternetTarget>(e.resolved->target);
@@ -487,9 +491,12 @@ void SessionManager::on_media_event(const media::SessionEvent& ev) {
     case media::SessionEvent::Kind::ended:
       fail(*e, "the station's stream ended", "source");
       break;
-    case media::SessionEvent::Kind::failed:
-      fail(*e, source_failure(*e, ev.message.empty() ? ev.error.message() : ev.message), "source");
+    case media::SessionEvent::Kind::failed: {
+      std::string reason = source_failure(*e, ev.message.empty() ? ev.error.message() : ev.message);
+      if (media::is_permanent(ev.error)) give_up(*e, reason, "source");
+      else fail(*e, reason, "source");
       break;
+    }
     case media::SessionEvent::Kind::stopped:
       by_media_.erase(it);
       break;
@@ -523,6 +530,18 @@ void SessionManager::fail(Entry& e, const std::string& reason, const char* kind)
   e.timer->start(delay, [this, key] {
     if (Entry* x = find(key); x && x->state == State::retrying) schedule(key, kEvaluate);
   });
+}
+
+void SessionManager::give_up(Entry& e, const std::string& reason, const char* kind) {
+  release(e);
+  errors_[kind]++;
+  e.failures++;
+  e.state = State::failed;
+  e.since = clock_.now();
+  e.reason = reason;
+  e.reason_kind = kind;
+  log::warning("session {} ({}): {}; not retried", e.group.to_string(), e.service, reason);
+  publish(e, "failed", reason + "; not retried");
 }
 
 void SessionManager::release(Entry& e) {

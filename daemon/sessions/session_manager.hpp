@@ -10,7 +10,9 @@
 //
 // A session that fails (a dead station, a busy tuner, no first packet) is
 // retried with exponential backoff while listeners remain; it never affects
-// another session. When joincast is also the router it routes each stream to
+// another session. One whose failure no retry can mend (a URL joincast
+// cannot play, such as ftp://) fails at once and stays failed, with its
+// reason, until its listeners leave or a reload. When joincast is also the router it routes each stream to
 // the interfaces that have listeners.
 //
 // The state machine runs against interfaces (SessionEnvironment): a clock,
@@ -72,7 +74,7 @@ class SessionManager {
   void collect_metrics(MetricsWriter& w) const;
 
  private:
-  enum class State { waiting, starting, running, grace, retrying };
+  enum class State { waiting, starting, running, grace, retrying, failed };
   struct Entry;
   using Clock = SessionClock::Clock;
   static constexpr unsigned kEvaluate = 1;  // resolve, check policy and limits, start
@@ -97,7 +99,10 @@ class SessionManager {
   static bool starting(const Entry& e);
   void start_media(Entry& e, const std::string& url);
   void start_dvb(Entry& e);
+  // Retried with backoff.
   void fail(Entry& e, const std::string& reason, const char* kind);
+  // Not retried: trying again would fail the same way.
+  void give_up(Entry& e, const std::string& reason, const char* kind);
   static std::string source_failure(const Entry& e, const std::string& message);
   void wait(Entry& e, const std::string& reason, std::chrono::milliseconds retry_after, const char* kind);
   void release(Entry& e);

@@ -20,6 +20,7 @@ const char* SessionManager::state_name(State s) {
     case State::running: return "running";
     case State::grace: return "grace";
     case State::retrying: return "retrying";
+    case State::failed: return "failed";
   }
   return "?";
 }
@@ -100,7 +101,7 @@ nlohmann::json SessionManager::summary() const {
 
 void SessionManager::collect_metrics(MetricsWriter& w) const {
   std::map<std::string, unsigned> by_state = {
-      {"waiting", 0}, {"starting", 0}, {"running", 0}, {"grace", 0}, {"retrying", 0}};
+      {"waiting", 0}, {"starting", 0}, {"running", 0}, {"grace", 0}, {"retrying", 0}, {"failed", 0}};
   double packets = 0, bytes = 0, receivers = 0, lost = 0, sap = 0, send_errors = 0;
   for (const auto& [k, e] : entries_) {
     by_state[state_name(e->state)]++;

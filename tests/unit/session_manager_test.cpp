@@ -244,3 +244,24 @@ TEST_CASE("sessions: a directory: or prefix policy matches what it names") {
   lab.join(kRadio2, 2);
   CHECK(lab.state(kRadio2) == "starting");
 }
+
+TEST_CASE("sessions: a permanent source error fails at once with its reason, without retries") {
+  SessionLab lab;
+  const std::string url = "ftp://radio.example/stream";
+  lab.catalogue.add_station(kRadio, "radio", url);
+  lab.start();
+  lab.join(kRadio, 1);
+  CHECK(lab.state(kRadio) == "failed");
+  std::string reason = lab.reason(kRadio);
+  CHECK_MESSAGE(reason.find(url) != std::string::npos, reason);
+  CHECK_MESSAGE(reason.find("unsupported URL scheme") != std::string::npos, reason);
+  CHECK(lab.session(kRadio)["reason_kind"] == "source");
+  lab.clock.advance(300s);
+  CHECK(lab.state(kRadio) == "failed");
+  CHECK(lab.engine->streams.empty());
+  // It stays failed while listeners remain; gone with the last one.
+  lab.join(kRadio, 2);
+  CHECK(lab.state(kRadio) == "failed");
+  lab.leave(kRadio);
+  CHECK(lab.state(kRadio) == "gone");
+}
