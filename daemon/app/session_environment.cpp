@@ -4,6 +4,7 @@
 #include "daemon/core/log.hpp"
 #include "daemon/membership/loader/membership_json.hpp"
 
+#include <boost/system/system_error.hpp>
 #include <net/if.h>
 
 namespace joincast::daemon {
@@ -112,7 +113,16 @@ StreamEngineFactory media_engine_factory() {
       (void)level;
       log::debug("ffmpeg: {}", text);
     };
-    auto engine = media::MediaEngine::create(std::move(options));
+    Result<std::unique_ptr<media::MediaEngine>> engine = Error(std::errc::io_error);
+    try {
+      engine = media::MediaEngine::create(std::move(options));
+    } catch (const boost::system::system_error& e) {
+      // Asio throws when it cannot make a worker's io_context or reactor
+      // (EMFILE, ENOMEM): converted here, at the boundary.
+      return Error(std::error_code(e.code()), e.what());
+    } catch (const std::system_error& e) {
+      return Error(e.code(), e.what());
+    }
     if (!engine) return engine.error();
     return std::unique_ptr<StreamEngine>(std::make_unique<MediaStreamEngine>(std::move(engine).value()));
   };

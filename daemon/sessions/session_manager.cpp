@@ -60,17 +60,21 @@ SessionManager::SessionManager(boost::asio::io_context& io, const SessionsSectio
 
 SessionManager::~SessionManager() { stop(); }
 
-void SessionManager::start() {
+Result<void> SessionManager::start() {
   register_commands();
   if (config_.interface.empty()) {
     log::info("sessions: no sessions.interface configured; joins start no streams");
-    return;
+    return success();
   }
+  return start_engine();
+}
+
+Result<void> SessionManager::start_engine() {
   auto engine = make_engine_(config_.threads, [this](const media::SessionEvent& ev) {
     // A worker thread: hand it to the daemon's thread.
     boost::asio::post(io_, [this, ev] { on_media_event(ev); });
   });
-  if (!engine) throw std::runtime_error("sessions: the media engine cannot start: " + engine.error().message());
+  if (!engine) return std::move(engine).error().context("the media engine cannot start");
   engine_ = std::move(engine).value();
   std::string note = engine_->sender_note();
   log::info("sessions: streams leave by {} ({} worker thread{}{})", config_.interface, engine_->threads(),
@@ -78,24 +82,36 @@ void SessionManager::start() {
 
   // Groups that have listeners already (pinned maps kept them over a restart).
   for (const auto& g : listeners_.groups_with_listeners()) on_listener(g);
+  return success();
 }
 
-void SessionManager::reload(const SessionsSection& config) {
+Result<void> SessionManager::reload(const SessionsSection& config) {
   bool restart = config.interface != config_.interface || config.threads != config_.threads;
-  if (restart && !entries_.empty())
-    log::warning("sessions: interface or threads changed; running sessions keep the old ones until they stop");
   SessionsSection next = config;
   if (restart && engine_) {
     next.interface = config_.interface;
     next.threads = config_.threads;
   }
-  config_ = next;
-  if (!engine_ && !config_.interface.empty()) start();
+  if (!engine_ && !next.interface.empty()) {
+    // The first sessions.interface: the engine must start, or nothing of
+    // this section applies.
+    SessionsSection running = std::move(config_);
+    config_ = next;
+    if (auto r = start_engine(); !r) {
+      config_ = std::move(running);
+      return r;
+    }
+  } else {
+    if (restart && !entries_.empty())
+      log::warning("sessions: interface or threads changed; running sessions keep the old ones until they stop");
+    config_ = next;
+  }
   // Policies and limits may now let waiting groups start, and the
   // directories a failed one's URL came from may have changed.
   start_waiting();
   for (const auto& [k, e] : entries_)
     if (e->state == State::failed) schedule(k, kEvaluate);
+  return success();
 }
 
 void SessionManager::stop() {

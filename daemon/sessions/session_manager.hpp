@@ -58,11 +58,13 @@ class SessionManager {
                  ControlServer& control);
   ~SessionManager();
 
-  // Creates the media engine, registers "sessions" and "sdp", and starts
+  // Registers "sessions" and "sdp", creates the media engine and starts
   // sessions for groups that already have listeners (after a restart).
-  // Throws std::runtime_error when the engine cannot start.
-  void start();
-  void reload(const SessionsSection& config);
+  // Fails when the engine cannot start.
+  Result<void> start();
+  // Applies a new [sessions] section. Fails, changing nothing, when it is
+  // the first with an interface and the media engine cannot start.
+  Result<void> reload(const SessionsSection& config);
   // Stops every session: SAP deletions and RTCP BYEs go out.
   void stop();
 
@@ -85,6 +87,7 @@ class SessionManager {
     Clock::time_point since;  // first scheduled
   };
 
+  Result<void> start_engine();
   Entry& entry_for(const Address16& group);
   Entry* find(const Address16& group);
   void on_listener(const Address16& group);

@@ -269,7 +269,7 @@ struct SessionLab {
   void start() {
     manager = std::make_unique<SessionManager>(io, config, SessionEnvironment{clock, catalogue, listeners, routes, factory()},
                                                control);
-    manager->start();
+    REQUIRE(manager->start());
     clock.settle();
   }
 

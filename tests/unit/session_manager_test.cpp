@@ -158,7 +158,7 @@ TEST_CASE("sessions: sessions.limits caps one directory and leaves the others al
   // A reload that raises the limit lets the waiting one start.
   auto next = lab.config;
   next.limits["radio"] = 2;
-  lab.manager->reload(next);
+  REQUIRE(lab.manager->reload(next));
   lab.clock.settle();
   CHECK(lab.state(kRadio2) == "starting");
 }
@@ -264,4 +264,32 @@ TEST_CASE("sessions: a permanent source error fails at once with its reason, wit
   CHECK(lab.state(kRadio) == "failed");
   lab.leave(kRadio);
   CHECK(lab.state(kRadio) == "gone");
+}
+
+TEST_CASE("sessions: a reload whose media engine cannot start is refused and the running configuration stays") {
+  SessionLab lab;
+  lab.config.interface = "";  // no sessions yet: no engine
+  lab.catalogue.add_station(kRadio, "radio", kTone);
+  lab.start();
+  CHECK(lab.engine == nullptr);
+  auto next = lab.config;
+  next.interface = "uplink";
+  next.max_sessions = 7;
+  lab.engine_fails = true;
+  joincast::Result<void> r = joincast::success();
+  CHECK_NOTHROW(r = lab.manager->reload(next));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message() ==
+        "the media engine cannot start: io_uring_queue_init: Too many open files");
+  CHECK(lab.manager->summary()["interface"] == "");
+  CHECK(lab.engine == nullptr);
+  lab.join(kRadio, 1);
+  CHECK(lab.state(kRadio) == "gone");  // still no sessions
+  // A later reload that can start it does, and serves the listener there.
+  lab.engine_fails = false;
+  CHECK(lab.manager->reload(next));
+  CHECK(lab.manager->summary()["interface"] == "uplink");
+  REQUIRE(lab.engine != nullptr);
+  lab.clock.settle();
+  CHECK(lab.state(kRadio) == "starting");
 }
