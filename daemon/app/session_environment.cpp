@@ -89,9 +89,6 @@ class MediaStreamEngine final : public StreamEngine {
   }
   // The session may have ended on its own just now: its event is on the way.
   void listener_appeared(media::SessionId id) override { (void)engine_->listener_appeared(id); }
-  void update_metadata(media::SessionId id, const media::StreamMetadata& m) override {
-    (void)engine_->update_metadata(id, m);
-  }
   void stop(media::SessionId id) override { (void)engine_->stop(id); }
   Result<media::SessionStats> stats(media::SessionId id) const override { return engine_->stats(id); }
   unsigned threads() const override { return engine_->threads(); }

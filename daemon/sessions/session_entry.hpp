@@ -14,7 +14,7 @@ namespace joincast::daemon {
 
 struct SessionManager::Entry {
   Entry(SessionClock& clock, const Address16& k)
-      : key(k), timer(clock.timer()), title_timer(clock.timer()), since(clock.now()), first_listener(since) {}
+      : key(k), timer(clock.timer()), since(clock.now()), first_listener(since) {}
   Address16 key;
   GroupAddress group;
   State state = State::waiting;
@@ -27,14 +27,11 @@ struct SessionManager::Entry {
   std::shared_ptr<media::SourceStatusBox> source_status;
   std::string url;
   bool dvb_running = false;
-  bool cycle_titles = false;
-  unsigned title_number = 0;
   unsigned failures = 0;
   std::uint64_t generation = 0;  // async answers for an older attempt are ignored
   std::vector<std::string> routed_to;
-  std::unique_ptr<SessionTimer> timer;        // grace, retry, start timeout
-  std::unique_ptr<SessionTimer> title_timer;  // test channel's changing titles
-  Clock::time_point since;                    // of the current state
+  std::unique_ptr<SessionTimer> timer;  // grace, retry, start timeout
+  Clock::time_point since;  // of the current state
   Clock::time_point first_listener;
   std::optional<Clock::time_point> started_at;
 };

@@ -397,9 +397,7 @@ void SessionManager::start_media(Entry& e, const std::string& url) {
   e.media = id.value();
   e.source_status = plan.value().status;
   by_media_[id.value()] = e.key;
-  e.cycle_titles = plan.value().cycle_titles;
   engine_->listener_appeared(id.value());  // announce as soon as the SDP is known
-  if (e.cycle_titles) cycle_title(e.key, e.generation);
 }
 
 void SessionManager::start_dvb(Entry& e) {
@@ -459,19 +457,6 @@ void SessionManager::start_dvb(Entry& e) {
     log::info("session {}: {} is on air from dvblast", x->group.to_string(), x->service);
     publish(*x, "on-air", "dvblast");
     update_routes(*x);
-  });
-}
-
-void SessionManager::cycle_title(const Address16& key, std::uint64_t gen) {
-  Entry* e = find(key);
-  if (!e || e->generation != gen || !e->media) return;
-  // The test channel's changing titles: now playing moves on every 10 s,
-  // so the SAP/SDP i= line can be watched changing.
-  media::StreamMetadata m;
-  m.now_playing = fmt::format("Test title {}", ++e->title_number);
-  engine_->update_metadata(*e->media, m);
-  e->title_timer->start(seconds(10), [this, key, gen] {
-    cycle_title(key, gen);
   });
 }
 
@@ -562,7 +547,6 @@ void SessionManager::give_up(Entry& e, const std::string& reason, const char* ki
 
 void SessionManager::release(Entry& e) {
   e.timer->cancel();
-  e.title_timer->cancel();
   if (e.media && engine_) engine_->stop(*e.media);  // SAP deletion, BYE; "stopped" follows
   e.media.reset();
   e.source_status.reset();

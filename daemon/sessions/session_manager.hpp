@@ -112,7 +112,6 @@ class SessionManager {
   void stop_session(const Address16& group, const std::string& why);
   void start_waiting();
   void update_routes(Entry& e);
-  void cycle_title(const Address16& group, std::uint64_t generation);
   void on_media_event(const media::SessionEvent& ev);
 
   std::set<int> listener_interfaces(const Address16& group) const;

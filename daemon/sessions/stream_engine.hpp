@@ -21,7 +21,6 @@ class StreamEngine {
                                          media::MediaEngine::SourceFactory make_source) = 0;
   virtual Result<media::SessionId> announce(const media::SessionConfig& config, const media::RtpMapping& mapping) = 0;
   virtual void listener_appeared(media::SessionId id) = 0;
-  virtual void update_metadata(media::SessionId id, const media::StreamMetadata& metadata) = 0;
   // SAP deletion, RTCP BYE; a `stopped` event follows.
   virtual void stop(media::SessionId id) = 0;
   virtual Result<media::SessionStats> stats(media::SessionId id) const = 0;

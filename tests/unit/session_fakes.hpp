@@ -89,7 +89,6 @@ class FakeEngine final : public StreamEngine {
     bool announce_only = false;
     bool stopped = false;
     unsigned listener_announcements = 0;
-    std::vector<media::StreamMetadata> metadata;
   };
   explicit FakeEngine(std::function<void(const media::SessionEvent&)> on_event) : on_event_(std::move(on_event)) {}
 
@@ -103,9 +102,6 @@ class FakeEngine final : public StreamEngine {
     return next_++;
   }
   void listener_appeared(media::SessionId id) override { streams[id].listener_announcements++; }
-  void update_metadata(media::SessionId id, const media::StreamMetadata& m) override {
-    streams[id].metadata.push_back(m);
-  }
   void stop(media::SessionId id) override {
     streams[id].stopped = true;
     emit(id, media::SessionEvent::Kind::stopped);
