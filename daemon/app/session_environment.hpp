@@ -24,6 +24,9 @@ class CatalogueSessions final : public SessionCatalogue {
   void stop_dvb(const DvbTarget& target, const GroupAddress& group, unsigned ifindex,
                 media::DvbTuner::Done done) override;
   media::DvbStreamDescription describe_dvb(const DvbTarget& target) const override;
+  void on_dvb_failure(media::DvbTuner::FailureHandler handler) override {
+    catalogue_.on_dvb_failure(std::move(handler));
+  }
 
  private:
   Catalogue& catalogue_;

@@ -27,6 +27,9 @@ class SessionCatalogue {
   virtual void stop_dvb(const DvbTarget& target, const GroupAddress& group, unsigned ifindex,
                         media::DvbTuner::Done done) = 0;
   virtual media::DvbStreamDescription describe_dvb(const DvbTarget& target) const = 0;
+  // A dvblast that died after it had started: every service of its
+  // carrier has stopped. The handler is where that failure is logged.
+  virtual void on_dvb_failure(media::DvbTuner::FailureHandler handler) = 0;
 };
 
 }  // namespace joincast::daemon

@@ -62,6 +62,8 @@ SessionManager::~SessionManager() { stop(); }
 
 Result<void> SessionManager::start() {
   register_commands();
+  catalogue_.on_dvb_failure(
+      [this](const media::DvbCarrier& carrier, const media::SourceFailure& f) { on_dvb_failure(carrier, f); });
   if (config_.interface.empty()) {
     log::info("sessions: no sessions.interface configured; joins start no streams");
     return success();
@@ -501,6 +503,23 @@ void SessionManager::on_media_event(const media::SessionEvent& ev) {
     case media::SessionEvent::Kind::stopped:
       by_media_.erase(it);
       break;
+  }
+}
+
+void SessionManager::on_dvb_failure(const media::DvbCarrier& carrier, const media::SourceFailure& failure) {
+  // Sessions still starting on that carrier hear of it from their own
+  // start_dvb() answer; the running ones only from here.
+  std::vector<Entry*> running;
+  for (const auto& [k, e] : entries_)
+    if (e->dvb_running && e->resolved && std::get<DvbTarget>(e->resolved->target).carrier.same_tuning(carrier))
+      running.push_back(e.get());
+  if (running.empty()) {
+    log::error("dvb: {}", failure.reason);
+    return;
+  }
+  for (Entry* e : running) {
+    e->dvb_running = false;  // its service went with dvblast: nothing to remove
+    fail(*e, failure.reason, "dvb");
   }
 }
 

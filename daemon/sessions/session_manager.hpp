@@ -113,6 +113,7 @@ class SessionManager {
   void start_waiting();
   void update_routes(Entry& e);
   void on_media_event(const media::SessionEvent& ev);
+  void on_dvb_failure(const media::DvbCarrier& carrier, const media::SourceFailure& failure);
 
   std::set<int> listener_interfaces(const Address16& group) const;
   std::optional<std::string> policy_refusal(const Entry& e, const std::set<int>& interfaces) const;

@@ -8,6 +8,8 @@
 #include "daemon/sessions/session_manager.hpp"
 
 #include <boost/asio/post.hpp>
+#include <cstdio>
+#include <unistd.h>
 #include <doctest/doctest.h>
 
 #include <map>
@@ -148,12 +150,18 @@ class FakeCatalogue final : public SessionCatalogue {
     t.info.url = url;
     services_[group] = {g.value(), {static_cast<std::uint32_t>(services_.size() + 1)}, t};
   }
+  static media::DvbCarrier carrier() {
+    media::DvbCarrier c;
+    c.name = "test carrier";
+    c.frequency_khz = 11426500;
+    c.symbol_rate = 27500000;
+    return c;
+  }
   void add_dvb(const std::string& group, std::uint16_t service_id) {
     auto g = GroupAddress::parse(group);
     REQUIRE(g);
     DvbTarget t;
-    t.carrier.name = "test carrier";
-    t.carrier.frequency_khz = 11426500;
+    t.carrier = carrier();
     t.service_id = service_id;
     t.name = "DVB " + std::to_string(service_id);
     services_[group] = {g.value(), {(1u << 30) | service_id}, t};
@@ -181,6 +189,12 @@ class FakeCatalogue final : public SessionCatalogue {
     dvb_stopped.push_back(group.to_string());
     boost::asio::post(io_, [done] { done({}); });
   }
+  void on_dvb_failure(media::DvbTuner::FailureHandler handler) override { dvb_failure_ = std::move(handler); }
+  // dvblast of carrier died after it had started.
+  void dvb_died(const media::DvbCarrier& carrier, const std::string& reason) {
+    REQUIRE(dvb_failure_);
+    dvb_failure_(carrier, {make_error_code(media::SourceErrc::tuner_failed), reason});
+  }
   media::DvbStreamDescription describe_dvb(const DvbTarget& target) const override {
     media::DvbStreamDescription d;
     d.name = target.name;
@@ -201,6 +215,7 @@ class FakeCatalogue final : public SessionCatalogue {
  private:
   boost::asio::io_context& io_;
   std::map<std::string, ResolvedService> services_;
+  media::DvbTuner::FailureHandler dvb_failure_;
 };
 
 class FakeListeners final : public ListenerView {
@@ -228,6 +243,44 @@ class NoRoutes final : public StreamRoutes {
  public:
   bool enabled() const override { return false; }
   Result<void> route(const GroupAddress&, const std::string&, std::vector<std::string>) override { return success(); }
+};
+
+// What the daemon's log (stderr) says while it lives.
+class LogCapture {
+ public:
+  LogCapture() : file_(std::tmpfile()), saved_(::dup(2)) {
+    std::fflush(stderr);
+    ::dup2(::fileno(file_), 2);
+  }
+  ~LogCapture() {
+    restore();
+    std::fclose(file_);
+  }
+  std::string text() {
+    std::fflush(stderr);
+    std::string out;
+    std::rewind(file_);
+    char buf[4096];
+    while (std::size_t n = std::fread(buf, 1, sizeof buf, file_)) out.append(buf, n);
+    return out;
+  }
+  std::size_t count(const std::string& needle) {
+    std::string t = text();
+    std::size_t n = 0;
+    for (auto at = t.find(needle); at != std::string::npos; at = t.find(needle, at + 1)) ++n;
+    return n;
+  }
+
+ private:
+  void restore() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    ::dup2(saved_, 2);
+    ::close(saved_);
+    saved_ = -1;
+  }
+  std::FILE* file_;
+  int saved_;
 };
 
 // The manager in its fake world.

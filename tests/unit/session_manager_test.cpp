@@ -293,3 +293,24 @@ TEST_CASE("sessions: a reload whose media engine cannot start is refused and the
   lab.clock.settle();
   CHECK(lab.state(kRadio) == "starting");
 }
+
+TEST_CASE("sessions: a dvblast that dies fails its running sessions, logged once each") {
+  SessionLab lab;
+  lab.catalogue.add_dvb(kDvb, 0x1001);
+  lab.start();
+  lab.join(kDvb, 1);
+  lab.catalogue.finish_dvb_start();
+  lab.clock.settle();
+  REQUIRE(lab.state(kDvb) == "running");
+  const std::string reason = "dvblast on adapter 0 for 11426500 kHz H ended (exit status 1): no lock";
+  LogCapture log;
+  lab.catalogue.dvb_died(FakeCatalogue::carrier(), reason);
+  lab.clock.settle();
+  CHECK(lab.state(kDvb) == "retrying");
+  CHECK(lab.reason(kDvb) == reason);
+  CHECK(lab.session(kDvb)["reason_kind"] == "dvb");
+  CHECK(lab.engine->running() == 0);  // its SAP announcement is deleted
+  CHECK(log.count(reason) == 1);
+  lab.clock.advance(2s);
+  CHECK(lab.state(kDvb) == "starting");  // retried like any failure
+}
