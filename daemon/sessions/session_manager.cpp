@@ -534,14 +534,18 @@ std::string SessionManager::source_failure(const Entry& e, const std::string& me
   return status.reason;
 }
 
-void SessionManager::fail(Entry& e, const std::string& reason, const char* kind) {
+void SessionManager::record_failure(Entry& e, State next, const std::string& reason, const char* kind) {
   release(e);
   errors_[kind]++;
   e.failures++;
-  e.state = State::retrying;
+  e.state = next;
   e.since = clock_.now();
   e.reason = reason;
   e.reason_kind = kind;
+}
+
+void SessionManager::fail(Entry& e, const std::string& reason, const char* kind) {
+  record_failure(e, State::retrying, reason, kind);
   auto delay = backoff(config_.retry_initial, config_.retry_max, e.failures);
   log::warning("session {} ({}): {}; retrying in {:.1f} s", e.group.to_string(), e.service, reason,
                static_cast<double>(delay.count()) / 1000.0);
@@ -553,13 +557,7 @@ void SessionManager::fail(Entry& e, const std::string& reason, const char* kind)
 }
 
 void SessionManager::give_up(Entry& e, const std::string& reason, const char* kind) {
-  release(e);
-  errors_[kind]++;
-  e.failures++;
-  e.state = State::failed;
-  e.since = clock_.now();
-  e.reason = reason;
-  e.reason_kind = kind;
+  record_failure(e, State::failed, reason, kind);
   log::warning("session {} ({}): {}; not retried", e.group.to_string(), e.service, reason);
   publish(e, "failed", reason + "; not retried");
 }

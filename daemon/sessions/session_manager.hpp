@@ -102,6 +102,8 @@ class SessionManager {
   static bool starting(const Entry& e);
   void start_media(Entry& e, const std::string& url);
   void start_dvb(Entry& e);
+  // Releases what runs and records the failure, entering `next`.
+  void record_failure(Entry& e, State next, const std::string& reason, const char* kind);
   // Retried with backoff.
   void fail(Entry& e, const std::string& reason, const char* kind);
   // Not retried: trying again would fail the same way.
