@@ -36,16 +36,19 @@ nlohmann::json SessionManager::sessions_json() const {
 void SessionManager::register_commands() {
   control_.add("sessions", "streams: state, service, listeners, RTP and RTCP statistics",
                [this](const nlohmann::json&) { return sessions_json(); });
-  control_.add("sdp", "the SDP a session announces: {\"group\": G}", [this](const nlohmann::json& request) {
-    auto g = GroupAddress::parse(request.value("group", std::string()));
-    if (!g) throw ControlServer::CommandError("\"group\" must be a multicast group address");
-    Entry* e = find(group_key(g.value()));
-    if (!e || !e->media) throw ControlServer::CommandError("no stream is running for " + g.value().to_string());
-    auto stats = engine_->stats(*e->media);
-    if (!stats || stats.value().sdp.empty())
-      throw ControlServer::CommandError("the stream for " + g.value().to_string() + " has no SDP yet (still starting)");
-    return nlohmann::json{{"group", g.value().to_string()}, {"sdp", stats.value().sdp}};
-  });
+  control_.add("sdp", "the SDP a session announces: {\"group\": G}",
+               ControlServer::Handler([this](const nlohmann::json& request) -> Result<nlohmann::json> {
+                 auto g = GroupAddress::parse(request.value("group", std::string()));
+                 if (!g) return invalid("\"group\" must be a multicast group address");
+                 const std::string name = g.value().to_string();
+                 Entry* e = find(group_key(g.value()));
+                 if (!e || !e->media) return Error(std::errc::no_such_process, "no stream is running for " + name);
+                 auto stats = engine_->stats(*e->media);
+                 if (!stats || stats.value().sdp.empty())
+                   return Error(std::errc::resource_unavailable_try_again,
+                                "the stream for " + name + " has no SDP yet (still starting)");
+                 return nlohmann::json{{"group", name}, {"sdp", stats.value().sdp}};
+               }));
 }
 
 void SessionManager::publish(const Entry& e, const char* event, const std::string& detail) {
