@@ -70,6 +70,9 @@ of:
              unless one comes back
   retrying   failed (the reason is shown); retried with backoff while
              listeners remain
+  failed     failed in a way no retry mends, such as a URL joincast cannot
+             play (the reason is shown); not retried until its listeners
+             leave or the configuration is reloaded
   waiting    not started: unknown group, refused by a policy, or over a
              session limit (the reason is shown)
 For running sessions: codec and payload type, packets sent, SAP

@@ -47,8 +47,9 @@ Daemon::Daemon(Config config, Options options)
   proxy_ =
       std::make_unique<MembershipProxy>(config_.proxy, [this] { return membership_->active_groups(); }, links_);
   add(*proxy_, &Config::proxy);
-  sessions_ = std::make_unique<SessionManager>(io_, config_.sessions, *catalogue_, *membership_, *routes_, control_,
-                                               links_.interfaces());
+  session_environment_ =
+      std::make_unique<DaemonSessionEnvironment>(io_, *catalogue_, *membership_, *routes_, links_.interfaces());
+  sessions_ = std::make_unique<SessionManager>(io_, config_.sessions, session_environment_->get(), control_);
   sessions_module_ = std::make_unique<SessionsModule>(*sessions_);
   add(*sessions_module_, &Config::sessions);
 

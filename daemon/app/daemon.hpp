@@ -15,6 +15,7 @@
 #include "daemon/membership/membership.hpp"
 #include "daemon/membership/proxy.hpp"
 #include "daemon/routing/route_controller.hpp"
+#include "daemon/app/session_environment.hpp"
 #include "daemon/sessions/session_manager.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -78,6 +79,7 @@ class Daemon {
   std::unique_ptr<Catalogue> catalogue_;  // groups -> stations and DVB services
   std::unique_ptr<Membership> membership_;
   std::unique_ptr<MembershipProxy> proxy_;
+  std::unique_ptr<DaemonSessionEnvironment> session_environment_;
   std::unique_ptr<SessionManager> sessions_;
   std::unique_ptr<RoutingModule> routing_module_;
   std::unique_ptr<SessionsModule> sessions_module_;

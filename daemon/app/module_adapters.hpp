@@ -1,13 +1,12 @@
 // module_adapters.hpp — the routing and sessions modules seen through the
-// Module interface, for the composition root, while their own classes keep
-// the bool/void start and reload they had (they log their own failures).
+// Module interface, for the composition root. Routing keeps the bool start
+// and reload it had (it logs its own failures); sessions return Result.
 #pragma once
 
 #include "daemon/core/module.hpp"
 #include "daemon/routing/route_controller.hpp"
 #include "daemon/sessions/session_manager.hpp"
 
-#include <exception>
 #include <string>
 #include <string_view>
 
@@ -32,33 +31,13 @@ class RoutingModule final : public ConfiguredModule<RoutingSection> {
   RouteController& routes_;
 };
 
-// The session manager's exceptions name it already ("sessions: …").
-inline Error sessions_error(const std::exception& e) {
-  std::string_view what = e.what();
-  if (what.starts_with("sessions: ")) what.remove_prefix(10);
-  return Error(std::errc::io_error, std::string(what));
-}
-
 class SessionsModule final : public ConfiguredModule<SessionsSection> {
  public:
   explicit SessionsModule(SessionManager& sessions) : sessions_(sessions) {}
   std::string_view name() const override { return "sessions"; }
-  Result<void> start() override {
-    try {
-      sessions_.start();
-    } catch (const std::exception& e) {
-      return sessions_error(e);
-    }
-    return success();
-  }
-  Result<void> reload(const SessionsSection& next) override {
-    try {
-      sessions_.reload(next);
-    } catch (const std::exception& e) {
-      return sessions_error(e);
-    }
-    return success();
-  }
+  Result<void> start() override { return sessions_.start(); }
+  // Fails, changing nothing, when the media engine cannot start.
+  Result<void> reload(const SessionsSection& next) override { return sessions_.reload(next); }
   void stop() override { sessions_.stop(); }
   nlohmann::json status() const override { return sessions_.summary(); }
   void collect_metrics(MetricsWriter& w) const override { sessions_.collect_metrics(w); }

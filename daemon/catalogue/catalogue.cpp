@@ -80,8 +80,9 @@ void Catalogue::build(const CatalogueConfig& config) {
   } else {
     tuner_ = std::make_unique<media::DvbTuner>(io_.get_executor(), config_.dvb.tuner);
     tuner_->on_failure([this](const media::DvbCarrier& c, const media::SourceFailure& f) {
-      log::error("dvb: {}", f.reason);
+      // Logged once, where it is handled: by the sessions on that carrier.
       if (on_dvb_failure_) on_dvb_failure_(c, f);
+      else log::error("dvb: {}", f.reason);
     });
   }
 }

@@ -6,26 +6,6 @@
 
 namespace joincast::daemon {
 
-namespace {
-
-bool valid_allow(const std::string& item) {
-  if (item == "all" || item == "internet" || item == "dvb") return true;
-  if (item.rfind("directory:", 0) == 0) return item.size() > 10;
-  auto slash = item.find('/');
-  if (slash == std::string::npos) return false;
-  boost::system::error_code ec;
-  auto a = boost::asio::ip::make_address(item.substr(0, slash), ec);
-  if (ec || !a.is_multicast()) return false;
-  try {
-    int len = std::stoi(item.substr(slash + 1));
-    return len >= 0 && len <= (a.is_v6() ? 128 : 32);
-  } catch (...) {
-    return false;
-  }
-}
-
-}  // namespace
-
 void parse_sessions(ConfigReader& r, const toml::table& root, SessionsSection& s) {
   const std::string path = "sessions";
   const toml::table& t = *r.table(root, "sessions", "");
@@ -84,13 +64,14 @@ void parse_sessions(ConfigReader& r, const toml::table& root, SessionsSection& s
       r.only_keys(*p, "policy", {"interfaces", "allow"});
       PolicyRule rule;
       rule.interfaces = r.strings(*p, "interfaces", "policy");
-      rule.allow = r.strings(*p, "allow", "policy");
+      std::vector<std::string> allow = r.strings(*p, "allow", "policy");
       rule.origin = fmt::format("{}:{}", r.file(), p->source().begin.line);
       if (rule.interfaces.empty()) r.error(p, "policy.interfaces", "a policy names at least one interface");
-      for (const auto& a : rule.allow)
-        if (!valid_allow(a))
-          r.error(p->get("allow"), "policy.allow",
-                  fmt::format("\"{}\" is not \"all\", \"internet\", \"dvb\", \"directory:NAME\" or a group prefix", a));
+      for (const auto& a : allow) {
+        auto parsed = parse_allow(a);
+        if (!parsed) r.error(p->get("allow"), "policy.allow", parsed.error().message());
+        else rule.allow.push_back(std::move(parsed).value());
+      }
       s.policies.push_back(std::move(rule));
     }
   }

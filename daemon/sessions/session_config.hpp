@@ -3,6 +3,7 @@
 #pragma once
 
 #include "daemon/core/config_reader.hpp"
+#include "daemon/sessions/session_policy.hpp"
 
 #include <chrono>
 #include <map>
@@ -10,17 +11,6 @@
 #include <vector>
 
 namespace joincast::daemon {
-
-// Which downstream interfaces may start what. A join on an interface named
-// by a policy starts a session only if the service matches one of its
-// `allow` items; interfaces no policy names may start anything.
-struct PolicyRule {
-  std::vector<std::string> interfaces;
-  // "all", "internet", "dvb", "directory:NAME", or a group prefix such as
-  // "ff3e:40:2001:db8:d0be:f00d:8000:0/112" or "239.255.0.0/24".
-  std::vector<std::string> allow;
-  std::string origin;  // "file:line"
-};
 
 struct SessionsSection {
   std::string interface;  // where streams leave; empty: no sessions
@@ -38,7 +28,7 @@ struct SessionsSection {
   std::size_t rtcp_receivers = 64;         // RTCP receivers one session keeps track of
   std::size_t rtcp_receivers_total = 1024; // ... and all sessions together
   bool route = true;  // with [routing]: route streams to the interfaces with listeners
-  std::vector<PolicyRule> policies;
+  std::vector<PolicyRule> policies;  // [[policy]], parsed (session_policy.hpp)
 };
 
 void parse_sessions(ConfigReader& r, const toml::table& root, SessionsSection& s);

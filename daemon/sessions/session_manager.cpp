@@ -1,62 +1,20 @@
 // session_manager.cpp — see session_manager.hpp.
-#include "daemon/sessions/session_manager.hpp"
+#include "daemon/sessions/session_entry.hpp"
 
 #include "daemon/core/log.hpp"
-#include "daemon/membership/loader/membership_json.hpp"
-#include "daemon/membership/loader/membership_program.hpp"
-#include "media/engine/stats_json.hpp"
+#include "daemon/sessions/session_limits.hpp"
+#include "daemon/sessions/session_policy.hpp"
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
-#include <net/if.h>
 
 #include <random>
 
 namespace joincast::daemon {
 
 using namespace std::chrono;
-using Clock = steady_clock;
 
-struct SessionManager::Entry {
-  Entry(boost::asio::io_context& io, const Address16& k) : key(k), timer(io), title_timer(io) {}
-  Address16 key;
-  GroupAddress group;
-  State state = State::waiting;
-  std::string reason;       // why it waits or failed last, for people
-  std::string reason_kind;  // "resolve", "policy", "limit", "source", ...
-  std::string service;      // "Test tone 440 Hz (MP3)", "DVB 0xf00d on 11426500 kHz H"
-  std::string directory;    // directory name, or "dvb"
-  std::optional<ResolvedService> resolved;
-  std::optional<media::SessionId> media;
-  std::shared_ptr<media::SourceStatusBox> source_status;
-  std::string url;
-  bool dvb_running = false;
-  bool cycle_titles = false;
-  unsigned title_number = 0;
-  unsigned failures = 0;
-  std::uint64_t generation = 0;  // async answers for an older attempt are ignored
-  std::vector<std::string> routed_to;
-  boost::asio::steady_timer timer;        // grace, retry, start timeout
-  boost::asio::steady_timer title_timer;  // test channel's changing titles
-  Clock::time_point since = Clock::now(); // of the current state
-  Clock::time_point first_listener = Clock::now();
-  std::optional<Clock::time_point> started_at;
-};
-
-const char* SessionManager::state_name(State s) {
-  switch (s) {
-    case State::waiting: return "waiting";
-    case State::starting: return "starting";
-    case State::running: return "running";
-    case State::grace: return "grace";
-    case State::retrying: return "retrying";
-  }
-  return "?";
-}
-
-namespace {
-
-Address16 key_of(const GroupAddress& g) {
+Address16 group_key(const GroupAddress& g) {
   Address16 a{};
   if (g.is_v6()) {
     auto b = g.address().to_v6().to_bytes();
@@ -70,35 +28,12 @@ Address16 key_of(const GroupAddress& g) {
 }
 
 // Membership's groups are multicast by construction.
-GroupAddress group_of(const Address16& a) {
+GroupAddress key_group(const Address16& a) {
   auto g = GroupAddress::from(a);
   return g ? g.value() : GroupAddress{};
 }
 
-std::string if_name(int ifindex) { return interface_name(static_cast<std::uint32_t>(ifindex)); }
-
-bool prefix_contains(const std::string& prefix, const boost::asio::ip::address& a) {
-  auto slash = prefix.find('/');
-  boost::system::error_code ec;
-  auto base = boost::asio::ip::make_address(prefix.substr(0, slash), ec);
-  if (ec || base.is_v6() != a.is_v6()) return false;
-  unsigned len = static_cast<unsigned>(std::stoul(prefix.substr(slash + 1)));
-  auto bytes = [](const boost::asio::ip::address& x) {
-    std::vector<std::uint8_t> v;
-    if (x.is_v6()) {
-      auto b = x.to_v6().to_bytes();
-      v.assign(b.begin(), b.end());
-    } else {
-      auto b = x.to_v4().to_bytes();
-      v.assign(b.begin(), b.end());
-    }
-    return v;
-  };
-  auto p = bytes(base), q = bytes(a);
-  for (unsigned i = 0; i < len; ++i)
-    if (((p[i / 8] >> (7 - i % 8)) & 1) != ((q[i / 8] >> (7 - i % 8)) & 1)) return false;
-  return true;
-}
+namespace {
 
 milliseconds backoff(milliseconds initial, milliseconds max, unsigned failures) {
   // "Equal jitter": a random delay in [d/2, d], d doubling per failure.
@@ -112,77 +47,75 @@ milliseconds backoff(milliseconds initial, milliseconds max, unsigned failures) 
 
 }  // namespace
 
-SessionManager::SessionManager(boost::asio::io_context& io, const SessionsSection& config, Catalogue& catalogue,
-                               Membership& membership, RouteRequests& routes, ControlServer& control,
-                               const InterfaceTable& interfaces)
+SessionManager::SessionManager(boost::asio::io_context& io, const SessionsSection& config, SessionEnvironment env,
+                               ControlServer& control)
     : io_(io),
       config_(config),
-      catalogue_(catalogue),
-      membership_(membership),
-      routes_(routes),
-      interfaces_(interfaces),
+      clock_(env.clock),
+      catalogue_(env.catalogue),
+      listeners_(env.listeners),
+      routes_(env.routes),
+      make_engine_(std::move(env.make_engine)),
       control_(control),
       receiver_budget_(std::make_shared<media::ReceiverBudget>(config.rtcp_receivers_total)) {}
 
 SessionManager::~SessionManager() { stop(); }
 
-void SessionManager::start() {
-  control_.add("sessions", "streams: state, service, listeners, RTP and RTCP statistics", [this](const nlohmann::json&) {
-    nlohmann::json list = nlohmann::json::array();
-    index_ = listener_index();  // one walk for all entries
-    for (const auto& [key, e] : entries_) list.push_back(entry_json(*e));
-    index_.reset();
-    return nlohmann::json{{"sessions", list}, {"interface", config_.interface}};
-  });
-  control_.add("sdp", "the SDP a session announces: {\"group\": G}", [this](const nlohmann::json& request) {
-    auto g = GroupAddress::parse(request.value("group", std::string()));
-    if (!g) throw ControlServer::CommandError("\"group\" must be a multicast group address");
-    Entry* e = find(key_of(g.value()));
-    if (!e || !e->media) throw ControlServer::CommandError("no stream is running for " + g.value().to_string());
-    auto stats = engine_->stats(*e->media);
-    if (!stats || stats.value().sdp.empty())
-      throw ControlServer::CommandError("the stream for " + g.value().to_string() + " has no SDP yet (still starting)");
-    return nlohmann::json{{"group", g.value().to_string()}, {"sdp", stats.value().sdp}};
-  });
+Result<void> SessionManager::start() {
+  register_commands();
+  catalogue_.on_dvb_failure(
+      [this](const media::DvbCarrier& carrier, const media::SourceFailure& f) { on_dvb_failure(carrier, f); });
   if (config_.interface.empty()) {
     log::info("sessions: no sessions.interface configured; joins start no streams");
-    return;
+    return success();
   }
-  media::EngineOptions options;
-  options.threads = config_.threads;
-  options.on_event = [this](const media::SessionEvent& ev) {
+  return start_engine();
+}
+
+Result<void> SessionManager::start_engine() {
+  auto engine = make_engine_(config_.threads, [this](const media::SessionEvent& ev) {
     // A worker thread: hand it to the daemon's thread.
     boost::asio::post(io_, [this, ev] { on_media_event(ev); });
-  };
-  options.ffmpeg_log = [](int level, std::string_view text) {
-    (void)level;
-    log::debug("ffmpeg: {}", text);
-  };
-  auto engine = media::MediaEngine::create(std::move(options));
-  if (!engine) throw std::runtime_error("sessions: the media engine cannot start: " + engine.error().message());
+  });
+  if (!engine) return std::move(engine).error().context("the media engine cannot start");
   engine_ = std::move(engine).value();
   std::string note = engine_->sender_note();
   log::info("sessions: streams leave by {} ({} worker thread{}{})", config_.interface, engine_->threads(),
             engine_->threads() == 1 ? "" : "s", note.empty() ? ", io_uring" : ", " + note);
 
   // Groups that have listeners already (pinned maps kept them over a restart).
-  for (const auto& g : membership_.active_groups()) on_listener(g);
+  for (const auto& g : listeners_.groups_with_listeners()) on_listener(g);
+  return success();
 }
 
-void SessionManager::reload(const SessionsSection& config) {
+Result<void> SessionManager::reload(const SessionsSection& config) {
   bool restart = config.interface != config_.interface || config.threads != config_.threads;
-  if (restart && !entries_.empty())
-    log::warning("sessions: interface or threads changed; running sessions keep the old ones until they stop");
   SessionsSection next = config;
   if (restart && engine_) {
     next.interface = config_.interface;
     next.threads = config_.threads;
   }
-  config_ = next;
+  if (!engine_ && !next.interface.empty()) {
+    // The first sessions.interface: the engine must start, or nothing of
+    // this section applies.
+    SessionsSection running = std::move(config_);
+    config_ = next;
+    if (auto r = start_engine(); !r) {
+      config_ = std::move(running);
+      return r;
+    }
+  } else {
+    if (restart && !entries_.empty())
+      log::warning("sessions: interface or threads changed; running sessions keep the old ones until they stop");
+    config_ = next;
+  }
   receiver_budget_->set_limit(config_.rtcp_receivers_total);  // running sessions keep their per-session cap
-  if (!engine_ && !config_.interface.empty()) start();
-  // Policies and limits may now let waiting groups start.
+  // Policies and limits may now let waiting groups start, and the
+  // directories a failed one's URL came from may have changed.
   start_waiting();
+  for (const auto& [k, e] : entries_)
+    if (e->state == State::failed) schedule(k, kEvaluate);
+  return success();
 }
 
 void SessionManager::stop() {
@@ -202,8 +135,8 @@ SessionManager::Entry* SessionManager::find(const Address16& group) {
 SessionManager::Entry& SessionManager::entry_for(const Address16& group) {
   auto& slot = entries_[group];
   if (!slot) {
-    slot = std::make_unique<Entry>(io_, group);
-    slot->group = group_of(group);
+    slot = std::make_unique<Entry>(clock_, group);
+    slot->group = key_group(group);
   }
   return *slot;
 }
@@ -243,21 +176,21 @@ void SessionManager::on_listener(const Address16& group) {
     // RFC-less but expected: a listener back within the grace period finds
     // the stream still running, or still starting if it had not started
     // when the last one left (the grace timer replaced the start timeout).
-    e.timer.cancel();
+    e.timer->cancel();
     e.state = e.started_at ? State::running : State::starting;
-    e.since = Clock::now();
+    e.since = clock_.now();
     if (e.state == State::starting) arm_start_timeout(e);
     log::info("session {}: a listener is back; the stream goes on", e.group.to_string());
     publish(e, "listener-back");
   }
-  if (e.media && (e.state == State::running || e.state == State::starting)) (void)engine_->listener_appeared(*e.media);
+  if (e.media && (e.state == State::running || e.state == State::starting)) engine_->listener_appeared(*e.media);
   schedule(group, e.state == State::waiting ? kEvaluate : kRoutes);  // a new interface may be allowed by policy
 }
 
 void SessionManager::on_group_down(const Address16& group) {
   Entry* e = find(group);
   if (!e) return;
-  if (e->state == State::waiting || e->state == State::retrying) {
+  if (e->state == State::waiting || e->state == State::retrying || e->state == State::failed) {
     // Nothing runs for it: forget it.
     release(*e);
     entries_.erase(group);
@@ -265,53 +198,29 @@ void SessionManager::on_group_down(const Address16& group) {
   }
   if (e->state == State::grace) return;
   e->state = State::grace;
-  e->since = Clock::now();
+  e->since = clock_.now();
   log::info("session {}: last listener left; stopping in {} ms unless one comes back", e->group.to_string(),
             config_.grace.count());
   publish(*e, "grace", fmt::format("{} ms", config_.grace.count()));
-  e->timer.expires_after(config_.grace);
-  e->timer.async_wait([this, group](boost::system::error_code ec) {
-    if (!ec) stop_session(group, "no listeners");
+  e->timer->start(config_.grace, [this, group] {
+    stop_session(group, "no listeners");
   });
 }
-
-SessionManager::ListenerIndex SessionManager::listener_index() const { return membership_.listener_interfaces(); }
 
 std::set<int> SessionManager::listener_interfaces(const Address16& group) const {
   if (index_) {
     auto it = index_->find(group);
     return it == index_->end() ? std::set<int>{} : it->second;
   }
-  auto all = membership_.listener_interfaces();
-  auto it = all.find(group);
-  return it == all.end() ? std::set<int>{} : it->second;
+  return listeners_.listener_interfaces(group);
 }
 
 std::optional<std::string> SessionManager::policy_refusal(const Entry& e, const std::set<int>& interfaces) const {
-  if (config_.policies.empty()) return std::nullopt;
-  bool dvb = e.resolved && std::holds_alternative<DvbTarget>(e.resolved->target);
-  auto allows = [&](const PolicyRule& p) {
-    for (const auto& a : p.allow) {
-      if (a == "all") return true;
-      if (a == "dvb" && dvb) return true;
-      if (a == "internet" && !dvb) return true;
-      if (a.rfind("directory:", 0) == 0 && !dvb && a.substr(10) == e.directory) return true;
-      if (a.find('/') != std::string::npos && prefix_contains(a, e.group.address())) return true;
-    }
-    return false;
-  };
-  std::vector<std::string> refused;
-  for (int ifindex : interfaces) {
-    std::string name = if_name(ifindex);
-    const PolicyRule* rule = nullptr;
-    for (const auto& p : config_.policies)
-      if (std::find(p.interfaces.begin(), p.interfaces.end(), name) != p.interfaces.end()) rule = &p;
-    if (!rule || allows(*rule)) return std::nullopt;  // one allowed interface is enough
-    refused.push_back(fmt::format("{} ({})", name, rule->origin));
-  }
-  std::string list;
-  for (const auto& r : refused) list += (list.empty() ? "" : ", ") + r;
-  return fmt::format("the policy of {} does not allow starting {}", list, dvb ? "DVB services" : e.directory);
+  PolicySubject subject{e.resolved && std::holds_alternative<DvbTarget>(e.resolved->target), e.directory,
+                        e.group.address()};
+  std::vector<std::string> names;
+  for (int ifindex : interfaces) names.push_back(listeners_.interface_name(ifindex));
+  return daemon::policy_refusal(config_.policies, subject, names);
 }
 
 std::optional<std::string> SessionManager::limit_refusal(const Entry& e) const {
@@ -321,18 +230,14 @@ std::optional<std::string> SessionManager::limit_refusal(const Entry& e) const {
     total++;
     if (other->directory == e.directory) same++;
   }
-  if (total >= config_.max_sessions)
-    return fmt::format("{} sessions run already (sessions.max_sessions)", total);
-  if (auto it = config_.limits.find(e.directory); it != config_.limits.end() && same >= it->second)
-    return fmt::format("{} {} sessions run already (sessions.limits.{})", same, e.directory, e.directory);
-  return std::nullopt;
+  return daemon::limit_refusal(config_, e.directory, total, same);
 }
 
 void SessionManager::wait(Entry& e, const std::string& reason, milliseconds retry_after, const char* kind) {
   bool changed = e.state != State::waiting || e.reason != reason;
   release(e);
   e.state = State::waiting;
-  e.since = Clock::now();
+  e.since = clock_.now();
   e.reason = reason;
   e.reason_kind = kind;
   if (changed) {
@@ -341,16 +246,14 @@ void SessionManager::wait(Entry& e, const std::string& reason, milliseconds retr
     publish(e, "waiting", reason);
   }
   auto key = e.key;
-  e.timer.expires_after(retry_after);
-  e.timer.async_wait([this, key](boost::system::error_code ec) {
-    if (ec) return;
+  e.timer->start(retry_after, [this, key] {
     if (Entry* x = find(key); x && x->state == State::waiting) schedule(key, kEvaluate);
   });
 }
 
 void SessionManager::schedule(const Address16& group, unsigned what) {
   auto [it, fresh] = pending_.try_emplace(group);
-  if (fresh) it->second.since = Clock::now();
+  if (fresh) it->second.since = clock_.now();
   it->second.what |= what;
   if (flush_posted_) return;
   flush_posted_ = true;
@@ -366,7 +269,7 @@ void SessionManager::run_pending() {
   auto pending = std::move(pending_);
   pending_.clear();
   if (stopping_ || !engine_) return;
-  index_ = listener_index();
+  index_ = listeners_.listeners();
   for (const auto& [group, p] : pending) {
     Entry* e = find(group);
     if (!e) {
@@ -376,7 +279,8 @@ void SessionManager::run_pending() {
       evaluate(*e);  // forgets it again if its listeners are gone already
       continue;
     }
-    if ((p.what & kEvaluate) && (e->state == State::waiting || e->state == State::retrying)) evaluate(*e);
+    if ((p.what & kEvaluate) && (e->state == State::waiting || e->state == State::retrying || e->state == State::failed))
+      evaluate(*e);
     else if (p.what & kRoutes) update_routes(*e);
   }
   index_.reset();
@@ -427,9 +331,7 @@ void SessionManager::arm_start_timeout(Entry& e) {
   // No first packet within start_timeout is a failure like any other.
   const Address16 key = e.key;
   const std::uint64_t gen = e.generation;
-  e.timer.expires_after(config_.start_timeout);
-  e.timer.async_wait([this, key, gen](boost::system::error_code ec) {
-    if (ec) return;
+  e.timer->start(config_.start_timeout, [this, key, gen] {
     Entry* x = find(key);
     if (!x || x->generation != gen || x->state != State::starting) return;
     // The source's own last failure says why (the station's 404, an HLS
@@ -446,7 +348,7 @@ void SessionManager::arm_start_timeout(Entry& e) {
 void SessionManager::start_session(Entry& e) {
   release(e);
   e.state = State::starting;
-  e.since = Clock::now();
+  e.since = clock_.now();
   // Unique across entries: an answer for a stopped group's entry must not
   // match a new entry for the same group.
   const std::uint64_t gen = e.generation = ++generations_;
@@ -470,10 +372,9 @@ void SessionManager::start_session(Entry& e) {
 }
 
 void SessionManager::start_media(Entry& e, const std::string& url) {
-  std::string why;
-  auto plan = media::plan_source(url, catalogue_.http(), why);
+  auto plan = catalogue_.plan_source(url);
   if (!plan) {
-    fail(e, why.empty() ? plan.error().message() : why, "source");
+    give_up(e, plan.error().message(), "source");  // the URL is wrong, not the station's state
     return;
   }
   const auto& target = std::get<InternetTarget>(e.resolved->target);
@@ -491,95 +392,17 @@ void SessionManager::start_media(Entry& e, const std::string& url) {
   cfg.sap.well_known_group = config_.sap_well_known;
   cfg.receiver_limits = receiver_limits();
   // Routing a locally sent stream works on its multicast loopback copy.
-  cfg.multicast_loop = config_.route && routes_.routing_enabled();
-  auto id = engine_->start(cfg, plan.value().factory, &why);
+  cfg.multicast_loop = config_.route && routes_.enabled();
+  auto id = engine_->start(cfg, plan.value().factory);
   if (!id) {
-    fail(e, why.empty() ? id.error().message() : why, "media");
+    fail(e, id.error().message(), "media");
     return;
   }
   e.url = url;
   e.media = id.value();
   e.source_status = plan.value().status;
   by_media_[id.value()] = e.key;
-  e.cycle_titles = plan.value().cycle_titles;
-  (void)engine_->listener_appeared(id.value());  // announce as soon as the SDP is known
-  if (e.cycle_titles) cycle_title(e.key, e.generation);
-}
-
-void SessionManager::start_dvb(Entry& e) {
-  const auto& target = std::get<DvbTarget>(e.resolved->target);
-  const auto ifindex = static_cast<unsigned>(interfaces_.ifindex(config_.interface).value_or(0));
-  if (!ifindex) {
-    fail(e, "sessions.interface " + config_.interface + " does not exist", "dvb");
-    return;
-  }
-  const Address16 key = e.key;
-  const std::uint64_t gen = e.generation;
-  catalogue_.start_dvb(target, e.group, ifindex, [this, key, gen, target, group = e.group,
-                                                  ifindex](const media::SourceFailure& failure) {
-    Entry* x = find(key);
-    if (x && x->generation != gen) return;  // a newer attempt adds its own
-    if (!x || !starting(*x)) {
-      // Stopped or given up while dvblast tuned (the grace period ended, the
-      // start timed out): the service it added now is nobody's.
-      if (!failure)
-        catalogue_.stop_dvb(target, group, ifindex, [name = group.to_string()](const media::SourceFailure& f) {
-          if (f) log::warning("session {}: stopping the DVB service: {}", name, f.reason);
-        });
-      return;
-    }
-    if (failure) {
-      fail(*x, failure.reason, "dvb");
-      return;
-    }
-    x->dvb_running = true;
-    // dvblast sends the RTP; joincast announces it (dvblast sends no SAP).
-    auto d = catalogue_.describe_dvb(std::get<DvbTarget>(x->resolved->target));
-    media::SessionConfig cfg;
-    cfg.group = x->group.address();
-    cfg.interface = config_.interface;
-    if (!config_.source_address.empty()) cfg.source_address = boost::asio::ip::make_address(config_.source_address);
-    cfg.hop_limit = config_.hop_limit;
-    cfg.rtp_port = d.port;
-    cfg.metadata.station_name = d.name;
-    cfg.metadata.now_playing = d.carrier;
-    cfg.sap.interval = config_.sap_interval;
-    cfg.sap.well_known_group = config_.sap_well_known;
-    cfg.receiver_limits = receiver_limits();
-    std::string why;
-    auto id = engine_->announce(cfg, media::mpegts_mapping(), &why);
-    if (!id) {
-      fail(*x, "announcing the DVB service failed: " + (why.empty() ? id.error().message() : why), "media");
-      return;
-    }
-    x->media = id.value();
-    by_media_[id.value()] = x->key;
-    x->started_at = Clock::now();
-    if (x->state == State::starting) {  // in grace, the grace timer runs on
-      x->timer.cancel();
-      x->state = State::running;
-      x->since = *x->started_at;
-    }
-    x->failures = 0;
-    started_total_++;
-    log::info("session {}: {} is on air from dvblast", x->group.to_string(), x->service);
-    publish(*x, "on-air", "dvblast");
-    update_routes(*x);
-  });
-}
-
-void SessionManager::cycle_title(const Address16& key, std::uint64_t gen) {
-  Entry* e = find(key);
-  if (!e || e->generation != gen || !e->media) return;
-  // The test channel's changing titles: now playing moves on every 10 s,
-  // so the SAP/SDP i= line can be watched changing.
-  media::StreamMetadata m;
-  m.now_playing = fmt::format("Test title {}", ++e->title_number);
-  (void)engine_->update_metadata(*e->media, m);
-  e->title_timer.expires_after(seconds(10));
-  e->title_timer.async_wait([this, key, gen](boost::system::error_code ec) {
-    if (!ec) cycle_title(key, gen);
-  });
+  engine_->listener_appeared(id.value());  // announce as soon as the SDP is known
 }
 
 void SessionManager::on_media_event(const media::SessionEvent& ev) {
@@ -593,16 +416,16 @@ void SessionManager::on_media_event(const media::SessionEvent& ev) {
   switch (ev.kind) {
     case media::SessionEvent::Kind::started: {
       if (!starting(*e)) return;
-      e->started_at = Clock::now();
+      e->started_at = clock_.now();
       if (e->state == State::starting) {  // in grace, the grace timer runs on
-        e->timer.cancel();
+        e->timer->cancel();
         e->state = State::running;
         e->since = *e->started_at;
       }
       e->failures = 0;
       e->reason.clear();
       started_total_++;
-      auto ms = duration_cast<milliseconds>(Clock::now() - e->first_listener).count();
+      auto ms = duration_cast<milliseconds>(clock_.now() - e->first_listener).count();
       std::string codec;
       if (auto s = engine_->stats(ev.id)) codec = s.value().codec;
       log::info("session {}: on air: {} ({}), {} ms after the first join", e->group.to_string(), e->service,
@@ -614,9 +437,12 @@ void SessionManager::on_media_event(const media::SessionEvent& ev) {
     case media::SessionEvent::Kind::ended:
       fail(*e, "the station's stream ended", "source");
       break;
-    case media::SessionEvent::Kind::failed:
-      fail(*e, source_failure(*e, ev.message.empty() ? ev.error.message() : ev.message), "source");
+    case media::SessionEvent::Kind::failed: {
+      std::string reason = source_failure(*e, ev.message.empty() ? ev.error.message() : ev.message);
+      if (media::is_permanent(ev.error)) give_up(*e, reason, "source");
+      else fail(*e, reason, "source");
       break;
+    }
     case media::SessionEvent::Kind::stopped:
       by_media_.erase(it);
       break;
@@ -634,34 +460,41 @@ std::string SessionManager::source_failure(const Entry& e, const std::string& me
   return status.reason;
 }
 
-void SessionManager::fail(Entry& e, const std::string& reason, const char* kind) {
+void SessionManager::record_failure(Entry& e, State next, const std::string& reason, const char* kind) {
   release(e);
   errors_[kind]++;
   e.failures++;
-  e.state = State::retrying;
-  e.since = Clock::now();
+  e.state = next;
+  e.since = clock_.now();
   e.reason = reason;
   e.reason_kind = kind;
+}
+
+void SessionManager::fail(Entry& e, const std::string& reason, const char* kind) {
+  record_failure(e, State::retrying, reason, kind);
   auto delay = backoff(config_.retry_initial, config_.retry_max, e.failures);
   log::warning("session {} ({}): {}; retrying in {:.1f} s", e.group.to_string(), e.service, reason,
                static_cast<double>(delay.count()) / 1000.0);
   publish(e, "failed", fmt::format("{}; retrying in {:.1f} s", reason, static_cast<double>(delay.count()) / 1000.0));
   const Address16 key = e.key;
-  e.timer.expires_after(delay);
-  e.timer.async_wait([this, key](boost::system::error_code ec) {
-    if (ec) return;
+  e.timer->start(delay, [this, key] {
     if (Entry* x = find(key); x && x->state == State::retrying) schedule(key, kEvaluate);
   });
 }
 
+void SessionManager::give_up(Entry& e, const std::string& reason, const char* kind) {
+  record_failure(e, State::failed, reason, kind);
+  log::warning("session {} ({}): {}; not retried", e.group.to_string(), e.service, reason);
+  publish(e, "failed", reason + "; not retried");
+}
+
 void SessionManager::release(Entry& e) {
-  e.timer.cancel();
-  e.title_timer.cancel();
-  if (e.media && engine_) (void)engine_->stop(*e.media);  // SAP deletion, BYE; "stopped" follows
+  e.timer->cancel();
+  if (e.media && engine_) engine_->stop(*e.media);  // SAP deletion, BYE; "stopped" follows
   e.media.reset();
   e.source_status.reset();
   if (e.dvb_running && e.resolved) {
-    const auto ifindex = static_cast<unsigned>(interfaces_.ifindex(config_.interface).value_or(0));
+    unsigned ifindex = listeners_.interface_index(config_.interface);
     std::string group = e.group.to_string();
     catalogue_.stop_dvb(std::get<DvbTarget>(e.resolved->target), e.group, ifindex,
                         [group](const media::SourceFailure& f) {
@@ -669,9 +502,9 @@ void SessionManager::release(Entry& e) {
                         });
   }
   e.dvb_running = false;
-  if (!e.routed_to.empty() && routes_.routing_enabled()) {
-    auto r = routes_.route_group(RouteOwner::session, e.group.ip(), config_.interface, {});
-    if (!r) log::warning("session {}: removing its route failed: {}", e.group.to_string(), r.error().message());
+  if (!e.routed_to.empty() && routes_.enabled()) {
+    if (auto r = routes_.route(e.group, config_.interface, {}); !r)
+      log::warning("session {}: removing its route failed: {}", e.group.to_string(), r.error().message());
   }
   e.routed_to.clear();
   e.started_at.reset();
@@ -683,7 +516,7 @@ void SessionManager::stop_session(const Address16& group, const std::string& why
   bool was_active = active(*e);
   if (was_active) publish(*e, "stopped", why);
   std::string name = e->group.to_string(), service = e->service;
-  auto uptime = e->started_at ? duration_cast<seconds>(Clock::now() - *e->started_at).count() : 0;
+  auto uptime = e->started_at ? duration_cast<seconds>(clock_.now() - *e->started_at).count() : 0;
   release(*e);
   entries_.erase(group);
   if (was_active) log::info("session {}: stopped ({}) after {} s: {}", name, why, uptime, service);
@@ -696,103 +529,20 @@ void SessionManager::start_waiting() {
 }
 
 void SessionManager::update_routes(Entry& e) {
-  if (!config_.route || !routes_.routing_enabled() || !(e.state == State::running || e.state == State::grace)) return;
+  if (!config_.route || !routes_.enabled() || !(e.state == State::running || e.state == State::grace)) return;
   std::vector<std::string> to;
   for (int ifindex : listener_interfaces(e.key)) {
-    std::string name = if_name(ifindex);
+    std::string name = listeners_.interface_name(ifindex);
     if (name != config_.interface) to.push_back(name);
   }
   std::sort(to.begin(), to.end());
   if (to == e.routed_to) return;
-  if (auto r = routes_.route_group(RouteOwner::session, e.group.ip(), config_.interface, to); !r) {
+  if (auto r = routes_.route(e.group, config_.interface, to); !r) {
     log::warning("session {}: cannot route the stream to {}: {}", e.group.to_string(),
                  to.empty() ? std::string("nowhere") : fmt::format("{}", fmt::join(to, ", ")), r.error().message());
     return;
   }
   e.routed_to = std::move(to);
-}
-
-void SessionManager::publish(const Entry& e, const char* event, const std::string& detail) {
-  const std::uint64_t now = monotonic_ns();
-  nlohmann::json j = {{"event", event},          {"time", monotonic_to_iso(now, now)}, {"group", e.group.to_string()},
-                      {"service", e.service}, {"state", state_name(e.state)}};
-  if (!detail.empty()) j["detail"] = detail;
-  control_.publish("sessions", j);
-}
-
-nlohmann::json SessionManager::entry_json(const Entry& e) const {
-  auto now = Clock::now();
-  nlohmann::json j = {
-      {"group", e.group.to_string()},
-      {"state", state_name(e.state)},
-      {"service", e.service},
-      {"directory", e.directory},
-      {"since_s", duration<double>(now - e.since).count()},
-  };
-  nlohmann::json ifs = nlohmann::json::array();
-  for (int i : listener_interfaces(e.key)) ifs.push_back(if_name(i));
-  j["listener_interfaces"] = ifs;
-  if (!e.reason.empty()) {
-    j["reason"] = e.reason;
-    j["reason_kind"] = e.reason_kind;
-  }
-  if (e.failures) j["failures"] = e.failures;
-  if (e.resolved) j["number"] = e.resolved->number.value;
-  if (!e.url.empty()) j["url"] = e.url;
-  if (e.started_at) j["uptime_s"] = duration<double>(now - *e.started_at).count();
-  if (!e.routed_to.empty()) j["routed_to"] = e.routed_to;
-  if (e.source_status) {
-    auto s = e.source_status->get();
-    nlohmann::json src = {{"url", s.url}, {"reconnects", s.reconnects}};
-    if (s.hls) src["hls"] = true;
-    if (!s.reason.empty()) src["reason"] = s.reason;
-    j["source"] = src;
-  }
-  if (e.media && engine_) {
-    if (auto stats = engine_->stats(*e.media)) j["media"] = media::to_json(stats.value());
-  }
-  return j;
-}
-
-nlohmann::json SessionManager::summary() const {
-  std::map<std::string, unsigned> by_state;
-  for (const auto& [k, e] : entries_) by_state[state_name(e->state)]++;
-  nlohmann::json j = {{"interface", config_.interface}, {"sessions", entries_.size()}, {"by_state", by_state},
-                      {"started_total", started_total_}};
-  if (engine_) j["worker_threads"] = engine_->threads();
-  return j;
-}
-
-void SessionManager::collect_metrics(MetricsWriter& w) const {
-  std::map<std::string, unsigned> by_state = {
-      {"waiting", 0}, {"starting", 0}, {"running", 0}, {"grace", 0}, {"retrying", 0}};
-  double packets = 0, bytes = 0, receivers = 0, lost = 0, sap = 0, send_errors = 0;
-  for (const auto& [k, e] : entries_) {
-    by_state[state_name(e->state)]++;
-    if (!e->media || !engine_) continue;
-    auto s = engine_->stats(*e->media);
-    if (!s) continue;
-    packets += static_cast<double>(s.value().rtp_packets);
-    bytes += static_cast<double>(s.value().rtp_octets);
-    sap += static_cast<double>(s.value().sap_announcements);
-    send_errors += static_cast<double>(s.value().send_errors);
-    receivers += static_cast<double>(s.value().receivers.size());
-    for (const auto& r : s.value().receivers) lost += static_cast<double>(std::max<std::int64_t>(0, r.cumulative_lost));
-  }
-  for (const auto& [state, n] : by_state)
-    w.gauge("joincast_sessions", "Sessions by state.", n, {{"state", state}});
-  w.counter("joincast_sessions_started_total", "Sessions that went on air.", static_cast<double>(started_total_));
-  w.gauge("joincast_rtp_packets", "RTP packets sent by the sessions running now.", packets);
-  w.gauge("joincast_rtp_bytes", "RTP payload bytes sent by the sessions running now.", bytes);
-  w.gauge("joincast_sap_announcements", "SAP announcements sent by the sessions running now.", sap);
-  w.gauge("joincast_send_errors", "Send errors of the sessions running now.", send_errors);
-  w.gauge("joincast_rtcp_receivers", "Listeners reporting by RTCP to the sessions running now.", receivers);
-  w.gauge("joincast_rtcp_packets_lost", "Packets listeners report lost (cumulative, sessions running now).", lost);
-  for (const char* kind : {"resolve", "policy", "limit", "source", "media", "dvb", "start-timeout"}) {
-    auto it = errors_.find(kind);
-    w.counter("joincast_session_errors_total", "Sessions refused or failed, by kind.",
-              it == errors_.end() ? 0 : static_cast<double>(it->second), {{"kind", kind}});
-  }
 }
 
 }  // namespace joincast::daemon

@@ -10,22 +10,30 @@
 //
 // A session that fails (a dead station, a busy tuner, no first packet) is
 // retried with exponential backoff while listeners remain; it never affects
-// another session. When joincast is also the router it routes each stream to
+// another session. One whose failure no retry can mend (a URL joincast
+// cannot play, such as ftp://) fails at once and stays failed, with its
+// reason, until its listeners leave or a reload. When joincast is also the router it routes each stream to
 // the interfaces that have listeners.
+//
+// The state machine runs against interfaces (SessionEnvironment): a clock,
+// the catalogue, the listener maps, the stream routes and the media engine.
+// The daemon wires the real ones (daemon/app/session_environment.hpp);
+// unit tests fake them all.
 #pragma once
 
-#include "daemon/catalogue/catalogue.hpp"
+#include "common/result.hpp"
 #include "daemon/core/control_server.hpp"
-#include "daemon/membership/membership.hpp"
 #include "daemon/core/metrics.hpp"
-#include "daemon/core/interface_table.hpp"
-#include "daemon/routing/route_requests.hpp"
+#include "daemon/sessions/listener_view.hpp"
+#include "daemon/sessions/session_catalogue.hpp"
+#include "daemon/sessions/session_clock.hpp"
 #include "daemon/sessions/session_config.hpp"
-#include "media/engine/media_engine.hpp"
-#include "media/source/source_factory.hpp"
+#include "media/rtcp/receiver_table.hpp"
+#include "daemon/sessions/stream_engine.hpp"
+#include "daemon/sessions/stream_routes.hpp"
+#include "daemon/membership/membership_event.hpp"
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <map>
@@ -36,41 +44,51 @@
 
 namespace joincast::daemon {
 
+// What the state machine runs against; everything outlives the manager.
+struct SessionEnvironment {
+  SessionClock& clock;
+  SessionCatalogue& catalogue;
+  ListenerView& listeners;
+  StreamRoutes& routes;
+  StreamEngineFactory make_engine;
+};
+
 class SessionManager {
  public:
-  // `interfaces` is the daemon's LinkWatcher table (sessions.interface's
-  // index, listener interface names).
-  SessionManager(boost::asio::io_context& io, const SessionsSection& config, Catalogue& catalogue,
-                 Membership& membership, RouteRequests& routes, ControlServer& control,
-                 const InterfaceTable& interfaces);
+  SessionManager(boost::asio::io_context& io, const SessionsSection& config, SessionEnvironment env,
+                 ControlServer& control);
   ~SessionManager();
 
-  // Creates the media engine, registers "sessions" and "sdp", and starts
+  // Registers "sessions" and "sdp", creates the media engine and starts
   // sessions for groups that already have listeners (after a restart).
-  // Throws std::runtime_error when the engine cannot start.
-  void start();
-  void reload(const SessionsSection& config);
+  // Fails when the engine cannot start.
+  Result<void> start();
+  // Applies a new [sessions] section. Fails, changing nothing, when it is
+  // the first with an interface and the media engine cannot start.
+  Result<void> reload(const SessionsSection& config);
   // Stops every session: SAP deletions and RTCP BYEs go out.
   void stop();
 
   void on_membership(const MembershipEvent& e);
 
+  // What "sessions" answers: every group's session, state and statistics.
+  nlohmann::json sessions_json() const;
   nlohmann::json summary() const;
   void collect_metrics(MetricsWriter& w) const;
 
  private:
-  enum class State { waiting, starting, running, grace, retrying };
+  enum class State { waiting, starting, running, grace, retrying, failed };
   struct Entry;
-  // Group -> interfaces with listeners, from one walk of the listener map.
-  using ListenerIndex = std::map<Address16, std::set<int>>;
+  using Clock = SessionClock::Clock;
   static constexpr unsigned kEvaluate = 1;  // resolve, check policy and limits, start
   static constexpr unsigned kRoutes = 2;    // follow the listeners' interfaces
   static constexpr unsigned kCreate = 4;    // a group's first listener: make its entry
   struct Pending {
     unsigned what = 0;
-    std::chrono::steady_clock::time_point since;  // first scheduled
+    Clock::time_point since;  // first scheduled
   };
 
+  Result<void> start_engine();
   Entry& entry_for(const Address16& group);
   Entry* find(const Address16& group);
   void on_listener(const Address16& group);
@@ -85,17 +103,21 @@ class SessionManager {
   static bool starting(const Entry& e);
   void start_media(Entry& e, const std::string& url);
   void start_dvb(Entry& e);
+  // Releases what runs and records the failure, entering `next`.
+  void record_failure(Entry& e, State next, const std::string& reason, const char* kind);
+  // Retried with backoff.
   void fail(Entry& e, const std::string& reason, const char* kind);
+  // Not retried: trying again would fail the same way.
+  void give_up(Entry& e, const std::string& reason, const char* kind);
   static std::string source_failure(const Entry& e, const std::string& message);
   void wait(Entry& e, const std::string& reason, std::chrono::milliseconds retry_after, const char* kind);
   void release(Entry& e);
   void stop_session(const Address16& group, const std::string& why);
   void start_waiting();
   void update_routes(Entry& e);
-  void cycle_title(const Address16& group, std::uint64_t generation);
   void on_media_event(const media::SessionEvent& ev);
+  void on_dvb_failure(const media::DvbCarrier& carrier, const media::SourceFailure& failure);
 
-  ListenerIndex listener_index() const;
   std::set<int> listener_interfaces(const Address16& group) const;
   std::optional<std::string> policy_refusal(const Entry& e, const std::set<int>& interfaces) const;
   std::optional<std::string> limit_refusal(const Entry& e) const;
@@ -104,15 +126,18 @@ class SessionManager {
   static const char* state_name(State s);
   // Tells `joincast watch` (topic "sessions") what just happened.
   void publish(const Entry& e, const char* event, const std::string& detail = {});
+  // "sessions" and "sdp" (session_status.cpp).
+  void register_commands();
 
   boost::asio::io_context& io_;
   SessionsSection config_;
-  Catalogue& catalogue_;
-  Membership& membership_;
-  RouteRequests& routes_;
-  const InterfaceTable& interfaces_;
+  SessionClock& clock_;
+  SessionCatalogue& catalogue_;
+  ListenerView& listeners_;
+  StreamRoutes& routes_;
+  StreamEngineFactory make_engine_;
   ControlServer& control_;
-  std::unique_ptr<media::MediaEngine> engine_;
+  std::unique_ptr<StreamEngine> engine_;
   std::shared_ptr<media::ReceiverBudget> receiver_budget_;  // RTCP receivers in all sessions
   media::ReceiverLimits receiver_limits() const { return {config_.rtcp_receivers, receiver_budget_}; }
   std::map<Address16, std::unique_ptr<Entry>> entries_;
@@ -120,7 +145,7 @@ class SessionManager {
   std::map<std::string, std::uint64_t> errors_;  // kind -> count, for metrics
   std::map<Address16, Pending> pending_;
   bool flush_posted_ = false;
-  std::optional<ListenerIndex> index_;  // while run_pending() or "sessions" runs
+  mutable std::optional<ListenerView::Index> index_;  // while run_pending() or "sessions" runs
   std::uint64_t started_total_ = 0;
   std::uint64_t generations_ = 0;  // last Entry::generation handed out
   bool stopping_ = false;

@@ -1,4 +1,5 @@
-// session.cpp — one stream: pipeline on a fiber, paced sending, SAP, RTCP.
+// session.cpp — one stream: lifecycle, paced sending, RTCP, and the SDP its
+// SapAnnouncer announces. The pipeline is in session_pipeline.cpp.
 #include "media/engine/session.hpp"
 
 #include "media/rtcp/rtcp.hpp"
@@ -20,32 +21,6 @@ namespace {
 using namespace std::chrono_literals;
 
 thread_local Session* t_active = nullptr;
-
-// Input buffering: a source is paused above the high-water mark and
-// resumed below the low one. MPEG-TS runs at several Mbit/s and gets more.
-constexpr std::size_t kHighWater = 4 * 1024;
-constexpr std::size_t kHighWaterTs = 128 * 1024;
-// An SDP changes at most this often (RFC 2974 §3: every change is an
-// announcement and a deletion); metadata thus reaches it within a second.
-constexpr auto kSdpChangeInterval = 1s;
-// A burst of new listeners gets announcements at most this often.
-constexpr auto kListenerAnnounceInterval = 100ms;
-// The announcement made for a new listener (and a session's first one,
-// which a join caused) is repeated 250 ms, 500 ms and 1 s after it. A
-// player is often started with its join rather than before it: another
-// socket or daemon on the host joins, or the player opens its SAP socket
-// after its RTP one. The host then reports the group before the player
-// listens on 9875, the announcement arrives to nobody, and the player
-// would wait for the periodic one (interval ± a third, 5 s by default).
-// Doubling delays bound that wait by how late the player was, for three
-// small packets per join.
-constexpr auto kFollowUpFirst = 250ms;
-constexpr unsigned kFollowUps = 3;
-
-std::uint32_t rtp_timestamp(std::span<const std::byte> p) {
-  auto u = [&](std::size_t i) { return std::to_integer<std::uint32_t>(p[i]); };
-  return u(4) << 24 | u(5) << 16 | u(6) << 8 | u(7);
-}
 
 }  // namespace
 
@@ -94,8 +69,17 @@ Session::Session(Worker& worker, SessionSetup setup, std::unique_ptr<ByteSource>
   api_metadata_ = c.metadata;
   // RFC 8866 §5.2: session id and version are numeric; an NTP-based start
   // keeps versions growing across daemon restarts.
-  sdp_session_id_ = random() & 0x7fffffffffffull;
-  sdp_version_ = ntp_timestamp_now() >> 32;
+  std::uint64_t sdp_session_id = random() & 0x7fffffffffffull;
+  SapAnnouncer::Hooks hooks;
+  hooks.describe = [this](std::uint64_t version) { return build_sdp(version); };
+  hooks.send = [this](SapAnnouncer::Packet p) { send_sap(std::move(p)); };
+  hooks.published = [this](const std::string& sdp, std::uint16_t hash) {
+    std::lock_guard lock(mutex_);
+    stats_.sdp = sdp;
+    stats_.sap_msg_id_hash = hash;
+  };
+  sap_.emplace(c.sap, setup_.source_address, sdp_session_id, ntp_timestamp_now() >> 32, worker_.well_known_counter(),
+               random(), std::move(hooks));
   if (setup_.config.cname.empty()) setup_.config.cname = "joincast@" + sdp_address(setup_.source_address);
   std::lock_guard lock(mutex_);
   stats_.id = setup_.id;
@@ -158,334 +142,6 @@ void Session::start() {
   resume_fiber();
 }
 
-// ---------------------------------------------------------------- input
-
-Flow Session::on_data(std::span<const std::byte> bytes) {
-  if (state_ != SessionState::starting && state_ != SessionState::running) return Flow::pause;
-  if (input_head_ > 0 && input_head_ * 2 >= input_.size()) {
-    input_.erase(input_.begin(), input_.begin() + static_cast<std::ptrdiff_t>(input_head_));
-    input_head_ = 0;
-  }
-  input_.insert(input_.end(), bytes.begin(), bytes.end());
-  {
-    std::lock_guard lock(mutex_);
-    stats_.bytes_in += bytes.size();
-  }
-  if (waiting_ == Waiting::input && !pump_posted_) {
-    pump_posted_ = true;
-    boost::asio::post(worker_.executor(), [self = shared_from_this()] {
-      self->pump_posted_ = false;
-      self->pump();
-    });
-  }
-  std::size_t high = is_mpegts_type(content_type_) ? kHighWaterTs : kHighWater;
-  if (input_.size() - input_head_ >= high) {
-    source_paused_ = true;
-    return Flow::pause;
-  }
-  return Flow::more;
-}
-
-void Session::on_metadata(const StreamMetadata& metadata) {
-  source_metadata_ = metadata;
-  sdp_inputs_changed();
-  worker_.reschedule(*this);
-}
-
-void Session::on_end(std::error_code why) {
-  source_ended_ = true;
-  source_error_ = why;
-  // Posted, like every pump: finishing may stop the source, which must not
-  // happen inside its own callback.
-  if (waiting_ == Waiting::input && !pump_posted_) {
-    pump_posted_ = true;
-    boost::asio::post(worker_.executor(), [self = shared_from_this()] {
-      self->pump_posted_ = false;
-      self->pump();
-    });
-  }
-}
-
-void Session::pump() {
-  if (waiting_ == Waiting::input && (input_.size() > input_head_ || source_ended_ || cancel_)) resume_fiber();
-  worker_.reschedule(*this);
-  worker_.flush();
-}
-
-int Session::read_input(std::uint8_t* buf, int size) {
-  while (input_.size() == input_head_) {
-    if (cancel_) return AVERROR_EXIT;
-    if (source_ended_) return AVERROR_EOF;
-    waiting_ = Waiting::input;
-    Fiber::yield();
-    waiting_ = Waiting::nothing;
-  }
-  std::size_t n = std::min(static_cast<std::size_t>(size), input_.size() - input_head_);
-  std::memcpy(buf, input_.data() + input_head_, n);
-  input_head_ += n;
-  if (input_head_ == input_.size()) {
-    input_.clear();
-    input_head_ = 0;
-  }
-  // Below half the high-water mark: let the source continue (not from
-  // here, on the fiber: the source may deliver synchronously).
-  std::size_t high = is_mpegts_type(content_type_) ? kHighWaterTs : kHighWater;
-  if (source_paused_ && input_.size() - input_head_ < high / 2) {
-    source_paused_ = false;
-    boost::asio::post(worker_.executor(), [self = shared_from_this()] {
-      if (self->state_ == SessionState::starting || self->state_ == SessionState::running) self->source_->resume();
-    });
-  }
-  return static_cast<int>(n);
-}
-
-bool Session::wait_for_input(std::size_t at_least) {
-  while (input_.size() - input_head_ < at_least && !source_ended_ && !cancel_) {
-    waiting_ = Waiting::input;
-    Fiber::yield();
-    waiting_ = Waiting::nothing;
-  }
-  return input_.size() > input_head_;
-}
-
-void Session::wait_for_room() {
-  // Stay at most `lead` ahead of the clock: enough to ride out a slow
-  // wakeup, little enough to keep memory small and stops prompt.
-  while (!cancel_ && !queue_.empty() && queue_.back()->due > Clock::now() + setup_.lead) {
-    waiting_ = Waiting::room;
-    Fiber::yield();
-    waiting_ = Waiting::nothing;
-  }
-}
-
-// ------------------------------------------------------------- pipeline
-
-void Session::pipeline() {
-  if (!wait_for_input(1)) {
-    if (cancel_) return;
-    if (source_error_)
-      pipeline_failed(source_error_, "the source failed before sending any data: " + source_failure_text());
-    else
-      pipeline_failed(errno_error(ENODATA), "the source ended without sending any data");
-    return;
-  }
-  content_type_ = setup_.config.content_type.empty() ? source_->content_type() : setup_.config.content_type;
-  bool ts = is_mpegts_type(content_type_);
-  if (!ts && input_format_for(content_type_).empty()) {
-    // Undeclared: MPEG-TS is recognised here (it is passed through, not
-    // demuxed); everything else is left to libavformat's probe.
-    wait_for_input(4 * kTsPacketSize);
-    ts = looks_like_mpegts(std::span<const std::byte>(input_).subspan(input_head_));
-    if (ts) content_type_ = "video/mp2t";
-  }
-  if (ts)
-    ts_pipeline();
-  else
-    demux_pipeline(content_type_);
-}
-
-void Session::demux_pipeline(const std::string& content_type) {
-  std::string why;
-  auto opened = Demuxer::open([this](std::uint8_t* buf, int size) { return read_input(buf, size); }, content_type, why);
-  if (!opened) {
-    if (cancel_) return;
-    pipeline_failed(opened.error(), why);
-    return;
-  }
-  demuxer_ = std::move(opened.value());
-  opened_ = true;
-  if (auto title = demuxer_->take_title()) {
-    container_title_ = std::move(title);
-    sdp_inputs_changed();
-  }
-  if (!open_packetizer(demuxer_->codec_parameters(), demuxer_->time_base())) return;
-
-  // A timestamp more than a second off the running total is a jump.
-  AVRational tb = demuxer_->time_base();
-  MediaTimeline timeline(av_rescale_q(1, AVRational{1, 1}, tb));
-  auto packet = make_packet();
-  if (!packet) {
-    pipeline_failed(errno_error(ENOMEM), "out of memory");
-    return;
-  }
-  int stalled = 0;
-  for (;;) {
-    auto r = demuxer_->read(packet.get());
-    if (!r) {
-      if (cancel_) return;
-      if (r.error() == av_error(AVERROR_EOF)) break;
-      pipeline_failed(r.error(), fmt::format("demuxing {} failed: {}", demuxer_->format_name(), r.error().message()));
-      return;
-    }
-    if (demuxer_->take_parameters_changed()) {
-      auto m = describe_codec(demuxer_->codec_parameters());
-      if (!m || !mapping_ || !(m.value() == *mapping_)) {
-        // A new link of a chained stream with other codec parameters: a new
-        // RTP stream and a new SDP (the old one is deleted).
-        (void)packetizer_->flush();
-        packetizer_.reset();
-        if (!open_packetizer(demuxer_->codec_parameters(), demuxer_->time_base())) return;
-        tb = demuxer_->time_base();
-      }
-    }
-    if (auto title = demuxer_->take_title()) {
-      container_title_ = std::move(title);
-      sdp_inputs_changed();
-    }
-    std::optional<std::int64_t> pts;
-    if (packet->pts != AV_NOPTS_VALUE) pts = packet->pts;
-    else if (packet->dts != AV_NOPTS_VALUE) pts = packet->dts;
-    std::int64_t before = timeline.next();
-    std::int64_t at = timeline.place(pts, packet->duration);
-    // Packets that never move the clock would all leave at once: garbage
-    // that happens to contain frame syncs looks like this.
-    stalled = timeline.next() == before ? stalled + 1 : 0;
-    if (stalled > 100) {
-      av_packet_unref(packet.get());
-      pipeline_failed(errno_error(EBADMSG), fmt::format("the {} stream's packets carry no time: not playable audio",
-                                                        demuxer_->format_name()));
-      return;
-    }
-    auto w = packetizer_->write({packet->data, static_cast<std::size_t>(packet->size)}, at);
-    av_packet_unref(packet.get());
-    if (!w) {
-      pipeline_failed(w.error(), "RTP packetizing failed: " + w.error().message());
-      return;
-    }
-    {
-      std::lock_guard lock(mutex_);
-      stats_.discontinuities = timeline.discontinuities();
-    }
-    wait_for_room();
-    if (cancel_) return;
-  }
-  (void)packetizer_->flush();
-}
-
-void Session::ts_pipeline() {
-  AVCodecParameters* par = avcodec_parameters_alloc();
-  if (!par) {
-    pipeline_failed(errno_error(ENOMEM), "out of memory");
-    return;
-  }
-  CodecParametersPtr owned(par);
-  par->codec_type = AVMEDIA_TYPE_DATA;
-  par->codec_id = AV_CODEC_ID_MPEG2TS;
-  if (!open_packetizer(*par, AVRational{1, 90000})) return;
-  opened_ = true;
-  TsFramer framer(std::max<std::size_t>(1, (setup_.packet_size - 12) / kTsPacketSize));
-  std::vector<std::uint8_t> buffer(16 * 1024);
-  std::uint64_t total = 0;
-  bool more = true;
-  while (more) {
-    int n = read_input(buffer.data(), static_cast<int>(buffer.size()));
-    if (n == AVERROR_EXIT || cancel_) return;
-    if (n < 0) {
-      framer.finish();
-      more = false;
-    } else {
-      total += static_cast<std::uint64_t>(n);
-      framer.push(std::as_bytes(std::span(buffer.data(), static_cast<std::size_t>(n))));
-      // ISO 13818-1 §2.4.2.2: a PCR at least every 100 ms. A stream with
-      // none in its first 4 MB cannot be paced.
-      if (!framer.has_pcr() && total > 4 * 1024 * 1024) {
-        pipeline_failed(errno_error(EBADMSG), "MPEG-TS without a PCR in its first 4 MB cannot be paced");
-        return;
-      }
-    }
-    while (auto chunk = framer.pop()) {
-      auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(chunk->bytes.data()), chunk->bytes.size());
-      if (auto w = packetizer_->write(bytes, chunk->pts); !w) {
-        pipeline_failed(w.error(), "RTP packetizing failed: " + w.error().message());
-        return;
-      }
-      wait_for_room();
-      if (cancel_) return;
-    }
-    std::lock_guard lock(mutex_);
-    stats_.discontinuities = framer.discontinuities();
-  }
-  (void)packetizer_->flush();
-}
-
-bool Session::open_packetizer(const AVCodecParameters& par, AVRational time_base) {
-  auto m = describe_codec(par);
-  if (!m) {
-    const char* name = avcodec_get_name(par.codec_id);
-    pipeline_failed(m.error(), m.error() == std::errc::not_supported
-                                   ? fmt::format("{} cannot be sent over RTP by joincast", name)
-                                   : fmt::format("the {} stream lacks the parameters RTP needs", name));
-    return false;
-  }
-  // RFC 3550 §8.1: the SSRC should be random; draw it from the system.
-  ssrc_ = static_cast<std::uint32_t>(std::random_device{}());
-  if (ssrc_ == 0) ssrc_ = 1;
-  std::string why;
-  RtpPacketizer::Options options;
-  options.ssrc = ssrc_;
-  options.cname = setup_.config.cname;
-  options.packet_size = setup_.packet_size;
-  auto p = RtpPacketizer::open(par, time_base, m.value(), options, [this](std::span<std::byte> d) { on_muxed(d); }, why);
-  if (!p) {
-    pipeline_failed(p.error(), why);
-    return false;
-  }
-  if (packetizer_ || pacing_) {
-    // The new stream starts where the old one's queue ends.
-    anchor_hint_ = queue_.empty() ? Clock::now() : queue_.back()->due;
-  }
-  packetizer_ = std::move(p.value());
-  mapping_ = m.value();
-  pacing_.reset();
-  unwrap_ = RtpTimestampUnwrap{};
-  {
-    std::lock_guard lock(mutex_);
-    stats_.codec = mapping_->codec_name;
-    stats_.payload_type = mapping_->payload_type;
-    stats_.clock_rate = mapping_->clock_rate;
-    stats_.ssrc = ssrc_;
-    receivers_.set_sender(ssrc_, mapping_->clock_rate);
-  }
-  sdp_inputs_changed();
-  return true;
-}
-
-void Session::on_muxed(std::span<std::byte> datagram) {
-  auto p = worker_.sender().acquire();
-  p->data.assign(datagram.begin(), datagram.end());
-  p->session = setup_.id;
-  p->socket = setup_.send_socket;
-  auto now = Clock::now();
-  if (is_rtcp(datagram)) {
-    // A sender report follows the packets queued before it; its clock
-    // fields are stamped when it leaves.
-    p->kind = PacketKind::rtcp;
-    p->destination = rtcp_to_;
-    p->due = queue_.empty() ? now : queue_.back()->due;
-  } else {
-    if (datagram.size() < 12) return;
-    p->kind = PacketKind::rtp;
-    p->destination = rtp_to_;
-    std::int64_t ticks = unwrap_(rtp_timestamp(datagram));
-    p->ticks = ticks;
-    if (!pacing_) pacing_.emplace(mapping_->clock_rate, setup_.max_lateness);
-    auto before = pacing_->rebases();
-    // The first packet anchors the clock: now, or (after a codec change)
-    // where the previous stream's queue ends.
-    p->due = pacing_->due(ticks, pacing_->anchored() ? now : std::max(now, anchor_hint_));
-    if (pacing_->rebases() != before) {
-      std::lock_guard lock(mutex_);
-      ++stats_.late_rebases;
-    }
-  }
-  queue_.push_back(std::move(p));
-}
-
-void Session::pipeline_failed(std::error_code ec, std::string message) {
-  pipeline_error_ = ec ? ec : errno_error(EIO);
-  pipeline_message_ = std::move(message);
-}
-
 // ---------------------------------------------------------- worker side
 
 void Session::resume_fiber() {
@@ -524,13 +180,7 @@ std::optional<Session::Clock::time_point> Session::next_event() const {
   } else if (waiting_ == Waiting::room) {
     consider(Clock::now());
   }
-  if (!sdp_.empty() || mapping_) {
-    consider(next_own_announce_);
-    consider(next_well_known_announce_);
-    consider(listener_announce_);
-    consider(follow_up_announce_);
-    if (sdp_dirty_ || (mapping_ && sdp_.empty())) consider(last_sdp_change_ + kSdpChangeInterval);
-  }
+  if (mapping_ || !sap_->sdp().empty()) consider(sap_->next_event());
   if (receivers_.size() > 0) consider(next_expiry_);
   return next;
 }
@@ -546,7 +196,7 @@ void Session::on_timer(Clock::time_point now, Clock::duration window) {
     finish(pipeline_error_ || source_error_ ? SessionState::failed : SessionState::ended);
     return;
   }
-  sap_timers(now);
+  if (mapping_) sap_->on_timer(now);
   if (receivers_.size() > 0 && now >= next_expiry_) {
     std::lock_guard lock(mutex_);
     receivers_.expire(now);
@@ -684,7 +334,7 @@ std::string Session::build_sdp(std::uint64_t version) const {
   auto meta = effective_metadata();
   SdpSession s;
   s.origin = setup_.source_address;
-  s.session_id = sdp_session_id_;
+  s.session_id = sap_->session_id();
   s.version = version;
   // Announce-only sessions have no source: their name comes with them.
   s.station_name = !meta.station_name.empty() ? meta.station_name
@@ -700,7 +350,7 @@ std::string Session::build_sdp(std::uint64_t version) const {
 }
 
 void Session::sdp_inputs_changed() {
-  sdp_dirty_ = true;
+  sap_->description_changed();
   std::lock_guard lock(mutex_);
   stats_.metadata = effective_metadata();
 }
@@ -713,119 +363,17 @@ void Session::update_metadata(const StreamMetadata& metadata) {
 
 void Session::listener_appeared() {
   if (state_ != SessionState::starting && state_ != SessionState::running) return;
-  if (sdp_.empty()) return;  // the first announcement goes out as soon as the codec is known
-  auto now = Clock::now();
-  auto when = std::max(now, last_own_announce_ + kListenerAnnounceInterval);
-  if (!listener_announce_ || when < *listener_announce_) listener_announce_ = when;
-  if (when <= now) {
-    listener_announce_.reset();
-    announce_for_listener(now);
-    worker_.flush();
-  }
+  if (sap_->listener_appeared(Clock::now())) worker_.flush();
   worker_.reschedule(*this);
 }
 
-void Session::sap_timers(Clock::time_point now) {
-  if (!mapping_) return;
-  bool well_known = setup_.config.sap.well_known_group;
-  if (sdp_.empty()) {
-    sdp_ = build_sdp(sdp_version_);
-    sap_hash_ = sap_msg_id_hash(sdp_, sdp_session_id_, 0);
-    sdp_dirty_ = false;
-    last_sdp_change_ = now;
-    if (well_known) ++worker_.well_known_counter();
-    {
-      std::lock_guard lock(mutex_);
-      stats_.sdp = sdp_;
-      stats_.sap_msg_id_hash = sap_hash_;
-    }
-    // The first announcement is the one the listener whose join started
-    // the session waits for.
-    announce_for_listener(now);
-    if (well_known) announce(false, true, now);
-  } else if (sdp_dirty_ && now >= last_sdp_change_ + kSdpChangeInterval) {
-    sdp_dirty_ = false;
-    if (build_sdp(sdp_version_) != sdp_) {
-      // RFC 2974 §5: a modified description is a new announcement with a
-      // new message id hash; the old one is deleted so caches drop it.
-      delete_announcement();
-      ++sdp_version_;
-      sdp_ = build_sdp(sdp_version_);
-      sap_hash_ = sap_msg_id_hash(sdp_, sdp_session_id_, sap_hash_);
-      last_sdp_change_ = now;
-      {
-        std::lock_guard lock(mutex_);
-        stats_.sdp = sdp_;
-        stats_.sap_msg_id_hash = sap_hash_;
-      }
-      announce(true, well_known, now);
-    }
-  }
-  if (listener_announce_ && now >= *listener_announce_) {
-    listener_announce_.reset();
-    announce_for_listener(now);
-  }
-  if (follow_up_announce_ && now >= *follow_up_announce_) {
-    announce(true, false, now);
-    if (++follow_ups_sent_ < kFollowUps)
-      follow_up_announce_ = now + kFollowUpFirst * (1u << (follow_ups_sent_ - 1));
-    else
-      follow_up_announce_.reset();
-  }
-  if (next_own_announce_ && now >= *next_own_announce_) announce(true, false, now);
-  if (next_well_known_announce_ && now >= *next_well_known_announce_) announce(false, true, now);
-}
-
-void Session::announce(bool own_group, bool well_known, Clock::time_point now) {
-  SapMessage m;
-  m.msg_id_hash = sap_hash_;
-  m.origin = setup_.source_address;
-  m.payload_type = std::string(kSdpMimeType);
-  m.payload = sdp_;
-  auto packet = encode_sap(m);
-  std::size_t size = packet.size();
-  std::uint64_t sent = 0;
-  if (own_group) {
-    queue_control(PacketKind::sap, packet, sap_to_);
-    ++sent;
-    last_own_announce_ = now;
-    next_own_announce_ = now + sap_jittered(setup_.config.sap.interval, random());
-  }
-  if (well_known) {
-    queue_control(PacketKind::sap, std::move(packet), sap_well_known_to_);
-    ++sent;
-    auto base = sap_base_interval(worker_.well_known_ads(), size, setup_.config.sap.well_known_min_interval);
-    next_well_known_announce_ = now + sap_jittered(base, random());
-  }
-  announced_ = true;
+void Session::send_sap(SapAnnouncer::Packet p) {
+  bool own = p.to == SapAnnouncer::Destination::own_group;
+  bool deletion = p.deletion;
+  queue_control(PacketKind::sap, std::move(p.bytes), own ? sap_to_ : sap_well_known_to_, deletion);
   std::lock_guard lock(mutex_);
-  stats_.sap_announcements += sent;
-}
-
-void Session::announce_for_listener(Clock::time_point now) {
-  announce(true, false, now);
-  follow_ups_sent_ = 0;
-  follow_up_announce_ = now + kFollowUpFirst;
-}
-
-void Session::delete_announcement() {
-  if (!announced_ || sdp_.empty()) return;
-  SapMessage m;
-  m.deletion = true;
-  m.msg_id_hash = sap_hash_;
-  m.origin = setup_.source_address;
-  m.payload_type = std::string(kSdpMimeType);
-  m.payload = sdp_origin_line(sdp_) + "\r\n";  // RFC 2974 §3: a deletion carries the o= line
-  auto packet = encode_sap(m);
-  std::uint64_t sent = 1;
-  // Drain: the deletion leaves after every packet submitted before it.
-  queue_control(PacketKind::sap, packet, sap_to_, true);
-  if (setup_.config.sap.well_known_group) {
-    queue_control(PacketKind::sap, std::move(packet), sap_well_known_to_, true);
-    ++sent;
-  }
-  std::lock_guard lock(mutex_);
-  stats_.sap_deletions += sent;
+  if (deletion) ++stats_.sap_deletions;
+  else ++stats_.sap_announcements;
 }
 
 // ------------------------------------------------------------ lifecycle
@@ -839,13 +387,7 @@ void Session::finish(SessionState final_state) {
     std::lock_guard lock(mutex_);
     ++stats_.rtcp_sent;
   }
-  delete_announcement();
-  if (!sdp_.empty() && setup_.config.sap.well_known_group) --worker_.well_known_counter();
-  announced_ = false;
-  next_own_announce_.reset();
-  next_well_known_announce_.reset();
-  listener_announce_.reset();
-  follow_up_announce_.reset();
+  sap_->stop();  // SAP deletion
   stop_source();
   if (rtcp_socket_) {
     // Closed and destroyed here, on the worker: the pending receive

@@ -15,6 +15,7 @@
 // drains. Only stats() is called from other threads.
 #pragma once
 
+#include "media/announce/sap_announcer.hpp"
 #include "media/byte_source.hpp"
 #include "media/engine/demuxer.hpp"
 #include "media/engine/fiber.hpp"
@@ -120,10 +121,7 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   StreamMetadata effective_metadata() const;
   std::string build_sdp(std::uint64_t version) const;
   void sdp_inputs_changed();
-  void sap_timers(Clock::time_point now);
-  void announce(bool own_group, bool well_known, Clock::time_point now);
-  void announce_for_listener(Clock::time_point now);
-  void delete_announcement();
+  void send_sap(SapAnnouncer::Packet packet);
   void finish(SessionState final_state);
   void emit(SessionEvent::Kind kind, std::error_code ec = {}, std::string message = {});
   void stop_source();
@@ -173,22 +171,10 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   std::atomic<std::uint64_t> sent_rtp_octets_{0};
   std::atomic<std::int64_t> last_sent_ticks_{0};
 
-  // SAP.
-  std::uint64_t random();       // splitmix64: small state, good enough for timer jitter
+  // SAP: the announcer decides when, the session writes and sends.
+  std::uint64_t random();       // splitmix64: small state, good enough for ids and seeds
   std::uint64_t rng_state_ = 0;
-  std::uint64_t sdp_session_id_ = 0;
-  std::uint64_t sdp_version_ = 0;
-  std::string sdp_;                 // announced now; empty before the codec is known
-  std::uint16_t sap_hash_ = 0;
-  bool sdp_dirty_ = false;
-  Clock::time_point last_sdp_change_{};
-  std::optional<Clock::time_point> next_own_announce_;
-  std::optional<Clock::time_point> next_well_known_announce_;
-  std::optional<Clock::time_point> listener_announce_;
-  std::optional<Clock::time_point> follow_up_announce_;  // repeats of a listener's announcement
-  unsigned follow_ups_sent_ = 0;
-  Clock::time_point last_own_announce_{};
-  bool announced_ = false;
+  std::optional<SapAnnouncer> sap_;
 
   // Metadata layers (see SessionConfig::metadata).
   StreamMetadata api_metadata_;

@@ -3,6 +3,7 @@
 // daemon exchanges with MediaEngine (media_engine.hpp).
 #pragma once
 
+#include "media/announce/sap_announcer.hpp"
 #include "media/byte_source.hpp"
 #include "media/rtp/rtp_mapping.hpp"
 #include "media/rtcp/receiver_table.hpp"
@@ -19,17 +20,6 @@
 namespace joincast::media {
 
 using SessionId = std::uint64_t;
-
-struct SapOptions {
-  // Announcements on the stream's own group, ± a third at random.
-  std::chrono::milliseconds interval{5000};
-  // Also announce on the well-known SAP group of the group's scope
-  // (ff0X::2:7ffe, 224.2.127.254, ...), for clients such as VLC that
-  // listen only there. The interval there follows RFC 2974 §3.1 with this
-  // floor (the RFC's is 300 s).
-  bool well_known_group = false;
-  std::chrono::milliseconds well_known_min_interval{300000};
-};
 
 struct SessionConfig {
   boost::asio::ip::address group;   // RTP, RTCP and SAP go to this group

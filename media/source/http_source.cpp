@@ -250,6 +250,13 @@ struct HttpSource::Impl : std::enable_shared_from_this<Impl> {
       status.failures_in_row = 0;
     status.reason = f.reason.empty() ? f.code.message() : f.reason;
     ++status.failures_in_row;
+    if (is_permanent(f.code)) {
+      // The URL is wrong: another attempt would fail the same way.
+      stopped = true;
+      set_state(SourceStatus::State::failed);
+      if (sink) sink->on_end(f.code);
+      return;
+    }
     if (o.reconnect_attempts != 0 && status.failures_in_row > o.reconnect_attempts) {
       stopped = true;
       status.reason = "gave up after " + std::to_string(o.reconnect_attempts) + " attempts: " + status.reason;

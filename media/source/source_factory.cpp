@@ -89,12 +89,13 @@ Result<ToneOptions> parse_tone_url(std::string_view url, bool* cycle_titles, std
 Result<SourcePlan> plan_source(const std::string& url, const std::shared_ptr<HttpClient>& http, std::string& why) {
   SourcePlan plan;
   if (starts_with(url, "test:")) {
-    auto tone = parse_tone_url(url, &plan.cycle_titles, why);
+    TestToneTitles titles;
+    auto tone = parse_tone_url(url, &titles.cycle, why);
     if (!tone) return tone.error();
     plan.kind = "test";
-    plan.factory = [options = tone.value()](boost::asio::any_io_executor executor,
-                                            std::string& failure) -> Result<std::unique_ptr<ByteSource>> {
-      auto source = TestToneSource::create(std::move(executor), options, failure);
+    plan.factory = [options = tone.value(), titles](boost::asio::any_io_executor executor,
+                                                    std::string& failure) -> Result<std::unique_ptr<ByteSource>> {
+      auto source = TestToneSource::create(std::move(executor), options, failure, titles);
       if (!source) return source.error();
       return std::unique_ptr<ByteSource>(std::move(source).value());
     };

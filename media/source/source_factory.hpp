@@ -50,7 +50,6 @@ class SourceStatusBox {
 struct SourcePlan {
   MediaEngine::SourceFactory factory;
   std::string kind;                          // "test", "http", "file", "udp"
-  bool cycle_titles = false;                 // test:…&title=cycle
   std::shared_ptr<SourceStatusBox> status;   // set for http sources
 };
 

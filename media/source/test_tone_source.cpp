@@ -2,6 +2,7 @@
 #include "media/source/test_tone_source.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <vector>
 
@@ -14,15 +15,20 @@ struct TestToneSource::State {
   bool running = false;
   bool stopped = false;
   std::vector<std::byte> buffer;
+  TestToneTitles titles;
+  unsigned title_number = 0;
+  std::unique_ptr<boost::asio::steady_timer> title_timer;
 };
 
 Result<std::unique_ptr<TestToneSource>> TestToneSource::create(boost::asio::any_io_executor executor,
-                                                               const ToneOptions& options, std::string& why) {
+                                                               const ToneOptions& options, std::string& why,
+                                                               TestToneTitles titles) {
   auto encoder = ToneEncoder::create(options, why);
   if (!encoder) return encoder.error();
   auto state = std::make_shared<State>();
   state->executor = std::move(executor);
   state->encoder = std::move(encoder.value());
+  state->titles = titles;
   return std::unique_ptr<TestToneSource>(new TestToneSource(std::move(state)));
 }
 
@@ -38,9 +44,26 @@ void TestToneSource::start(ByteSink& sink) {
   // (a session without one falls back to describe()).
   StreamMetadata m;
   m.now_playing = state_->encoder->describe();
+  if (state_->titles.cycle) {
+    m.now_playing = "Test title " + std::to_string(++state_->title_number);
+    state_->title_timer = std::make_unique<boost::asio::steady_timer>(state_->executor);
+    next_title(state_);
+  }
   sink.on_metadata(m);
   state_->running = true;
   boost::asio::post(state_->executor, [s = state_] { produce(s); });
+}
+
+void TestToneSource::next_title(const std::shared_ptr<State>& state) {
+  state->title_timer->expires_after(state->titles.every);
+  state->title_timer->async_wait([weak = std::weak_ptr<State>(state)](boost::system::error_code ec) {
+    auto s = weak.lock();
+    if (ec || !s || s->stopped || !s->sink) return;
+    StreamMetadata m;
+    m.now_playing = "Test title " + std::to_string(++s->title_number);
+    s->sink->on_metadata(m);
+    if (!s->stopped) next_title(s);
+  });
 }
 
 void TestToneSource::resume() {
@@ -52,6 +75,7 @@ void TestToneSource::resume() {
 void TestToneSource::stop() {
   state_->stopped = true;
   state_->sink = nullptr;
+  if (state_->title_timer) state_->title_timer->cancel();
 }
 
 void TestToneSource::produce(const std::shared_ptr<State>& s) {

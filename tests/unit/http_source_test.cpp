@@ -1,6 +1,7 @@
 // http_source_test.cpp — HttpSource without a network: a station URL that
-// cannot be played is retried with backoff, then the source ends and
-// says why (ByteSource::failure_reason), naming the URL.
+// can never play (an unsupported scheme) fails at once; one that fails to
+// connect is retried with backoff, then the source ends. Either way it says
+// why (ByteSource::failure_reason), naming the URL.
 #include "media/source/http_source.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -24,7 +25,7 @@ struct EndSink final : ByteSink {
 
 }  // namespace
 
-TEST_CASE("an HTTP source that gives up says why, naming the URL") {
+TEST_CASE("an HTTP source with an unsupported scheme fails at once, naming the URL") {
   boost::asio::io_context io;
   HttpOptions o;
   o.reconnect_initial = 1ms;
@@ -33,6 +34,29 @@ TEST_CASE("an HTTP source that gives up says why, naming the URL") {
   auto client = HttpClient::create(io.get_executor(), o);
   REQUIRE(client);
   const std::string url = "ftp://radio.example/stream";
+  HttpSource source(client.value(), url);
+  EndSink sink;
+  source.start(sink);
+  for (int i = 0; i < 100 && sink.ends == 0; ++i) io.run_for(10ms);
+  REQUIRE(sink.ends == 1);
+  CHECK(sink.why == SourceErrc::unsupported_scheme);
+  CHECK(source.status().state == SourceStatus::State::failed);
+  CHECK(source.status().reconnects == 0);  // retrying cannot help
+  std::string reason = source.failure_reason();
+  CHECK_MESSAGE(reason.find("gave up") == std::string::npos, reason);
+  CHECK_MESSAGE(reason.find(url) != std::string::npos, reason);
+}
+
+TEST_CASE("an HTTP source that gives up says why, naming the URL") {
+  boost::asio::io_context io;
+  HttpOptions o;
+  o.reconnect_initial = 1ms;
+  o.reconnect_max = 1ms;
+  o.reconnect_attempts = 2;
+  auto client = HttpClient::create(io.get_executor(), o);
+  REQUIRE(client);
+  // Nothing listens on port 1 of the loopback: every connection is refused.
+  const std::string url = "http://127.0.0.1:1/stream";
   HttpSource source(client.value(), url);
   CHECK(source.failure_reason().empty());
   EndSink sink;

@@ -44,4 +44,8 @@ const std::error_category& source_category() noexcept {
 
 std::error_code make_error_code(SourceErrc e) noexcept { return {static_cast<int>(e), source_category()}; }
 
+bool is_permanent(const std::error_code& e) noexcept {
+  return e == SourceErrc::bad_url || e == SourceErrc::unsupported_scheme;
+}
+
 }  // namespace joincast::media

@@ -37,6 +37,10 @@ enum class SourceErrc {
 const std::error_category& source_category() noexcept;
 std::error_code make_error_code(SourceErrc e) noexcept;
 
+// A failure that trying again cannot mend: the URL itself is wrong (it does
+// not parse, or names a scheme joincast does not play).
+bool is_permanent(const std::error_code& e) noexcept;
+
 // A failure as the operator sees it: the kind, and a sentence naming the
 // input ("http://x/live: HTTP 404 Not Found").
 struct SourceFailure {

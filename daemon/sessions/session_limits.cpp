@@ -1,0 +1,16 @@
+// session_limits.cpp — see session_limits.hpp.
+#include "daemon/sessions/session_limits.hpp"
+
+#include <fmt/format.h>
+
+namespace joincast::daemon {
+
+std::optional<std::string> limit_refusal(const SessionsSection& config, const std::string& directory, unsigned running,
+                                         unsigned running_same) {
+  if (running >= config.max_sessions) return fmt::format("{} sessions run already (sessions.max_sessions)", running);
+  if (auto it = config.limits.find(directory); it != config.limits.end() && running_same >= it->second)
+    return fmt::format("{} {} sessions run already (sessions.limits.{})", running_same, directory, directory);
+  return std::nullopt;
+}
+
+}  // namespace joincast::daemon
