@@ -24,9 +24,9 @@ YYYY-MM-DD`; `-dirty` if the tree had uncommitted changes).
 
 **Failure policy** (every `ctest -L bench` entry, which runs a bench's short
 mode): a bench fails only on a ratio measured in that same run against its
-baseline, when the ratio crosses its limit; each limit sits 2× or more clear
-of what the short mode measures, so a shared 2-core machine under other work
-does not trip it. Absolute targets (ms, % of a core, MB) are printed, met or
+baseline, when the ratio crosses its limit; each limit leaves a wide margin
+from what the bench measures (see its section), so a shared 2-core machine
+under other work does not trip it. Absolute targets (ms, % of a core, MB) are printed, met or
 missed, and never fail a run. The limits (bench/checks.py,
 bench/membership/membership_bench.cpp):
 

@@ -17,7 +17,8 @@ measured in the same run:
              up to 10 sessions during the CPU window
   metadata   update_metadata() to the changed SAP announcement on the wire
 
-    bench/media/run.sh            short (N=10): a ctest check of the targets
+    bench/media/run.sh            short (N=10): the ctest, which fails only on a
+                                  ratio to ffmpeg (bench/checks.py)
     bench/media/run.sh --full     N = 10, 100, 1000 (ffmpeg at 1000 is
                                   extrapolated from 100: ~11 GB, ~8 cores)
     add --write to replace the media section of BENCHMARKS.md
@@ -341,8 +342,9 @@ def main() -> int:
                      f"{one_thread['pss_mb']:.1f} MB | | | |")
     if big:
         lines += ["", f"\\* ffmpeg at 1000 streams is extrapolated linearly from 100, and so are the ratios marked "
-                      f"extrapolated (not run: about {base100['rss_mb'] * 10 / 1024:.0f} GB of RSS and "
-                      f"{base100['cpu'] * 10 / 100:.1f} cores by the same line)."]
+                      f"extrapolated (not run: by the same line, about {base100['pss_mb'] * 10 / 1024:.0f} GB of PSS "
+                      f"({base100['rss_mb'] * 10 / 1024:.0f} GB of RSS summed) and "
+                      f"{base100['cpu'] * 10 / 100:.1f} cores)."]
         lines += ["", f"Targets for 1000 sessions: under {TARGET_CPU:.0f}% of one core — {target(big[0]['cpu'] < TARGET_CPU)} "
                       f"({big[0]['cpu']:.1f}%); under {TARGET_RSS_MB:.0f} MB RSS — {target(big[0]['rss_mb'] < TARGET_RSS_MB)} "
                       f"({big[0]['rss_mb']:.1f} MB, of which {big[0]['file_mb']:.1f} MB are mapped files, "
