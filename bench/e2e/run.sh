@@ -3,7 +3,7 @@
 # identifying the stream over SAP) for the test channel and a loopback
 # Icecast station, against FFmpeg's own SAP muxer already running; and the
 # last leave to the SAP deletion. --full runs 15 repetitions per case
-# (about ten minutes); without it, 3 as a quick check of the targets.
+# (about ten minutes); without it, 3, the ctest check (bench/checks.py).
 # --write updates BENCHMARKS.md. Needs root (network namespaces), icecast2,
 # ffmpeg/ffprobe and a build (JOINCAST_BUILD_DIR, default ./build).
 set -euo pipefail

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The media benchmark: N RTP sessions in one joincast process against one
 # ffmpeg per stream. --full runs N = 10, 100, 1000 (a few minutes); without
-# it, N = 10 as a quick check of the targets. --write updates BENCHMARKS.md.
+# it, N = 10, the ctest check (bench/checks.py). --write updates BENCHMARKS.md.
 # Needs root (network namespaces) and a build (JOINCAST_BUILD_DIR, default
 # ./build).
 set -euo pipefail

@@ -2,8 +2,10 @@
 // through BPF_PROG_TEST_RUN with `repeat`, each packet kind beside an empty
 // TC program (`return TC_ACT_UNSPEC`) run on the same frame in the same
 // invocation, interleaved over several rounds; prints a markdown table of
-// medians and ratios and exits 1 if a packet that is not membership costs
-// more than the target ratio.
+// medians and ratios. The target ratio is printed, met or missed; the run
+// fails (exit 1) only past fail_ratio, the bench ctests' one policy
+// (bench/checks.py, BENCHMARKS.md): a same-run ratio to the baseline, with
+// a margin a shared machine does not trip.
 //
 // Reports are measured on the steady-state refresh path: each report is
 // run once first, which creates its listeners (and their events); every
@@ -45,6 +47,9 @@ using joincast::tests::PacketBuilder;
 // A packet that is not membership may cost at most this many times the
 // empty program (issue 2, "Benchmark").
 constexpr double target_ratio = 1.5;
+// What fails the run: the same ratio past this limit (measured 1.06-1.08×
+// on a shared 2-core machine, ranges up to 1.2×).
+constexpr double fail_ratio = 2.0;
 constexpr std::uint32_t bench_ifindex = 7;
 // Alternating (empty, membership) pairs per round; a round keeps the best.
 constexpr int samples_per_round = 3;
@@ -264,7 +269,7 @@ int main(int argc, char** argv) {
     auto program = std::move(loaded).value();
     EmptyProgram empty;
 
-    bool met = true;
+    bool failed = false;
     std::printf("Nanoseconds per packet through `BPF_PROG_TEST_RUN` with `repeat`, the membership\n"
                 "program (checksums verified, as configured by default) beside an empty TC program\n"
                 "(`return TC_ACT_UNSPEC`) on the same frame, interleaved: %d rounds, each the best of\n"
@@ -283,7 +288,12 @@ int main(int argc, char** argv) {
       std::string target = "–";
       if (!c.membership) {
         bool ok = r.ratio <= target_ratio;
-        met = met && ok;
+        bool past_limit = r.ratio > fail_ratio;
+        failed = failed || past_limit;
+        std::fprintf(stderr, "bench.membership: ratio %s, membership / empty: %.2f× (limit ≤ %.0f×): %s\n",
+                     c.name.c_str(), r.ratio, fail_ratio, past_limit ? "FAILED" : "ok");
+        std::fprintf(stderr, "bench.membership: target %s ≤ %.1f×: %s\n", c.name.c_str(), target_ratio,
+                     ok ? "met" : "missed (printed, not a failure)");
         char t[32];
         std::snprintf(t, sizeof t, "≤ %.1f× %s", target_ratio, ok ? "met" : "**missed**");
         target = t;
@@ -292,7 +302,7 @@ int main(int argc, char** argv) {
                   r.empty_ns, r.program_ns, r.added_ns, r.ratio, r.ratio_min, r.ratio_max, target.c_str());
       std::fflush(stdout);
     }
-    return met ? 0 : 1;
+    return failed ? 1 : 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "membership_bench: %s\n", e.what());
     return 2;

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import os
 import platform
 import signal
@@ -37,6 +38,9 @@ SOURCE_DIR = Path(os.environ.get("JOINCAST_SOURCE_DIR", HERE.parents[1]))
 BUILD_DIR = Path(os.environ.get("JOINCAST_BUILD_DIR", SOURCE_DIR / "build"))
 sys.path.insert(0, str(SOURCE_DIR / "tests" / "netns"))
 from lab import stop_smcrouted  # noqa: E402
+sys.path.insert(0, str(HERE.parent))
+from checks import Checks  # noqa: E402
+from measured_at import measured_at  # noqa: E402
 
 JOINCASTD = BUILD_DIR / "daemon" / "joincastd"
 JOINCAST = BUILD_DIR / "tools" / "joincast"
@@ -263,43 +267,68 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} CPUs, Linux {platform.release()}"
 
 
+def smcroute_version() -> str:
+    out = subprocess.run(["smcrouted", "-v"], capture_output=True, text=True)
+    m = re.search(r"v?(\d+\.\d+(?:\.\d+)?)", out.stdout + out.stderr)
+    return m.group(1) if m else "(version unknown)"
+
+
 def markdown(r: dict, command: str) -> str:
     n = r["n"]
     lib, dmn, add = r["library"], r["daemon"], r["add"]
     ratio = lambda base, ours: f"{base / ours:.1f}×" if ours > 0 else "-"
-    out = [f"## Multicast routes (bench/routes)", "",
+    out = [f"## Multicast routes (bench/routes)", "", measured_at(), "",
            f"Installing and removing {n:,} IPv4 (S,G) routes, and adding one at runtime: joincastd against "
-           f"smcrouted 2.5 (Debian), measured in the same run on the same network namespace. Times are medians; "
-           f"\"ratio\" is smcroute's time over joincast's (above 1: joincast is faster).", "",
-           "| what | smcroute | joincast | ratio | target |", "|---|---|---|---|---|"]
+           f"smcrouted {r['smcroute_version']}, measured in the same run on the same network namespace. Times are "
+           f"medians; \"ratio\" is the baseline's time over joincast's (above 1: joincast is faster).", "",
+           "| what | baseline | baseline time | joincast | ratio | target |", "|---|---|---|---|---|---|"]
     dl, dr = dmn["smcrouted_load"]["median"], dmn["joincastd_load"]["median"]
-    out.append(f"| {n:,}-line smcroute.conf: daemon start until all routes are in the kernel | {dl:.0f} ms | "
-               f"{dr:.0f} ms | {ratio(dl, dr)} | < {TARGET_INSTALL_MS:.0f} ms: "
-               f"{'met' if dr < TARGET_INSTALL_MS else 'missed'} |")
+    target_install = TARGET_INSTALL_MS * n / 10_000
+    out.append(f"| {n:,}-line smcroute.conf: daemon start until all routes are in the kernel | smcrouted | "
+               f"{dl:.0f} ms | {dr:.0f} ms | {ratio(dl, dr)} | < {target_install:.0f} ms: "
+               f"{'met' if dr < target_install else 'missed'} |")
     rl, rr = dmn["smcrouted_remove"]["median"], dmn["joincastd_remove"]["median"]
-    out.append(f"| the same routes removed by a reload (SIGHUP) until none is left | {rl:.0f} ms | {rr:.0f} ms | "
-               f"{ratio(rl, rr)} | |")
-    out.append(f"| library: install {n:,} entries (MRT_ADD_MFC each / rtnetlink batches) | "
+    out.append(f"| the same routes removed by a reload (SIGHUP) until none is left | smcrouted | {rl:.0f} ms | "
+               f"{rr:.0f} ms | {ratio(rl, rr)} | |")
+    out.append(f"| install {n:,} entries in one process: MRT_ADD_MFC per entry, as smcrouted does it, against "
+               f"joincast's rtnetlink batches | joincast's mfc_writer (not smcrouted) | "
                f"{lib['sockopt_install_ms']:.0f} ms | {lib['netlink_install_ms']:.0f} ms | "
                f"{ratio(lib['sockopt_install_ms'], lib['netlink_install_ms'])} | |")
-    out.append(f"| library: remove {n:,} entries (MRT_DEL_MFC each / rtnetlink batches) | "
+    out.append(f"| remove {n:,} entries in one process: MRT_DEL_MFC per entry, as smcrouted does it, against "
+               f"joincast's rtnetlink batches | joincast's mfc_writer (not smcrouted) | "
                f"{lib['sockopt_remove_ms']:.0f} ms | {lib['netlink_remove_ms']:.0f} ms | "
                f"{ratio(lib['sockopt_remove_ms'], lib['netlink_remove_ms'])} | |")
     for label in ("few", "many"):
         a = add[label]
         s, c, k = a["smcroutectl"]["median"], a["joincast_cli"]["median"], a["control_socket_add"]["median"]
-        out.append(f"| one runtime add with {a['installed']:,} routes installed: `smcroutectl add` / "
-                   f"`joincast route add` (process) | {s:.2f} ms | {c:.2f} ms | {ratio(s, c)} | |")
-        out.append(f"| the same add through joincastd's control socket (connected client; p95 "
-                   f"{a['control_socket_add']['p95']:.2f} ms) | {s:.2f} ms | {k:.2f} ms | {ratio(s, k)} | "
-                   f"< {TARGET_ADD_MS:.0f} ms: {'met' if k < TARGET_ADD_MS else 'missed'} |")
-    out += ["", "Notes: joincastd batches its IPv4 MFC writes over rtnetlink with an acknowledgement per entry "
-            "(NLM_F_ACK), which costs the kernel more than smcrouted's unacknowledged socket option per entry (the "
-            "library rows); it wins at the daemon level because smcrouted's handling of its route list grows with "
-            "its square. When a reload leaves a family without routes, joincastd closes that multicast routing "
-            "socket and the kernel drops the table at once. A runtime add of an (S,G) route plans and installs that "
-            "entry alone, so it costs the same with 10 000 routes installed; the `joincast` process time is mostly "
-            "starting a process.",
+        out.append(f"| one runtime add with {a['installed']:,} routes installed, process against process (like for "
+                   f"like): `joincast route add` | `smcroutectl add` | {s:.2f} ms | {c:.2f} ms | {ratio(s, c)} | |")
+        out.append(f"| the same add from a control client already connected to joincastd (no process start; p95 "
+                   f"{a['control_socket_add']['p95']:.2f} ms) | `smcroutectl add` (a process) | {s:.2f} ms | "
+                   f"{k:.2f} ms | {ratio(s, k)} | < {TARGET_ADD_MS:.0f} ms: {'met' if k < TARGET_ADD_MS else 'missed'} |")
+    few, many = add["few"], add["many"]
+    like = [(a["installed"], a["smcroutectl"]["median"] / a["joincast_cli"]["median"]) for a in (few, many)]
+    lib_faster = lib["netlink_install_ms"] < lib["sockopt_install_ms"]
+    out += ["", "Notes. The library rows are joincast's own socket-option writer (bench/routes/mfc_writer, one "
+            "MRT_ADD_MFC / MRT_DEL_MFC per entry, the way smcrouted writes them) against joincast's rtnetlink "
+            "batches, in one process: smcrouted itself is not in them. joincastd batches its IPv4 MFC writes over "
+            "rtnetlink with an acknowledgement per entry (NLM_F_ACK); in this run that was "
+            f"{ratio(lib['sockopt_install_ms'], lib['netlink_install_ms'])} the socket options' speed "
+            f"({'faster' if lib_faster else 'slower'}), while at the daemon level joincastd loaded the routes "
+            f"{ratio(dl, dr)} as fast as smcrouted. When a reload leaves a family without routes, joincastd closes "
+            "that multicast routing socket and the kernel drops the table at once.", "",
+            "The runtime add, like for like (a process each, `joincast route add` against `smcroutectl add`): "
+            + "; ".join(f"{x:.1f}× with {i:,} routes installed ({'joincast faster' if x > 1 else 'joincast slower'})"
+                        for i, x in like)
+            + ". The `joincast` command is a process that connects, sends one request and exits: of its "
+            f"{few['joincast_cli']['median']:.2f} ms ({few['installed']:,} routes installed), the add as a connected client sees it is "
+            f"{few['control_socket_add']['median']:.2f} ms, the rest is starting the process and connecting. "
+            f"The control-client rows compare a client that stays connected (the "
+            f"way a management program uses joincastd) with an `smcroutectl` process, so they are not like for "
+            f"like; the < {TARGET_ADD_MS:.0f} ms target is for that connected add. It took "
+            f"{few['control_socket_add']['median']:.2f} ms with {few['installed']:,} routes installed and "
+            f"{many['control_socket_add']['median']:.2f} ms with {many['installed']:,} (medians of "
+            f"{few['control_socket_add']['n']}).",
             "", f"Command: `{command}`", "", f"Machine: {machine()}. Shared with other work while measured; "
             f"the ratios are what to compare."]
     return "\n".join(out)
@@ -338,6 +367,7 @@ def main() -> int:
                          str(n), "--reps", str(reps), "--adds", str(adds), timeout=1800)
         t_inside = time.perf_counter()
     r = json.loads(out.strip().splitlines()[-1])
+    r["smcroute_version"] = smcroute_version()
     phases = {"lab set-up": t_lab - t0, **r.pop("phases"), "measuring (all)": t_inside - t_lab,
               "lab teardown": time.perf_counter() - t_inside}
     print("bench.routes: wall time by phase: " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()),
@@ -348,25 +378,23 @@ def main() -> int:
     if args.write:
         subprocess.run([sys.executable, str(SOURCE_DIR / "bench" / "update_benchmarks.py"), "routes"], input=md,
                        text=True, check=True)
-    # The absolute targets (issue 3), scaled to this run's size, are
-    # reported; what fails the ctest is the comparison made in this same
-    # run: joincastd must load the routes faster than smcrouted does. A
-    # shared or slower machine moves both sides alike, not the ratio.
+    # One policy for every bench ctest (bench/checks.py): what fails is the
+    # comparison made in this same run, joincastd loading the routes faster
+    # than smcrouted (at 5 000 routes smcrouted takes 6-9 times as long); the
+    # absolute targets of issue 3, scaled to this run's size, are printed.
+    checks = Checks("bench.routes")
     install_ms = r["daemon"]["joincastd_load"]["median"]
-    add_ms = r["add"]["few"]["control_socket_add"]["median"]
-    target_install = TARGET_INSTALL_MS * n / 10_000
-    if install_ms > target_install:
-        print(f"bench.routes: note: loading {n} routes took {install_ms:.0f} ms (target {target_install:.0f} ms "
-              "on an idle machine)", file=sys.stderr)
-    if add_ms > TARGET_ADD_MS:
-        print(f"bench.routes: note: one runtime add took {add_ms:.2f} ms (target {TARGET_ADD_MS} ms on an idle "
-              "machine)", file=sys.stderr)
     smcroute_ms = r["daemon"]["smcrouted_load"]["median"]
-    if install_ms >= smcroute_ms:
-        print(f"bench.routes: joincastd loaded {n} routes in {install_ms:.0f} ms, smcrouted in {smcroute_ms:.0f} ms: "
-              "not faster", file=sys.stderr)
-        return 1
-    return 0
+    checks.ratio(f"loading {n} routes, smcrouted / joincastd", smcroute_ms / install_ms, at_least=1.0)
+    target_install = TARGET_INSTALL_MS * n / 10_000
+    checks.target(f"loading {n} routes < {target_install:.0f} ms", install_ms < target_install,
+                  f"{install_ms:.0f} ms")
+    for label in ("few", "many"):
+        a = r["add"][label]
+        add_ms = a["control_socket_add"]["median"]
+        checks.target(f"one runtime add (connected client, {a['installed']} routes) < {TARGET_ADD_MS:g} ms",
+                      add_ms < TARGET_ADD_MS, f"{add_ms:.2f} ms")
+    return checks.verdict()
 
 
 if __name__ == "__main__":

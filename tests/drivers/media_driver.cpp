@@ -170,7 +170,7 @@ json wait_event(const json& req) {
   return j;
 }
 
-json summary(MediaEngine& engine) {
+json summary(MediaEngine& engine, const EngineOptions& options) {
   json j = {{"ok", true}};
   std::uint64_t packets = 0, errors = 0, rebases = 0, running = 0, failed = 0;
   for (const auto& s : engine.stats()) {
@@ -188,6 +188,8 @@ json summary(MediaEngine& engine) {
   j["late_rebases"] = rebases;
   j["threads"] = engine.threads();
   j["sender"] = engine.sender_note().empty() ? "io_uring" : engine.sender_note();
+  j["lead_ms"] = options.lead.count();
+  j["send_window_us"] = options.send_window.count();
   return j;
 }
 
@@ -262,7 +264,7 @@ int main(int argc, char** argv) {
       auto r = e.stop(id);
       answer = r ? json{{"ok", true}, {"t_ns", t}} : fail("no such session");
     } else if (cmd == "wait") answer = wait_event(req);
-    else if (cmd == "summary") answer = summary(e);
+    else if (cmd == "summary") answer = summary(e, options);
     else if (cmd == "quit") {
       print({{"ok", true}});
       break;
