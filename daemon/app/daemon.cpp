@@ -50,8 +50,7 @@ Daemon::Daemon(Config config, Options options)
   session_environment_ =
       std::make_unique<DaemonSessionEnvironment>(io_, *catalogue_, *membership_, *routes_, links_.interfaces());
   sessions_ = std::make_unique<SessionManager>(io_, config_.sessions, session_environment_->get(), control_);
-  sessions_module_ = std::make_unique<SessionsModule>(*sessions_);
-  add(*sessions_module_, &Config::sessions);
+  add(*sessions_, &Config::sessions);
 
   // How modules hear of each other: membership's events, once.
   membership_->observe([this](const MembershipEvent& e) {

@@ -82,7 +82,6 @@ class Daemon {
   std::unique_ptr<DaemonSessionEnvironment> session_environment_;
   std::unique_ptr<SessionManager> sessions_;
   std::unique_ptr<RoutingModule> routing_module_;
-  std::unique_ptr<SessionsModule> sessions_module_;
   std::vector<Entry> modules_;  // start order
   std::size_t started_modules_ = 0;
   std::chrono::steady_clock::time_point started_;

@@ -1,11 +1,10 @@
-// module_adapters.hpp — the routing and sessions modules seen through the
-// Module interface, for the composition root. Routing keeps the bool start
-// and reload it had (it logs its own failures); sessions return Result.
+// module_adapters.hpp — the routing module seen through the Module
+// interface, for the composition root: RouteController keeps the bool start
+// and reload it has (it logs its own failures, in detail, where they happen).
 #pragma once
 
 #include "daemon/core/module.hpp"
 #include "daemon/routing/route_controller.hpp"
-#include "daemon/sessions/session_manager.hpp"
 
 #include <string>
 #include <string_view>
@@ -29,21 +28,6 @@ class RoutingModule final : public ConfiguredModule<RoutingSection> {
 
  private:
   RouteController& routes_;
-};
-
-class SessionsModule final : public ConfiguredModule<SessionsSection> {
- public:
-  explicit SessionsModule(SessionManager& sessions) : sessions_(sessions) {}
-  std::string_view name() const override { return "sessions"; }
-  Result<void> start() override { return sessions_.start(); }
-  // Fails, changing nothing, when the media engine cannot start.
-  Result<void> reload(const SessionsSection& next) override { return sessions_.reload(next); }
-  void stop() override { sessions_.stop(); }
-  nlohmann::json status() const override { return sessions_.summary(); }
-  void collect_metrics(MetricsWriter& w) const override { sessions_.collect_metrics(w); }
-
- private:
-  SessionManager& sessions_;
 };
 
 }  // namespace joincast::daemon

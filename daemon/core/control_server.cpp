@@ -64,8 +64,6 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
       return server_.dispatch(request, shared_from_this());
     } catch (const Json::exception& e) {
       return {{"ok", false}, {"error", fmt::format("malformed request: {}", e.what())}};
-    } catch (const ControlServer::CommandError& e) {
-      return {{"ok", false}, {"error", e.what()}};
     } catch (const std::exception& e) {
       log::error("control: a request failed inside joincastd: {}", e.what());
       return {{"ok", false}, {"error", fmt::format("internal error: {}", e.what())}};

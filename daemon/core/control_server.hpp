@@ -32,12 +32,6 @@ class ControlServer {
   // Returns the answer's fields, or the reason the command was refused.
   using Handler = std::function<Result<Json>(const Json& request)>;
 
-  // The old way to refuse, by throwing; routing and sessions still do
-  // until their commands return Result<Json>.
-  struct CommandError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-  };
-
   ControlServer(boost::asio::io_context& io, std::string path, unsigned mode, std::string group);
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;

@@ -24,6 +24,7 @@
 #include "common/result.hpp"
 #include "daemon/core/control_server.hpp"
 #include "daemon/core/metrics.hpp"
+#include "daemon/core/module.hpp"
 #include "daemon/sessions/listener_view.hpp"
 #include "daemon/sessions/session_catalogue.hpp"
 #include "daemon/sessions/session_clock.hpp"
@@ -53,28 +54,31 @@ struct SessionEnvironment {
   StreamEngineFactory make_engine;
 };
 
-class SessionManager {
+class SessionManager final : public ConfiguredModule<SessionsSection> {
  public:
   SessionManager(boost::asio::io_context& io, const SessionsSection& config, SessionEnvironment env,
                  ControlServer& control);
-  ~SessionManager();
+  ~SessionManager() override;
+
+  std::string_view name() const override { return "sessions"; }
 
   // Registers "sessions" and "sdp", creates the media engine and starts
   // sessions for groups that already have listeners (after a restart).
   // Fails when the engine cannot start.
-  Result<void> start();
+  Result<void> start() override;
   // Applies a new [sessions] section. Fails, changing nothing, when it is
   // the first with an interface and the media engine cannot start.
-  Result<void> reload(const SessionsSection& config);
+  Result<void> reload(const SessionsSection& config) override;
   // Stops every session: SAP deletions and RTCP BYEs go out.
-  void stop();
+  void stop() override;
 
   void on_membership(const MembershipEvent& e);
 
   // What "sessions" answers: every group's session, state and statistics.
   nlohmann::json sessions_json() const;
   nlohmann::json summary() const;
-  void collect_metrics(MetricsWriter& w) const;
+  nlohmann::json status() const override { return summary(); }
+  void collect_metrics(MetricsWriter& w) const override;
 
  private:
   enum class State { waiting, starting, running, grace, retrying, failed };
