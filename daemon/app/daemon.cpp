@@ -37,8 +37,7 @@ Daemon::Daemon(Config config, Options options)
       started_(std::chrono::steady_clock::now()) {
   // The modules, in start order. Adding a module is one line here.
   routes_ = std::make_unique<RouteController>(io_, control_, config_.routing, links_);
-  routing_module_ = std::make_unique<RoutingModule>(*routes_);
-  add(*routing_module_, &Config::routing);
+  add(*routes_, &Config::routing);
   catalogue_ =
       std::make_unique<Catalogue>(io_, control_, config_.catalogue, config_.daemon.state_dir, links_.interfaces());
   add(*catalogue_, &Config::catalogue);

@@ -6,7 +6,6 @@
 #pragma once
 
 #include "daemon/app/config.hpp"
-#include "daemon/app/module_adapters.hpp"
 #include "daemon/catalogue/catalogue.hpp"
 #include "daemon/core/control_server.hpp"
 #include "daemon/core/link_watcher.hpp"
@@ -81,7 +80,6 @@ class Daemon {
   std::unique_ptr<MembershipProxy> proxy_;
   std::unique_ptr<DaemonSessionEnvironment> session_environment_;
   std::unique_ptr<SessionManager> sessions_;
-  std::unique_ptr<RoutingModule> routing_module_;
   std::vector<Entry> modules_;  // start order
   std::size_t started_modules_ = 0;
   std::chrono::steady_clock::time_point started_;

@@ -45,7 +45,7 @@ std::uint32_t RouteController::table(int family) const {
 
 // ---- start, stop, reload ----------------------------------------------
 
-bool RouteController::start() {
+Result<void> RouteController::start() {
   control_.add("routes", "multicast routing: VIFs, MFC entries with counters, templates, pending routes",
                [this](const Json&) { return routes_command(); });
   control_.add("route add", "add a multicast route: from, [source], group, to[]",
@@ -54,33 +54,26 @@ bool RouteController::start() {
                [this](const Json& r) { return route_del_command(r); });
 
   auto nl = netlink::NetlinkSocket::open();
-  if (!nl) {
-    log::error("routing: cannot open an rtnetlink socket: {}", nl.error().message());
-    return false;
-  }
+  if (!nl) return std::move(nl).error().context("cannot open an rtnetlink socket");
   netlink_ = std::move(nl.value());
   // Interfaces and addresses come from the daemon's LinkWatcher; route
   // deletions (one of our group routes gone) from a socket of our own.
   auto ev = netlink::NetlinkSocket::open_events({RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE});
-  if (!ev) {
-    log::error("routing: cannot listen to rtnetlink route events: {}", ev.error().message());
-    return false;
-  }
+  if (!ev) return std::move(ev).error().context("cannot listen to rtnetlink route events");
   events_ = std::move(ev.value());
   link_subscription_ = links_.subscribe([this](const LinkChange& c) { on_link(c); });
   watch_events();
   started_ = true;
   for (const auto& w : config_.warnings) log::warning("routing: {}", w);
   if (auto e = apply(Mode::transaction)) {
-    log::error("routing: the configuration cannot be applied, nothing was changed: {}", *e);
     started_ = false;
-    return false;
+    return Error(std::errc::invalid_argument, "the configuration cannot be applied, nothing was changed: " + *e);
   }
   if (config_.enabled)
     log::info("routing: {} (S,G) routes, {} templates, {} group block routes, {} pending", plan_.routes.size(),
               plan_.templates.size(), plan_.group_routes.size(), plan_.pending.size());
   schedule_expiry();
-  return true;
+  return success();
 }
 
 void RouteController::stop() {
@@ -112,12 +105,12 @@ void RouteController::stop() {
   started_ = false;
 }
 
-bool RouteController::reload(const RoutingSection& next) {
+Result<void> RouteController::reload(const RoutingSection& next) {
   if (!started_) {
     config_ = next;
-    return true;
+    return success();
   }
-  if (next == config_) return true;
+  if (next == config_) return success();
   RoutingSection previous = std::move(config_);
   config_ = next;
   // The table, protocol or priority may have changed: look again.
@@ -134,12 +127,12 @@ bool RouteController::reload(const RoutingSection& next) {
     for (auto& f : families_) close_socket(f);
   }
   if (auto e = apply(Mode::transaction)) {
-    log::error("routing: reload refused, the previous routing configuration stays in force: {}", *e);
     config_ = std::move(previous);
+    std::string why = "reload refused, the previous routing configuration stays in force: " + *e;
     if (new_table) {
-      if (auto again = apply(Mode::best_effort)) log::error("routing: restoring the previous table: {}", *again);
+      if (auto again = apply(Mode::best_effort)) why += "; restoring the previous table: " + *again;
     }
-    return false;
+    return Error(std::errc::invalid_argument, why);
   }
   log::info("routing: reloaded: {} (S,G) routes, {} templates, {} group block routes, {} pending", plan_.routes.size(),
             plan_.templates.size(), plan_.group_routes.size(), plan_.pending.size());
@@ -151,7 +144,7 @@ bool RouteController::reload(const RoutingSection& next) {
   if (previous.route_protocol != config_.route_protocol)
     for (const auto& m : GroupRoutes::remove_rules(*netlink_, previous.route_protocol)) log::warning("routing: {}", m);
   schedule_expiry();
-  return true;
+  return success();
 }
 
 Json RouteController::status() const {

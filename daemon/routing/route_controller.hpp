@@ -25,6 +25,7 @@
 #pragma once
 
 #include "daemon/core/control_server.hpp"
+#include "daemon/core/module.hpp"
 #include "common/result.hpp"
 #include "daemon/core/interface_table.hpp"
 #include "daemon/core/link_watcher.hpp"
@@ -58,28 +59,30 @@
 
 namespace joincast::daemon {
 
-class RouteController final : public RouteRequests, public MembershipTap {
+class RouteController final : public ConfiguredModule<RoutingSection>, public RouteRequests, public MembershipTap {
  public:
   // `links` is the daemon's one interface watcher; it must outlive this.
   RouteController(boost::asio::io_context& io, ControlServer& control, RoutingSection config, LinkWatcher& links);
-  ~RouteController();
+  ~RouteController() override;
+
+  std::string_view name() const override { return "routing"; }
   RouteController(const RouteController&) = delete;
   RouteController& operator=(const RouteController&) = delete;
 
   // Reads the interfaces, registers the control commands and applies the
-  // configuration. False (after logging why) if it cannot be applied: the
+  // configuration. Fails, with the reason, if it cannot be applied: the
   // daemon must not run half-routed.
-  bool start();
+  Result<void> start() override;
   // Removes what joincastd installed (routes, rules, MDB entries, joins;
   // closing the mroute sockets flushes VIFs and MFC entries).
-  void stop();
-  // Applies a new [routing] section. False (logged; the old one stays in
-  // force, untouched) if it cannot be applied.
-  bool reload(const RoutingSection& next);
+  void stop() override;
+  // Applies a new [routing] section. Fails (the old one stays in force,
+  // untouched) if it cannot be applied.
+  Result<void> reload(const RoutingSection& next) override;
 
   const RoutingSection& config() const { return config_; }
   // For `status`: a summary line's worth.
-  nlohmann::json status() const;
+  nlohmann::json status() const override;
 
   // ---- RouteRequests: routes other modules ask for ------------------
   bool routing_enabled() const override { return enabled(); }

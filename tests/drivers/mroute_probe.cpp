@@ -88,7 +88,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   daemon::RouteController routes(io, control, daemon::RoutingSection{}, links);
-  if (!routes.start()) return 1;
+  if (auto r = routes.start(); !r) {
+    fmt::print(stderr, "routing: {}\n", r.error().message());
+    return 1;
+  }
   auto sub = routes.subscribe_membership(family, interfaces, [](const netlink::MembershipPacket& p) {
     char name[IF_NAMESIZE] = "?";
     ::if_indextoname(static_cast<unsigned>(p.ifindex), name);

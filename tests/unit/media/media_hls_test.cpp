@@ -3,7 +3,7 @@
 // makes the elementary streams; the bytes must come out as they went in)
 // and given continuous timestamps; and that HlsSource's libavformat may
 // open nothing but network URLs, segments included, and stops promptly.
-// Real HLS over HTTP is tests/netns/test_hls.py.
+// Real HLS over HTTP is tests/netns/media/test_hls.py.
 #include "media/source/hls/hls_remuxer.hpp"
 #include "media/source/hls/hls_source.hpp"
 #include "media/source/tone_encoder.hpp"

@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from icecast_fixture import TOOLS as ICECAST_TOOLS, Icecast  # noqa: E402
 from lab import Daemon, Lab, log, require_tools, wait_until  # noqa: E402
 from media_lab import LineReader  # noqa: E402

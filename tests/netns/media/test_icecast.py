@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from icecast_fixture import TOOLS as ICECAST_TOOLS, Icecast  # noqa: E402
 from lab import BUILD_DIR, Lab, log, require_tools  # noqa: E402
 

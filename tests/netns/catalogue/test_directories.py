@@ -23,10 +23,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lab import Daemon, Lab, log, wait_until  # noqa: E402
 
-FIXTURE = Path(__file__).resolve().parent / "http_fixture.py"
+FIXTURE = Path(__file__).resolve().parents[1] / "http_fixture.py"
 
 
 def yp(entries, extra=""):

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lab import BUILD_DIR, Lab, log, require_tools, wait_until  # noqa: E402
 
 PROBE = BUILD_DIR / "tests" / "source_probe"

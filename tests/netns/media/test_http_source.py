@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from http_fixture import AUDIO, FRAME, FixtureServer  # noqa: E402
 from lab import BUILD_DIR, log  # noqa: E402
 
