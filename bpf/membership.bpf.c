@@ -61,6 +61,9 @@
 /* Load-time knobs, set through the skeleton's rodata before load. */
 const volatile __u8 cfg_track_link_local = 0;
 const volatile __u8 cfg_verify_checksum = 1;
+/* Group quotas (0: none): see struct jc_quota. */
+const volatile __u32 cfg_max_groups_per_host = 0;
+const volatile __u32 cfg_max_groups_per_interface = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -84,6 +87,22 @@ struct {
 	__type(key, struct jc_querier_key);
 	__type(value, struct jc_querier);
 } jc_queriers SEC(".maps");
+
+/* No more hosts than listeners: every entry holds at least one group. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, JC_MAX_LISTENERS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct jc_host_key);
+	__type(value, struct jc_quota);
+} jc_host_quota SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, JC_MAX_QUOTA_INTERFACES);
+	__type(key, __u32);
+	__type(value, struct jc_quota);
+} jc_interface_quota SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -203,6 +222,95 @@ static __noinline int group_add(const struct jc_group_key *key, int delta, __u64
 	return -1;
 }
 
+/* Takes one group from a quota entry (creating it), unless it holds limit
+ * already. Returns 0 taken, -1 refused (at the limit, or no entry could be
+ * made). The dead flag closes the race with quota_give deleting the entry
+ * as it drops to zero, as in group_add. */
+static __noinline int quota_take(void *map, const void *key, __u32 limit)
+{
+	for (int i = 0; i < JC_GROUP_RETRIES; i++) {
+		struct jc_quota *q = bpf_map_lookup_elem(map, key);
+		int taken = 0;
+
+		if (!q) {
+			struct jc_quota fresh = {};
+
+			if (bpf_map_update_elem(map, key, &fresh, BPF_NOEXIST) == 0 ||
+			    bpf_map_lookup_elem(map, key))
+				continue;
+			return -1;
+		}
+		bpf_spin_lock(&q->lock);
+		if (q->dead) {
+			bpf_spin_unlock(&q->lock);
+			continue;
+		}
+		if (q->groups < limit) {
+			q->groups++;
+			taken = 1;
+		}
+		bpf_spin_unlock(&q->lock);
+		return taken ? 0 : -1;
+	}
+	return -1;
+}
+
+/* Gives one group back; the entry goes when it holds none. An entry that
+ * is missing (maps pinned by a build without quotas) is left alone. */
+static __noinline void quota_give(void *map, const void *key)
+{
+	struct jc_quota *q = bpf_map_lookup_elem(map, key);
+	int last = 0;
+
+	if (!q)
+		return;
+	bpf_spin_lock(&q->lock);
+	if (!q->dead && q->groups > 0 && --q->groups == 0) {
+		q->dead = 1;
+		last = 1;
+	}
+	bpf_spin_unlock(&q->lock);
+	if (last)
+		bpf_map_delete_elem(map, key);
+}
+
+/* A new listener entry for (ifindex, host) is about to be made: takes it
+ * from the host's and the interface's quotas. Returns 0, or -1 refused
+ * (and counted). */
+static __always_inline int quotas_take(__u32 ifindex, const __u8 *host)
+{
+	struct jc_host_key hkey = { .ifindex = ifindex };
+
+	if (cfg_max_groups_per_host) {
+		__builtin_memcpy(hkey.host, host, JC_ADDR_LEN);
+		if (quota_take(&jc_host_quota, &hkey, cfg_max_groups_per_host) < 0) {
+			COUNT(host_quota);
+			return -1;
+		}
+	}
+	if (cfg_max_groups_per_interface &&
+	    quota_take(&jc_interface_quota, &ifindex, cfg_max_groups_per_interface) < 0) {
+		if (cfg_max_groups_per_host)
+			quota_give(&jc_host_quota, &hkey);
+		COUNT(interface_quota);
+		return -1;
+	}
+	return 0;
+}
+
+/* A listener entry for (ifindex, host) is gone: gives its group back. */
+static __always_inline void quotas_give(__u32 ifindex, const __u8 *host)
+{
+	struct jc_host_key hkey = { .ifindex = ifindex };
+
+	if (cfg_max_groups_per_host) {
+		__builtin_memcpy(hkey.host, host, JC_ADDR_LEN);
+		quota_give(&jc_host_quota, &hkey);
+	}
+	if (cfg_max_groups_per_interface)
+		quota_give(&jc_interface_quota, &ifindex);
+}
+
 enum action {
 	ACT_NONE,
 	ACT_JOIN,
@@ -292,7 +400,10 @@ static __noinline int apply_record(const struct jc_report *r, const __u8 *group,
 			refresh(l, r, type, nsrc);
 			return 0;
 		}
+		if (quotas_take(r->ifindex, r->host) < 0)
+			return -1;
 		if (bpf_map_update_elem(&jc_listeners, &key, &fresh, BPF_NOEXIST) < 0) {
+			quotas_give(r->ifindex, r->host);
 			/* EEXIST: another CPU added it a moment ago, fine. */
 			if (!bpf_map_lookup_elem(&jc_listeners, &key))
 				COUNT(listeners_full);
@@ -302,6 +413,7 @@ static __noinline int apply_record(const struct jc_report *r, const __u8 *group,
 		if (count < 0) {
 			/* Keep the maps consistent: no listener without a group. */
 			bpf_map_delete_elem(&jc_listeners, &key);
+			quotas_give(r->ifindex, r->host);
 			return -1;
 		}
 		emit(r, JC_EV_LISTENER_JOIN, group, r->host, type, mode, 0, count);
@@ -316,6 +428,7 @@ static __noinline int apply_record(const struct jc_report *r, const __u8 *group,
 		mode = l->filter_mode;
 		if (bpf_map_delete_elem(&jc_listeners, &key) < 0)
 			return 0; /* someone else removed it */
+		quotas_give(r->ifindex, r->host);
 		count = group_add(&gkey, -1, r->now);
 		if (count < 0)
 			count = 0;
@@ -882,6 +995,7 @@ int jc_forget(struct jc_forget_args *args)
 	r.vlan = l->vlan;
 	if (bpf_map_delete_elem(&jc_listeners, &key) < 0)
 		return 1;
+	quotas_give(key.ifindex, key.host);
 	r.now = bpf_ktime_get_ns();
 	r.ifindex = key.ifindex;
 	__builtin_memcpy(gkey.group, key.group, JC_ADDR_LEN);

@@ -21,6 +21,7 @@
 #define JC_MAX_LISTENERS 16384
 #define JC_MAX_GROUPS 4096
 #define JC_MAX_QUERIERS 256
+#define JC_MAX_QUOTA_INTERFACES 256 /* interfaces with a group quota entry */
 #define JC_EVENTS_BYTES (256 * 1024)
 
 /* Which protocol a listener speaks, stored in jc_listener.version. */
@@ -92,6 +93,22 @@ struct jc_group {
 	__u32 pad;
 };
 
+/* quotas: how many groups one host, or all hosts of one interface, hold
+ * in the listeners map, so that one host cannot fill it and deny the others
+ * (membership.max_groups_per_host, max_groups_per_interface). An entry
+ * exists only while its count is above zero. */
+struct jc_host_key {
+	__u32 ifindex;
+	__u8 host[JC_ADDR_LEN];
+};
+
+struct jc_quota {
+	struct bpf_spin_lock lock; /* the TC program and the syscall programs */
+	__u32 groups;
+	__u32 dead; /* set under the lock just before the entry is deleted */
+	__u32 pad;
+};
+
 /* queriers: (interface, family) -> the last query heard from another router */
 struct jc_querier_key {
 	__u32 ifindex;
@@ -129,6 +146,8 @@ struct jc_counters {
 	__u64 listeners_full;  /* listener map full: a join was not recorded */
 	__u64 groups_full;
 	__u64 events_lost;     /* ring buffer full */
+	__u64 host_quota;      /* a join refused: the host holds max_groups_per_host */
+	__u64 interface_quota; /* a join refused: the interface holds max_groups_per_interface */
 };
 
 enum jc_event_type {

@@ -60,6 +60,28 @@ std::uint32_t ListenerTable::add(const Address16& group, int delta, std::uint64_
   return g.listeners;
 }
 
+bool ListenerTable::quotas_take(std::uint32_t ifindex, const Address16& host) {
+  auto h = std::make_pair(ifindex, host);
+  if (quotas_.per_host && host_groups_[h] >= quotas_.per_host) {
+    counters_.host_quota++;
+    return false;
+  }
+  if (quotas_.per_interface && interface_groups_[ifindex] >= quotas_.per_interface) {
+    if (host_groups_[h] == 0) host_groups_.erase(h);
+    counters_.interface_quota++;
+    return false;
+  }
+  host_groups_[h]++;
+  interface_groups_[ifindex]++;
+  return true;
+}
+
+void ListenerTable::quotas_give(std::uint32_t ifindex, const Address16& host) {
+  if (auto h = host_groups_.find({ifindex, host}); h != host_groups_.end() && --h->second == 0) host_groups_.erase(h);
+  if (auto i = interface_groups_.find(ifindex); i != interface_groups_.end() && --i->second == 0)
+    interface_groups_.erase(i);
+}
+
 bool ListenerTable::apply(const Origin& o, const wire::Record& rec) {
   if (!group_trackable(rec.group, track_link_local_)) {
     counters_.records_skipped++;
@@ -109,6 +131,10 @@ bool ListenerTable::apply(const Origin& o, const wire::Record& rec) {
       l.sources = rec.sources;
       l.record_type = rec.type;
     } else {
+      if (!quotas_take(o.ifindex, o.host)) {
+        counters_.records_skipped++;
+        return false;
+      }
       jc_listener l{};
       l.first_report_ns = l.last_report_ns = o.now_ns;
       l.vlan = o.vlan;
@@ -128,6 +154,7 @@ bool ListenerTable::apply(const Origin& o, const wire::Record& rec) {
     if (it != listeners_.end()) {
       std::uint8_t old_mode = it->second.filter_mode;
       listeners_.erase(it);
+      quotas_give(o.ifindex, o.host);
       std::uint32_t n = add(rec.group, -1, o.now_ns);
       event(o, JC_EV_LISTENER_LEAVE, rec.group, o.host, rec.type, old_mode, JC_LEFT_REPORT, n);
       if (n == 0) event(o, JC_EV_GROUP_DOWN, rec.group, o.host, rec.type, old_mode, JC_LEFT_REPORT, 0);
@@ -189,6 +216,7 @@ MembershipBackend::ForgetOutcome ListenerTable::forget(const jc_listener_key& ke
   Origin o{now_ns, key.ifindex, host, it->second.version, it->second.vlan};
   std::uint8_t mode = it->second.filter_mode;
   listeners_.erase(it);
+  quotas_give(key.ifindex, host);
   std::uint32_t n = add(group, -1, now_ns);
   event(o, JC_EV_LISTENER_LEAVE, group, host, 0, mode, static_cast<std::uint8_t>(reason), n);
   if (n == 0) event(o, JC_EV_GROUP_DOWN, group, host, 0, mode, static_cast<std::uint8_t>(reason), 0);

@@ -20,7 +20,14 @@ class ListenerTable {
  public:
   using Emit = std::function<void(const jc_event&)>;
 
-  ListenerTable(Emit emit, bool track_link_local) : emit_(std::move(emit)), track_link_local_(track_link_local) {}
+  // Group quotas as the BPF program's (0: none).
+  struct Quotas {
+    std::uint32_t per_host = 0;
+    std::uint32_t per_interface = 0;
+  };
+
+  ListenerTable(Emit emit, bool track_link_local, Quotas quotas)
+      : emit_(std::move(emit)), track_link_local_(track_link_local), quotas_(quotas) {}
 
   // Who sent a report, where, when.
   struct Origin {
@@ -52,9 +59,14 @@ class ListenerTable {
   void event(const Origin& o, std::uint8_t type, const Address16& group, const Address16& host,
              std::uint8_t record, std::uint8_t mode, std::uint8_t reason, std::uint32_t listeners);
   std::uint32_t add(const Address16& group, int delta, std::uint64_t now);
+  bool quotas_take(std::uint32_t ifindex, const Address16& host);
+  void quotas_give(std::uint32_t ifindex, const Address16& host);
 
   Emit emit_;
   bool track_link_local_;
+  Quotas quotas_;
+  std::map<std::pair<std::uint32_t, Address16>, std::uint32_t> host_groups_;  // entries only above 0
+  std::map<std::uint32_t, std::uint32_t> interface_groups_;
   std::map<ListenerId, jc_listener> listeners_;
   std::map<Address16, jc_group> groups_;
   std::map<std::pair<std::uint32_t, std::uint32_t>, jc_querier> queriers_;

@@ -79,6 +79,8 @@ Result<void> Membership::start() {
 
 Result<void> Membership::use_socket_backend(const std::string& why) {
   auto socket = std::make_unique<SocketMembership>(routes_, config_.track_link_local,
+                                                   ListenerTable::Quotas{config_.max_groups_per_host,
+                                                                         config_.max_groups_per_interface},
                                                    [this](const jc_event& e) { on_event(e); });
   if (auto r = socket->open(); !r)
     return Error(r.error().code(), fmt::format("{}, and the multicast routing socket cannot be used either: {}", why,
@@ -97,6 +99,8 @@ Result<void> Membership::start_backend() {
   options.verify_checksum = config_.verify_checksum;
   options.max_listeners = config_.max_listeners;
   options.max_groups = config_.max_groups;
+  options.max_groups_per_host = config_.max_groups_per_host;
+  options.max_groups_per_interface = config_.max_groups_per_interface;
   options.event_buffer = config_.event_buffer;
 
   if (config_.backend == MembershipSection::Backend::socket) {
@@ -176,7 +180,8 @@ Result<void> Membership::reload(const MembershipSection& config) {
   if (config.bpf_pin_root != config_.bpf_pin_root || config.backend != config_.backend ||
       config.track_link_local != config_.track_link_local || config.verify_checksum != config_.verify_checksum ||
       config.max_listeners != config_.max_listeners || config.max_groups != config_.max_groups ||
-      config.event_buffer != config_.event_buffer)
+      config.event_buffer != config_.event_buffer || config.max_groups_per_host != config_.max_groups_per_host ||
+      config.max_groups_per_interface != config_.max_groups_per_interface)
     log::warning("membership: backend, pin root and BPF knobs change only on restart; keeping the running ones");
   MembershipSection next = config;
   next.bpf_pin_root = config_.bpf_pin_root;
@@ -186,6 +191,8 @@ Result<void> Membership::reload(const MembershipSection& config) {
   next.max_listeners = config_.max_listeners;
   next.max_groups = config_.max_groups;
   next.event_buffer = config_.event_buffer;
+  next.max_groups_per_host = config_.max_groups_per_host;
+  next.max_groups_per_interface = config_.max_groups_per_interface;
 
   for (auto it = interfaces_.begin(); it != interfaces_.end();) {
     if (std::find(next.interfaces.begin(), next.interfaces.end(), it->first) != next.interfaces.end()) {
@@ -362,6 +369,10 @@ void Membership::check_counters() {
        "the listener table is full: joins are not recorded (too many hosts or a host flooding joins?)"},
       {"groups_full", &jc_counters::groups_full,
        "the group table is full: joins of new groups are not recorded (a host flooding joins to random groups?)"},
+      {"host_quota", &jc_counters::host_quota,
+       "joins were refused: a host reached membership.max_groups_per_host (a host flooding joins?)"},
+      {"interface_quota", &jc_counters::interface_quota,
+       "joins were refused: an interface reached membership.max_groups_per_interface"},
       {"events_lost", &jc_counters::events_lost, "membership events were lost: the ring buffer was full"},
       {"malformed", &jc_counters::malformed, "malformed membership reports were ignored"},
       {"truncated", &jc_counters::truncated, "truncated membership reports were ignored"},

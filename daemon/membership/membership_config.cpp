@@ -50,7 +50,8 @@ void parse_membership_section(ConfigReader& r, const toml::table& root, Membersh
   const toml::table& t = *r.table(root, "membership", "");
   r.only_keys(t, path,
               {"interfaces", "bpf_pin_root", "backend", "track_link_local", "verify_checksum", "querier",
-               "query_ipv4", "query_ipv6", "timers", "max_listeners", "max_groups", "event_buffer"});
+               "query_ipv4", "query_ipv6", "timers", "max_listeners", "max_groups", "max_groups_per_host",
+               "max_groups_per_interface", "event_buffer"});
   m.interfaces = r.strings(t, "interfaces", path);
   for (const auto& name : m.interfaces) {
     if (name.empty() || name.size() >= 16 || name.find('/') != std::string::npos)
@@ -68,6 +69,10 @@ void parse_membership_section(ConfigReader& r, const toml::table& root, Membersh
   m.verify_checksum = r.boolean(t, "verify_checksum", path, m.verify_checksum);
   m.max_listeners = static_cast<unsigned>(r.integer(t, "max_listeners", path, m.max_listeners, 16, 1 << 22));
   m.max_groups = static_cast<unsigned>(r.integer(t, "max_groups", path, m.max_groups, 16, 1 << 20));
+  m.max_groups_per_host =
+      static_cast<unsigned>(r.integer(t, "max_groups_per_host", path, m.max_groups_per_host, 0, 1 << 22));
+  m.max_groups_per_interface =
+      static_cast<unsigned>(r.integer(t, "max_groups_per_interface", path, m.max_groups_per_interface, 0, 1 << 22));
   m.event_buffer = static_cast<unsigned>(r.integer(t, "event_buffer", path, m.event_buffer, 4096, 64 << 20));
   if (m.event_buffer & (m.event_buffer - 1))
     r.error(t.get("event_buffer"), path + ".event_buffer", "must be a power of two (4096, 8192, ... bytes)");

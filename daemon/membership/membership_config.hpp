@@ -42,6 +42,11 @@ struct MembershipSection {
   bool verify_checksum = true;
   unsigned max_listeners = 16384;  // (interface, group, host) entries
   unsigned max_groups = 4096;
+  // Groups one host (per interface), and all hosts of one interface, may
+  // hold; 0: no quota. A host flooding joins cannot fill the tables and
+  // deny the others.
+  unsigned max_groups_per_host = 256;
+  unsigned max_groups_per_interface = 0;
   unsigned event_buffer = 256 * 1024;  // ring buffer bytes, a power of two >= 4096
   bool querier = true;  // send queries when no other querier is heard
   bool query_ipv4 = true;

@@ -10,8 +10,9 @@
 
 namespace joincast::daemon {
 
-SocketMembership::SocketMembership(MembershipTap& routes, bool track_link_local, EventHandler on_event)
-    : routes_(routes), table_(std::move(on_event), track_link_local) {}
+SocketMembership::SocketMembership(MembershipTap& routes, bool track_link_local, ListenerTable::Quotas quotas,
+                                   EventHandler on_event)
+    : routes_(routes), table_(std::move(on_event), track_link_local, quotas) {}
 
 Result<void> SocketMembership::open() { return resubscribe(); }
 

@@ -22,7 +22,7 @@ namespace joincast::daemon {
 
 class SocketMembership final : public MembershipBackend {
  public:
-  SocketMembership(MembershipTap& routes, bool track_link_local, EventHandler on_event);
+  SocketMembership(MembershipTap& routes, bool track_link_local, ListenerTable::Quotas quotas, EventHandler on_event);
 
   const char* name() const override { return "socket"; }
   Result<void> attach(int ifindex) override;

@@ -191,6 +191,8 @@ constexpr CounterField counter_fields[] = {
     {"listeners_full", &jc_counters::listeners_full},
     {"groups_full", &jc_counters::groups_full},
     {"events_lost", &jc_counters::events_lost},
+    {"host_quota", &jc_counters::host_quota},
+    {"interface_quota", &jc_counters::interface_quota},
 };
 static_assert(sizeof(counter_fields) / sizeof(counter_fields[0]) * sizeof(__u64) == sizeof(jc_counters),
               "a counter is missing from counter_fields");

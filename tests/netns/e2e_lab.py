@@ -91,6 +91,29 @@ ipv6_prefix = "{PREFIX}::/64"
 """
 
 
+# Runs on the flooding host: MLDv2 reports (type 143), CHANGE_TO_EXCLUDE
+# records with no sources (a join), 60 records a report, to ff02::16 with
+# hop limit 1 and a Router Alert; the kernel fills in the checksum.
+MLD_FLOODER = r"""
+import socket, struct, sys
+ifname, groups_file = sys.argv[1], sys.argv[2]
+groups = [socket.inet_pton(socket.AF_INET6, g) for g in open(groups_file).read().split()]
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex(ifname))
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)
+# Hop-by-hop: next header (filled by the kernel), length 0, Router Alert
+# (type 5, length 2, value 0 = MLD), PadN of 0.
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_HOPOPTS, bytes([0, 0, 5, 2, 0, 0, 1, 0]))
+sent = 0
+for i in range(0, len(groups), 60):
+    chunk = groups[i:i + 60]
+    body = b"".join(struct.pack("!BBH", 4, 0, 0) + g for g in chunk)
+    s.sendto(struct.pack("!BBHHH", 143, 0, 0, 0, len(chunk)) + body, ("ff02::16", 0, 0, socket.if_nametoindex(ifname)))
+    sent += len(chunk)
+print(sent, flush=True)
+"""
+
+
 class Headend:
     """The router with joincastd and listener hosts on its bridge."""
 

@@ -91,6 +91,7 @@ nlohmann::json counters_json(const jc_counters& c) {
       {"bad_checksum", c.bad_checksum}, {"bad_source", c.bad_source},
       {"listeners_full", c.listeners_full}, {"groups_full", c.groups_full},
       {"events_lost", c.events_lost},
+      {"host_quota", c.host_quota}, {"interface_quota", c.interface_quota},
   };
 }
 

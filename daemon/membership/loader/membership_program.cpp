@@ -63,6 +63,11 @@ Result<std::unique_ptr<MembershipProgram>> MembershipProgram::load(const Options
   if (!self->skel_) return last_error();
   self->skel_->rodata->cfg_track_link_local = options.track_link_local ? 1 : 0;
   self->skel_->rodata->cfg_verify_checksum = options.verify_checksum ? 1 : 0;
+  self->skel_->rodata->cfg_max_groups_per_host = options.max_groups_per_host;
+  self->skel_->rodata->cfg_max_groups_per_interface = options.max_groups_per_interface;
+  // Every host entry holds at least one listener entry.
+  if (int err = bpf_map__set_max_entries(self->skel_->maps.jc_host_quota, options.max_listeners); err < 0)
+    return libbpf_error(err);
   if (int err = bpf_map__set_max_entries(self->skel_->maps.jc_listeners, options.max_listeners); err < 0)
     return libbpf_error(err);
   if (int err = bpf_map__set_max_entries(self->skel_->maps.jc_groups, options.max_groups); err < 0)
@@ -74,6 +79,10 @@ Result<std::unique_ptr<MembershipProgram>> MembershipProgram::load(const Options
       {self->skel_->maps.jc_listeners, pinned_listeners}, {self->skel_->maps.jc_groups, pinned_groups},
       {self->skel_->maps.jc_queriers, pinned_queriers},   {self->skel_->maps.jc_counters, pinned_counters},
       {self->skel_->maps.jc_events, pinned_events},
+      // Pinned with the listeners they count, so that a restart keeps them
+      // in step.
+      {self->skel_->maps.jc_host_quota, pinned_host_quota},
+      {self->skel_->maps.jc_interface_quota, pinned_interface_quota},
   };
   for (const auto& [map, name] : pins) {
     std::string path = (fs::path(options.pin_root) / name).string();

@@ -33,6 +33,10 @@ class MembershipProgram {
     std::uint32_t max_listeners = JC_MAX_LISTENERS;
     std::uint32_t max_groups = JC_MAX_GROUPS;
     std::uint32_t event_buffer = JC_EVENTS_BYTES;
+    // Group quotas (0: none): joins beyond them are refused and counted
+    // (jc_counters.host_quota, interface_quota).
+    std::uint32_t max_groups_per_host = 0;
+    std::uint32_t max_groups_per_interface = 0;
     // Pinned maps that do not match this build's (another size, another
     // joincast version) are unpinned and made afresh, instead of failing
     // the load. replaced_pins() says which and why.
@@ -105,6 +109,8 @@ inline constexpr const char* pinned_groups = "groups";
 inline constexpr const char* pinned_queriers = "queriers";
 inline constexpr const char* pinned_counters = "counters";
 inline constexpr const char* pinned_events = "events";
+inline constexpr const char* pinned_host_quota = "host_quota";
+inline constexpr const char* pinned_interface_quota = "interface_quota";
 
 // Mounts bpffs at dir if dir is not already on a bpffs. Creates dir.
 Result<void> ensure_bpffs(const std::string& dir);

@@ -12,7 +12,8 @@ other stations. With [sessions] max_sessions = 3:
     valid station waits with a reason naming sessions.max_sessions; the
     random groups wait with "no station" reasons;
   * the metrics count the refusals by kind (limit, resolve) and the
-    membership counters the joins that did not fit (groups_full), and the
+    membership counters the joins that did not fit (groups_full: the
+    per-host quota is switched off here), and the
     log says why sessions did not start;
   * the MP3 tone plays on without a lost sequence number;
   * when the flood's listeners age out, every session but the MP3 tone's
@@ -23,33 +24,11 @@ import random
 import sys
 import time
 
-from e2e_lab import (TONE_MP3, PREFIX, Headend, Lab, WireCounter, config, group6, log, metric, metrics_text,
+from e2e_lab import (MLD_FLOODER, TONE_MP3, PREFIX, Headend, Lab, WireCounter, config, group6, log, metric, metrics_text,
                      rtp_growing, sessions, wait_until)
 
 METRICS = "127.0.0.1:9185"
 FLOOD_GROUPS = 6000
-
-# Runs on the flooding host: MLDv2 reports (type 143), CHANGE_TO_EXCLUDE
-# records with no sources (a join), 60 records a report, to ff02::16 with
-# hop limit 1 and a Router Alert; the kernel fills in the checksum.
-FLOODER = r"""
-import socket, struct, sys
-ifname, groups_file = sys.argv[1], sys.argv[2]
-groups = [socket.inet_pton(socket.AF_INET6, g) for g in open(groups_file).read().split()]
-s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex(ifname))
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)
-# Hop-by-hop: next header (filled by the kernel), length 0, Router Alert
-# (type 5, length 2, value 0 = MLD), PadN of 0.
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_HOPOPTS, bytes([0, 0, 5, 2, 0, 0, 1, 0]))
-sent = 0
-for i in range(0, len(groups), 60):
-    chunk = groups[i:i + 60]
-    body = b"".join(struct.pack("!BBH", 4, 0, 0) + g for g in chunk)
-    s.sendto(struct.pack("!BBHHH", 143, 0, 0, 0, len(chunk)) + body, ("ff02::16", 0, 0, socket.if_nametoindex(ifname)))
-    sent += len(chunk)
-print(sent, flush=True)
-"""
 
 
 def main() -> int:
@@ -66,8 +45,11 @@ retry_max = "4s"
 start_timeout = "5s"
 sap_interval = "1s"
 """
-        d = h.daemon(config(h.pins, ["br0"], sessions=sessions_cfg,
-                            extra=f'[metrics]\nlisten = "{METRICS}"\n')).start()
+        # No per-host quota here: this test is about the tables filling up
+        # (test_e2e_quota.py has the quota that prevents it).
+        cfg = config(h.pins, ["br0"], sessions=sessions_cfg, extra=f'[metrics]\nlisten = "{METRICS}"\n')
+        cfg = cfg.replace("[membership]\n", "[membership]\nmax_groups_per_host = 0\n", 1)
+        d = h.daemon(cfg).start()
         c1 = WireCounter(l1)
         m1 = lab.join(l1, TONE_MP3, "eth0")
         ssrc = wait_until(lambda: sessions(d).get(TONE_MP3, {}).get("media", {}).get("ssrc")
@@ -84,7 +66,7 @@ sap_interval = "1s"
         path.write_text("\n".join(groups))
         log(f"l2 floods reports joining {len(groups)} groups")
         t0 = time.monotonic()
-        sent = int(l2.run(sys.executable, "-c", FLOODER, "eth0", str(path), timeout=60).strip())
+        sent = int(l2.run(sys.executable, "-c", MLD_FLOODER, "eth0", str(path), timeout=60).strip())
         assert sent == len(groups), sent
 
         log("the daemon answers while it works through them")

@@ -6,6 +6,8 @@
 
 #include <arpa/inet.h>
 
+#include <cstring>
+
 using namespace joincast::daemon;
 
 namespace {
@@ -14,7 +16,7 @@ Address16 addr(const char* text) { return *parse_address(text); }
 
 struct Fixture {
   std::vector<jc_event> events;
-  ListenerTable table{[this](const jc_event& e) { events.push_back(e); }, false};
+  ListenerTable table{[this](const jc_event& e) { events.push_back(e); }, false, ListenerTable::Quotas{}};
   std::uint64_t now = 1'000'000'000;
 
   ListenerTable::Origin from(const char* host, std::uint8_t version = JC_MLDV2, std::uint32_t ifindex = 7) {
@@ -136,4 +138,33 @@ TEST_CASE("forget honours unless_reported_after and empty groups are collected o
   CHECK_FALSE(f.table.collect_group(gkey, f.now - 1));
   CHECK(f.table.collect_group(gkey, f.now));
   CHECK(f.table.groups().empty());
+}
+
+TEST_CASE("group quotas per host and per interface, as the BPF program's") {
+  std::vector<jc_event> events;
+  ListenerTable table{[&](const jc_event& e) { events.push_back(e); }, false, ListenerTable::Quotas{2, 3}};
+  std::uint64_t now = 1'000'000'000;
+  auto from = [&](const char* host, std::uint32_t ifindex = 7) {
+    now += 1'000'000;
+    return ListenerTable::Origin{now, ifindex, addr(host), JC_MLDV2, 0};
+  };
+  CHECK(table.apply(from("fe80::1"), {JC_REC_TO_EX, addr("ff3e::1"), 0}));
+  CHECK(table.apply(from("fe80::1"), {JC_REC_TO_EX, addr("ff3e::2"), 0}));
+  CHECK_FALSE(table.apply(from("fe80::1"), {JC_REC_TO_EX, addr("ff3e::3"), 0}));
+  CHECK(table.counters().host_quota == 1);
+  CHECK(table.apply(from("fe80::1"), {JC_REC_IS_EX, addr("ff3e::1"), 0}));  // a refresh costs nothing
+  CHECK(table.apply(from("fe80::2"), {JC_REC_TO_EX, addr("ff3e::3"), 0}));
+  CHECK_FALSE(table.apply(from("fe80::2"), {JC_REC_TO_EX, addr("ff3e::4"), 0}));  // interface 7 holds 3
+  CHECK(table.counters().interface_quota == 1);
+  CHECK(table.apply(from("fe80::2", 8), {JC_REC_TO_EX, addr("ff3e::4"), 0}));
+  // A leave and an ageing give groups back.
+  CHECK(table.apply(from("fe80::1"), {JC_REC_TO_IN, addr("ff3e::1"), 0}));
+  CHECK(table.apply(from("fe80::2"), {JC_REC_TO_EX, addr("ff3e::4"), 0}));
+  jc_listener_key key{};
+  key.ifindex = 7;
+  std::memcpy(key.group, addr("ff3e::2").data(), 16);
+  std::memcpy(key.host, addr("fe80::1").data(), 16);
+  CHECK(table.forget(key, now, JC_LEFT_TIMEOUT, now) == MembershipBackend::ForgetOutcome::forgotten);
+  CHECK(table.apply(from("fe80::1"), {JC_REC_TO_EX, addr("ff3e::5"), 0}));
+  CHECK(table.listeners().size() == 4);
 }
