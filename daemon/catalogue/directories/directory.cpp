@@ -144,9 +144,16 @@ void Directory::fetch() {
   media::fetch_document(http_, url, config_.max_bytes, {},
                         [this, alive, url](const media::SourceFailure& f, media::HttpDocument doc) {
                           if (alive.expired()) return;
-                          if (f) return failed(f.reason);
+                          if (f) return failed(fetch_failure(f));
                           fetched(doc.body, url);
                         });
+}
+
+// A fetch's failure as the directory reports it: a document over the limit
+// names the key that sets it.
+std::string Directory::fetch_failure(const media::SourceFailure& f) const {
+  if (f.code == make_error_code(media::SourceErrc::document_too_large)) return f.reason + " (max_bytes)";
+  return f.reason;
 }
 
 // The servers are mirrors: the first one that answers is used.
@@ -160,7 +167,7 @@ void Directory::fetch_radio_browser(std::size_t server) {
                           if (alive.expired()) return;
                           if (f) {
                             if (server + 1 < config_.servers.size()) return fetch_radio_browser(server + 1);
-                            return failed(f.reason);
+                            return failed(fetch_failure(f));
                           }
                           good_server_ = server;
                           fetched(doc.body, url);

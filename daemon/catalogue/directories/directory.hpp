@@ -78,6 +78,7 @@ class Directory {
   void fetch_radio_browser(std::size_t server);
   void fetched(const std::string& document, const std::string& from);
   void failed(const std::string& why);
+  std::string fetch_failure(const media::SourceFailure& f) const;
   // Applies a parsed list; returns false (and records why) if unusable.
   bool apply(DirectoryListing listing, bool from_cache);
   DirectoryListing parse(const std::string& document) const;

@@ -105,11 +105,15 @@ void read_document(std::shared_ptr<HttpConnection> connection, std::string alrea
   st->max = max_bytes;
   st->done = std::move(done);
   auto too_large = [st]() {
-    st->finished = true;
-    st->connection->close();
-    st->done({make_error_code(SourceErrc::document_too_large),
-              st->doc.url.to_string() + ": larger than " + std::to_string(st->max) + " bytes"},
-             {});
+    // close() destroys the body handlers, and with them this lambda's copy
+    // of st (called from the data handler, the last owner of the state):
+    // nothing captured may be touched after it.
+    auto keep = st;
+    keep->finished = true;
+    DocumentHandler finish = std::move(keep->done);
+    std::string why = keep->doc.url.to_string() + ": larger than " + std::to_string(keep->max) + " bytes";
+    keep->connection->close();
+    finish({make_error_code(SourceErrc::document_too_large), std::move(why)}, {});
   };
   if (auto len = st->doc.head.content_length; (len && *len > max_bytes) || st->doc.body.size() > max_bytes) {
     return too_large();

@@ -85,3 +85,24 @@ TEST_CASE("bytes after a complete response are ignored") {
   CHECK_MESSAGE(!out->failure, out->failure.reason);
   CHECK(out->body == "abc");
 }
+
+TEST_CASE("a document beyond max_bytes without a length is refused while it streams") {
+  // Read until close: the limit must cut the body off as it arrives.
+  std::string body(256 * 1024, 'x');
+  asio::io_context io;
+  OneShotServer server(io, "HTTP/1.0 200 OK\r\nContent-Type: text/xml\r\n\r\n" + body);
+  auto client = HttpClient::create(io.get_executor(), HttpOptions{});
+  REQUIRE(client);
+  std::optional<Outcome> out;
+  int calls = 0;
+  fetch_document(client.value(), server.url(), 10'000, {}, [&](const SourceFailure& f, HttpDocument doc) {
+    ++calls;
+    out = Outcome{f, doc.body};
+  });
+  for (int i = 0; i < 200 && !out; ++i) io.run_for(10ms);
+  io.run_for(100ms);  // nothing may run after the refusal
+  REQUIRE(out);
+  CHECK(calls == 1);
+  CHECK(out->failure.code == make_error_code(SourceErrc::document_too_large));
+  CHECK_MESSAGE(out->failure.reason.find("larger than 10000 bytes") != std::string::npos, out->failure.reason);
+}
