@@ -18,6 +18,8 @@ packages=(
   # real peers used by tests and the demo
   iproute2 iputils-ping procps psmisc python3 ffmpeg tshark tcpdump
   smcroute icecast2 dvblast ca-certificates
+  # man pages and completion (tests/docs)
+  groff-base man-db bash-completion
   # benchmarks
   hyperfine
 )
