@@ -295,6 +295,7 @@ void Membership::on_event(const jc_event& e) {
     case JC_EV_LISTENER_LEAVE:
       log::info("membership: {} left {} on {} ({}; {} listener{})", format_address(e.host), format_address(e.group),
                 interface_name(e.ifindex), reason_name(e.reason), e.listeners, e.listeners == 1 ? "" : "s");
+      if (querier_ && e.reason == JC_LEFT_REPORT) querier_->on_explicit_leave(e);
       break;
     case JC_EV_GROUP_UP:
       log::notice("membership: group {} is up", format_address(e.group));

@@ -46,6 +46,9 @@ struct Querier::PendingLeave {
   Address16 host{};
   std::uint64_t leave_ns = 0;
   unsigned sent = 0;
+  // false: the host is gone already (an explicit leave); the queries are
+  // for the link's snooping devices, nothing is forgotten afterwards.
+  bool verify = true;
   boost::asio::steady_timer timer;
 };
 
@@ -91,6 +94,10 @@ wire::QueryParams general_params(const MembershipTimers& t) {
   return {t.query_response_interval, t.query_interval, t.robustness, false};
 }
 
+// The S flag (suppress router-side processing, RFC 3810 §5.1.7.1) stays
+// clear: snooping bridges in MLDv2/IGMPv3 mode ignore group-specific
+// queries that carry it (Linux's br_multicast does), and pruning the
+// departed host's port is what these queries are for.
 wire::QueryParams last_listener_params(const MembershipTimers& t) {
   return {t.last_listener_query_interval, t.query_interval, t.robustness, false};
 }
@@ -338,6 +345,27 @@ void Querier::on_leave_pending(const jc_event& e) {
   last_listener_tick(leave);
 }
 
+void Querier::on_explicit_leave(const jc_event& e) {
+  Address16 group;
+  std::memcpy(group.data(), e.group, 16);
+  const int family = is_ipv4_mapped(e.group) ? AF_INET : AF_INET6;
+  Port* p = port(static_cast<int>(e.ifindex), family);
+  if (!p || p->role != Port::Role::querier) return;  // the elected querier sends them
+  // One round per group and link: it prunes every port whose hosts are
+  // silent, whoever left.
+  auto key = std::make_tuple(static_cast<int>(e.ifindex), group, Address16{});
+  if (leaves_.count(key)) return;
+  auto leave = std::make_shared<PendingLeave>(io_);
+  leave->ifindex = static_cast<int>(e.ifindex);
+  leave->family = family;
+  leave->group = group;
+  leave->verify = false;
+  leaves_[key] = leave;
+  log::debug("querier: {} left {} on {}; group-specific queries for the link's snooping devices",
+             format_address(e.host), format_address(group.data()), interface_name(e.ifindex));
+  last_listener_tick(leave);
+}
+
 void Querier::last_listener_tick(const std::shared_ptr<PendingLeave>& leave) {
   const auto& t = config_.timers;
   if (leave->sent < t.last_listener_query_count) {
@@ -351,6 +379,10 @@ void Querier::last_listener_tick(const std::shared_ptr<PendingLeave>& leave) {
     leave->timer.async_wait([this, leave](boost::system::error_code ec) {
       if (!ec) last_listener_tick(leave);
     });
+    return;
+  }
+  if (!leave->verify) {
+    leaves_.erase(std::make_tuple(leave->ifindex, leave->group, Address16{}));
     return;
   }
   // Last Listener Query Time is over: forget the host unless it answered.

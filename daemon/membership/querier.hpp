@@ -7,6 +7,10 @@
 // After an MLDv1 Done, IGMPv2 Leave or a BLOCK that may empty an INCLUDE
 // listener, it sends last-listener queries (count × interval) and then
 // asks the backend to forget the host unless it reported since (§7.6.2).
+// After an explicit MLDv2/IGMPv3 leave (TO_IN({}), IS_IN({})) the host is
+// forgotten at once, but the same group-specific queries still go out
+// (§7.4.2, RFC 3376 §6.4.2): snooping bridges and switches between us and
+// the hosts prune a port only when such a query goes unanswered there.
 #pragma once
 
 #include "daemon/core/interface_table.hpp"
@@ -53,6 +57,9 @@ class Querier {
 
   // A leave that needs verifying (JC_EV_LEAVE_PENDING).
   void on_leave_pending(const jc_event& event);
+  // A host left explicitly (JC_EV_LISTENER_LEAVE with JC_LEFT_REPORT):
+  // group-specific queries for the snooping devices on the link.
+  void on_explicit_leave(const jc_event& event);
   // Another router's query was heard (JC_EV_QUERY_SEEN): re-run the election.
   void on_query_seen(const jc_event& event);
 
