@@ -251,7 +251,11 @@ TEST_CASE("frames cut at every byte: lengths that lie at every layer") {
       {PacketBuilder().ipv6(host6_a, group6).no_hop_by_hop().mld_v1_report(group6).build(), 14 + 40},
       {PacketBuilder().ipv4(host4_a, group4).igmp_v2_report(group4).build(), 14 + 20},
   };
-  for (const auto& [full, refused_below] : frames) {
+  for (const Frame& f : frames) {
+    // Plain references, not a structured binding: clang 14 cannot capture
+    // those in the lambda INFO makes.
+    const Bytes& full = f.bytes;
+    const std::size_t refused_below = f.refused_below;
     LoadedMembership m;
     std::uint64_t expected_truncated = 0;
     for (std::size_t cut = 14; cut < full.size(); ++cut) {
