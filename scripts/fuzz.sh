@@ -1,25 +1,15 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz, clang, ASan+UBSan) in
-# build-fuzz/, replays every seed corpus file through its target (ctest -L
-# fuzz), then fuzzes each target for a bounded time. Fails on any crash or
+# build-fuzz/ (scripts/configure-sanitized.sh), replays every seed corpus
+# file through its target (ctest -L fuzz), then fuzzes each target for a
+# bounded time. Fails on any crash or
 # contract violation; the input that caused it is left in build-fuzz/crashes/.
 #   JOINCAST_FUZZ_SECONDS   total fuzzing time over all targets (default 180)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${JOINCAST_FUZZ_SECONDS:-180}
 
-if [[ ! -f build-fuzz/build.ninja ]]; then
-  launcher=()
-  if command -v ccache >/dev/null; then
-    launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  fi
-  # -O1: the usual fuzzing trade of speed per execution against build time;
-  # -g1: line tables are all a sanitizer report needs, and build faster.
-  cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-    -DJOINCAST_FUZZ=ON -DJOINCAST_BENCH=OFF "${launcher[@]}"
-fi
+bash scripts/configure-sanitized.sh
 start=$SECONDS
 cmake --build build-fuzz --target fuzz
 echo "fuzz.sh: build took $((SECONDS - start)) s"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as root on Debian 12: installs what is missing,
 # builds, and runs every ctest label (unit, bpf, netns, bench, guard);
-# then the fuzz targets (scripts/fuzz.sh: every corpus file replayed, then a
-# bounded fuzzing run), timed. The sanitizer build (scripts/sanitize.sh:
-# unit, bpf and chosen netns tests under ASan+UBSan) is run on its own for
-# now; it joins this script once its time on a CI machine is known.
+# then the hardening steps, each timed: the fuzz targets (scripts/fuzz.sh:
+# every corpus file replayed, then a bounded fuzzing run) and the sanitizer
+# run (scripts/sanitize.sh: unit, bpf and chosen netns tests against the
+# same ASan+UBSan build).
 # Extra arguments go to ctest and run that selection only, without the
 # hardening steps, e.g. `scripts/test.sh -L unit`.
 set -euo pipefail
@@ -15,7 +15,7 @@ if (($#)); then
   exec ctest --output-on-failure --timeout 900 "$@"
 fi
 (cd build && ctest --output-on-failure --timeout 900)
-for step in fuzz; do
+for step in fuzz sanitize; do
   start=$SECONDS
   bash "scripts/$step.sh"
   echo "test.sh: scripts/$step.sh took $((SECONDS - start)) s"
