@@ -222,10 +222,9 @@ void parse_dvb(ConfigReader& r, const toml::table& root, const AddressLayout& la
     media::DvbCarrier c;
     std::string line = r.string(ct, "dvblast", cp, "");
     if (!line.empty()) {
-      std::string error;
-      auto parsed = media::parse_dvblast_command(line, &error);
-      if (!parsed) r.error(ct.get("dvblast"), cp + ".dvblast", error);
-      else c = *parsed;
+      auto parsed = media::parse_dvblast_command(line);
+      if (!parsed) r.error(ct.get("dvblast"), cp + ".dvblast", parsed.error().message());
+      else c = parsed.value();
       for (auto key : {"frequency_khz", "polarisation", "symbol_rate", "delivery", "modulation", "fec", "rolloff", "pilot"})
         if (ct.get(key)) r.error(ct.get(key), cp + "." + key, "is already given by the dvblast line");
     } else {
@@ -248,14 +247,13 @@ void parse_dvb(ConfigReader& r, const toml::table& root, const AddressLayout& la
       struct Tuning {
         const char* key;
         std::string& value;
-        std::optional<std::string> (*check)(std::string_view, std::string*);
+        Result<std::string> (*check)(std::string_view);
       };
       for (Tuning k : {Tuning{"modulation", c.modulation, media::check_modulation}, Tuning{"fec", c.fec, media::check_fec},
                        Tuning{"rolloff", c.rolloff, media::check_rolloff}, Tuning{"pilot", c.pilot, media::check_pilot}}) {
         if (k.value.empty()) continue;
-        std::string why;
-        if (auto v = k.check(k.value, &why)) k.value = *v;
-        else r.error(ct.get(k.key), cp + "." + k.key, "\"" + k.value + "\" " + why);
+        if (auto v = k.check(k.value)) k.value = v.value();
+        else r.error(ct.get(k.key), cp + "." + k.key, "\"" + k.value + "\" " + v.error().message());
       }
     }
     c.name = r.string(ct, "name", cp, "");

@@ -192,20 +192,19 @@ int dvb_main(int argc, char** argv) {
         return next();
       }
       if ((w[0] == "add" || w[0] == "remove") && w.size() == 6) {
-        std::string error;
-        auto carrier = parse_dvblast_command(w[1], &error);
+        auto carrier = parse_dvblast_command(w[1]);
         if (!carrier) {
-          emit({{"event", w[0]}, {"ok", false}, {"reason", error}});
+          emit({{"event", w[0]}, {"ok", false}, {"reason", carrier.error().message()}});
           return next();
         }
         auto sid = static_cast<std::uint16_t>(std::stoul(w[2]));
         DvbOutput out{w[3], static_cast<std::uint16_t>(std::stoul(w[4])), static_cast<unsigned>(std::stoul(w[5])), 0};
-        carrier->services.push_back({sid, "Service " + w[2]});
+        carrier.value().services.push_back({sid, "Service " + w[2]});
         auto done = [cmd = w[0], sid](const SourceFailure& f) {
           emit({{"event", cmd}, {"sid", sid}, {"ok", !f}, {"code", f ? f.code.message() : ""}, {"reason", f.reason}});
         };
-        if (w[0] == "add") tuner.add_service(*carrier, sid, out, done);
-        else tuner.remove_service(*carrier, sid, out, done);
+        if (w[0] == "add") tuner.add_service(carrier.value(), sid, out, done);
+        else tuner.remove_service(carrier.value(), sid, out, done);
         return next();
       }
       emit({{"event", "error"}, {"reason", "unknown command: " + line}});

@@ -20,10 +20,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(t.listener_interval.count() > 0 && t.other_querier_timeout.count() > 0);
   FUZZ_CHECK(r.config.sessions.start_timeout.count() > 0);
   for (const auto& c : r.config.catalogue.dvb.carriers) {
-    if (!c.modulation.empty()) FUZZ_CHECK(media::check_modulation(c.modulation, nullptr));
-    if (!c.fec.empty()) FUZZ_CHECK(media::check_fec(c.fec, nullptr));
-    if (!c.rolloff.empty()) FUZZ_CHECK(media::check_rolloff(c.rolloff, nullptr));
-    if (!c.pilot.empty()) FUZZ_CHECK(media::check_pilot(c.pilot, nullptr));
+    if (!c.modulation.empty()) FUZZ_CHECK(media::check_modulation(c.modulation));
+    if (!c.fec.empty()) FUZZ_CHECK(media::check_fec(c.fec));
+    if (!c.rolloff.empty()) FUZZ_CHECK(media::check_rolloff(c.rolloff));
+    if (!c.pilot.empty()) FUZZ_CHECK(media::check_pilot(c.pilot));
   }
   return 0;
 }

@@ -9,19 +9,20 @@ using namespace joincast;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   fuzz::Input in(data, size);
-  std::string why;
-  auto c = media::parse_dvblast_command(in.text(), &why);
-  if (!c) {
-    FUZZ_CHECK(!why.empty());
+  auto parsed = media::parse_dvblast_command(in.text());
+  if (!parsed) {
+    FUZZ_CHECK(!parsed.error().message().empty());
     return 0;
   }
+  const media::DvbCarrier* c = &parsed.value();
   FUZZ_CHECK(c->frequency_khz > 0 && c->symbol_rate >= 1000);
-  if (!c->modulation.empty()) FUZZ_CHECK(media::check_modulation(c->modulation, nullptr));
-  if (!c->fec.empty()) FUZZ_CHECK(media::check_fec(c->fec, nullptr));
+  if (!c->modulation.empty()) FUZZ_CHECK(media::check_modulation(c->modulation));
+  if (!c->fec.empty()) FUZZ_CHECK(media::check_fec(c->fec));
   std::string line = "dvblast";
   for (const auto& a : c->dvblast_tuning()) line += " " + a;
-  auto again = media::parse_dvblast_command(line, &why);
-  FUZZ_CHECK(again);
+  auto reparsed = media::parse_dvblast_command(line);
+  FUZZ_CHECK(reparsed);
+  const media::DvbCarrier* again = &reparsed.value();
   FUZZ_CHECK(again->same_tuning(*c) && again->symbol_rate == c->symbol_rate && again->delivery == c->delivery);
   FUZZ_CHECK(again->modulation == c->modulation && again->fec == c->fec && again->rolloff == c->rolloff &&
              again->pilot == c->pilot);

@@ -82,44 +82,37 @@ std::string DvbCarrier::describe() const {
   return d;
 }
 
-std::optional<std::string> check_modulation(std::string_view value, std::string* why) {
+Result<std::string> check_modulation(std::string_view value) {
   std::string v = ascii_lower(value);
   if (v == "qpsk" || v == "psk_8" || v == "apsk_16" || v == "apsk_32") return v;
-  if (why) *why = "must be qpsk, psk_8, apsk_16 or apsk_32";
-  return std::nullopt;
+  return invalid("must be qpsk, psk_8, apsk_16 or apsk_32");
 }
 
-std::optional<std::string> check_fec(std::string_view value, std::string* why) {
+Result<std::string> check_fec(std::string_view value) {
   static const char* ok[] = {"0", "12", "23", "34", "35", "56", "78", "89", "910", "999"};
   if (std::find(std::begin(ok), std::end(ok), value) != std::end(ok)) return std::string(value);
-  if (why) *why = "is not a FEC dvblast knows (0, 12, 23, 34, 35, 56, 78, 89, 910 or 999)";
-  return std::nullopt;
+  return invalid("is not a FEC dvblast knows (0, 12, 23, 34, 35, 56, 78, 89, 910 or 999)");
 }
 
-std::optional<std::string> check_rolloff(std::string_view value, std::string* why) {
+Result<std::string> check_rolloff(std::string_view value) {
   if (value == "35" || value == "25" || value == "20" || value == "0") return std::string(value);
-  if (why) *why = "must be 35, 25, 20 or 0";
-  return std::nullopt;
+  return invalid("must be 35, 25, 20 or 0");
 }
 
-std::optional<std::string> check_pilot(std::string_view value, std::string* why) {
+Result<std::string> check_pilot(std::string_view value) {
   if (value == "-1" || value == "0" || value == "1") return std::string(value);
-  if (why) *why = "must be -1, 0 or 1";
-  return std::nullopt;
+  return invalid("must be -1, 0 or 1");
 }
 
-std::optional<DvbCarrier> parse_dvblast_command(std::string_view line, std::string* error) {
-  auto fail = [&](std::string why) -> std::optional<DvbCarrier> {
-    if (error) *error = std::move(why);
-    return std::nullopt;
-  };
-  auto tuning = [&](std::string& field, std::optional<std::string> (*check)(std::string_view, std::string*),
-                    const char* flag, const std::string& value) {
-    std::string why;
-    auto v = check(value, &why);
-    if (!v) return fail(std::string(flag) + " " + value + " " + why).has_value();
-    field = *v;
-    return true;
+Result<DvbCarrier> parse_dvblast_command(std::string_view line) {
+  auto fail = [](std::string why) -> Result<DvbCarrier> { return invalid(std::move(why)); };
+  // Empty, or why the value is refused.
+  auto tuning = [](std::string& field, Result<std::string> (*check)(std::string_view), const char* flag,
+                   const std::string& value) -> std::string {
+    auto v = check(value);
+    if (!v) return std::string(flag) + " " + value + " " + v.error().message();
+    field = v.value();
+    return {};
   };
   auto words = split_words(line);
   std::size_t i = 0;
@@ -156,13 +149,13 @@ std::optional<DvbCarrier> parse_dvblast_command(std::string_view line, std::stri
       else return fail("-5 " + value + ": only DVBS and DVBS2 are satellite delivery systems");
       have_5 = true;
     } else if (opt == "-m" || opt == "--modulation") {
-      if (!tuning(c.modulation, check_modulation, "-m", value)) return std::nullopt;
+      if (auto why = tuning(c.modulation, check_modulation, "-m", value); !why.empty()) return fail(why);
     } else if (opt == "-F" || opt == "--fec-inner") {
-      if (!tuning(c.fec, check_fec, "-F", value)) return std::nullopt;
+      if (auto why = tuning(c.fec, check_fec, "-F", value); !why.empty()) return fail(why);
     } else if (opt == "-R" || opt == "--rolloff") {
-      if (!tuning(c.rolloff, check_rolloff, "-R", value)) return std::nullopt;
+      if (auto why = tuning(c.rolloff, check_rolloff, "-R", value); !why.empty()) return fail(why);
     } else if (opt == "-P" || opt == "--pilot") {
-      if (!tuning(c.pilot, check_pilot, "-P", value)) return std::nullopt;
+      if (auto why = tuning(c.pilot, check_pilot, "-P", value); !why.empty()) return fail(why);
     } else {
       return fail("option " + opt + " is not a tuning option (joincast sets adapters and outputs itself)");
     }

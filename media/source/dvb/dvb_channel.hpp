@@ -5,6 +5,8 @@
 // that form is read too.
 #pragma once
 
+#include "common/result.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -54,15 +56,15 @@ struct DvbCarrier {
 // Reads the tuning options of a dvblast command line (the leading
 // "dvblast" is optional): -f, -v, -s, -5, -m, -F, -R, -P and their long
 // forms. Other dvblast options are refused so that nothing is silently
-// dropped. On failure returns nullopt and sets *error.
-std::optional<DvbCarrier> parse_dvblast_command(std::string_view line, std::string* error);
+// dropped. The error's message names the option and what was wrong.
+Result<DvbCarrier> parse_dvblast_command(std::string_view line);
 
 // One tuning value as dvblast takes it (-m, -F, -R, -P), checked the same
-// for a dvblast line and the TOML keys: the normalised value, or nullopt
-// with *why saying what is allowed ("must be 35, 25, 20 or 0").
-std::optional<std::string> check_modulation(std::string_view value, std::string* why);
-std::optional<std::string> check_fec(std::string_view value, std::string* why);
-std::optional<std::string> check_rolloff(std::string_view value, std::string* why);
-std::optional<std::string> check_pilot(std::string_view value, std::string* why);
+// for a dvblast line and the TOML keys: the normalised value, or an error
+// saying what is allowed ("must be 35, 25, 20 or 0").
+Result<std::string> check_modulation(std::string_view value);
+Result<std::string> check_fec(std::string_view value);
+Result<std::string> check_rolloff(std::string_view value);
+Result<std::string> check_pilot(std::string_view value);
 
 }  // namespace joincast::media

@@ -286,9 +286,9 @@ TEST_CASE("DVB tuning values in TOML are checked like those of a dvblast line") 
   CHECK(good.ok());
   REQUIRE(good.config.catalogue.dvb.carriers.size() == 1);
   CHECK(good.config.catalogue.dvb.carriers[0].modulation == "psk_8");
-  std::string why;
-  CHECK_FALSE(joincast::media::parse_dvblast_command("dvblast -f 11426500 -v 18 -s 27500000 -R 40", &why));
-  CHECK(why == "-R 40 must be 35, 25, 20 or 0");
+  auto refused = joincast::media::parse_dvblast_command("dvblast -f 11426500 -v 18 -s 27500000 -R 40");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message() == "-R 40 must be 35, 25, 20 or 0");
 }
 
 TEST_CASE("catalogue configuration errors name the key") {

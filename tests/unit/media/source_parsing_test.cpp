@@ -240,25 +240,26 @@ TEST_CASE("the XML reader refuses entity expansion and absurd nesting") {
 }
 
 TEST_CASE("dvblast command lines import as carriers") {
-  std::string err;
-  auto c = parse_dvblast_command("dvblast -f 11426500 -v 18 -5 DVBS -s 27500000 -F 23", &err).value();
+  auto c = parse_dvblast_command("dvblast -f 11426500 -v 18 -5 DVBS -s 27500000 -F 23").value();
   CHECK(c.frequency_khz == 11426500);
   CHECK(c.polarisation == Polarisation::horizontal);
   CHECK(c.symbol_rate == 27500000);
   CHECK(c.delivery == DeliverySystem::dvbs);
   CHECK(c.fec == "23");
   CHECK(c.dvblast_tuning() == std::vector<std::string>{"-f", "11426500", "-v", "18", "-s", "27500000", "-5", "DVBS", "-F", "23"});
-  auto s2 = parse_dvblast_command("-f 12441000 -v 13 -5 DVBS2 -s 29500000 -F 89 -m QPSK", &err).value();
+  auto s2 = parse_dvblast_command("-f 12441000 -v 13 -5 DVBS2 -s 29500000 -F 89 -m QPSK").value();
   CHECK(s2.polarisation == Polarisation::vertical);
   CHECK(s2.delivery == DeliverySystem::dvbs2);
   CHECK(s2.modulation == "qpsk");
   CHECK(s2.fec == "89");
   CHECK(s2.describe() == "12441000 kHz V");
-  CHECK(!parse_dvblast_command("dvblast -f 11426500 -v 18 -s 27500000 -c my.conf", &err));
-  CHECK(err.find("-c") != std::string::npos);
-  CHECK(!parse_dvblast_command("dvblast -f 11426500 -v 14 -s 27500000", &err));
-  CHECK(!parse_dvblast_command("dvblast -v 18 -s 27500000", &err));
-  CHECK(err == "-f (frequency) is missing");
-  CHECK(!parse_dvblast_command("dvblast -f 11426500000 -v 18 -s 27500000", &err));
-  CHECK(err.find("Hz") != std::string::npos);
+  auto err = [](std::string_view line) {
+    auto r = parse_dvblast_command(line);
+    REQUIRE_FALSE(r);
+    return r.error().message();
+  };
+  CHECK(err("dvblast -f 11426500 -v 18 -s 27500000 -c my.conf").find("-c") != std::string::npos);
+  CHECK(err("dvblast -f 11426500 -v 14 -s 27500000").find("-v 14") != std::string::npos);
+  CHECK(err("dvblast -v 18 -s 27500000") == "-f (frequency) is missing");
+  CHECK(err("dvblast -f 11426500000 -v 18 -s 27500000").find("Hz") != std::string::npos);
 }
