@@ -219,6 +219,18 @@ class Listener:
             if predicate(e):
                 return e
 
+    def drain(self, timeout: float = 5) -> list[dict]:
+        """After stop(): reads what is left, to the end; returns every event."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.reader.line(max(0.0, deadline - time.monotonic()))
+            if not line:
+                break
+            e = json.loads(line)
+            e["_at"] = time.monotonic()
+            self.events.append(e)
+        return self.events
+
     def stop(self, timeout: float = 10) -> int:
         """SIGTERM: it sends its BYE and a summary."""
         if self.proc.poll() is None:
