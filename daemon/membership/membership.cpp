@@ -9,7 +9,9 @@
 #include "daemon/membership/socket_membership.hpp"
 
 #include <bpf/libbpf.h>
+#include <linux/magic.h>
 #include <net/if.h>
+#include <sys/vfs.h>
 
 #include <cstdarg>
 #include <cstring>
@@ -213,6 +215,7 @@ Result<void> Membership::reload(const MembershipSection& config) {
     if (config_.interfaces.empty()) return success();
     return start_backend();
   }
+  if (auto problem = pins_problem(); !problem.empty()) log::warning("membership: {}", problem);
   querier_->reconfigure(config_);
   attach_retry_.cancel();
   sync_interfaces();
@@ -471,6 +474,19 @@ Result<nlohmann::json> Membership::groups(bool include_empty) const {
   return out;
 }
 
+std::string Membership::pins_problem() const {
+  if (!backend_ || std::strcmp(backend_->name(), "bpf") != 0) return {};
+  const std::string path = config_.bpf_pin_root + "/" + pinned_groups;
+  struct statfs fs {};
+  std::string why;
+  if (::statfs(path.c_str(), &fs) != 0) why = std::strerror(errno);
+  else if (fs.f_type != BPF_FS_MAGIC) why = "not on bpffs";
+  if (why.empty()) return {};
+  return fmt::format("the maps are no longer pinned ({}: {}; was the bpffs unmounted?); membership goes on with the "
+                     "maps it holds, a restart pins them again",
+                     path, why);
+}
+
 nlohmann::json Membership::status() const {
   nlohmann::json ifs = nlohmann::json::array();
   for (const auto& [name, i] : interfaces_) {
@@ -480,6 +496,7 @@ nlohmann::json Membership::status() const {
     ifs.push_back(std::move(j));
   }
   nlohmann::json out = {{"backend", backend_ ? backend_->name() : "none"}, {"note", backend_note_}, {"interfaces", ifs}};
+  if (auto problem = pins_problem(); !problem.empty()) out["pins_error"] = problem;
   if (backend_) {
     std::size_t active_groups = 0, listener_count = 0;
     if (auto g = backend_->groups())

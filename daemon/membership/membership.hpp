@@ -92,6 +92,10 @@ class Membership final : public ConfiguredModule<MembershipSection> {
   // from their last report: while no daemon ran, nobody queried them.
   std::uint64_t started_ns_ = 0;
   std::string backend_note_;
+  // Empty while the bpf backend's maps are pinned where a restart finds
+  // them; else what is wrong (the bpffs unmounted, the pins removed).
+  // Asked by status and reload, not polled.
+  std::string pins_problem() const;
   // Counters at the last check, and when each kind was last warned about.
   jc_counters last_counters_{};
   std::map<std::string, std::chrono::steady_clock::time_point> last_warning_;

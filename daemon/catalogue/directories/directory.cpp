@@ -220,10 +220,23 @@ bool Directory::apply(DirectoryListing listing, bool from_cache) {
     }
     numbered.emplace_back(*n, std::move(s));
   }
+  std::string unsaved;
   if (numbers_.dirty()) {
     if (auto saved = numbers_.save(); !saved) {
-      status_.error = "directory " + config_.name + ": station numbers not saved: " + saved.error().message();
-      return false;
+      // A number is used only once it is on disk (a restart must not give
+      // it to another station): go back to what the file says and list
+      // the stations numbered there; the new ones wait for a write that
+      // succeeds (the next refresh, reload or restart).
+      if (auto reread = numbers_.load(); !reread) {
+        status_.error = "directory " + config_.name + ": station numbers not saved: " + saved.error().message();
+        return false;
+      }
+      const std::size_t before = numbered.size();
+      std::erase_if(numbered, [&](const auto& p) { return numbers_.find(p.second.key) != p.first; });
+      const std::size_t waiting = before - numbered.size();
+      unsaved = fmt::format("directory {}: station numbers not saved: {}; {} new station{} not listed until it can "
+                            "be written",
+                            config_.name, saved.error().message(), waiting, waiting == 1 ? " is" : "s are");
     }
   }
   entries_.clear();
@@ -240,7 +253,7 @@ bool Directory::apply(DirectoryListing listing, bool from_cache) {
   status_.listed = numbered.size();
   status_.reserved = entries_.size() - numbered.size();
   status_.warnings = std::move(listing.warnings);
-  status_.error.clear();
+  status_.error = std::move(unsaved);
   status_.updated = std::chrono::system_clock::now();
   return true;
 }

@@ -16,24 +16,38 @@ namespace joincast::daemon {
 
 std::error_code write_file_atomically(const std::string& path, const std::string& text) {
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  std::filesystem::create_directories(dir, ec);
   if (ec) return ec;
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return last_error();
+  // Whatever fails, the file at path is untouched and no partial
+  // temporary file is left to fill the disk further.
+  auto fail = [&](int e) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(tmp.c_str());
+    return errno_error(e);
+  };
   std::size_t done = 0;
   while (done < text.size()) {
     ssize_t n = ::write(fd, text.data() + done, text.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return errno_error(e);
+      return fail(errno);
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) return last_error();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return last_error();
+  if (::fsync(fd) != 0) return fail(errno);
+  int closed = ::close(fd);
+  fd = -1;
+  if (closed != 0) return fail(errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(errno);
+  // The rename itself survives a crash once the directory is synced.
+  if (int d = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
+    ::fsync(d);
+    ::close(d);
+  }
   return {};
 }
 
