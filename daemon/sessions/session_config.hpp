@@ -29,6 +29,9 @@ struct SessionsSection {
   std::size_t rtcp_receivers_total = 1024; // ... and all sessions together
   bool route = true;  // with [routing]: route streams to the interfaces with listeners
   std::vector<PolicyRule> policies;  // [[policy]], parsed (session_policy.hpp)
+  // [daemon] state_dir (set by the composition root): streams keep their
+  // restart continuity records in <state_dir>/sessions/. Empty: none kept.
+  std::string state_dir;
 };
 
 void parse_sessions(ConfigReader& r, const toml::table& root, SessionsSection& s);

@@ -48,6 +48,7 @@ void SessionManager::start_dvb(Entry& e) {
     cfg.sap.interval = config_.sap_interval;
     cfg.sap.well_known_group = config_.sap_well_known;
     cfg.receiver_limits = receiver_limits();
+    cfg.continuity_file = continuity_file(x->group);  // the SDP's o= and SAP hash survive a restart
     auto id = engine_->announce(cfg, media::mpegts_mapping());
     if (!id) {
       fail(*x, "announcing the DVB service failed: " + id.error().message(), "media");

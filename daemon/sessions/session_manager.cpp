@@ -391,6 +391,7 @@ void SessionManager::start_media(Entry& e, const std::string& url) {
   cfg.sap.interval = config_.sap_interval;
   cfg.sap.well_known_group = config_.sap_well_known;
   cfg.receiver_limits = receiver_limits();
+  cfg.continuity_file = continuity_file(e.group);
   // Routing a locally sent stream works on its multicast loopback copy.
   cfg.multicast_loop = config_.route && routes_.enabled();
   auto id = engine_->start(cfg, plan.value().factory);
@@ -490,7 +491,10 @@ void SessionManager::give_up(Entry& e, const std::string& reason, const char* ki
 
 void SessionManager::release(Entry& e) {
   e.timer->cancel();
-  if (e.media && engine_) engine_->stop(*e.media);  // SAP deletion, BYE; "stopped" follows
+  // SAP deletion, BYE; "stopped" follows. When joincastd itself stops, the
+  // streams are expected back after it restarts (docs/sessions.md,
+  // "Restart continuity"): players keep the announcement and see a gap.
+  if (e.media && engine_) engine_->stop(*e.media, stopping_ ? media::StopMode::restart : media::StopMode::end);
   e.media.reset();
   e.source_status.reset();
   if (e.dvb_running && e.resolved) {

@@ -21,8 +21,9 @@ class StreamEngine {
                                          media::MediaEngine::SourceFactory make_source) = 0;
   virtual Result<media::SessionId> announce(const media::SessionConfig& config, const media::RtpMapping& mapping) = 0;
   virtual void listener_appeared(media::SessionId id) = 0;
-  // SAP deletion, RTCP BYE; a `stopped` event follows.
-  virtual void stop(media::SessionId id) = 0;
+  // SAP deletion, RTCP BYE (not with StopMode::restart); a `stopped`
+  // event follows.
+  virtual void stop(media::SessionId id, media::StopMode mode) = 0;
   virtual Result<media::SessionStats> stats(media::SessionId id) const = 0;
   virtual unsigned threads() const = 0;
   // Empty when io_uring is in use, otherwise why not.

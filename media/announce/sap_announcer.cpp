@@ -82,6 +82,12 @@ void SapAnnouncer::on_timer(Clock::time_point now) {
   if (stopped_) return;
   bool well_known = options_.well_known_group;
   if (sdp_.empty()) {
+    if (previous_) {
+      // RFC 8866 §5.2: the version changes when the description does.
+      if (hooks_.describe(previous_->first) == previous_->second) version_ = previous_->first;
+      else version_ = std::max(version_, previous_->first + 1);
+      previous_.reset();
+    }
     sdp_ = hooks_.describe(version_);
     hash_ = sap_msg_id_hash(sdp_, session_id_, 0);
     dirty_ = false;
@@ -160,9 +166,9 @@ void SapAnnouncer::delete_announcement() {
   if (options_.well_known_group) hooks_.send({std::move(packet), Destination::well_known, true});
 }
 
-void SapAnnouncer::stop() {
+void SapAnnouncer::stop(bool keep_announcement) {
   if (stopped_) return;
-  delete_announcement();
+  if (!keep_announcement) delete_announcement();
   if (!sdp_.empty() && options_.well_known_group) --well_known_ads_;
   stopped_ = true;
   announced_ = false;

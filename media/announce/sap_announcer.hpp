@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,11 @@ class SapAnnouncer {
                std::uint64_t first_version, std::atomic<std::size_t>& well_known_ads, std::uint64_t seed,
                Hooks hooks);
 
+  // The stream was announced before (by an earlier run of this process)
+  // with this o= version and text: if its first SDP reads the same, it is
+  // announced under that version, hence the same message id hash; else
+  // under a version after it.
+  void resume(std::uint64_t version, std::string sdp) { previous_.emplace(version, std::move(sdp)); }
   // What the SDP says changed (metadata, codec): announced anew within a
   // second, once the text differs.
   void description_changed() { dirty_ = true; }
@@ -74,8 +80,10 @@ class SapAnnouncer {
   void on_timer(Clock::time_point now);
   // The earliest time on_timer() has something to do.
   std::optional<Clock::time_point> next_event() const;
-  // Deletes the announcement and stops the schedule.
-  void stop();
+  // Deletes the announcement (unless keep_announcement: the sender
+  // restarts and will announce it again) and stops the schedule.
+  void stop(bool keep_announcement = false);
+  std::uint64_t version() const { return version_; }
 
   const std::string& sdp() const { return sdp_; }
   std::uint16_t hash() const { return hash_; }
@@ -96,6 +104,7 @@ class SapAnnouncer {
   std::uint64_t rng_state_;
   Hooks hooks_;
 
+  std::optional<std::pair<std::uint64_t, std::string>> previous_;  // resume()
   std::string sdp_;  // announced now; empty before the first announcement
   std::uint16_t hash_ = 0;
   bool dirty_ = false;

@@ -131,7 +131,8 @@ Result<SessionId> MediaEngine::start(SessionConfig config, SourceFactory make_so
   setup.packet_size = packet_size;
   setup.lead = options_.lead;
   setup.max_lateness = options_.max_lateness;
-  auto sock = worker->sender_socket({source, setup.ifindex, setup.config.hop_limit, setup.config.multicast_loop});
+  auto sock = worker->sender_socket(
+      {source, setup.ifindex, setup.config.hop_limit, setup.config.multicast_loop, setup.config.rtp_port});
   if (!sock) {
     set_why(why, fmt::format("cannot send from {} on {}: {}", sdp_address(source), setup.config.interface,
                              sock.error().message()));
@@ -219,7 +220,7 @@ std::vector<SessionStats> MediaEngine::stats() const {
   return out;
 }
 
-Result<void> MediaEngine::stop(SessionId id) {
+Result<void> MediaEngine::stop(SessionId id, StopMode mode) {
   Entry e;
   {
     std::lock_guard lock(mutex_);
@@ -228,7 +229,7 @@ Result<void> MediaEngine::stop(SessionId id) {
     e = it->second;
     sessions_.erase(it);
   }
-  e.worker->post([w = e.worker, id] { w->remove(id); });
+  e.worker->post([w = e.worker, id, mode] { w->remove(id, mode); });
   return success();
 }
 

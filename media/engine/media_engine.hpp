@@ -86,8 +86,9 @@ class MediaEngine {
   Result<SessionStats> stats(SessionId id) const;
   std::vector<SessionStats> stats() const;
   // Stops and forgets the session: no RTP after this, a SAP deletion and
-  // an RTCP BYE go out, a `stopped` event follows.
-  Result<void> stop(SessionId id);
+  // an RTCP BYE go out (not with StopMode::restart: see there), a
+  // `stopped` event follows.
+  Result<void> stop(SessionId id, StopMode mode = StopMode::end);
 
   std::size_t session_count() const;
   unsigned threads() const { return static_cast<unsigned>(workers_.size()); }

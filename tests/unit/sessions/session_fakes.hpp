@@ -104,7 +104,7 @@ class FakeEngine final : public StreamEngine {
     return next_++;
   }
   void listener_appeared(media::SessionId id) override { streams[id].listener_announcements++; }
-  void stop(media::SessionId id) override {
+  void stop(media::SessionId id, media::StopMode) override {
     streams[id].stopped = true;
     emit(id, media::SessionEvent::Kind::stopped);
   }
