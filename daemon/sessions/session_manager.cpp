@@ -4,6 +4,7 @@
 #include "daemon/core/log.hpp"
 #include "daemon/sessions/session_limits.hpp"
 #include "daemon/sessions/session_policy.hpp"
+#include "media/announce/sap_bandwidth.hpp"
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -84,7 +85,8 @@ Result<void> SessionManager::start_engine() {
             engine_->threads() == 1 ? "" : "s", note.empty() ? ", io_uring" : ", " + note);
 
   // Groups that have listeners already (pinned maps kept them over a restart).
-  for (const auto& g : listeners_.groups_with_listeners()) on_listener(g);
+  for (const auto& g : listeners_.groups_with_listeners())
+    if (!media::is_sap_well_known_group(key_group(g).address())) on_listener(g);
   return success();
 }
 
@@ -148,6 +150,17 @@ bool SessionManager::active(const Entry& e) const {
 void SessionManager::on_membership(const MembershipEvent& ev) {
   if (!engine_ || stopping_) return;
   const Address16& g = ev.group;
+  if (auto a = key_group(g).address(); media::is_sap_well_known_group(a)) {
+    // Not a station: a player listening for announcements. Every stream of
+    // that scope is announced there at once, within the SAP bandwidth
+    // (docs/sessions.md, "Discovery of running streams").
+    if (ev.kind == MembershipEvent::Kind::group_up || ev.kind == MembershipEvent::Kind::listener_joined) {
+      auto n = engine_->well_known_joined(a);
+      log::debug("sessions: a host joined the SAP group {}: {} stream{} announced there", key_group(g).to_string(), n,
+                 n == 1 ? "" : "s");
+    }
+    return;
+  }
   switch (ev.kind) {
     case MembershipEvent::Kind::group_up:
     case MembershipEvent::Kind::listener_joined:
@@ -390,6 +403,7 @@ void SessionManager::start_media(Entry& e, const std::string& url) {
   cfg.fallback_metadata.url = target.info.homepage;
   cfg.sap.interval = config_.sap_interval;
   cfg.sap.well_known_group = config_.sap_well_known;
+  cfg.sap.well_known_min_interval = config_.sap_well_known_floor;
   cfg.receiver_limits = receiver_limits();
   cfg.continuity_file = continuity_file(e.group);
   // Routing a locally sent stream works on its multicast loopback copy.

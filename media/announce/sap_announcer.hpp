@@ -16,11 +16,14 @@
 #pragma once
 
 #include <atomic>
+#include "media/announce/sap_bandwidth.hpp"
+
 #include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <string>
@@ -37,6 +40,9 @@ struct SapOptions {
   // floor (the RFC's is 300 s).
   bool well_known_group = false;
   std::chrono::milliseconds well_known_min_interval{300000};
+  // Every announcement to the well-known group takes its slot here (set
+  // by the engine; none: sent when due).
+  std::shared_ptr<SapBandwidth> well_known_bandwidth;
 };
 
 class SapAnnouncer {
@@ -75,6 +81,13 @@ class SapAnnouncer {
   // A listener joined: announce now, or as soon as the burst limit allows.
   // True when a packet went out now.
   bool listener_appeared(Clock::time_point now);
+  // A host joined the well-known SAP group of the stream's scope: announce
+  // there as soon as its bandwidth allows (even without
+  // options.well_known_group), once per join — a join while one is
+  // waiting adds nothing.
+  void well_known_joined(Clock::time_point now);
+  // The well-known group the stream's scope has (its SapBandwidth key).
+  void set_well_known_group(boost::asio::ip::address group) { well_known_group_ = group; }
   // Runs what is due at now. The first call announces the first SDP (the
   // one the listener whose join started the stream waits for).
   void on_timer(Clock::time_point now);
@@ -91,6 +104,10 @@ class SapAnnouncer {
 
  private:
   void announce(bool own_group, bool well_known, Clock::time_point now);
+  // Takes the next slot on the well-known group (SapBandwidth) for an
+  // announcement; the announcement leaves in on_timer() at that slot.
+  void request_well_known(Clock::time_point now);
+  std::size_t announcement_size() const;
   void announce_for_listener(Clock::time_point now);
   void delete_announcement();
   void publish(Clock::time_point now);
@@ -113,7 +130,10 @@ class SapAnnouncer {
   Clock::time_point last_change_{};
   Clock::time_point last_own_announce_{};
   std::optional<Clock::time_point> next_own_;
-  std::optional<Clock::time_point> next_well_known_;
+  std::optional<Clock::time_point> next_well_known_;  // the next periodic one
+  std::optional<Clock::time_point> well_known_slot_;  // an announcement there waits for its slot
+  bool announced_well_known_ = false;  // a deletion must go there too
+  boost::asio::ip::address well_known_group_;
   std::optional<Clock::time_point> listener_;
   std::optional<Clock::time_point> follow_up_;  // repeats of a listener's announcement
   unsigned follow_ups_sent_ = 0;

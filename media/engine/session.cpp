@@ -86,6 +86,7 @@ Session::Session(Worker& worker, SessionSetup setup, std::unique_ptr<ByteSource>
   };
   sap_.emplace(c.sap, setup_.source_address, sdp_session_id, ntp_timestamp_now() >> 32, worker_.well_known_counter(),
                random(), std::move(hooks));
+  sap_->set_well_known_group(sap_well_known_group(c.group));
   if (setup_.config.cname.empty()) setup_.config.cname = "joincast@" + sdp_address(setup_.source_address);
   // Restart continuity: numbers go on from the reservation an earlier run
   // left (stream_continuity.hpp), else from a random start (RFC 3550 §5.1).
@@ -383,6 +384,12 @@ void Session::update_metadata(const StreamMetadata& metadata) {
 void Session::listener_appeared() {
   if (state_ != SessionState::starting && state_ != SessionState::running) return;
   if (sap_->listener_appeared(Clock::now())) worker_.flush();
+  worker_.reschedule(*this);
+}
+
+void Session::well_known_joined() {
+  if (state_ != SessionState::starting && state_ != SessionState::running) return;
+  sap_->well_known_joined(Clock::now());
   worker_.reschedule(*this);
 }
 

@@ -15,6 +15,7 @@
 // drains. Only stats() is called from other threads.
 #pragma once
 
+#include "media/announce/sap.hpp"
 #include "media/announce/sap_announcer.hpp"
 #include "media/engine/stream_continuity.hpp"
 #include "media/byte_source.hpp"
@@ -71,6 +72,9 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   // No further RTP; with StopMode::end a BYE and a SAP deletion.
   void stop(StopMode mode = StopMode::end);
   void listener_appeared();          // announce now
+  void well_known_joined();          // announce on the well-known SAP group, within its bandwidth
+  // The well-known SAP group of the stream's scope.
+  boost::asio::ip::address well_known_group() const { return sap_well_known_group(setup_.config.group); }
   void update_metadata(const StreamMetadata& metadata);
   // The earliest time on_timer() has something to do.
   std::optional<Clock::time_point> next_event() const;
