@@ -161,6 +161,10 @@ void SessionManager::on_membership(const MembershipEvent& ev) {
     }
     return;
   }
+  // The group's listener count as membership last reported it (`joincast
+  // sessions`: listeners by membership, whatever the players do with RTCP).
+  if (ev.kind == MembershipEvent::Kind::group_down) listener_counts_.erase(g);
+  else listener_counts_[g] = ev.listeners;
   switch (ev.kind) {
     case MembershipEvent::Kind::group_up:
     case MembershipEvent::Kind::listener_joined:

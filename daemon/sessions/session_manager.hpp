@@ -150,6 +150,7 @@ class SessionManager final : public ConfiguredModule<SessionsSection> {
   }
   std::map<Address16, std::unique_ptr<Entry>> entries_;
   std::map<media::SessionId, Address16> by_media_;
+  std::map<Address16, unsigned> listener_counts_;  // from membership events
   std::map<std::string, std::uint64_t> errors_;  // kind -> count, for metrics
   std::map<Address16, Pending> pending_;
   bool flush_posted_ = false;
