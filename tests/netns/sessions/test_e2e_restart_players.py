@@ -13,6 +13,8 @@ daemon is restarted twice while they play: SIGTERM + start (what
     timestamp moved by the time the stream was off (±250 ms);
   * no RTCP BYE and no SAP deletion after SIGTERM; the SAP message id hash
     and the SDP (o= included) are the same as before;
+  * before the restarts `joincast sessions` counts 2 listeners by
+    membership and 1 by RTCP (GStreamer reports, ffmpeg does not);
   * both players are still running and their decoded media time grew by
     at least 2 s in the 4 s after the stream came back. (GStreamer's
     rtpsession drops a known SSRC arriving from a new transport address as
@@ -103,6 +105,9 @@ def main() -> int:
             gst.grows(2, 15, "at the start")
             log(f"playing: ffmpeg at {ffmpeg.position:.1f}s, gstreamer at {gst.position:.1f}s")
             ssrc = s["media"]["ssrc"]
+            # Membership counts both hosts; RTCP only GStreamer (ffmpeg sends no receiver reports).
+            wait_until(lambda: sessions(d)[TONE_MP3]["listeners"] == {"membership": 2, "rtcp": 1}, 12,
+                       "2 listeners by membership, 1 by RTCP")
             hash0 = sessions(d)[TONE_MP3]["media"]["sap_msg_id_hash"]
 
             for how in (signal.SIGTERM, signal.SIGKILL):
