@@ -20,6 +20,10 @@ packages=(
   smcroute icecast2 dvblast ca-certificates
   # man pages and completion (tests/docs)
   groff-base man-db bash-completion
+  # players the restart and SAP tests run (GStreamer's sdpdemux and rtpbin,
+  # VLC's SAP discovery)
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  vlc-bin vlc-plugin-base
   # benchmarks
   hyperfine
 )

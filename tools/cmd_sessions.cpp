@@ -33,6 +33,12 @@ int run(Context& ctx) {
     for (const auto& i : s["listener_interfaces"]) ifs += (ifs.empty() ? "" : ",") + i.get<std::string>();
     fmt::print("{}  {}  {} for {}  listeners on {}\n", s["group"].get<std::string>(), s["service"].get<std::string>(),
                s["state"].get<std::string>(), duration_text(s["since_s"].get<double>()), ifs.empty() ? "-" : ifs);
+    if (s.contains("listeners")) {
+      // Membership counts every host; RTCP only players that report.
+      auto count = [](const nlohmann::json& v) { return v.is_number() ? std::to_string(v.get<unsigned>()) : "?"; };
+      fmt::print("    listeners: {} by membership, {} reporting by RTCP\n", count(s["listeners"]["membership"]),
+                 count(s["listeners"]["rtcp"]));
+    }
     if (s.contains("reason"))
       fmt::print("    {}: {}{}\n", s["state"] == "running" ? "last problem" : "why", s["reason"].get<std::string>(),
                  s.contains("failures") ? fmt::format(" ({} failures)", s["failures"].get<int>()) : "");
@@ -77,7 +83,10 @@ of:
              session limit (the reason is shown)
 For running sessions: codec and payload type, packets sent, SAP
 announcements, now playing, and each listener that reports by RTCP with its
-loss and jitter.)",
+loss and jitter. Listeners are counted two ways ("listeners" in --json):
+by membership (every host that joined, always known) and by RTCP (only
+players that send receiver reports: GStreamer's rtpbin and joincast listen
+do; ffmpeg, ffplay, mpv and VLC do not).)",
     run};
 
 }  // namespace joincast::tools

@@ -31,6 +31,8 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
   parse_routing(reader, root, result.config.routing);
   parse_sessions(reader, root, result.config.sessions);
   parse_catalogue(reader, root, result.config.catalogue);
+  // Sessions keep their restart continuity records in the state dir.
+  result.config.sessions.state_dir = result.config.daemon.state_dir;
   result.errors = reader.errors();
   return result;
 }

@@ -87,7 +87,8 @@ class MediaStreamEngine final : public StreamEngine {
   }
   // The session may have ended on its own just now: its event is on the way.
   void listener_appeared(media::SessionId id) override { (void)engine_->listener_appeared(id); }
-  void stop(media::SessionId id) override { (void)engine_->stop(id); }
+  std::size_t well_known_joined(const boost::asio::ip::address& g) override { return engine_->well_known_joined(g); }
+  void stop(media::SessionId id, media::StopMode mode) override { (void)engine_->stop(id, mode); }
   Result<media::SessionStats> stats(media::SessionId id) const override { return engine_->stats(id); }
   unsigned threads() const override { return engine_->threads(); }
   std::string sender_note() const override { return engine_->sender_note(); }

@@ -11,7 +11,7 @@ void parse_sessions(ConfigReader& r, const toml::table& root, SessionsSection& s
   const toml::table& t = *r.table(root, "sessions", "");
   r.only_keys(t, path,
               {"interface", "source_address", "hop_limit", "grace", "max_sessions", "limits", "retry_initial",
-               "retry_max", "start_timeout", "sap_interval", "sap_well_known", "threads", "route", "rtcp_receivers",
+               "retry_max", "start_timeout", "sap_interval", "sap_well_known", "sap_well_known_floor", "threads", "route", "rtcp_receivers",
                "rtcp_receivers_total"});
   s.interface = r.string(t, "interface", path, s.interface);
   if (!s.interface.empty() && (s.interface.size() >= 16 || s.interface.find('/') != std::string::npos))
@@ -46,6 +46,10 @@ void parse_sessions(ConfigReader& r, const toml::table& root, SessionsSection& s
   if (s.sap_interval < std::chrono::milliseconds(100))
     r.error(t.get("sap_interval"), "sessions.sap_interval", "must be at least 100ms");
   s.sap_well_known = r.boolean(t, "sap_well_known", path, s.sap_well_known);
+  s.sap_well_known_floor = r.duration(t, "sap_well_known_floor", path, s.sap_well_known_floor);
+  if (s.sap_well_known_floor < std::chrono::seconds(1) || s.sap_well_known_floor > std::chrono::hours(24))
+    r.error(t.get("sap_well_known_floor"), "sessions.sap_well_known_floor",
+            "must be between 1s and 24h (RFC 2974 §3.1 says 300s)");
   s.threads = static_cast<unsigned>(r.integer(t, "threads", path, s.threads, 0, 64));
   s.route = r.boolean(t, "route", path, s.route);
 

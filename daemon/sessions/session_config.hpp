@@ -24,11 +24,16 @@ struct SessionsSection {
   std::chrono::milliseconds start_timeout{20'000};
   std::chrono::milliseconds sap_interval{5'000};
   bool sap_well_known = false;
+  // RFC 2974 §3.1's floor of the periodic interval on the well-known group.
+  std::chrono::milliseconds sap_well_known_floor{300'000};
   unsigned threads = 0;
   std::size_t rtcp_receivers = 64;         // RTCP receivers one session keeps track of
   std::size_t rtcp_receivers_total = 1024; // ... and all sessions together
   bool route = true;  // with [routing]: route streams to the interfaces with listeners
   std::vector<PolicyRule> policies;  // [[policy]], parsed (session_policy.hpp)
+  // [daemon] state_dir (set by the composition root): streams keep their
+  // restart continuity records in <state_dir>/sessions/. Empty: none kept.
+  std::string state_dir;
 };
 
 void parse_sessions(ConfigReader& r, const toml::table& root, SessionsSection& s);

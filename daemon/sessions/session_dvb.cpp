@@ -47,7 +47,9 @@ void SessionManager::start_dvb(Entry& e) {
     cfg.metadata.now_playing = d.carrier;
     cfg.sap.interval = config_.sap_interval;
     cfg.sap.well_known_group = config_.sap_well_known;
+    cfg.sap.well_known_min_interval = config_.sap_well_known_floor;
     cfg.receiver_limits = receiver_limits();
+    cfg.continuity_file = continuity_file(x->group);  // the SDP's o= and SAP hash survive a restart
     auto id = engine_->announce(cfg, media::mpegts_mapping());
     if (!id) {
       fail(*x, "announcing the DVB service failed: " + id.error().message(), "media");

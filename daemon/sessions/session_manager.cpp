@@ -4,6 +4,7 @@
 #include "daemon/core/log.hpp"
 #include "daemon/sessions/session_limits.hpp"
 #include "daemon/sessions/session_policy.hpp"
+#include "media/announce/sap_bandwidth.hpp"
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -84,7 +85,8 @@ Result<void> SessionManager::start_engine() {
             engine_->threads() == 1 ? "" : "s", note.empty() ? ", io_uring" : ", " + note);
 
   // Groups that have listeners already (pinned maps kept them over a restart).
-  for (const auto& g : listeners_.groups_with_listeners()) on_listener(g);
+  for (const auto& g : listeners_.groups_with_listeners())
+    if (!media::is_sap_well_known_group(key_group(g).address())) on_listener(g);
   return success();
 }
 
@@ -148,6 +150,21 @@ bool SessionManager::active(const Entry& e) const {
 void SessionManager::on_membership(const MembershipEvent& ev) {
   if (!engine_ || stopping_) return;
   const Address16& g = ev.group;
+  if (auto a = key_group(g).address(); media::is_sap_well_known_group(a)) {
+    // Not a station: a player listening for announcements. Every stream of
+    // that scope is announced there at once, within the SAP bandwidth
+    // (docs/sessions.md, "Discovery of running streams").
+    if (ev.kind == MembershipEvent::Kind::group_up || ev.kind == MembershipEvent::Kind::listener_joined) {
+      auto n = engine_->well_known_joined(a);
+      log::debug("sessions: a host joined the SAP group {}: {} stream{} announced there", key_group(g).to_string(), n,
+                 n == 1 ? "" : "s");
+    }
+    return;
+  }
+  // The group's listener count as membership last reported it (`joincast
+  // sessions`: listeners by membership, whatever the players do with RTCP).
+  if (ev.kind == MembershipEvent::Kind::group_down) listener_counts_.erase(g);
+  else listener_counts_[g] = ev.listeners;
   switch (ev.kind) {
     case MembershipEvent::Kind::group_up:
     case MembershipEvent::Kind::listener_joined:
@@ -390,7 +407,9 @@ void SessionManager::start_media(Entry& e, const std::string& url) {
   cfg.fallback_metadata.url = target.info.homepage;
   cfg.sap.interval = config_.sap_interval;
   cfg.sap.well_known_group = config_.sap_well_known;
+  cfg.sap.well_known_min_interval = config_.sap_well_known_floor;
   cfg.receiver_limits = receiver_limits();
+  cfg.continuity_file = continuity_file(e.group);
   // Routing a locally sent stream works on its multicast loopback copy.
   cfg.multicast_loop = config_.route && routes_.enabled();
   auto id = engine_->start(cfg, plan.value().factory);
@@ -490,7 +509,10 @@ void SessionManager::give_up(Entry& e, const std::string& reason, const char* ki
 
 void SessionManager::release(Entry& e) {
   e.timer->cancel();
-  if (e.media && engine_) engine_->stop(*e.media);  // SAP deletion, BYE; "stopped" follows
+  // SAP deletion, BYE; "stopped" follows. When joincastd itself stops, the
+  // streams are expected back after it restarts (docs/sessions.md,
+  // "Restart continuity"): players keep the announcement and see a gap.
+  if (e.media && engine_) engine_->stop(*e.media, stopping_ ? media::StopMode::restart : media::StopMode::end);
   e.media.reset();
   e.source_status.reset();
   if (e.dvb_running && e.resolved) {

@@ -144,8 +144,13 @@ class SessionManager final : public ConfiguredModule<SessionsSection> {
   std::unique_ptr<StreamEngine> engine_;
   std::shared_ptr<media::ReceiverBudget> receiver_budget_;  // RTCP receivers in all sessions
   media::ReceiverLimits receiver_limits() const { return {config_.rtcp_receivers, receiver_budget_}; }
+  // <state_dir>/sessions/<group>.continuity, or empty without a state dir.
+  std::string continuity_file(const GroupAddress& group) const {
+    return config_.state_dir.empty() ? std::string() : config_.state_dir + "/sessions/" + group.to_string() + ".continuity";
+  }
   std::map<Address16, std::unique_ptr<Entry>> entries_;
   std::map<media::SessionId, Address16> by_media_;
+  std::map<Address16, unsigned> listener_counts_;  // from membership events
   std::map<std::string, std::uint64_t> errors_;  // kind -> count, for metrics
   std::map<Address16, Pending> pending_;
   bool flush_posted_ = false;

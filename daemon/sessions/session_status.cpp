@@ -87,9 +87,19 @@ nlohmann::json SessionManager::entry_json(const Entry& e) const {
     if (!s.reason.empty()) src["reason"] = s.reason;
     j["source"] = src;
   }
+  // Who listens, counted two ways (docs/sessions.md, "Counting
+  // listeners"): membership counts every host that joined, always; RTCP
+  // only the players that send receiver reports (GStreamer's rtpbin,
+  // `joincast listen`; not ffmpeg, ffplay, mpv or VLC).
+  nlohmann::json counted = {{"membership", nullptr}, {"rtcp", nullptr}};
+  if (auto it = listener_counts_.find(e.key); it != listener_counts_.end()) counted["membership"] = it->second;
   if (e.media && engine_) {
-    if (auto stats = engine_->stats(*e.media)) j["media"] = media::to_json(stats.value());
+    if (auto stats = engine_->stats(*e.media)) {
+      j["media"] = media::to_json(stats.value());
+      counted["rtcp"] = stats.value().receivers.size();
+    }
   }
+  j["listeners"] = counted;
   return j;
 }
 

@@ -21,8 +21,12 @@ class StreamEngine {
                                          media::MediaEngine::SourceFactory make_source) = 0;
   virtual Result<media::SessionId> announce(const media::SessionConfig& config, const media::RtpMapping& mapping) = 0;
   virtual void listener_appeared(media::SessionId id) = 0;
-  // SAP deletion, RTCP BYE; a `stopped` event follows.
-  virtual void stop(media::SessionId id) = 0;
+  // A host joined a well-known SAP group: the streams of its scope are
+  // announced there (media::MediaEngine::well_known_joined). How many.
+  virtual std::size_t well_known_joined(const boost::asio::ip::address& sap_group) = 0;
+  // SAP deletion, RTCP BYE (not with StopMode::restart); a `stopped`
+  // event follows.
+  virtual void stop(media::SessionId id, media::StopMode mode) = 0;
   virtual Result<media::SessionStats> stats(media::SessionId id) const = 0;
   virtual unsigned threads() const = 0;
   // Empty when io_uring is in use, otherwise why not.

@@ -57,6 +57,7 @@ std::optional<SapAnnouncer::Clock::time_point> SapAnnouncer::next_event() const 
   };
   consider(next_own_);
   consider(next_well_known_);
+  consider(well_known_slot_);
   consider(listener_);
   consider(follow_up_);
   if (dirty_ || sdp_.empty()) consider(last_change_ + kChangeInterval);
@@ -82,6 +83,12 @@ void SapAnnouncer::on_timer(Clock::time_point now) {
   if (stopped_) return;
   bool well_known = options_.well_known_group;
   if (sdp_.empty()) {
+    if (previous_) {
+      // RFC 8866 §5.2: the version changes when the description does.
+      if (hooks_.describe(previous_->first) == previous_->second) version_ = previous_->first;
+      else version_ = std::max(version_, previous_->first + 1);
+      previous_.reset();
+    }
     sdp_ = hooks_.describe(version_);
     hash_ = sap_msg_id_hash(sdp_, session_id_, 0);
     dirty_ = false;
@@ -90,7 +97,7 @@ void SapAnnouncer::on_timer(Clock::time_point now) {
     // The first announcement is the one the listener whose join started
     // the session waits for.
     announce_for_listener(now);
-    if (well_known) announce(false, true, now);
+    if (well_known) request_well_known(now);
   } else if (dirty_ && now >= last_change_ + kChangeInterval) {
     dirty_ = false;
     if (hooks_.describe(version_) != sdp_) {
@@ -101,7 +108,8 @@ void SapAnnouncer::on_timer(Clock::time_point now) {
       sdp_ = hooks_.describe(version_);
       hash_ = sap_msg_id_hash(sdp_, session_id_, hash_);
       publish(now);
-      announce(true, well_known, now);
+      announce(true, false, now);
+      if (well_known || announced_well_known_) request_well_known(now);
     }
   }
   if (listener_ && now >= *listener_) {
@@ -116,7 +124,35 @@ void SapAnnouncer::on_timer(Clock::time_point now) {
       follow_up_.reset();
   }
   if (next_own_ && now >= *next_own_) announce(true, false, now);
-  if (next_well_known_ && now >= *next_well_known_) announce(false, true, now);
+  if (next_well_known_ && now >= *next_well_known_) {
+    next_well_known_.reset();
+    request_well_known(now);
+  }
+  if (well_known_slot_ && now >= *well_known_slot_) {
+    well_known_slot_.reset();
+    announce(false, true, now);
+  }
+}
+
+void SapAnnouncer::well_known_joined(Clock::time_point now) {
+  if (stopped_ || sdp_.empty()) return;  // the first announcement goes there once there is an SDP, if enabled
+  request_well_known(now);
+}
+
+std::size_t SapAnnouncer::announcement_size() const {
+  SapMessage m;
+  m.msg_id_hash = hash_;
+  m.origin = origin_;
+  m.payload_type = std::string(kSdpMimeType);
+  m.payload = sdp_;
+  return encode_sap(m).size();
+}
+
+void SapAnnouncer::request_well_known(Clock::time_point now) {
+  if (well_known_slot_) return;  // one is waiting: it will carry the SDP as it is then
+  well_known_slot_ = options_.well_known_bandwidth
+                         ? options_.well_known_bandwidth->reserve(well_known_group_, now, announcement_size())
+                         : now;
 }
 
 void SapAnnouncer::announce(bool own_group, bool well_known, Clock::time_point now) {
@@ -134,8 +170,12 @@ void SapAnnouncer::announce(bool own_group, bool well_known, Clock::time_point n
   }
   if (well_known) {
     hooks_.send({std::move(packet), Destination::well_known, false});
-    auto base = sap_base_interval(well_known_ads_.load(), size, options_.well_known_min_interval);
-    next_well_known_ = now + sap_jittered(base, random());
+    announced_well_known_ = true;
+    if (options_.well_known_group) {
+      // RFC 2974 §3.1: the shared group's interval, with its floor.
+      auto base = sap_base_interval(well_known_ads_.load(), size, options_.well_known_min_interval);
+      next_well_known_ = now + sap_jittered(base, random());
+    }
   }
   announced_ = true;
 }
@@ -157,17 +197,23 @@ void SapAnnouncer::delete_announcement() {
   auto packet = encode_sap(m);
   // Drain: the deletion leaves after every packet submitted before it.
   hooks_.send({packet, Destination::own_group, true});
-  if (options_.well_known_group) hooks_.send({std::move(packet), Destination::well_known, true});
+  if (options_.well_known_group || announced_well_known_) {
+    // Deletions are few and small; they take a slot like the rest, but
+    // leave now (the stream is gone).
+    if (options_.well_known_bandwidth) (void)options_.well_known_bandwidth->reserve(well_known_group_, Clock::now(), packet.size());
+    hooks_.send({std::move(packet), Destination::well_known, true});
+  }
 }
 
-void SapAnnouncer::stop() {
+void SapAnnouncer::stop(bool keep_announcement) {
   if (stopped_) return;
-  delete_announcement();
+  if (!keep_announcement) delete_announcement();
   if (!sdp_.empty() && options_.well_known_group) --well_known_ads_;
   stopped_ = true;
   announced_ = false;
   next_own_.reset();
   next_well_known_.reset();
+  well_known_slot_.reset();
   listener_.reset();
   follow_up_.reset();
 }

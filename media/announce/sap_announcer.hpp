@@ -16,12 +16,16 @@
 #pragma once
 
 #include <atomic>
+#include "media/announce/sap_bandwidth.hpp"
+
 #include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -36,6 +40,9 @@ struct SapOptions {
   // floor (the RFC's is 300 s).
   bool well_known_group = false;
   std::chrono::milliseconds well_known_min_interval{300000};
+  // Every announcement to the well-known group takes its slot here (set
+  // by the engine; none: sent when due).
+  std::shared_ptr<SapBandwidth> well_known_bandwidth;
 };
 
 class SapAnnouncer {
@@ -63,19 +70,33 @@ class SapAnnouncer {
                std::uint64_t first_version, std::atomic<std::size_t>& well_known_ads, std::uint64_t seed,
                Hooks hooks);
 
+  // The stream was announced before (by an earlier run of this process)
+  // with this o= version and text: if its first SDP reads the same, it is
+  // announced under that version, hence the same message id hash; else
+  // under a version after it.
+  void resume(std::uint64_t version, std::string sdp) { previous_.emplace(version, std::move(sdp)); }
   // What the SDP says changed (metadata, codec): announced anew within a
   // second, once the text differs.
   void description_changed() { dirty_ = true; }
   // A listener joined: announce now, or as soon as the burst limit allows.
   // True when a packet went out now.
   bool listener_appeared(Clock::time_point now);
+  // A host joined the well-known SAP group of the stream's scope: announce
+  // there as soon as its bandwidth allows (even without
+  // options.well_known_group), once per join — a join while one is
+  // waiting adds nothing.
+  void well_known_joined(Clock::time_point now);
+  // The well-known group the stream's scope has (its SapBandwidth key).
+  void set_well_known_group(boost::asio::ip::address group) { well_known_group_ = group; }
   // Runs what is due at now. The first call announces the first SDP (the
   // one the listener whose join started the stream waits for).
   void on_timer(Clock::time_point now);
   // The earliest time on_timer() has something to do.
   std::optional<Clock::time_point> next_event() const;
-  // Deletes the announcement and stops the schedule.
-  void stop();
+  // Deletes the announcement (unless keep_announcement: the sender
+  // restarts and will announce it again) and stops the schedule.
+  void stop(bool keep_announcement = false);
+  std::uint64_t version() const { return version_; }
 
   const std::string& sdp() const { return sdp_; }
   std::uint16_t hash() const { return hash_; }
@@ -83,6 +104,10 @@ class SapAnnouncer {
 
  private:
   void announce(bool own_group, bool well_known, Clock::time_point now);
+  // Takes the next slot on the well-known group (SapBandwidth) for an
+  // announcement; the announcement leaves in on_timer() at that slot.
+  void request_well_known(Clock::time_point now);
+  std::size_t announcement_size() const;
   void announce_for_listener(Clock::time_point now);
   void delete_announcement();
   void publish(Clock::time_point now);
@@ -96,6 +121,7 @@ class SapAnnouncer {
   std::uint64_t rng_state_;
   Hooks hooks_;
 
+  std::optional<std::pair<std::uint64_t, std::string>> previous_;  // resume()
   std::string sdp_;  // announced now; empty before the first announcement
   std::uint16_t hash_ = 0;
   bool dirty_ = false;
@@ -104,7 +130,10 @@ class SapAnnouncer {
   Clock::time_point last_change_{};
   Clock::time_point last_own_announce_{};
   std::optional<Clock::time_point> next_own_;
-  std::optional<Clock::time_point> next_well_known_;
+  std::optional<Clock::time_point> next_well_known_;  // the next periodic one
+  std::optional<Clock::time_point> well_known_slot_;  // an announcement there waits for its slot
+  bool announced_well_known_ = false;  // a deletion must go there too
+  boost::asio::ip::address well_known_group_;
   std::optional<Clock::time_point> listener_;
   std::optional<Clock::time_point> follow_up_;  // repeats of a listener's announcement
   unsigned follow_ups_sent_ = 0;

@@ -50,6 +50,7 @@ std::string set_why(std::string* why, std::string text) {
 Result<std::unique_ptr<MediaEngine>> MediaEngine::create(EngineOptions options) {
   std::unique_ptr<MediaEngine> e(new MediaEngine);
   e->options_ = std::move(options);
+  e->sap_bandwidth_ = std::make_shared<SapBandwidth>(e->options_.sap_well_known_bandwidth);
   unsigned threads = e->options_.threads;
   if (threads == 0) threads = std::clamp(std::thread::hardware_concurrency(), 1u, 2u);
   {
@@ -126,12 +127,14 @@ Result<SessionId> MediaEngine::start(SessionConfig config, SourceFactory make_so
 
   SessionSetup setup;
   setup.config = std::move(config);
+  setup.config.sap.well_known_bandwidth = sap_bandwidth_;
   setup.ifindex = ifindex.value();
   setup.source_address = source;
   setup.packet_size = packet_size;
   setup.lead = options_.lead;
   setup.max_lateness = options_.max_lateness;
-  auto sock = worker->sender_socket({source, setup.ifindex, setup.config.hop_limit, setup.config.multicast_loop});
+  auto sock = worker->sender_socket(
+      {source, setup.ifindex, setup.config.hop_limit, setup.config.multicast_loop, setup.config.rtp_port});
   if (!sock) {
     set_why(why, fmt::format("cannot send from {} on {}: {}", sdp_address(source), setup.config.interface,
                              sock.error().message()));
@@ -194,6 +197,17 @@ Result<void> MediaEngine::listener_appeared(SessionId id) {
   return success();
 }
 
+std::size_t MediaEngine::well_known_joined(const boost::asio::ip::address& sap_group) {
+  std::vector<Entry> matching;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, e] : sessions_)
+      if (e.session->well_known_group() == sap_group) matching.push_back(e);
+  }
+  for (const auto& e : matching) e.worker->post([s = e.session] { s->well_known_joined(); });
+  return matching.size();
+}
+
 Result<void> MediaEngine::update_metadata(SessionId id, StreamMetadata metadata) {
   auto e = find(id);
   if (!e) return e.error();
@@ -219,7 +233,7 @@ std::vector<SessionStats> MediaEngine::stats() const {
   return out;
 }
 
-Result<void> MediaEngine::stop(SessionId id) {
+Result<void> MediaEngine::stop(SessionId id, StopMode mode) {
   Entry e;
   {
     std::lock_guard lock(mutex_);
@@ -228,7 +242,7 @@ Result<void> MediaEngine::stop(SessionId id) {
     e = it->second;
     sessions_.erase(it);
   }
-  e.worker->post([w = e.worker, id] { w->remove(id); });
+  e.worker->post([w = e.worker, id, mode] { w->remove(id, mode); });
   return success();
 }
 

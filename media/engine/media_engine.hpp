@@ -50,6 +50,9 @@ struct EngineOptions {
   // A packet produced this late (its source stalled) re-anchors the clock
   // instead of being sent in a burst with the ones after it.
   std::chrono::milliseconds max_lateness{200};
+  // RFC 2974 §3.1: what all announcements of this engine on one
+  // well-known SAP group may use together, in bit/s.
+  unsigned sap_well_known_bandwidth = 4000;
   std::function<void(const SessionEvent&)> on_event;
   // FFmpeg's messages at warning level or above (level, text); the last
   // one per session also shows in its stats. Unset: dropped.
@@ -80,14 +83,20 @@ class MediaEngine {
   Result<SessionId> announce(SessionConfig config, RtpMapping mapping, std::string* why = nullptr);
   // A new listener joined the group: announce the SDP on it now.
   Result<void> listener_appeared(SessionId id);
+  // A host joined a well-known SAP group (is_sap_well_known_group()):
+  // every session of that scope announces there as soon as the group's
+  // SAP bandwidth (EngineOptions::sap_well_known_bandwidth) allows.
+  // Returns how many sessions will.
+  std::size_t well_known_joined(const boost::asio::ip::address& sap_group);
   // Replaces the metadata layered over the source's own (see
   // SessionConfig::metadata).
   Result<void> update_metadata(SessionId id, StreamMetadata metadata);
   Result<SessionStats> stats(SessionId id) const;
   std::vector<SessionStats> stats() const;
   // Stops and forgets the session: no RTP after this, a SAP deletion and
-  // an RTCP BYE go out, a `stopped` event follows.
-  Result<void> stop(SessionId id);
+  // an RTCP BYE go out (not with StopMode::restart: see there), a
+  // `stopped` event follows.
+  Result<void> stop(SessionId id, StopMode mode = StopMode::end);
 
   std::size_t session_count() const;
   unsigned threads() const { return static_cast<unsigned>(workers_.size()); }
@@ -105,6 +114,7 @@ class MediaEngine {
   EngineOptions options_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<std::size_t> well_known_ads_{0};
+  std::shared_ptr<SapBandwidth> sap_bandwidth_;
   mutable std::mutex mutex_;
   std::map<SessionId, Entry> sessions_;
   SessionId next_id_ = 1;

@@ -104,7 +104,14 @@ Result<UniqueFd> open_sender_socket(const SenderSocketOptions& o) {
     unsigned char loop8 = o.loop ? 1 : 0;
     if (auto ec = set(f, IPPROTO_IP, IP_MULTICAST_LOOP, loop8)) return ec;
   }
-  auto sa = SocketAddress::from(o.source, 0, o.source.is_v6() && o.source.to_v6().is_link_local() ? o.ifindex : 0);
+  if (o.port != 0) {
+    int one = 1, small = 2048;
+    if (auto ec = set(f, SOL_SOCKET, SO_REUSEADDR, one)) return ec;
+    if (auto ec = set(f, SOL_SOCKET, SO_REUSEPORT, one)) return ec;
+    // Nothing reads it: unicast sent to the port queues little.
+    (void)set(f, SOL_SOCKET, SO_RCVBUF, small);
+  }
+  auto sa = SocketAddress::from(o.source, o.port, o.source.is_v6() && o.source.to_v6().is_link_local() ? o.ifindex : 0);
   if (bind(f, sa.get(), sa.length) != 0) return last_error();
   return fd;
 }

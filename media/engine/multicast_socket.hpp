@@ -42,6 +42,11 @@ struct SenderSocketOptions {
   unsigned ifindex = 0;             // IPV6_MULTICAST_IF / IP_MULTICAST_IF
   unsigned hops = 16;               // IPV6_MULTICAST_HOPS / IP_MULTICAST_TTL
   bool loop = true;                 // local listeners on the headend hear it too
+  // The source port; 0: any. A fixed one (the stream's RTP port, RFC 4961
+  // symmetric RTP) keeps a restarted sender's transport address: GStreamer's
+  // rtpsession takes the same SSRC from a new address for a collision and
+  // drops it. Shared (SO_REUSEPORT) by every worker's socket.
+  std::uint16_t port = 0;
 };
 // A non-blocking UDP socket for sending multicast.
 Result<UniqueFd> open_sender_socket(const SenderSocketOptions& options);

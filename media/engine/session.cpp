@@ -67,21 +67,41 @@ Session::Session(Worker& worker, SessionSetup setup, std::unique_ptr<ByteSource>
   sap_to_ = SocketAddress::from(c.group, c.sap_port, setup_.ifindex);
   sap_well_known_to_ = SocketAddress::from(sap_well_known_group(c.group), c.sap_port, setup_.ifindex);
   api_metadata_ = c.metadata;
-  // RFC 8866 §5.2: session id and version are numeric; an NTP-based start
-  // keeps versions growing across daemon restarts.
-  std::uint64_t sdp_session_id = random() & 0x7fffffffffffull;
+  // RFC 8866 §5.2: session id and version are numeric. The id is derived
+  // from the stream (the same after a restart); an NTP-based version keeps
+  // versions growing across restarts when the SDP changed.
+  std::uint64_t sdp_session_id = stream_sdp_session_id(c.group, c.rtp_port, setup_.source_address);
   SapAnnouncer::Hooks hooks;
   hooks.describe = [this](std::uint64_t version) { return build_sdp(version); };
   hooks.send = [this](SapAnnouncer::Packet p) { send_sap(std::move(p)); };
   hooks.published = [this](const std::string& sdp, std::uint16_t hash) {
-    std::lock_guard lock(mutex_);
-    stats_.sdp = sdp;
-    stats_.sap_msg_id_hash = hash;
+    {
+      std::lock_guard lock(mutex_);
+      stats_.sdp = sdp;
+      stats_.sap_msg_id_hash = hash;
+    }
+    // Before the first packet there is no reservation yet: the number the
+    // stream starts from is the one to keep.
+    save_continuity(seq_reserved_valid_ ? seq_reserved_ : next_seq_);
   };
   sap_.emplace(c.sap, setup_.source_address, sdp_session_id, ntp_timestamp_now() >> 32, worker_.well_known_counter(),
                random(), std::move(hooks));
+  sap_->set_well_known_group(sap_well_known_group(c.group));
   if (setup_.config.cname.empty()) setup_.config.cname = "joincast@" + sdp_address(setup_.source_address);
+  // Restart continuity: numbers go on from the reservation an earlier run
+  // left (stream_continuity.hpp), else from a random start (RFC 3550 §5.1).
+  next_seq_ = static_cast<std::uint16_t>(random() & 0x0fff);
+  std::string continuity_error;
+  if (!c.continuity_file.empty()) {
+    if (auto r = load_continuity(c.continuity_file)) {
+      next_seq_ = r.value().next_seq;
+      if (r.value().sdp_version != 0) sap_->resume(r.value().sdp_version, r.value().sdp);
+    } else if (r.error() != std::errc::no_such_file_or_directory) {
+      continuity_error = r.error().message();
+    }
+  }
   std::lock_guard lock(mutex_);
+  stats_.continuity_error = continuity_error;
   stats_.id = setup_.id;
   stats_.group = c.group;
   stats_.interface = c.interface;
@@ -367,6 +387,12 @@ void Session::listener_appeared() {
   worker_.reschedule(*this);
 }
 
+void Session::well_known_joined() {
+  if (state_ != SessionState::starting && state_ != SessionState::running) return;
+  sap_->well_known_joined(Clock::now());
+  worker_.reschedule(*this);
+}
+
 void Session::send_sap(SapAnnouncer::Packet p) {
   bool own = p.to == SapAnnouncer::Destination::own_group;
   bool deletion = p.deletion;
@@ -380,14 +406,23 @@ void Session::send_sap(SapAnnouncer::Packet p) {
 
 void Session::finish(SessionState final_state) {
   if (state_ != SessionState::starting && state_ != SessionState::running) return;
+  // The next number a packet would have had: the first one not sent.
+  std::uint16_t next_seq = next_seq_;
+  for (const auto& p : queue_)
+    if (p->kind == PacketKind::rtp && p->data.size() >= 12) {
+      next_seq = static_cast<std::uint16_t>((std::to_integer<unsigned>(p->data[2]) << 8) | std::to_integer<unsigned>(p->data[3]));
+      break;
+    }
   queue_.clear();  // no RTP after this point
-  if (packetizer_ && sent_rtp_packets_ > 0) {
+  if (packetizer_ || !sap_->sdp().empty()) save_continuity(next_seq);
+  bool restart = stop_mode_ == StopMode::restart && final_state == SessionState::stopped;
+  if (packetizer_ && sent_rtp_packets_ > 0 && !restart) {
     // RFC 3550 §6.6: BYE in a compound that starts with an SR.
     queue_control(PacketKind::rtcp, sender_report_compound(true), rtcp_to_, true);
     std::lock_guard lock(mutex_);
     ++stats_.rtcp_sent;
   }
-  sap_->stop();  // SAP deletion
+  sap_->stop(restart);  // SAP deletion, unless the sender carries on after a restart
   stop_source();
   if (rtcp_socket_) {
     // Closed and destroyed here, on the worker: the pending receive
@@ -416,8 +451,9 @@ void Session::finish(SessionState final_state) {
     emit(SessionEvent::Kind::failed, pipeline_error_ ? pipeline_error_ : source_error_, message);
 }
 
-void Session::stop() {
+void Session::stop(StopMode mode) {
   if (state_ == SessionState::stopped) return;
+  stop_mode_ = mode;
   cancel_ = true;
   // Unwind the pipeline: every wait in it returns once cancel_ is set.
   for (int i = 0; fiber_ && !fiber_->finished() && i < 1000; ++i) resume_fiber();
@@ -455,6 +491,51 @@ SessionStats Session::stats() const {
 void Session::note_ffmpeg_message(std::string message) {
   std::lock_guard lock(mutex_);
   stats_.last_ffmpeg_message = std::move(message);
+}
+
+}  // namespace joincast::media
+
+namespace joincast::media {
+
+// ------------------------------------------------------------ continuity
+
+void Session::restamp(std::span<std::byte> d, Clock::time_point due) {
+  // RFC 3550 §5.1: sequence numbers count packets, timestamps the media
+  // clock. Ours continue across restarts (stream_continuity.hpp).
+  std::uint32_t in = (std::to_integer<std::uint32_t>(d[4]) << 24) | (std::to_integer<std::uint32_t>(d[5]) << 16) |
+                     (std::to_integer<std::uint32_t>(d[6]) << 8) | std::to_integer<std::uint32_t>(d[7]);
+  if (!ts_offset_) {
+    auto wall = std::chrono::system_clock::now() +
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(due - Clock::now());
+    ts_offset_ = rtp_timestamp_base(mapping_->clock_rate, wall) - in;
+  }
+  std::uint32_t ts = in + *ts_offset_;
+  std::uint16_t seq = next_seq_++;
+  d[2] = std::byte(seq >> 8);
+  d[3] = std::byte(seq & 0xff);
+  for (unsigned i = 0; i < 4; ++i) d[4 + i] = std::byte((ts >> (24 - 8 * i)) & 0xff);
+  // Renew the reservation halfway, before any packet could reach it (the
+  // first packet finds none: the distance is then out of range).
+  auto left = static_cast<std::uint16_t>(seq_reserved_ - next_seq_);
+  if (!seq_reserved_valid_ || left < kSeqReservation / 2 || left > kSeqReservation)
+    save_continuity(static_cast<std::uint16_t>(next_seq_ + kSeqReservation));
+}
+
+void Session::save_continuity(std::uint16_t next_seq) {
+  if (setup_.config.continuity_file.empty()) return;
+  ContinuityRecord r;
+  r.next_seq = next_seq;
+  if (!sap_->sdp().empty()) {
+    r.sdp_version = sap_->version();
+    r.sdp = sap_->sdp();
+  }
+  auto saved = media::save_continuity(setup_.config.continuity_file, r);
+  // Also on failure: the next attempt is half a reservation later, not at
+  // every packet (the error shows in the stats).
+  seq_reserved_ = next_seq;
+  seq_reserved_valid_ = true;
+  std::lock_guard lock(mutex_);
+  stats_.continuity_error = saved ? std::string() : saved.error().message();
 }
 
 }  // namespace joincast::media

@@ -15,7 +15,9 @@
 // drains. Only stats() is called from other threads.
 #pragma once
 
+#include "media/announce/sap.hpp"
 #include "media/announce/sap_announcer.hpp"
+#include "media/engine/stream_continuity.hpp"
 #include "media/byte_source.hpp"
 #include "media/engine/demuxer.hpp"
 #include "media/engine/fiber.hpp"
@@ -67,8 +69,12 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
 
   // Worker thread.
   void start();
-  void stop();                       // BYE, SAP deletion, no further RTP
+  // No further RTP; with StopMode::end a BYE and a SAP deletion.
+  void stop(StopMode mode = StopMode::end);
   void listener_appeared();          // announce now
+  void well_known_joined();          // announce on the well-known SAP group, within its bandwidth
+  // The well-known SAP group of the stream's scope.
+  boost::asio::ip::address well_known_group() const { return sap_well_known_group(setup_.config.group); }
   void update_metadata(const StreamMetadata& metadata);
   // The earliest time on_timer() has something to do.
   std::optional<Clock::time_point> next_event() const;
@@ -123,6 +129,9 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   void sdp_inputs_changed();
   void send_sap(SapAnnouncer::Packet packet);
   void finish(SessionState final_state);
+  // Continuity (stream_continuity.hpp): RTP header rewriting and the file.
+  void restamp(std::span<std::byte> datagram, Clock::time_point due);
+  void save_continuity(std::uint16_t next_seq);
   void emit(SessionEvent::Kind kind, std::error_code ec = {}, std::string message = {});
   void stop_source();
   // Why the source failed: its own sentence, else the error code's.
@@ -159,11 +168,18 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   std::unique_ptr<RtpPacketizer> packetizer_;
   std::optional<RtpMapping> mapping_;
   std::uint32_t ssrc_ = 0;
+  unsigned rtp_streams_ = 0;        // packetizers opened: a codec change is a new RTP stream
   std::optional<std::string> container_title_;
 
   // Pacing and output.
   std::optional<PacingClock> pacing_;
   RtpTimestampUnwrap unwrap_;
+  // Our own sequence numbers and timestamp base (the muxer's are random).
+  std::uint16_t next_seq_ = 0;
+  std::uint16_t seq_reserved_ = 0;  // kept in the file: no packet reaches it
+  bool seq_reserved_valid_ = false;
+  std::optional<std::uint32_t> ts_offset_;  // added to the muxer's timestamps, per RTP stream
+  StopMode stop_mode_ = StopMode::end;
   Clock::time_point anchor_hint_{};  // a new RTP stream starts no earlier than this
   std::deque<std::unique_ptr<OutgoingPacket>> queue_;
   // Written on the worker only, read by stats() anywhere.

@@ -287,9 +287,14 @@ bool Session::open_packetizer(const AVCodecParameters& par, AVRational time_base
                                    : fmt::format("the {} stream lacks the parameters RTP needs", name));
     return false;
   }
-  // RFC 3550 §8.1: the SSRC should be random; draw it from the system.
-  ssrc_ = static_cast<std::uint32_t>(std::random_device{}());
+  // RFC 3550 §8.1 wants a random SSRC; ours is derived from the stream
+  // (group, port, sending address) so that it survives a restart
+  // (stream_continuity.hpp). A codec change is a new RTP stream with an
+  // SSRC of its own.
+  ssrc_ = stream_ssrc(setup_.config.group, setup_.config.rtp_port, setup_.source_address) ^
+          (rtp_streams_++ * 0x9e3779b9u);
   if (ssrc_ == 0) ssrc_ = 1;
+  ts_offset_.reset();
   std::string why;
   RtpPacketizer::Options options;
   options.ssrc = ssrc_;
@@ -336,7 +341,8 @@ void Session::on_muxed(std::span<std::byte> datagram) {
     if (datagram.size() < 12) return;
     p->kind = PacketKind::rtp;
     p->destination = rtp_to_;
-    std::int64_t ticks = unwrap_(rtp_timestamp(datagram));
+    restamp(p->data, pacing_ && pacing_->anchored() ? now : std::max(now, anchor_hint_));
+    std::int64_t ticks = unwrap_(rtp_timestamp(p->data));
     p->ticks = ticks;
     if (!pacing_) pacing_.emplace(mapping_->clock_rate, setup_.max_lateness);
     auto before = pacing_->rebases();

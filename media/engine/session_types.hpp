@@ -54,7 +54,17 @@ struct SessionConfig {
   // listeners' RTCP, but no RTP, SR or BYE, and has no source.
   std::optional<RtpMapping> announce_only;
   std::string content_type;         // overrides the source's declared type when set
+  // Where the stream keeps what a restart must not change (its RTP
+  // sequence numbers, its SDP's o= version; stream_continuity.hpp). Empty:
+  // nothing kept, numbers start at random.
+  std::string continuity_file;
 };
+
+// How a session stops: `end` says goodbye (RTCP BYE, SAP deletion);
+// `restart` leaves the stream's announcement standing and sends no BYE,
+// for a sender that is about to carry on (the daemon restarting), so that
+// players keep their state and see only a gap.
+enum class StopMode { end, restart };
 
 enum class SessionState { starting, running, ended, failed, stopped };
 const char* to_string(SessionState state);
@@ -90,6 +100,7 @@ struct SessionStats {
   std::vector<ReceiverStats> receivers;
   RtcpCounters rtcp_in;
   std::string last_ffmpeg_message;  // the last warning FFmpeg logged for this session
+  std::string continuity_error;     // the last failure to read or write the continuity file
 };
 
 struct SessionEvent {

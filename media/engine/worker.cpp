@@ -76,7 +76,7 @@ void Worker::shutdown() {
 }
 
 Result<std::shared_ptr<UniqueFd>> Worker::sender_socket(const SenderSocketOptions& options) {
-  SocketKey key{options.source.to_string(), options.ifindex, options.hops, options.loop};
+  SocketKey key{options.source.to_string(), options.ifindex, options.hops, options.loop, options.port};
   std::lock_guard lock(sockets_mutex_);
   if (auto it = sockets_.find(key); it != sockets_.end())
     if (auto existing = it->second.lock()) return existing;
@@ -100,13 +100,13 @@ void Worker::add(std::shared_ptr<Session> session) {
   flush();
 }
 
-void Worker::remove(SessionId id) {
+void Worker::remove(SessionId id, StopMode mode) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   auto session = it->second.session;
   sessions_.erase(it);
   session_count_ = sessions_.size();
-  session->stop();
+  session->stop(mode);
   flush();
 }
 

@@ -64,7 +64,7 @@ class Worker {
 
   // Worker thread only.
   void add(std::shared_ptr<Session> session);
-  void remove(SessionId id);
+  void remove(SessionId id, StopMode mode = StopMode::end);
   void reschedule(Session& session);
   void flush();
   UdpSender& sender() { return *sender_; }
@@ -116,6 +116,7 @@ class Worker {
     unsigned ifindex;
     unsigned hops;
     bool loop;
+    std::uint16_t port;
     auto operator<=>(const SocketKey&) const = default;
   };
   std::mutex sockets_mutex_;

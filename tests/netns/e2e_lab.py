@@ -148,7 +148,9 @@ class Headend:
 
 # Runs in a namespace: decodes what arrives on an interface (AF_PACKET, so
 # whoever joined what) and keeps, per multicast group: RTP to 5004 (count,
-# per SSRC: packets, sequence gaps, first/last arrival, largest silence),
+# per SSRC: packets, sequence gaps, first/last arrival, largest silence,
+# and each break — a gap in sequence numbers or of over 300 ms — with how far
+# the sequence number, the timestamp and the clock moved across it),
 # RTCP to 5005, and each SAP message to 9875 (time, deletion flag, message
 # id hash, origin, SDP). Prints a JSON object on "dump\n", stops on
 # anything else. Times are time.monotonic(), the same clock as the test's.
@@ -174,12 +176,18 @@ def rtp(e, body, now):
     k = "%08x" % ssrc
     x = e["ssrcs"].get(k)
     if x is None:
-        e["ssrcs"][k] = {"packets": 1, "pt": pt, "gaps": 0, "first": now, "last": now, "max_silence": 0.0, "seq": seq}
+        e["ssrcs"][k] = {"packets": 1, "pt": pt, "gaps": 0, "first": now, "last": now, "max_silence": 0.0, "seq": seq,
+                         "ts": ts, "breaks": []}
         return
     x["packets"] += 1
     if seq != (x["seq"] + 1) & 0xffff:
         x["gaps"] += 1
+    if (seq != (x["seq"] + 1) & 0xffff or now - x["last"] > 0.3) and len(x["breaks"]) < 32:
+        # A gap in numbers or in time: how far each moved.
+        x["breaks"].append({"t": now, "dseq": (seq - x["seq"]) & 0xffff, "dts": (ts - x["ts"]) & 0xffffffff,
+                            "dt": now - x["last"]})
     x["seq"] = seq
+    x["ts"] = ts
     x["max_silence"] = max(x["max_silence"], now - x["last"])
     x["last"] = now
 def sap(e, body, now, v6):

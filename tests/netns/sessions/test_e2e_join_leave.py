@@ -15,7 +15,9 @@ reports). A decoder on each listener's wire asserts:
     deletion);
   * after the grace period: a SAP deletion carrying the announcement's
     message id hash and origin, then no RTP;
-  * a later join starts a fresh stream (a new SSRC).
+  * a later join starts the stream again: a new session, the same SSRC
+    (derived from the stream, docs/sessions.md "Restart continuity") and
+    sequence numbers that go on from where it stopped.
 
 `joincast sessions --json` is checked at each step (running, grace, gone).
 """
@@ -133,11 +135,13 @@ def main() -> int:
         summary = d.cli("status")["sessions"]
         assert summary["started_total"] == 1 and summary["sessions"] == 0, summary
 
-        log("a new join starts a fresh stream")
+        log("a new join starts the stream again, under the same SSRC")
+        gaps = c1.group(TONE_MP3)["ssrcs"][ssrc]["gaps"]
         m2 = lab.join(l2, TONE_MP3, "eth0")
         s = wait_state(d, TONE_MP3, "running")
         rtp_growing(c1, TONE_MP3)
-        assert s["media"]["ssrc"] != ssrc and s["media"]["ssrc"] in c1.group(TONE_MP3)["ssrcs"], s
+        assert s["media"]["ssrc"] == ssrc and list(c1.group(TONE_MP3)["ssrcs"]) == [ssrc], s
+        assert c1.group(TONE_MP3)["ssrcs"][ssrc]["gaps"] == gaps, c1.group(TONE_MP3)["ssrcs"][ssrc]
         m2.leave()
         wait_state(d, TONE_MP3, None, timeout=GRACE + 5)
         assert d.proc.poll() is None

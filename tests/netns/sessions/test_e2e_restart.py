@@ -2,11 +2,12 @@
 """test_e2e_restart.py — restarting joincastd while it streams.
 
 l1 listens to the MP3 tone, l2 to the AAC tone. joincastd is stopped
-(SIGTERM: a SAP deletion for each stream goes out, then silence on the
-wire) and started again: the pinned maps still count both listeners, so
-the session manager starts both streams at once, without anyone joining
-again; the listeners' wires see RTP again (new SSRCs, fresh SAP
-announcements). Then it is killed (SIGKILL: nothing is said, the TC
+(SIGTERM: no SAP deletion and no BYE — the streams are expected back,
+docs/sessions.md "Restart continuity" — then silence on the wire) and
+started again: the pinned maps still count both listeners, so the session
+manager starts both streams at once, without anyone joining again; the
+listeners' wires see RTP again under the same SSRCs (the players' view
+across restarts is test_e2e_restart_players). Then it is killed (SIGKILL: nothing is said, the TC
 program stays attached) and started again: the same. After both
 restarts no listener was forgotten (same hosts in `joincast groups`, even
 after the startup queries are answered), and leaving still stops the
@@ -50,10 +51,9 @@ def main() -> int:
             rc = d.stop(sig=how)
             if how == signal.SIGTERM:
                 assert rc == 0, d.log()
-                for g in GROUPS:
-                    wait_until(lambda: sum(m["delete"] for m in c1.group(g)["sap"]) > deletions[g], 3,
-                               f"the SAP deletion of {g} at l1")
             rtp_silent(c1, seconds=1.0)
+            for g in GROUPS:
+                assert sum(m["delete"] for m in c1.group(g)["sap"]) == deletions[g], (g, "SAP deletion on " + name)
             rtp_silent(c2, seconds=0.1)
 
             log("start it again: the pinned maps still count both listeners")
@@ -62,7 +62,7 @@ def main() -> int:
             for g in GROUPS:
                 s = wait_state(d, g, "running")
                 assert s["listener_interfaces"] == ["br0"], s
-                assert s["media"]["ssrc"] != ssrcs[g], (g, "same SSRC after a restart", s["media"]["ssrc"])
+                assert s["media"]["ssrc"] == ssrcs[g], (g, "a new SSRC after a restart", s["media"]["ssrc"])
                 ssrcs[g] = s["media"]["ssrc"]
                 rtp_growing(c2, g, what=f"{g} at l2 after the restart")
                 assert ssrcs[g] in c2.group(g)["ssrcs"], (ssrcs[g], c2.group(g)["ssrcs"])
@@ -77,7 +77,9 @@ def main() -> int:
             s = sessions(d)[g]
             assert s["state"] == "running" and s["media"]["ssrc"] == ssrcs[g], s
             x = c1.group(g)["ssrcs"][ssrcs[g]]
-            assert x["gaps"] == 0, (g, x)
+            # One jump forward after the kill (the sequence reservation);
+            # none after the orderly stop.
+            assert x["gaps"] <= 1, (g, x)
 
         log("leaving still stops the streams")
         m1.leave()

@@ -104,7 +104,12 @@ class FakeEngine final : public StreamEngine {
     return next_++;
   }
   void listener_appeared(media::SessionId id) override { streams[id].listener_announcements++; }
-  void stop(media::SessionId id) override {
+  std::size_t well_known_joined(const boost::asio::ip::address& g) override {
+    well_known_joins.push_back(g);
+    return streams.size();
+  }
+  std::vector<boost::asio::ip::address> well_known_joins;
+  void stop(media::SessionId id, media::StopMode) override {
     streams[id].stopped = true;
     emit(id, media::SessionEvent::Kind::stopped);
   }
