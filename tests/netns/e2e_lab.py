@@ -284,6 +284,16 @@ class WireCounter:
             self.proc.wait(timeout=10)
 
 
+def restart_jumps_only(x: dict, restarts: int) -> bool:
+    """An SSRC's record (WireCounter) whose every sequence gap is one a
+    kill -9 restart makes: the stream keeps its SSRC and continues from its
+    sequence reservation, so it jumps ahead by more than half and at most
+    all of the reserved 512 numbers (docs/sessions.md). A lost packet
+    would be a small jump; at most one jump per restart."""
+    jumps = [b for b in x["breaks"] if b["dseq"] != 1]
+    return (x["gaps"] == len(jumps) <= restarts and all(256 < b["dseq"] <= 513 for b in jumps))
+
+
 def rtp_growing(counter: WireCounter, group: str, timeout: float = 10, what: str = "") -> int:
     """Waits until RTP for group keeps arriving (the count grows); returns it."""
     first = counter.rtp(group)
