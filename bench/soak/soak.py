@@ -12,8 +12,9 @@ whole run with `joincast listen`, which sends RTCP receiver reports.
 
 Every minute: joincastd's RSS, open file descriptors and CPU time
 (/proc/PID). After a warm-up (the first 10 minutes, or a sixth of a
-shorter run) the figures are the RSS growth per hour (least squares over
-the samples) and the fd count's range. Targets (issue 17): no fd growth,
+shorter run) the figures are the RSS and fd growth per hour (least squares
+over the samples; the fd count also moves with the sessions on air at each
+sample, so its range is shown, not judged). Targets (issue 17): no fd growth,
 RSS growth < 1 MB/hour. Not a ctest: it takes an hour.
 
     bench/soak/run.sh [--minutes 60] [--write]
