@@ -62,6 +62,16 @@ sap_interval = "1s"
 """
 
 
+def with_static_directory(stations: dict[str, str], name: str = "local", slot: int = 1) -> str:
+    """The [[directory]] sections of config()'s default (the test
+    directory in slot 0) plus a static directory of stations (name -> URL)."""
+    text = ('[[directory]]\nname = "test"\ntype = "test"\nslot = 0\n\n'
+            f'[[directory]]\nname = "{name}"\ntype = "static"\nslot = {slot}\n')
+    for station, url in stations.items():
+        text += f'[[directory.station]]\nname = "{station}"\nurl = "{url}"\n'
+    return text
+
+
 def config(pins: Path, interfaces: list[str], sessions: str | None = None, extra: str = "",
            interface: str = "br0", grace: str = "1500ms", directories: str | None = None) -> str:
     """A joincastd configuration: membership on `interfaces`, the address

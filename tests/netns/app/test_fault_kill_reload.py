@@ -23,7 +23,7 @@ import sys
 import time
 
 from e2e_lab import (TONE_MP3, Headend, Lab, WireCounter, config, log, restart_jumps_only, rtp_growing, wait_state,
-                     wait_until)
+                     wait_until, with_static_directory)
 
 ROUTES = {
     "a": '[routing]\n[[routing.route]]\nfrom = "br0"\nsource = "10.0.0.1"\ngroup = "239.1.1.1"\nto = ["out0"]\n',
@@ -34,10 +34,7 @@ STATIONS = {"a": "AB", "b": "ABC"}
 
 
 def directories(names):
-    text = '[[directory]]\nname = "test"\ntype = "test"\nslot = 0\n\n[[directory]]\nname = "local"\ntype = "static"\nslot = 1\n'
-    for n in names:
-        text += f'[[directory.station]]\nname = "{n}"\nurl = "http://127.0.0.1:9/{n}"\n'
-    return text
+    return with_static_directory({n: f"http://127.0.0.1:9/{n}" for n in names})
 
 
 def main() -> int:

@@ -27,16 +27,13 @@ import sys
 import time
 
 from e2e_lab import (TONE_MP3, Headend, Lab, WireCounter, config, log, restart_jumps_only, rtp_growing, sessions,
-                     wait_state, wait_until)
+                     wait_state, wait_until, with_static_directory)
 
 STATIONS = {"A": "http://127.0.0.1:9/a", "B": "http://127.0.0.1:9/b", "C": "http://127.0.0.1:9/c"}
 
 
 def directories(names):
-    text = '[[directory]]\nname = "test"\ntype = "test"\nslot = 0\n\n[[directory]]\nname = "local"\ntype = "static"\nslot = 1\n'
-    for n in names:
-        text += f'[[directory.station]]\nname = "{n}"\nurl = "{STATIONS[n]}"\n'
-    return text
+    return with_static_directory({n: STATIONS[n] for n in names})
 
 
 def main() -> int:

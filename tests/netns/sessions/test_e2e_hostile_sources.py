@@ -30,7 +30,7 @@ import sys
 import time
 
 from e2e_lab import (TONE_MP3, Headend, Lab, WireCounter, config, group6, log, rtp_growing, sessions, wait_state,
-                     wait_until)
+                     wait_until, with_static_directory)
 
 HOSTILE = r"""
 import socket, sys, threading, time
@@ -129,10 +129,7 @@ def main() -> int:
             "silent": "/silent", "slowloris": "/slowloris", "endless header": "/endless-header",
             "ICY flood": "/icy-flood", "long good playlist": "/long-good.m3u", "long bad playlist": "/long-bad.m3u",
         }
-        directories = '[[directory]]\nname = "test"\ntype = "test"\nslot = 0\n\n'
-        directories += '[[directory]]\nname = "hostile"\ntype = "static"\nslot = 1\n'
-        for name, path in stations.items():
-            directories += f'[[directory.station]]\nname = "{name}"\nurl = "{base}{path}"\n'
+        directories = with_static_directory({name: base + path for name, path in stations.items()}, name="hostile")
         directories += f"""
 [[directory]]
 name = "million"
