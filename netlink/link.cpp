@@ -7,6 +7,7 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 
+#include <algorithm>
 #include <array>
 
 namespace joincast::netlink {
@@ -15,6 +16,7 @@ namespace {
 
 constexpr auto link_policy = [] {
   std::array<AttributeRule, IFLA_LINKINFO + 1> p{};
+  p[IFLA_ADDRESS] = {MNL_TYPE_BINARY};
   p[IFLA_IFNAME] = {MNL_TYPE_NUL_STRING};
   p[IFLA_MTU] = {MNL_TYPE_U32};
   p[IFLA_MASTER] = {MNL_TYPE_U32};
@@ -120,6 +122,8 @@ Result<Link> parse_link(const nlmsghdr* nlh) {
   link.mtu = t.u32(IFLA_MTU).value_or(0);
   link.master = static_cast<int>(t.u32(IFLA_MASTER).value_or(0));
   link.operstate = t.u8(IFLA_OPERSTATE).value_or(0);
+  if (auto mac = t.bytes(IFLA_ADDRESS); mac.size() == link.mac.size())
+    std::copy(mac.begin(), mac.end(), link.mac.begin());
   if (const nlattr* info = t.get(IFLA_LINKINFO)) {
     auto li = parse_nested(info, linkinfo_policy);
     if (!li) return li.error();

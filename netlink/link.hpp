@@ -8,6 +8,7 @@
 #include "netlink/message.hpp"
 
 #include <cstdint>
+#include <array>
 #include <optional>
 #include <string>
 
@@ -58,6 +59,7 @@ struct Link {
   std::string kind;    // IFLA_INFO_KIND: "bridge", "veth", ... or empty
   int master = 0;      // ifindex of the bridge this is a port of, or 0
   std::uint8_t operstate = 0;  // IF_OPER_*
+  std::array<std::uint8_t, 6> mac{};  // IFLA_ADDRESS of an Ethernet-like link; zeros otherwise
   std::optional<BridgeMulticast> bridge;  // kind == "bridge"
   bool deleted = false;  // from RTM_DELLINK
 

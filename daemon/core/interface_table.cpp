@@ -34,7 +34,8 @@ bool InterfaceTable::apply(const netlink::Link& link) {
   }
   netlink::Link& old = it->second;
   const bool changed = old.name != link.name || (old.flags & relevant_flags) != (link.flags & relevant_flags) ||
-                       old.master != link.master || old.kind != link.kind || old.bridge != link.bridge;
+                       old.master != link.master || old.kind != link.kind || old.bridge != link.bridge ||
+                       old.mac != link.mac;
   old = link;
   return changed;
 }
