@@ -1,6 +1,8 @@
 // membership_program.cpp — see membership_program.hpp.
 #include "daemon/membership/loader/membership_program.hpp"
 
+#include "daemon/membership/loader/tc_filter.hpp"
+
 #include "membership.skel.h"
 
 #include <bpf/bpf.h>
@@ -126,37 +128,14 @@ MembershipProgram::~MembershipProgram() {
 void MembershipProgram::SkeletonDeleter::operator()(membership_bpf* skel) const noexcept { membership_bpf__destroy(skel); }
 
 Result<void> MembershipProgram::attach(int ifindex) {
-  bpf_tc_hook hook{};
-  hook.sz = sizeof(hook);
-  hook.ifindex = ifindex;
-  hook.attach_point = BPF_TC_INGRESS;
-  if (int err = bpf_tc_hook_create(&hook); err < 0 && err != -EEXIST) return libbpf_error(err);
-
-  bpf_tc_opts opts{};
-  opts.sz = sizeof(opts);
-  opts.prog_fd = program_fd();
-  opts.flags = BPF_TC_F_REPLACE;
-  opts.handle = tc_handle;
-  opts.priority = tc_priority;
-  if (int err = bpf_tc_attach(&hook, &opts); err < 0) return libbpf_error(err);
+  if (auto r = tc_attach_ingress(ifindex, program_fd(), {tc_handle, tc_priority}); !r) return r;
   attached_.insert(ifindex);
   return success();
 }
 
 Result<void> MembershipProgram::detach(int ifindex) {
   attached_.erase(ifindex);
-  bpf_tc_hook hook{};
-  hook.sz = sizeof(hook);
-  hook.ifindex = ifindex;
-  hook.attach_point = BPF_TC_INGRESS;
-  bpf_tc_opts opts{};
-  opts.sz = sizeof(opts);
-  opts.handle = tc_handle;
-  opts.priority = tc_priority;
-  int err = bpf_tc_detach(&hook, &opts);
-  // The interface or its clsact went away: nothing left to detach.
-  if (err < 0 && err != -ENOENT && err != -ENODEV && err != -EINVAL) return libbpf_error(err);
-  return success();
+  return tc_detach_ingress(ifindex, {tc_handle, tc_priority});
 }
 
 int MembershipProgram::program_fd() const { return bpf_program__fd(skel_->progs.jc_membership); }
