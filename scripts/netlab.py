@@ -320,6 +320,19 @@ class Lab:
             print(f"kernel lacks {feature} ({path} missing)", file=sys.stderr)
             sys.exit(SKIP)
 
+    @staticmethod
+    def require_multicast_routing() -> None:
+        """For tests of what the kernel's multicast routing does (MFC, VIFs,
+        upcalls, the mroute socket): a kernel built without CONFIG_IP_MROUTE
+        and CONFIG_IPV6_MROUTE (some cloud and microVM kernels) cannot run
+        them, and joincastd refuses a [routing] section there, saying so."""
+        Lab.require_file("/proc/net/ip_mr_vif", "IPv4 multicast routing (CONFIG_IP_MROUTE)")
+        Lab.require_file("/proc/net/ip6_mr_vif", "IPv6 multicast routing (CONFIG_IPV6_MROUTE)")
+
+    @staticmethod
+    def has_multicast_routing() -> bool:
+        return os.path.exists("/proc/net/ip_mr_vif") and os.path.exists("/proc/net/ip6_mr_vif")
+
 
 class Daemon:
     """A joincastd in a namespace, with its own config, control socket and

@@ -348,6 +348,7 @@ def main() -> int:
         return inside(args)
 
     from lab import SKIP, Lab
+    Lab.require_multicast_routing()
     for tool in ("smcrouted", "smcroutectl"):
         if not any((Path(d) / tool).exists() for d in os.environ.get("PATH", "").split(":") + ["/usr/sbin"]):
             print(f"{tool} is missing (Debian package smcroute)", file=sys.stderr)

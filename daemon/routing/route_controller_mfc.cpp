@@ -28,6 +28,10 @@ std::optional<std::string> RouteController::open_socket(Family& f) {
                           ? fmt::format("another multicast routing daemon (smcrouted, pimd, ...) owns {} table {}: "
                                         "stop it or set routing.table to another table",
                                         family_name(f.family), table(f.family))
+                      : e == std::errc::no_protocol_option
+                          ? fmt::format("this kernel has no {} multicast routing ({} is not set); [routing] "
+                                        "cannot work here",
+                                        family_name(f.family), f.family == AF_INET ? "CONFIG_IP_MROUTE" : "CONFIG_IPV6_MROUTE")
                           : e.message();
     f.socket_error = why;
     return fmt::format("cannot open the {} multicast routing socket: {}", family_name(f.family), why);

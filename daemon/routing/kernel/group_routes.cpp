@@ -82,7 +82,17 @@ std::optional<std::string> GroupRoutes::apply_rules(netlink::NetlinkSocket& nl, 
       return netlink::success();
     });
     if (!dumped) {
-      auto m = fmt::format("cannot read the {} multicast rules: {}", family_name(fam), dumped.error().message());
+      const bool wants_family = std::any_of(wanted.begin(), wanted.end(),
+                                            [&](const netlink::Rule& r) { return r.family == rule_family; });
+      // A kernel without multicast routing for the family (no
+      // CONFIG_IP_MROUTE / CONFIG_IPV6_MROUTE) has no rules to read: fine
+      // when none are wanted, and said plainly when some are.
+      if (dumped.error() == std::errc::address_family_not_supported && !wants_family) continue;
+      auto m = dumped.error() == std::errc::address_family_not_supported
+                   ? fmt::format("cannot add {} multicast rules: this kernel has no {} multicast routing ({})",
+                                 family_name(fam), family_name(fam),
+                                 fam == AF_INET ? "CONFIG_IP_MROUTE" : "CONFIG_IPV6_MROUTE")
+                   : fmt::format("cannot read the {} multicast rules: {}", family_name(fam), dumped.error().message());
       if (tx.failed(m)) return m;
       continue;
     }

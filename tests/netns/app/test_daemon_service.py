@@ -93,9 +93,10 @@ def main() -> int:
                 "-i", "sine=frequency=440:sample_rate=48000", "-c:a", "mp2", "-b:a", "128k",
                 "-program", "program_num=4097:title=One:st=0", "-f", "mpegts", "udp://127.0.0.1:1235?pkt_size=1316",
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        extra = f"""
-[routing]
-
+        # The route needs the kernel's multicast routing; without it (a
+        # kernel built without CONFIG_IP_MROUTE) the rest still runs.
+        routing = Lab.has_multicast_routing()
+        extra = ("[routing]\n" if routing else "") + f"""
 [dvb]
 udp_inputs = ["127.0.0.1:1235/udp"]
 runtime_dir = "{lab.tmp / 'dvb'}"
@@ -117,13 +118,21 @@ services = [ {{ id = 4097, name = "One" }} ]
             messages.append(notify.recv(4096).decode())
         log(f"sd_notify: {messages}")
 
-        log("an internet session (the test directory's tone), routed from br0 to down1 for l3")
-        c3 = WireCounter(l3)
-        m3 = lab.join(l3, TONE_MP3, "eth0")
-        wait_state(d, TONE_MP3, "running")
-        rtp_growing(c3, TONE_MP3, what="the routed stream at l3")
-        routes = r.run("ip", "-6", "mroute", "show")
-        assert TONE_MP3 in routes and "down1" in routes, routes
+        if routing:
+            log("an internet session (the test directory's tone), routed from br0 to down1 for l3")
+            c3 = WireCounter(l3)
+            m3 = lab.join(l3, TONE_MP3, "eth0")
+            wait_state(d, TONE_MP3, "running")
+            rtp_growing(c3, TONE_MP3, what="the routed stream at l3")
+            routes = r.run("ip", "-6", "mroute", "show")
+            assert TONE_MP3 in routes and "down1" in routes, routes
+        else:
+            log("an internet session (the test directory's tone) on br0 for l1 (this kernel has no multicast "
+                "routing: the routed part is left out)")
+            c3 = WireCounter(l1)
+            m3 = lab.join(l1, TONE_MP3, "eth0")
+            wait_state(d, TONE_MP3, "running")
+            rtp_growing(c3, TONE_MP3, what="the stream at l1")
 
         log("a DVB service: dvblast started by joincastd, with joincastd's capabilities")
         c1 = WireCounter(l1)

@@ -38,6 +38,7 @@ def directories(names):
 
 
 def main() -> int:
+    Lab.require_multicast_routing()
     with Lab("fault-kill") as lab:
         h = Headend(lab)
         r, l1, l2 = h.router, h.listeners["l1"], h.listeners["l2"]

@@ -49,6 +49,7 @@ def bridge(r, name: str, cidr: str) -> None:
 
 
 def main() -> int:
+    Lab.require_multicast_routing()
     with Lab("fault-nlovr") as lab:
         h = Headend(lab)
         r, l1, l2 = h.router, h.listeners["l1"], h.listeners["l2"]

@@ -27,6 +27,7 @@ def sequence(ml: MembershipLab, watch, group: str) -> None:
 
 
 def main() -> int:
+    Lab.require_multicast_routing()
     with Lab("mfallback") as lab:
         log('backend = "socket"')
         ml = MembershipLab(lab, membership_extra='backend = "socket"')

@@ -52,6 +52,7 @@ EXPECT = {
 
 
 def main() -> int:
+    Lab.require_multicast_routing()
     with Lab("rt-fwd") as lab:
         t = Topology(lab)
         d = start_daemon(lab, t.router, CONFIG)

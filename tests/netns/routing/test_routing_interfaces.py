@@ -51,6 +51,7 @@ def pending(d) -> list[str]:
 
 
 def main() -> int:
+    Lab.require_multicast_routing()
     with Lab("rt-if") as lab:
         t = Topology(lab)
         d = start_daemon(lab, t.router, CONFIG)

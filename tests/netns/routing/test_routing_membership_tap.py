@@ -87,6 +87,7 @@ def igmp_groups(router, ifname) -> set:
 
 
 def main() -> int:
+    Lab.require_multicast_routing()
     with Lab("rt-tap") as lab:
         router = lab.netns("router")
         host = lab.netns("host")

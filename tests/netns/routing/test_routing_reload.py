@@ -82,6 +82,7 @@ def gaps(seq: list[int], times: list[float]) -> tuple[list[int], float]:
 
 
 def main() -> int:
+    Lab.require_multicast_routing()
     with Lab("rt-reload") as lab:
         t = Topology(lab)
         d = start_daemon(lab, t.router, CONFIG_A)

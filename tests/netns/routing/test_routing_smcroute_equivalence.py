@@ -79,6 +79,7 @@ def snapshot(t):
 
 
 def main() -> int:
+    Lab.require_multicast_routing()
     if not shutil.which("smcrouted"):
         print("smcrouted is not installed (Debian package smcroute; scripts/install-deps.sh installs it)",
               file=sys.stderr)

@@ -74,6 +74,7 @@ class Reports:
 
 
 def main() -> int:
+    Lab.require_multicast_routing()
     if not shutil.which("smcrouted"):
         print("smcrouted is not installed (Debian package smcroute)", file=sys.stderr)
         return 1

@@ -47,6 +47,7 @@ def state(t) -> tuple:
 
 
 def main() -> int:
+    Lab.require_multicast_routing()
     with Lab("rt-tx") as lab:
         t = Topology(lab)
         t.router.run("ip", "link", "add", "bp0", "type", "veth", "peer", "name", "bp1")

@@ -27,6 +27,7 @@ def vif_count(router) -> int:
 
 
 def main() -> int:
+    Lab.require_multicast_routing()
     with Lab("rt-vif") as lab:
         router = lab.netns("router")
         for i in range(33):

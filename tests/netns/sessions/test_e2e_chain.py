@@ -50,6 +50,7 @@ def members(d, group: str) -> list[str]:
 
 
 def main() -> int:
+    Lab.require_multicast_routing()
     with Lab("e2e-chain") as lab:
         head, mid = lab.netns("head"), lab.netns("mid")
         l1, l2 = lab.netns("l1"), lab.netns("l2")

@@ -31,6 +31,7 @@ def routes_for(ns, group: str) -> list[str]:
 
 
 def main() -> int:
+    Lab.require_multicast_routing()
     with Lab("e2e-routing") as lab:
         h = Headend(lab)
         r = h.router
