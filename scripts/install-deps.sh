@@ -18,6 +18,9 @@ packages=(
   # real peers used by tests and the demo
   iproute2 iputils-ping procps psmisc python3 ffmpeg tshark tcpdump
   smcroute icecast2 dvblast ca-certificates
+  # the monitoring daemons [[monitor]] feeds (tests/netns/lan), and nft to
+  # prove no firewall rule was needed
+  rsyslog snmptrapd snmp chrony nftables
   # man pages and completion (tests/docs)
   groff-base man-db bash-completion
   # players the restart and SAP tests run (GStreamer's sdpdemux and rtpbin,

@@ -50,5 +50,6 @@ extern const Command directories_command;
 extern const Command listen_command;
 extern const Command sessions_command;
 extern const Command sdp_command;
+extern const Command monitor_command;
 
 }  // namespace joincast::tools

@@ -22,6 +22,7 @@ const Command* const commands[] = {
     &sessions_command,
     &sdp_command,
     &listen_command,
+    &monitor_command,
 };
 
 void usage(std::FILE* out) {

@@ -8,6 +8,7 @@
 #include "daemon/catalogue/catalogue_config.hpp"
 #include "daemon/core/config_reader.hpp"
 #include "daemon/core/daemon_config.hpp"
+#include "daemon/lan/monitor/monitor_config.hpp"
 #include "daemon/membership/membership_config.hpp"
 #include "daemon/routing/routing_config.hpp"
 #include "daemon/sessions/session_config.hpp"
@@ -29,6 +30,7 @@ struct Config {
   SessionsSection sessions;
   RoutingSection routing;
   CatalogueConfig catalogue;  // address plan, HTTP, directories, DVB
+  lan::monitor::MonitorSection monitor;  // [[monitor]]
 };
 
 // Reads and validates a config file; on failure returns every error.

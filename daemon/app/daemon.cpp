@@ -50,6 +50,8 @@ Daemon::Daemon(Config config, Options options)
       std::make_unique<DaemonSessionEnvironment>(io_, *catalogue_, *membership_, *routes_, links_.interfaces());
   sessions_ = std::make_unique<SessionManager>(io_, config_.sessions, session_environment_->get(), control_);
   add(*sessions_, &Config::sessions);
+  monitor_ = std::make_unique<lan::monitor::Monitor>(io_, control_, config_.monitor, links_);
+  add(*monitor_, &Config::monitor);
 
   // How modules hear of each other: membership's events, once.
   membership_->observe([this](const MembershipEvent& e) {

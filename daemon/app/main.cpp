@@ -1,6 +1,7 @@
 // main.cpp — joincastd's command line: --config, --check, --help, --version.
 #include "daemon/app/config.hpp"
 #include "daemon/app/daemon.hpp"
+#include "daemon/lan/monitor/monitor_plan.hpp"
 #include "daemon/routing/routing_check.hpp"
 #include "daemon/core/log.hpp"
 
@@ -96,6 +97,12 @@ int main(int argc, char** argv) {
     for (const auto& w : routing.warnings) fmt::print(stderr, "warning: routing: {}\n", w);
     for (const auto& p : routing.pending) fmt::print(stderr, "pending: routing: {}\n", p);
     for (const auto& e : routing.errors) fmt::print(stderr, "routing: {}\n", e);
+    // Monitor groups wait for their interfaces (and a subnet to derive
+    // from); the daemon follows them, so these are not errors.
+    const auto monitor = joincast::daemon::lan::monitor::plan_monitor(loaded.config.monitor, interfaces);
+    for (const auto& p : monitor.pending)
+      fmt::print(stderr, "pending: monitor: {} of monitor[{}] ({}): {}\n", p.group, p.entry,
+                 loaded.config.monitor.entries[p.entry].service, p.reason);
     if (!routing.errors.empty()) {
       fmt::print(stderr, "joincastd: {} has {} problem{}\n", config_path, routing.errors.size(),
                  routing.errors.size() == 1 ? "" : "s");
