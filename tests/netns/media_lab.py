@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -172,7 +173,9 @@ class Capture:
 
     def stop(self) -> Path:
         time.sleep(0.5)  # let the last packets reach the capture
-        self.proc.terminate()
+        # SIGINT is tshark's Ctrl-C: dumpcap stops and writes out what it
+        # holds; a SIGTERM could leave the last packets unwritten.
+        self.proc.send_signal(signal.SIGINT)
         self.proc.wait(timeout=10)
         return self.path
 

@@ -96,7 +96,7 @@ def main() -> int:
                                     "rtcp.pt"], f"ipv6.dst == {GROUP}")
         deletion_times = [float(r[0]) for r in rows if r[1] == "9875" and r[2] in ("1", "True")
                           and int(r[3], 16) == second["hash"]]
-        assert deletion_times, "no SAP deletion of the last hash in the capture"
+        assert deletion_times, f"no SAP deletion of the last hash {second['hash']:04x} in the capture: {[r for r in rows if r[1] == '9875']}"
         rtp_after = [r for r in rows if r[1] == "5004" and float(r[0]) > deletion_times[0]]
         assert not rtp_after, f"{len(rtp_after)} RTP packets after the deletion"
         byes = [r for r in rows if r[1] == "5005" and "203" in r[4].split(",")]
