@@ -51,7 +51,6 @@ Result<void> Monitor::start() {
   program_ = std::move(program).value();
   link_subscription_ = links_.subscribe([this](const LinkChange&) { reconcile(); });
   reconcile();
-  check_listeners();
   return success();
 }
 
@@ -67,8 +66,8 @@ Result<void> Monitor::reload(const MonitorSection& next) {
   // Entries are matched by position: a changed entry is applied afresh.
   for (auto& [key, a] : active_) deactivate(a);
   active_.clear();
+  unheard_.clear();
   reconcile();
-  check_listeners();
   return success();
 }
 
@@ -178,8 +177,10 @@ void Monitor::reconcile() {
     deactivate(it->second);
     it = active_.erase(it);
   }
+  bool added = false;
   for (const auto& [key, b] : wanted) {
     if (active_.count(key)) continue;
+    added = true;
     Active a;
     if (!free_ids_.empty()) {
       a.id = *free_ids_.begin();
@@ -209,6 +210,9 @@ void Monitor::reconcile() {
                   p.reason);
   }
   pending_ = std::move(plan.pending);
+  // A group that came into force (its interface appeared, an address to
+  // derive it from): say now whether anything will receive it.
+  if (added && started_) check_listeners();
 }
 
 void Monitor::check_listeners() {
