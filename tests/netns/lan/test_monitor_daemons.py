@@ -26,6 +26,9 @@ def main() -> int:
         log("without joincastd: the routers never joined, so nothing reaches the daemons")
         logger(vlan.switch, SYSLOG_GROUP, "before-joincast")
         assert sntp(vlan.switch, "224.0.1.1", wait=1.0) == []
+        no_answer = subprocess.run(["ip", "netns", "exec", vlan.switch.name, "ntpdig", "-t", "1", "224.0.1.1"],
+                                   capture_output=True, text=True, timeout=30)
+        assert no_answer.returncode != 0, no_answer.stdout
         time.sleep(0.5)
         assert "before-joincast" not in (messages.read_text() if messages.exists() else "")
 
@@ -76,6 +79,10 @@ def main() -> int:
             assert a["mode"] == "4" and a["stratum"] == "8" and a["origin_ok"] == "True", a
             assert abs(float(a["offset"])) < 1.0, a
         assert entry(r1, "ntp", "224.0.1.1")["rewritten"] >= 1
+        log("ntpsec's SNTP client (ntpdig, what Debian's ntpdate runs) against the group sets its offset")
+        dig = vlan.switch.run("ntpdig", "-t", "2", "224.0.1.1")
+        assert " 224.0.1.1 s8 " in dig, dig
+        log(f"  {dig.strip()}")
         log("and to ff05::101 over IPv6")
         answers6 = sntp(vlan.switch, "ff05::101")
         assert sorted(a["peer"] for a in answers6) == [R1[1], R2[1]], answers6
