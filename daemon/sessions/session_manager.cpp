@@ -154,7 +154,13 @@ void SessionManager::on_membership(const MembershipEvent& ev) {
     // Not a station: a player listening for announcements. Every stream of
     // that scope is announced there at once, within the SAP bandwidth
     // (docs/sessions.md, "Discovery of running streams").
-    if (ev.kind == MembershipEvent::Kind::group_up || ev.kind == MembershipEvent::Kind::listener_joined) {
+    // A group's first listener comes as listener_joined and group_up
+    // together: announce once, on the group_up (which also stands alone
+    // when membership recovers lost events); each later host's join is a
+    // listener_joined of its own.
+    const bool joined = ev.kind == MembershipEvent::Kind::group_up ||
+                        (ev.kind == MembershipEvent::Kind::listener_joined && ev.listeners > 1);
+    if (joined) {
       auto n = engine_->well_known_joined(a);
       log::debug("sessions: a host joined the SAP group {}: {} stream{} announced there", key_group(g).to_string(), n,
                  n == 1 ? "" : "s");

@@ -314,3 +314,29 @@ TEST_CASE("sessions: a dvblast that dies fails its running sessions, logged once
   lab.clock.advance(2s);
   CHECK(lab.state(kDvb) == "starting");  // retried like any failure
 }
+
+TEST_CASE("sessions: a host joining the well-known SAP group is announced to once, not once per event") {
+  SessionLab lab;
+  lab.catalogue.add_station(kRadio, "radio", kTone);
+  lab.start();
+  lab.join(kRadio, 1);
+  lab.on_air();
+  // What membership sends for the group's first listener: listener_joined
+  // and group_up, both with one listener; then a second host's join.
+  auto sap = [&](MembershipEvent::Kind kind, unsigned listeners) {
+    MembershipEvent e;
+    e.kind = kind;
+    e.ifindex = 1;
+    e.group = joincast::IpAddress::parse("ff0e::2:7ffe")->to_address16();
+    e.listeners = listeners;
+    lab.manager->on_membership(e);
+  };
+  sap(MembershipEvent::Kind::listener_joined, 1);
+  sap(MembershipEvent::Kind::group_up, 1);
+  CHECK(lab.engine->well_known_joins.size() == 1);
+  sap(MembershipEvent::Kind::listener_joined, 2);
+  CHECK(lab.engine->well_known_joins.size() == 2);
+  // Listeners leaving announce nothing.
+  sap(MembershipEvent::Kind::listener_left, 1);
+  CHECK(lab.engine->well_known_joins.size() == 2);
+}
