@@ -28,6 +28,8 @@ packages=(
   # VLC's SAP discovery)
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   vlc-bin vlc-plugin-base
+  # the Debian package (scripts/package.sh)
+  debhelper lintian dpkg-dev fakeroot
   # benchmarks
   hyperfine
 )
