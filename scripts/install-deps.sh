@@ -21,6 +21,7 @@ packages=(
   # the monitoring daemons [[monitor]] feeds (tests/netns/lan), and nft to
   # prove no firewall rule was needed
   rsyslog snmptrapd snmp chrony nftables
+  minidlna gupnp-tools ethtool  # a UPnP media server, an SSDP client (tests/netns/lan)
   # man pages and completion (tests/docs)
   groff-base man-db bash-completion
   # players the restart and SAP tests run (GStreamer's sdpdemux and rtpbin,
