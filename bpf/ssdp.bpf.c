@@ -14,7 +14,8 @@
  *     the pair's TTL / hop limit, by bpf_clone_redirect;
  *   - relays nothing it sent itself (skb->mark, or a source MAC of one of
  *     the zone's interfaces: "loop"), nothing another relay sent (an IPv4
- *     source outside the interface's subnets: "foreign_relay"), nothing
+ *     source outside the interface's subnets, or an IPv6 packet with our
+ *     copies' flow label: "foreign_relay"), nothing
  *     beyond a source's rate (GCRA per (interface, source)), nothing a
  *     source filter excludes, no fragment and nothing malformed.
  * It never drops a packet from its own network: every path returns
@@ -113,6 +114,7 @@ struct pkt {
 	__u8 kind;       /* enum jc_ssdp_kind */
 	__u8 hop;        /* TTL / hop limit as received */
 	__u8 pad;
+	__be32 vtcfl;    /* IPv6: version, traffic class, flow label as received */
 	__u8 src[JC_SSDP_ADDR_LEN] __attribute__((aligned(4)));
 	__u8 mac[8] __attribute__((aligned(4))); /* source MAC, padded */
 };
@@ -244,6 +246,9 @@ static __noinline void relay(struct __sk_buff *skb, const struct jc_ssdp_iface *
 			COUNT_IN(p->ifindex, foreign_relay);
 			return;
 		}
+	} else if ((bpf_ntohl(p->vtcfl) & 0xfffff) == JC_SSDP_FLOW_LABEL) {
+		COUNT_IN(p->ifindex, foreign_relay);
+		return;
 	}
 	if ((in->flags & JC_SSDP_F_SOURCE_FILTER) && !source_allowed(p)) {
 		COUNT_IN(p->ifindex, filtered);
@@ -264,6 +269,11 @@ static __noinline void relay(struct __sk_buff *skb, const struct jc_ssdp_iface *
 		return;
 	}
 
+	if (p->v6) {
+		__be32 marked = bpf_htonl((bpf_ntohl(p->vtcfl) & 0xfff00000) | JC_SSDP_FLOW_LABEL);
+
+		bpf_skb_store_bytes(skb, ETH_HLEN, &marked, sizeof(marked), 0);
+	}
 	for (int i = 0; i < JC_SSDP_MAX_PEERS; i++) {
 		__u32 out_ifindex;
 		__u8 want;
@@ -296,6 +306,8 @@ static __noinline void relay(struct __sk_buff *skb, const struct jc_ssdp_iface *
 	bpf_skb_store_bytes(skb, ETH_OFF_SRC, p->mac, 6, 0);
 	if (hop != p->hop)
 		set_hop(skb, p->v6, hop, p->hop);
+	if (p->v6)
+		bpf_skb_store_bytes(skb, ETH_HLEN, &p->vtcfl, sizeof(p->vtcfl), 0);
 	if (sent)
 		COUNT_IN(p->ifindex, relayed);
 }
@@ -468,6 +480,7 @@ static __noinline void handle_ipv6(struct __sk_buff *skb, const struct jc_ssdp_i
 	}
 	p->v6 = 1;
 	p->hop = ip.hop_limit;
+	p->vtcfl = ip.vtcfl;
 	__builtin_memcpy(p->src, ip.saddr, 16);
 	p->kind = classify(skb, p->l4 + sizeof(udp), ulen - sizeof(udp), JC_SSDP_PORT);
 	relay(skb, in, p);

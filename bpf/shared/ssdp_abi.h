@@ -34,6 +34,12 @@
  * into a TC hook of this host is recognised ("JCSD"). */
 #define JC_SSDP_MARK 0x4a435344U
 
+/* The IPv6 flow label of the copies the program sends: a joincast relay on
+ * another router recognises them (an IPv6 copy keeps its link-local
+ * source, so the subnet test that catches IPv4 copies cannot). A host
+ * choosing this label by chance (1 in 2^20 flows) is not relayed. */
+#define JC_SSDP_FLOW_LABEL 0x5d5c1U
+
 /* What an SSDP datagram is, by the start of its payload: the policy of an
  * interface pair says which kinds cross. */
 enum jc_ssdp_kind {
@@ -132,7 +138,8 @@ struct jc_ssdp_counters {
 	__u64 policy;        /* IN: no peer takes this kind of message */
 	__u64 rate_limited;  /* IN: over the source's rate */
 	__u64 loop;          /* IN: our own copy come back (mark or source MAC) */
-	__u64 foreign_relay; /* IN: IPv4 from outside the interface's subnets: another relay's copy */
+	__u64 foreign_relay; /* IN: another relay's copy: IPv4 from outside the interface's
+	                      * subnets, IPv6 with JC_SSDP_FLOW_LABEL */
 	__u64 truncated;     /* IN: IP or UDP length beyond the frame */
 	__u64 malformed;     /* IN: bad IP header length, UDP length, extension headers */
 	__u64 fragment;      /* IN: fragments are never relayed */

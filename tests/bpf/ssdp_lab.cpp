@@ -253,4 +253,14 @@ Bytes with_source_mac(Bytes frame, const Mac& mac) {
   return frame;
 }
 
+Bytes relayed_copy(Bytes frame, const Mac& mac) {
+  frame = with_source_mac(std::move(frame), mac);
+  if (frame.size() >= 18 && frame[12] == 0x86 && frame[13] == 0xdd) {
+    frame[15] = static_cast<std::uint8_t>((frame[15] & 0xf0) | ((JC_SSDP_FLOW_LABEL >> 16) & 0x0f));
+    frame[16] = static_cast<std::uint8_t>(JC_SSDP_FLOW_LABEL >> 8);
+    frame[17] = static_cast<std::uint8_t>(JC_SSDP_FLOW_LABEL);
+  }
+  return frame;
+}
+
 }  // namespace joincast::tests

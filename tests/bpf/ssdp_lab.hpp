@@ -85,5 +85,8 @@ bool checksums_valid(const Bytes& frame, std::string* why = nullptr);
 
 // The frame with another source MAC.
 Bytes with_source_mac(Bytes frame, const Mac& mac);
+// The copy the program sends out of an interface with this MAC: the frame
+// with that source MAC and, for IPv6, flow label JC_SSDP_FLOW_LABEL.
+Bytes relayed_copy(Bytes frame, const Mac& mac);
 
 }  // namespace joincast::tests

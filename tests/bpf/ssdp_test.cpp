@@ -190,7 +190,7 @@ TEST_CASE("ssdp: the pair's TTL is set on the copy per peer with a valid header 
   lab.run_unchanged(f6, 0);
   auto c6 = lab.next_copy(1);
   REQUIRE(c6);
-  CHECK(*c6 == with_source_mac(ssdp6(msearch, "ff02::c", 4), lab.port(1).mac));
+  CHECK(*c6 == relayed_copy(ssdp6(msearch, "ff02::c", 4), lab.port(1).mac));
 }
 
 TEST_CASE("ssdp: the policy is per direction and message kind") {
@@ -233,7 +233,9 @@ TEST_CASE("ssdp: IPv6 ff02::c and ff05::c are relayed but not where the interfac
     lab.run_unchanged(f, 0);
     auto copy = lab.next_copy(1);
     REQUIRE(copy);
-    CHECK(*copy == with_source_mac(f, lab.port(1).mac));
+    // The flow label marks it as a joincast copy; the checksum does not
+    // cover it.
+    CHECK(*copy == relayed_copy(f, lab.port(1).mac));
     CHECK(checksums_valid(*copy));
   }
   lab.run_unchanged(ssdp6(msearch, "ff0e::c"), 0);  // global scope is routed, not relayed
@@ -274,9 +276,11 @@ TEST_CASE("ssdp: our own copies and another relay's are counted and never relaye
   lab.run_unchanged(with_source_mac(ssdp4(msearch), lab.port(1).mac), 0);
   // A source outside port 0's subnet: another relay copied it here.
   lab.run_unchanged(ssdp4(msearch, 1, 1), 0);
-  auto c = in(3, 0);
+  // IPv6 with the flow label of joincast's copies: another joincast's.
+  lab.run_unchanged(relayed_copy(ssdp6(msearch), {0x02, 0, 0, 0, 0x0d, 0x01}), 0);
+  auto c = in(4, 0);
   c.loop = 2;
-  c.foreign_relay = 1;
+  c.foreign_relay = 2;
   check_ssdp_counters(lab.counters(0), c);
   // The first copy captured is the next legitimate one.
   Bytes ok = ssdp4(notify);

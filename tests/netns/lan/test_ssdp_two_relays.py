@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Two joincast routers between the same two LANs, both with the same
-[[ssdp.zone]]: a burst of N searches from LAN A reaches LAN B as exactly
+[[ssdp.zone]]: a burst of N searches (IPv4, then IPv6 to ff02::c) from LAN
+A reaches LAN B as exactly
 one copy per router (2N), not a storm; each router's copy arriving at the
 other router is recognised as another relay's (foreign_relay), counted and
 not relayed back; nothing returns to LAN A; a source over its rate is held
@@ -35,7 +36,7 @@ burst = {burst}
 COUNT = r"""
 import collections, json, socket, sys, time
 ifname, marker, seconds = sys.argv[1], sys.argv[2].encode(), float(sys.argv[3])
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 s.bind((ifname, 0))
 s.settimeout(0.1)
 print("ready", flush=True)
@@ -45,20 +46,28 @@ while time.monotonic() < end:
     try: f, addr = s.recvfrom(65535)
     except socket.timeout: continue
     if addr[2] == socket.PACKET_OUTGOING: continue
-    if f[23] == 17 and marker in f: seen[f[6:12].hex(":")] += 1
+    udp = (f[12:14] == b"\x08\x00" and f[23] == 17) or (f[12:14] == b"\x86\xdd" and f[20] == 17)
+    if udp and marker in f: seen[f[6:12].hex(":")] += 1
 print(json.dumps(seen), flush=True)
 """
 
 SEND = r"""
 import socket, sys, time
 ifname, n, marker, src = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode())
-s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src))
+if src == "ff02::c":
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex(ifname))
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 1)
+    dst = ("ff02::c", 1900, 0, socket.if_nametoindex(ifname))
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode())
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src))
+    dst = ("239.255.255.250", 1900)
 for i in range(n):
     s.sendto(("M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\n"
-              "ST: ssdp:all\r\nX-JOINCAST-TEST: %s-%d\r\n\r\n" % (marker, i)).encode(), ("239.255.255.250", 1900))
+              "ST: ssdp:all\r\nX-JOINCAST-TEST: %s-%d\r\n\r\n" % (marker, i)).encode(), dst)
 """
 
 
@@ -125,6 +134,20 @@ def main() -> int:
             # The other router's copies of the searches, seen on ext0.
             assert ifs["ext0"]["in"]["foreign_relay"] == n_search, ifs["ext0"]
             assert ifs["ext0"]["in"]["relayed"] == 0, ifs["ext0"]
+
+        # IPv6: the copies keep their link-local source, so the routers
+        # know each other's by the flow label.
+        on_b, on_a = count(b, "eth0", "burst6"), count(a, "eth0", "burst6")
+        a.run(sys.executable, "-c", SEND, "eth0", str(n_search), "burst6", "ff02::c")
+        got_b, got_a = counted(on_b), counted(on_a)
+        log(f"{n_search} IPv6 searches on LAN A: LAN B got {{{', '.join(f'{macs.get(m, m)}: {c}' for m, c in got_b.items())}}}, "
+            f"LAN A {{{', '.join(f'{macs.get(m, m)}: {c}' for m, c in got_a.items())}}}")
+        assert sorted(macs.get(m, m) for m in got_b) == ["r1/ext0", "r2/ext0"], got_b
+        assert all(c == n_search for c in got_b.values()), f"not one copy per router and search: {got_b}"
+        assert all(m not in macs for m in got_a), f"IPv6 copies came back into LAN A: {got_a}"
+        for d in daemons:
+            ifs = {i["name"]: i for i in d.cli("ssdp")["zones"][0]["interfaces"]}
+            assert ifs["ext0"]["in"]["foreign_relay"] == 2 * n_search, ifs["ext0"]
 
         # A source over its rate: restart r1 and r2 with 5/s, burst 5.
         for n, d in enumerate(daemons, 1):
