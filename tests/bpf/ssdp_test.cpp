@@ -4,6 +4,7 @@
 // message kind, TTL 1 relayed and the TTL set on output, IPv6, the rate
 // limit, loops and foreign relays, source filters, and the bad input that
 // must pass unchanged and unrelayed.
+#include "daemon/membership/loader/membership_program.hpp"  // monotonic_ns
 #include "tests/bpf/ssdp_lab.hpp"
 
 #include <doctest/doctest.h>
@@ -266,6 +267,28 @@ TEST_CASE("ssdp: a source over its rate is counted and not relayed while another
   while (copies < 4 && lab.next_copy(1)) ++copies;
   CHECK(copies == 4);
   CHECK(lab.drain(1).empty());
+}
+
+TEST_CASE("ssdp: the buckets of silent sources are collected and the others kept") {
+  SsdpLab lab;
+  auto e = lab.iface(0);
+  SsdpLab::add_peer(e, lab.port(1), all_kinds);
+  e.interval_ns = 1'000'000'000ULL;  // 1/s: a bucket is due one second after its last packet
+  e.burst = 10;
+  lab.configure(0, e);
+  lab.configure(1, lab.iface(1));
+  for (int host = 10; host < 14; ++host) lab.run_unchanged(ssdp4(msearch, 1, 0, host), 0);
+  CHECK(lab.program().bucket_count().value() == 4);
+  // Nothing is due before now: all kept.
+  CHECK(lab.program().collect_buckets(joincast::daemon::monotonic_ns() - 60'000'000'000ULL).value() == 0);
+  CHECK(lab.program().bucket_count().value() == 4);
+  // All are due within the next second: collected as of a minute from now.
+  CHECK(lab.program().collect_buckets(joincast::daemon::monotonic_ns() + 60'000'000'000ULL).value() == 4);
+  CHECK(lab.program().bucket_count().value() == 0);
+  // A collected source starts again with its full burst.
+  lab.run_unchanged(ssdp4(msearch, 1, 0, 10), 0);
+  CHECK(lab.counters(0).rate_limited == 0);
+  CHECK(lab.counters(0).relayed == 5);
 }
 
 TEST_CASE("ssdp: our own copies and another relay's are counted and never relayed again") {

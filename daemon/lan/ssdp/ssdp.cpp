@@ -2,6 +2,7 @@
 #include "daemon/lan/ssdp/ssdp.hpp"
 
 #include "daemon/core/log.hpp"
+#include "daemon/membership/loader/membership_program.hpp"  // monotonic_ns
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -234,6 +235,12 @@ void Ssdp::watch_loops() {
   loop_timer_.expires_after(loop_report_period);
   loop_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || !program_) return;
+    // Sources silent for a minute get their bucket back.
+    auto now = joincast::daemon::monotonic_ns();
+    constexpr std::uint64_t idle_ns = 60'000'000'000ULL;
+    if (now > idle_ns)
+      if (auto r = program_->collect_buckets(now - idle_ns); !r)
+        log::warning("ssdp: cannot age the rate-limit table: {}", r.error().message());
     auto counters = program_->counters();
     if (counters) {
       for (const auto& c : counters.value()) {

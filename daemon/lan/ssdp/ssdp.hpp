@@ -8,7 +8,8 @@
 //
 // `joincast ssdp` (the "ssdp" command) shows the zones and the counters;
 // another relay's copies or our own copies coming back are logged at most
-// once a minute.
+// once a minute, when the rate-limit buckets of sources silent for a
+// minute are also deleted.
 #pragma once
 
 #include "daemon/core/control_server.hpp"

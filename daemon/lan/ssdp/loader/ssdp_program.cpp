@@ -199,6 +199,37 @@ Result<void> SsdpProgram::clear_filters(std::uint32_t ifindex) {
   return success();
 }
 
+Result<std::size_t> SsdpProgram::collect_buckets(std::uint64_t idle_before_ns) {
+  std::vector<jc_ssdp_source_key> idle;
+  jc_ssdp_source_key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(buckets_fd(), prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    jc_ssdp_bucket b{};
+    if (bpf_map_lookup_elem_flags(buckets_fd(), &key, &b, BPF_F_LOCK) < 0) continue;  // deleted meanwhile
+    if (b.tat_ns < idle_before_ns) idle.push_back(key);
+  }
+  std::size_t deleted = 0;
+  for (const auto& k : idle) {
+    if (bpf_map_delete_elem(buckets_fd(), &k) == 0) ++deleted;
+    else if (errno != ENOENT) return last_error();
+  }
+  return deleted;
+}
+
+Result<std::size_t> SsdpProgram::bucket_count() const {
+  std::size_t n = 0;
+  jc_ssdp_source_key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(buckets_fd(), prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    ++n;
+  }
+  return n;
+}
+
 Result<void> SsdpProgram::attach(int ifindex) {
   if (auto r = joincast::daemon::tc_attach_ingress(ifindex, program_fd(), tc_slot); !r) return r;
   attached_.insert(ifindex);

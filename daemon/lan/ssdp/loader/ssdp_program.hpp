@@ -98,6 +98,15 @@ class SsdpProgram {
 
   Result<std::vector<CounterEntry>> counters() const { return read_counters(counters_fd()); }
 
+  // Deletes the rate-limit buckets of sources silent since before
+  // idle_before_ns (CLOCK_MONOTONIC; a bucket's state is due at its
+  // theoretical arrival time, so one older than that holds a full burst
+  // anyway). Without it the table fills with every source ever heard and
+  // new sources share the overflow bucket. Returns how many were deleted.
+  Result<std::size_t> collect_buckets(std::uint64_t idle_before_ns);
+  // Buckets in the table now.
+  Result<std::size_t> bucket_count() const;
+
   int program_fd() const;
   int ifaces_fd() const;
   int own_macs_fd() const;
