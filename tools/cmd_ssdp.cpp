@@ -70,6 +70,10 @@ int run(Context& ctx) {
       fmt::print("  {:<12} {:<8}{}\n", i["name"].get<std::string>(), i["state"].get<std::string>(),
                  i.contains("error") ? "  " + i["error"].get<std::string>() : "");
       fmt::print("      in:  {}\n      out: {}\n", verdicts(i["in"]), verdicts(i["out"]));
+      for (const auto& dev : i.value("devices", nlohmann::json::array()))
+        fmt::print("      device {}  {}  {}  {}  ({}s ago)\n", dev["usn"].get<std::string>(), dev["nt"].get<std::string>(),
+                   dev["server"].get<std::string>(), dev["location"].get<std::string>(),
+                   dev["last_seen_s_ago"].get<long>());
     }
   }
   return 0;
@@ -88,6 +92,9 @@ program: "in" for packets received on it (ssdp, rewritten, relayed,
 filtered, policy, rate_limited, loop, foreign_relay, truncated, malformed,
 fragment, oversized, errors), "out" for the copies sent out of it (relayed,
 errors). Counters that are zero are left out of the table, not of --json.
+Then the devices heard on each interface (what they announce or answer on
+their own network): USN, NT, SERVER, LOCATION and when last heard; "which
+Sonos is where".
 When joincastd is not running, the counters are read from the pinned map
 (see --bpf-root).)",
     run};

@@ -4,7 +4,10 @@
 #include "daemon/core/log.hpp"
 #include "daemon/membership/loader/membership_program.hpp"  // monotonic_ns
 
+#include "daemon/lan/ssdp/ssdp_message.hpp"
+
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -17,6 +20,7 @@ static_assert(kind_search == JC_SSDP_SEARCH && kind_announcements == JC_SSDP_NOT
 namespace {
 
 constexpr auto loop_report_period = std::chrono::minutes(1);
+constexpr std::size_t max_devices = 4096;  // (interface, USN) entries
 
 nlohmann::json counters_json(const jc_ssdp_counters& c, bool out) {
   nlohmann::json j = nlohmann::json::object();
@@ -100,6 +104,7 @@ Result<void> Ssdp::start() {
     if (!program_->replaced_pins().empty())
       log::warning("ssdp: pinned maps replaced: {}", program_->replaced_pins());
   }
+  open_listener();
   link_subscription_ = links_.subscribe([this](const LinkChange&) { reconcile(); });
   reconcile();
   watch_loops();
@@ -120,6 +125,13 @@ Result<void> Ssdp::reload(const SsdpSection& next) {
 void Ssdp::stop() {
   link_subscription_ = {};
   loop_timer_.cancel();
+  if (listener_) {
+    boost::system::error_code ec;
+    listener_->close(ec);
+    listener_.reset();
+  }
+  devices_.clear();
+  device_count_ = 0;
   for (const auto& name : [this] {
          std::vector<std::string> n;
          for (const auto& [k, v] : members_) n.push_back(k);
@@ -134,6 +146,11 @@ void Ssdp::forget(const std::string& name) {
   if (it == members_.end()) return;
   if (program_ && it->second.ifindex) {
     auto ifindex = it->second.ifindex;
+    join(ifindex, false);
+    if (auto d = devices_.find(ifindex); d != devices_.end()) {
+      device_count_ -= d->second.size();
+      devices_.erase(d);
+    }
     if (auto r = program_->unconfigure(static_cast<std::uint32_t>(ifindex)); !r)
       log::warning("ssdp: {}: cannot remove its entry: {}", name, r.error().message());
     if (auto r = program_->detach(ifindex); !r)
@@ -197,6 +214,7 @@ Result<void> Ssdp::apply_interface(const Zone& zone, std::size_t zone_index, con
   if (auto r = program_->configure(u, e); !r) return r;
   if (!program_->attached().count(ifindex)) {
     if (auto r = program_->attach(ifindex); !r) return r;
+    join(ifindex, true);
     log::info("ssdp: {} joined zone \"{}\"", name, zone.name);
   }
   return success();
@@ -231,10 +249,110 @@ void Ssdp::reconcile() {
   }
 }
 
+void Ssdp::open_listener() {
+  if (listener_) return;
+  namespace ip = boost::asio::ip;
+  auto s = std::make_unique<ip::udp::socket>(io_);
+  boost::system::error_code ec;
+  s->open(ip::udp::v4(), ec);
+  if (!ec) s->set_option(ip::udp::socket::reuse_address(true), ec);
+  int one = 1;
+  if (!ec && ::setsockopt(s->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
+    ec.assign(errno, boost::system::system_category());
+  if (!ec && ::setsockopt(s->native_handle(), IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0)
+    ec.assign(errno, boost::system::system_category());
+  if (!ec) s->bind(ip::udp::endpoint(ip::address_v4::any(), JC_SSDP_PORT), ec);
+  if (ec) {
+    log::warning("ssdp: no devices table: cannot listen on port {}: {}", JC_SSDP_PORT, ec.message());
+    return;
+  }
+  int off = 0;
+  ::setsockopt(s->native_handle(), IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof off);
+  listener_ = std::move(s);
+  listen();
+}
+
+void Ssdp::join(int ifindex, bool on) {
+  if (!listener_) return;
+  ip_mreqn m{};
+  m.imr_multiaddr.s_addr = htonl(JC_SSDP_GROUP4);
+  m.imr_ifindex = ifindex;
+  if (::setsockopt(listener_->native_handle(), IPPROTO_IP, on ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &m,
+                   sizeof m) < 0 &&
+      on)
+    log::warning("ssdp: {}: cannot join 239.255.255.250 for the devices table: {}",
+                 links_.interfaces().name(ifindex), std::strerror(errno));
+}
+
+void Ssdp::listen() {
+  listener_->async_wait(boost::asio::ip::udp::socket::wait_read, [this](boost::system::error_code ec) {
+    if (ec || !listener_) return;
+    for (int i = 0; i < 64; ++i) {
+      char buf[2048];
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in_pktinfo))];
+      iovec iov{buf, sizeof buf};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      ssize_t n = ::recvmsg(listener_->native_handle(), &msg, MSG_DONTWAIT);
+      if (n < 0) break;
+      int ifindex = 0;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+          in_pktinfo info{};
+          std::memcpy(&info, CMSG_DATA(c), sizeof info);
+          ifindex = info.ipi_ifindex;
+        }
+      if (ifindex) on_datagram(ifindex, std::string_view(buf, static_cast<std::size_t>(n)));
+    }
+    listen();
+  });
+}
+
+void Ssdp::on_datagram(int ifindex, std::string_view datagram) {
+  bool member = false;
+  for (const auto& [name, m] : members_)
+    if (m.ifindex == ifindex) member = true;
+  if (!member) return;
+  auto msg = parse_ssdp(datagram);
+  if (!msg || msg->usn.empty() || msg->kind == SsdpMessage::Kind::search) return;
+  auto& table = devices_[ifindex];
+  if (msg->kind == SsdpMessage::Kind::notify && msg->nts == "ssdp:byebye") {
+    device_count_ -= table.erase(msg->usn);
+    return;
+  }
+  auto it = table.find(msg->usn);
+  if (it == table.end()) {
+    if (device_count_ >= max_devices) return;
+    it = table.emplace(msg->usn, Device{}).first;
+    ++device_count_;
+  }
+  Device& d = it->second;
+  d.nt = msg->nt;
+  if (!msg->server.empty()) d.server = msg->server;
+  if (!msg->location.empty()) d.location = msg->location;
+  d.max_age = msg->max_age;
+  d.last_seen = std::chrono::steady_clock::now();
+}
+
 void Ssdp::watch_loops() {
   loop_timer_.expires_after(loop_report_period);
   loop_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || !program_) return;
+    // Devices past their max-age (or silent for an hour without one).
+    auto steady = std::chrono::steady_clock::now();
+    for (auto& [ifindex, table] : devices_)
+      for (auto it = table.begin(); it != table.end();) {
+        auto life = std::chrono::seconds(it->second.max_age ? it->second.max_age : 3600);
+        if (steady - it->second.last_seen > life) {
+          it = table.erase(it);
+          --device_count_;
+        } else {
+          ++it;
+        }
+      }
     // Sources silent for a minute get their bucket back.
     auto now = joincast::daemon::monotonic_ns();
     constexpr std::uint64_t idle_ns = 60'000'000'000ULL;
@@ -272,7 +390,23 @@ nlohmann::json Ssdp::status() const {
     ifindex_of[name] = m.ifindex;
     errors[name] = m.error;
   }
-  return ssdp_json(config_, counters, ifindex_of, errors);
+  nlohmann::json out = ssdp_json(config_, counters, ifindex_of, errors);
+  auto now = std::chrono::steady_clock::now();
+  for (auto& z : out["zones"])
+    for (auto& i : z["interfaces"]) {
+      nlohmann::json list = nlohmann::json::array();
+      auto d = devices_.find(i.value("ifindex", 0));
+      if (d != devices_.end())
+        for (const auto& [usn, dev] : d->second)
+          list.push_back({{"usn", usn},
+                          {"nt", dev.nt},
+                          {"server", dev.server},
+                          {"location", dev.location},
+                          {"last_seen_s_ago",
+                           std::chrono::duration_cast<std::chrono::seconds>(now - dev.last_seen).count()}});
+      i["devices"] = std::move(list);
+    }
+  return out;
 }
 
 void Ssdp::collect_metrics(MetricsWriter& w) const {

@@ -6,7 +6,8 @@
 // address or MAC change rewrites its entry. Interfaces not there yet are
 // pending, not an error.
 //
-// `joincast ssdp` (the "ssdp" command) shows the zones and the counters;
+// `joincast ssdp` (the "ssdp" command) shows the zones, the counters and
+// the devices heard per interface (USN, NT, SERVER, LOCATION, last seen);
 // another relay's copies or our own copies coming back are logged at most
 // once a minute, when the rate-limit buckets of sources silent for a
 // minute are also deleted.
@@ -19,7 +20,10 @@
 #include "daemon/lan/ssdp/ssdp_config.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
 
 #include <map>
 #include <memory>
@@ -53,6 +57,18 @@ class Ssdp final : public ConfiguredModule<SsdpSection> {
   Result<void> apply_interface(const Zone& zone, std::size_t zone_index, const std::string& name, int ifindex);
   void forget(const std::string& name);
   void watch_loops();
+  // The devices table: a socket on 239.255.255.250:1900 joined on every
+  // attached interface, fed by what the devices send on their own network.
+  void open_listener();
+  void listen();
+  void on_datagram(int ifindex, std::string_view datagram);
+  void join(int ifindex, bool on);
+
+  struct Device {
+    std::string nt, server, location;
+    std::chrono::steady_clock::time_point last_seen;
+    unsigned max_age = 0;
+  };
 
   boost::asio::io_context& io_;
   SsdpSection config_;
@@ -64,6 +80,9 @@ class Ssdp final : public ConfiguredModule<SsdpSection> {
   std::map<std::string, Member> members_;  // by interface name
   boost::asio::steady_timer loop_timer_;
   std::map<std::pair<std::uint32_t, std::string>, std::uint64_t> reported_;  // (ifindex, counter) -> count logged
+  std::unique_ptr<boost::asio::ip::udp::socket> listener_;
+  std::map<int, std::map<std::string, Device>> devices_;  // ifindex -> USN -> device
+  std::size_t device_count_ = 0;
   bool commands_added_ = false;
 };
 

@@ -13,7 +13,8 @@ point) on the Wi-Fi bridge ext0, a joincastd router between them with one
   * a NOTIFY with TTL 1 from int0's side crosses with TTL 1;
   * the reverse direction the policy refuses (ext0's NOTIFY) is counted,
     not relayed;
-  * `joincast ssdp --json` shows the counters."""
+  * `joincast ssdp --json` shows the counters, and minidlna in the devices
+    table on int0."""
 
 import json
 import os
@@ -163,6 +164,19 @@ def main() -> int:
             found = discover(ctl, 12)
             assert "10.50.1.10:8200" in found, f"minidlna not found through joincast:\n{found}\n{d.log()}"
             log("with [[ssdp.zone]]: gssdp-discover on ext0 finds minidlna on int0")
+
+            # The devices table: minidlna heard on int0.
+            def minidlna_seen():
+                for i in d.cli("ssdp")["zones"][0]["interfaces"]:
+                    for device in i["devices"]:
+                        if device["location"] == "http://10.50.1.10:8200/rootDesc.xml" and "MiniDLNA" in device["server"]:
+                            return (i["name"], device)
+                return None
+            where, device = wait_until(minidlna_seen, 15, "minidlna in the devices table")
+            assert where == "int0", (where, device)
+            log(f"devices table: {device['usn']} on {where}, {device['server']}")
+            text = d.cli("ssdp", json_out=False).stdout
+            assert "int0 -> ext0  announcements" in text and "rootDesc.xml" in text, text
 
             # Sonos-like broadcasts from ext0's side.
             msearch = ("M-SEARCH * HTTP/1.1\r\nHOST: 255.255.255.255:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\n"
