@@ -85,7 +85,8 @@ struct {
 #define FIELD(name) (offsetof_(struct jc_ssdp_counters, name) / sizeof(__u64))
 #define NFIELDS (sizeof(struct jc_ssdp_counters) / sizeof(__u64))
 
-/* Adds n to counter `field` of (ifindex, direction), creating the entry. */
+/* Adds n to counter `field` of (ifindex, direction), creating the entry.
+ * No result: a full counters map loses the count, never the packet. */
 static __noinline void bump(__u32 ifindex, __u32 direction, __u32 field, __u32 n)
 {
 	struct jc_ssdp_counter_key key = {.ifindex = ifindex, .direction = direction};
@@ -119,6 +120,8 @@ struct pkt {
 	__u8 mac[8] __attribute__((aligned(4))); /* source MAC, padded */
 };
 
+/* 1 if port (host order) is one of the interface's zone ports, or 1900
+ * when ssdp_too; else 0. */
 static __always_inline int is_port(const struct jc_ssdp_iface *in, __u16 port, int ssdp_too)
 {
 	if (ssdp_too && port == JC_SSDP_PORT)
@@ -129,7 +132,9 @@ static __always_inline int is_port(const struct jc_ssdp_iface *in, __u16 port, i
 	return 0;
 }
 
-/* M-SEARCH, NOTIFY or anything else, by the first bytes of the payload. */
+/* M-SEARCH, NOTIFY or anything else, by the first bytes of the payload:
+ * returns JC_SSDP_SEARCH, JC_SSDP_NOTIFY or JC_SSDP_OTHER (also for other
+ * ports and payloads too short or unreadable). */
 static __always_inline __u8 classify(struct __sk_buff *skb, __u32 payload, __u32 len, __u16 port)
 {
 	char m[9];
@@ -146,8 +151,8 @@ static __always_inline __u8 classify(struct __sk_buff *skb, __u32 payload, __u32
 	return JC_SSDP_OTHER;
 }
 
-/* Source filter: the source address, or else the source MAC, is listed
- * for the ingress interface. */
+/* Source filter: 1 if the source address, or else the source MAC, is
+ * listed for the ingress interface; 0 if neither is. */
 static __always_inline int source_allowed(const struct pkt *p)
 {
 	struct jc_ssdp_filter_key k = {};
@@ -163,7 +168,8 @@ static __always_inline int source_allowed(const struct pkt *p)
 	return bpf_map_lookup_elem(&jc_ssdp_filters, &k) != 0;
 }
 
-/* GCRA: 1 if the source may send this packet now. */
+/* GCRA: 1 if the source may have this packet relayed now, 0 if it is over
+ * its rate (or no bucket can be had). */
 static __noinline int rate_allows(__u32 ifindex, const __u8 *src, __u64 interval, __u32 burst)
 {
 	struct jc_ssdp_source_key key = {.ifindex = ifindex};
@@ -204,7 +210,8 @@ static __noinline int rate_allows(__u32 ifindex, const __u8 *src, __u64 interval
 	return ok;
 }
 
-/* Sets the TTL (IPv4, with the header checksum) or hop limit. */
+/* Sets the TTL (IPv4, with the header checksum) or hop limit from `from`
+ * to `to`. No result: a failed store leaves the copy as received. */
 static __always_inline void set_hop(struct __sk_buff *skb, int v6, __u8 from, __u8 to)
 {
 	if (v6) {
@@ -217,7 +224,9 @@ static __always_inline void set_hop(struct __sk_buff *skb, int v6, __u8 from, __
 	bpf_skb_store_bytes(skb, ETH_HLEN + IP4_OFF_TTL, &to, 1, 0);
 }
 
-/* The checks every SSDP packet passes, then one copy per allowed peer. */
+/* The checks every SSDP packet passes, then one copy per allowed peer;
+ * the packet itself is left as it came. No result: the verdict is always
+ * TC_ACT_UNSPEC, what happened is in the counters. */
 static __noinline void relay(struct __sk_buff *skb, const struct jc_ssdp_iface *in, struct pkt *p)
 {
 	struct jc_ssdp_mac_key mk = {};
@@ -332,6 +341,8 @@ struct udp {
 	__be16 check;
 };
 
+/* 1 if daddr is 255.255.255.255 or the broadcast address of one of the
+ * interface's subnets; else 0. */
 static __always_inline int is_broadcast(const struct jc_ssdp_iface *in, __be32 daddr)
 {
 	if (daddr == 0xffffffff)
@@ -343,6 +354,8 @@ static __always_inline int is_broadcast(const struct jc_ssdp_iface *in, __be32 d
 	return 0;
 }
 
+/* IPv4: validates, rewrites a zone broadcast, relays SSDP multicast.
+ * No result (see relay()). */
 static __noinline void handle_ipv4(struct __sk_buff *skb, const struct jc_ssdp_iface *in, struct pkt *p)
 {
 	struct ip4 ip;
@@ -421,6 +434,7 @@ static __noinline void handle_ipv4(struct __sk_buff *skb, const struct jc_ssdp_i
 	relay(skb, in, p);
 }
 
+/* IPv6 to ff02::c / ff05::c port 1900: validates and relays. No result. */
 static __noinline void handle_ipv6(struct __sk_buff *skb, const struct jc_ssdp_iface *in, struct pkt *p)
 {
 	struct {

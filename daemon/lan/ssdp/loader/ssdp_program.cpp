@@ -2,6 +2,7 @@
 #include "daemon/lan/ssdp/loader/ssdp_program.hpp"
 
 #include "daemon/membership/loader/membership_program.hpp"  // ensure_bpffs, libbpf_error
+#include "common/unique_fd.hpp"
 #include "ssdp.skel.h"
 
 #include <bpf/bpf.h>
@@ -62,11 +63,9 @@ Result<std::vector<CounterEntry>> read_counters(int fd) {
 
 Result<std::vector<CounterEntry>> read_pinned_counters(const std::string& root) {
   std::string path = (fs::path(root) / pinned_counters).string();
-  int fd = bpf_obj_get(path.c_str());
-  if (fd < 0) return Error(last_error(), path + ": " + std::strerror(errno));
-  auto r = read_counters(fd);
-  ::close(fd);
-  return r;
+  UniqueFd fd(bpf_obj_get(path.c_str()));
+  if (fd.get() < 0) return Error(last_error(), path + ": " + std::strerror(errno));
+  return read_counters(fd.get());
 }
 
 namespace {
