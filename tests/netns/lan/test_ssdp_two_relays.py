@@ -3,8 +3,8 @@
 [[ssdp.zone]]: a burst of N searches (IPv4, then IPv6 to ff02::c) from LAN
 A reaches LAN B as exactly
 one copy per router (2N), not a storm; each router's copy arriving at the
-other router is recognised as another relay's (foreign_relay), counted and
-not relayed back; nothing returns to LAN A; a source over its rate is held
+other router is recognised as another relay's (foreign_relay), counted,
+shown by `joincast status` and not relayed back; nothing returns to LAN A; a source over its rate is held
 back on the wire. Captured on the LANs with raw sockets."""
 
 import json
@@ -134,6 +134,8 @@ def main() -> int:
             # The other router's copies of the searches, seen on ext0.
             assert ifs["ext0"]["in"]["foreign_relay"] == n_search, ifs["ext0"]
             assert ifs["ext0"]["in"]["relayed"] == 0, ifs["ext0"]
+            status = d.cli("status", json_out=False).stdout
+            assert f"{n_search} from another relay" in status, status
 
         # IPv6: the copies keep their link-local source, so the routers
         # know each other's by the flow label.
