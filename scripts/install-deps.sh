@@ -22,6 +22,7 @@ packages=(
   # prove no firewall rule was needed
   rsyslog snmptrapd snmp chrony nftables
   ntpsec-ntpdig  # an SNTP client that asks 224.0.1.1, as a switch does
+  minidlna gupnp-tools ethtool  # a UPnP media server, an SSDP client (tests/netns/lan)
   # man pages and completion (tests/docs)
   groff-base man-db bash-completion
   # players the restart and SAP tests run (GStreamer's sdpdemux and rtpbin,

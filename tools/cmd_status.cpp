@@ -54,6 +54,27 @@ int run(Context& ctx) {
     fmt::print("proxy: {} joined upstream on {}\n", plural(p["groups"].size(), "group", "groups"),
                p.value("upstream", "?"));
   }
+  if (answer.contains("ssdp") && answer["ssdp"].is_object()) {
+    // Per zone: interfaces attached, copies relayed, and what another relay
+    // or a loop sent (those are not relayed; joincastd logs them too).
+    for (const auto& z : answer["ssdp"].value("zones", nlohmann::json::array())) {
+      unsigned attached = 0, total = 0;
+      std::uint64_t relayed = 0, foreign = 0, loops = 0, devices = 0;
+      for (const auto& i : z.value("interfaces", nlohmann::json::array())) {
+        ++total;
+        if (i.value("state", "") == "attached") ++attached;
+        const auto& in = i.value("in", nlohmann::json::object());
+        relayed += in.value("relayed", std::uint64_t{0});
+        foreign += in.value("foreign_relay", std::uint64_t{0});
+        loops += in.value("loop", std::uint64_t{0});
+        devices += i.value("devices", nlohmann::json::array()).size();
+      }
+      fmt::print("ssdp: zone {}: {} of {} interfaces attached, {} relayed, {}{}{}\n", z.value("name", "?"), attached,
+                 total, relayed, plural(devices, "device", "devices"),
+                 foreign ? fmt::format(", {} from another relay", foreign) : "",
+                 loops ? fmt::format(", {} looped back", loops) : "");
+    }
+  }
   if (answer.contains("routing") && answer["routing"].is_object()) {
     const auto& r = answer["routing"];
     if (!r.value("enabled", false)) {
@@ -80,7 +101,9 @@ const Command status_command{
 Shows the daemon's version, uptime and configuration file, and for each
 module a line of state: the membership backend with its interfaces, groups,
 listeners and querier role per interface; the sessions by state; the proxy's
-upstream joins; routing. Exits 1 if no daemon runs.)",
+upstream joins; per SSDP zone the interfaces attached, packets relayed,
+devices heard and what came from another relay or looped back; routing.
+Exits 1 if no daemon runs.)",
     run};
 
 }  // namespace joincast::tools

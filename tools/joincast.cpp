@@ -21,6 +21,7 @@ const Command* const commands[] = {
     &directories_command,
     &sessions_command,
     &sdp_command,
+    &ssdp_command,
     &listen_command,
     &monitor_command,
 };

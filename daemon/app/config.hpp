@@ -9,6 +9,7 @@
 #include "daemon/core/config_reader.hpp"
 #include "daemon/core/daemon_config.hpp"
 #include "daemon/lan/monitor/monitor_config.hpp"
+#include "daemon/lan/ssdp/ssdp_config.hpp"
 #include "daemon/membership/membership_config.hpp"
 #include "daemon/routing/routing_config.hpp"
 #include "daemon/sessions/session_config.hpp"
@@ -29,6 +30,7 @@ struct Config {
   ProxySection proxy;
   SessionsSection sessions;
   RoutingSection routing;
+  lan::ssdp::SsdpSection ssdp;
   CatalogueConfig catalogue;  // address plan, HTTP, directories, DVB
   lan::monitor::MonitorSection monitor;  // [[monitor]]
 };

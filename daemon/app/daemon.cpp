@@ -52,6 +52,8 @@ Daemon::Daemon(Config config, Options options)
   add(*sessions_, &Config::sessions);
   monitor_ = std::make_unique<lan::monitor::Monitor>(io_, control_, config_.monitor, links_);
   add(*monitor_, &Config::monitor);
+  ssdp_ = std::make_unique<lan::ssdp::Ssdp>(io_, config_.ssdp, config_.membership.bpf_pin_root, control_, links_);
+  add(*ssdp_, &Config::ssdp);
 
   // How modules hear of each other: membership's events, once.
   membership_->observe([this](const MembershipEvent& e) {

@@ -12,6 +12,7 @@
 #include "daemon/core/metrics.hpp"
 #include "daemon/core/module.hpp"
 #include "daemon/lan/monitor/monitor.hpp"
+#include "daemon/lan/ssdp/ssdp.hpp"
 #include "daemon/membership/membership.hpp"
 #include "daemon/membership/proxy.hpp"
 #include "daemon/routing/route_controller.hpp"
@@ -82,6 +83,7 @@ class Daemon {
   std::unique_ptr<DaemonSessionEnvironment> session_environment_;
   std::unique_ptr<SessionManager> sessions_;
   std::unique_ptr<lan::monitor::Monitor> monitor_;
+  std::unique_ptr<lan::ssdp::Ssdp> ssdp_;  // UPnP/SSDP between the networks of each zone
   std::vector<Entry> modules_;  // start order
   std::size_t started_modules_ = 0;
   std::chrono::steady_clock::time_point started_;

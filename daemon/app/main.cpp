@@ -103,6 +103,12 @@ int main(int argc, char** argv) {
     for (const auto& p : monitor.pending)
       fmt::print(stderr, "pending: monitor: {} of monitor[{}] ({}): {}\n", p.group, p.entry,
                  loaded.config.monitor.entries[p.entry].service, p.reason);
+    // SSDP zones: interfaces not there yet are followed live, not errors.
+    for (const auto& z : loaded.config.ssdp.zones)
+      for (const auto& name : z.interfaces)
+        if (!interfaces.ifindex(name))
+          fmt::print(stderr, "pending: ssdp: zone \"{}\": interface {} does not exist yet; it is attached when it appears\n",
+                     z.name, name);
     if (!routing.errors.empty()) {
       fmt::print(stderr, "joincastd: {} has {} problem{}\n", config_path, routing.errors.size(),
                  routing.errors.size() == 1 ? "" : "s");

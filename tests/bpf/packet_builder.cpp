@@ -75,6 +75,26 @@ PacketBuilder& PacketBuilder::vlan(std::uint16_t id, std::uint16_t tpid) {
   return *this;
 }
 
+PacketBuilder& PacketBuilder::eth_dst(Mac mac) {
+  eth_dst_ = mac;
+  return *this;
+}
+
+PacketBuilder& PacketBuilder::eth_src(Mac mac) {
+  eth_src_ = mac;
+  return *this;
+}
+
+PacketBuilder& PacketBuilder::hop_limit(std::uint8_t value) {
+  hop_limit_ = value;
+  return *this;
+}
+
+PacketBuilder& PacketBuilder::no_udp_checksum() {
+  no_udp_checksum_ = true;
+  return *this;
+}
+
 PacketBuilder& PacketBuilder::ipv4(std::string_view src, std::string_view dst) {
   l3_ = L3::ipv4;
   ethertype_ = 0x0800;
@@ -353,6 +373,8 @@ Bytes PacketBuilder::build() const {
     set16(msg, *checksum_at_, 0);
     std::uint16_t csum = inet_checksum(msg.data(), msg.size(), seed);
     if (bad_checksum_) csum = static_cast<std::uint16_t>(csum ^ 0x5a5a);
+    if (no_udp_checksum_ && protocol_ == proto_udp) csum = 0;
+    else if (csum == 0 && protocol_ == proto_udp) csum = 0xffff;  // RFC 768: 0 is sent as all ones
     set16(msg, *checksum_at_, csum);
   }
 
@@ -361,7 +383,11 @@ Bytes PacketBuilder::build() const {
   if (l3_ == L3::ipv4) frame = {0x01, 0x00, 0x5e, static_cast<std::uint8_t>(dst_[13] & 0x7f), dst_[14], dst_[15]};
   else if (l3_ == L3::ipv6) frame = {0x33, 0x33, dst_[12], dst_[13], dst_[14], dst_[15]};
   else frame = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-  frame.insert(frame.end(), {0x02, 0x00, 0x00, 0x00, 0x00, 0x01});
+  if (l3_ == L3::ipv4 && dst_[12] == 0xff && dst_[13] == 0xff && dst_[14] == 0xff && dst_[15] == 0xff)
+    frame = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  if (eth_dst_) frame.assign(eth_dst_->begin(), eth_dst_->end());
+  if (eth_src_) frame.insert(frame.end(), eth_src_->begin(), eth_src_->end());
+  else frame.insert(frame.end(), {0x02, 0x00, 0x00, 0x00, 0x00, 0x01});
   for (const auto& t : tags_) {
     put16(frame, t.tpid);
     put16(frame, t.tci);
@@ -375,7 +401,7 @@ Bytes PacketBuilder::build() const {
     put16(ip, ip_length_.value_or(static_cast<std::uint16_t>(hlen + msg.size())));
     put16(ip, 0);  // identification
     put16(ip, frag_off_);
-    ip.push_back(1);  // TTL
+    ip.push_back(hop_limit_);  // TTL
     ip.push_back(protocol_);
     put16(ip, 0);
     put_addr(ip, src_, true);
@@ -387,7 +413,7 @@ Bytes PacketBuilder::build() const {
     put32(frame, 0x60000000);
     put16(frame, ip_length_.value_or(static_cast<std::uint16_t>(ext.size() + msg.size())));
     frame.push_back(chain.empty() ? protocol_ : chain.front());
-    frame.push_back(1);  // hop limit
+    frame.push_back(hop_limit_);
     put_addr(frame, src_, false);
     put_addr(frame, dst_, false);
     frame.insert(frame.end(), ext.begin(), ext.end());

@@ -15,6 +15,7 @@
 
 #include "daemon/membership/loader/membership_maps.hpp"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -46,6 +47,13 @@ class PacketBuilder {
 
   // Layer 2: tags in the order they appear on the wire (outer first).
   PacketBuilder& vlan(std::uint16_t id, std::uint16_t tpid = tpid_8021q);
+  // Ethernet addresses other than the defaults (the destination's
+  // multicast MAC, or broadcast; source 02:00:00:00:00:01).
+  using Mac = std::array<std::uint8_t, 6>;
+  PacketBuilder& eth_dst(Mac mac);
+  PacketBuilder& eth_src(Mac mac);
+  // TTL / hop limit other than 1.
+  PacketBuilder& hop_limit(std::uint8_t value);
 
   // IPv4 with TTL 1 and the Router Alert option (RFC 2113), as hosts send
   // IGMP. Addresses in dotted form.
@@ -94,6 +102,7 @@ class PacketBuilder {
   PacketBuilder& ip_length(std::uint16_t value);     // IPv4 total / IPv6 payload length
   PacketBuilder& record_count(std::uint16_t value);  // IGMPv3 / MLDv2 report
   PacketBuilder& bad_checksum();                     // IGMP / ICMPv6 / UDP / TCP checksum
+  PacketBuilder& no_udp_checksum();                  // IPv4 UDP checksum 0 (RFC 768: none)
   PacketBuilder& cut_message(std::size_t bytes);     // message ends early; lengths follow
   PacketBuilder& truncate(std::size_t frame_bytes);  // frame ends early; lengths do not
 
@@ -115,6 +124,9 @@ class PacketBuilder {
   PacketBuilder& message(std::uint8_t protocol, Bytes bytes, std::optional<std::size_t> checksum_at);
 
   std::vector<Tag> tags_;
+  std::optional<Mac> eth_dst_, eth_src_;
+  std::uint8_t hop_limit_ = 1;
+  bool no_udp_checksum_ = false;
   L3 l3_ = L3::none;
   std::uint16_t ethertype_ = 0;
   Address16 src_{}, dst_{};
