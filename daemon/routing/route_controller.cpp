@@ -65,9 +65,10 @@ Result<void> RouteController::start() {
   watch_events();
   started_ = true;
   for (const auto& w : config_.warnings) log::warning("routing: {}", w);
-  if (auto e = apply(Mode::transaction)) {
+  if (auto applied = apply(Mode::transaction); !applied) {
     started_ = false;
-    return Error(std::errc::invalid_argument, "the configuration cannot be applied, nothing was changed: " + *e);
+    return Error(std::errc::invalid_argument,
+                 "the configuration cannot be applied, nothing was changed: " + applied.error().message());
   }
   if (config_.enabled)
     log::info("routing: {} (S,G) routes, {} templates, {} group block routes, {} pending", plan_.routes.size(),
@@ -95,7 +96,8 @@ void RouteController::stop() {
   for (auto& f : families_) f.dynamic.clear();
   group_routes_.routes_changed();
   group_routes_.rules_changed();
-  if (auto e = apply(Mode::best_effort)) log::warning("routing: while stopping: {}", *e);
+  if (auto applied = apply(Mode::best_effort); !applied)
+    log::warning("routing: while stopping: {}", applied.error().message());
   for (auto& f : families_) close_socket(f);
   link_subscription_.reset();
   if (events_watch_) {
@@ -126,11 +128,12 @@ Result<void> RouteController::reload(const RoutingSection& next) {
                 config_.table.value_or(netlink::default_mroute_table_ipv4));
     for (auto& f : families_) close_socket(f);
   }
-  if (auto e = apply(Mode::transaction)) {
+  if (auto applied = apply(Mode::transaction); !applied) {
     config_ = std::move(previous);
-    std::string why = "reload refused, the previous routing configuration stays in force: " + *e;
+    std::string why = "reload refused, the previous routing configuration stays in force: " + applied.error().message();
     if (new_table) {
-      if (auto again = apply(Mode::best_effort)) why += "; restoring the previous table: " + *again;
+      if (auto again = apply(Mode::best_effort); !again)
+        why += "; restoring the previous table: " + again.error().message();
     }
     return Error(std::errc::invalid_argument, why);
   }
@@ -228,7 +231,7 @@ void RouteController::schedule_reconcile() {
 void RouteController::reconcile_now() {
   reconcile_scheduled_ = false;
   if (!started_) return;
-  if (auto e = apply(Mode::best_effort)) log::warning("routing: {}", *e);
+  if (auto applied = apply(Mode::best_effort); !applied) log::warning("routing: {}", applied.error().message());
 }
 
 // ---- planning -----------------------------------------------------------
@@ -283,29 +286,28 @@ void RouteController::log_pending(const RoutingPlan& plan, const RoutingPlan* be
 
 // ---- applying -----------------------------------------------------------
 
-std::optional<std::string> RouteController::apply(Mode mode) {
+Result<void> RouteController::apply(Mode mode) {
   RoutingPlan plan = make_current_plan();
   if (mode == Mode::transaction)
-    if (auto refused = refusal(plan)) return refused;
+    if (auto fits = applicable(plan); !fits) return fits;
   Transaction tx(mode);
-  std::optional<std::string> error;
-  for (auto& f : families_) {
-    if ((error = apply_family(f, plan, tx))) break;
-  }
-  if (!error) error = apply_group_routes(plan, tx);
-  if (!error) error = apply_rules(plan, tx);
-  if (!error) error = apply_joins(plan, tx);
-  if (!error) error = apply_mdb(plan, tx);
-  if (!error) error = apply_bridges(plan, tx);
-  if (error) {
+  Result<void> applied = success();
+  for (auto& f : families_)
+    if (!(applied = apply_family(f, plan, tx))) break;
+  if (applied) applied = apply_group_routes(plan, tx);
+  if (applied) applied = apply_rules(plan, tx);
+  if (applied) applied = apply_joins(plan, tx);
+  if (applied) applied = apply_mdb(plan, tx);
+  if (applied) applied = apply_bridges(plan, tx);
+  if (!applied) {
     tx.rollback();
-    return error;
+    return applied;
   }
   tx.commit();
-  for (const auto& m : tx.failures()) log::warning("routing: {}", m);
+  for (const auto& e : tx.failures()) log::warning("routing: {}", e.message());
   if (!stopping_) log_pending(plan, started_ ? &plan_ : nullptr);
   plan_ = std::move(plan);
-  return std::nullopt;
+  return success();
 }
 
 // ---- routes other modules ask for ------------------------------------------
@@ -345,9 +347,9 @@ Result<void> RouteController::route_group(RouteOwner owner, const IpAddress& gro
   if (rule.to.empty()) runtime_.erase(it);
   else if (it != runtime_.end()) it->to = rule.to;
   else runtime_.push_back(rule);
-  if (auto e = apply(Mode::transaction)) {
+  if (auto applied = apply(Mode::transaction); !applied) {
     runtime_ = std::move(previous);
-    return Error(std::errc::operation_not_permitted, *e);
+    return Error(std::errc::operation_not_permitted, applied.error().message());
   }
   if (rule.to.empty()) log::info("routing: {} route {} from {} removed", rule.origin, group.to_string(), from);
   else log::info("routing: {} route {}", rule.origin, rule.describe());
@@ -366,11 +368,12 @@ Result<MembershipTap::Subscription> RouteController::subscribe_membership(int fa
     taps_.erase(id);
     return errno_error(ENOTCONN);
   }
-  if (auto e = apply(Mode::transaction)) {
+  if (auto applied = apply(Mode::transaction); !applied) {
     taps_.erase(id);
     // The caller logs it, once.
     Family& f = family(family_id);
-    return Error(errno_error(f.socket ? ENOSPC : EADDRINUSE), "membership from the multicast routing socket: " + *e);
+    return Error(errno_error(f.socket ? ENOSPC : EADDRINUSE),
+                 "membership from the multicast routing socket: " + applied.error().message());
   }
   Family& f = family(family_id);
   taps_[id].subscription = f.socket->subscribe_membership(

@@ -110,21 +110,21 @@ class RouteController final : public ConfiguredModule<RoutingSection>, public Ro
   std::uint32_t table(int family) const;
 
   // Reconciliation.
-  std::optional<std::string> apply(Mode mode);
-  std::optional<std::string> apply_family(Family& f, const RoutingPlan& plan, Transaction& tx);
-  std::optional<std::string> apply_group_routes(const RoutingPlan& plan, Transaction& tx);
-  std::optional<std::string> apply_rules(const RoutingPlan& plan, Transaction& tx);
-  std::optional<std::string> apply_joins(const RoutingPlan& plan, Transaction& tx);
-  std::optional<std::string> apply_report_joins(Family& f, Transaction& tx);
-  std::optional<std::string> apply_mdb(const RoutingPlan& plan, Transaction& tx);
-  std::optional<std::string> apply_bridges(const RoutingPlan& plan, Transaction& tx);
+  Result<void> apply(Mode mode);
+  Result<void> apply_family(Family& f, const RoutingPlan& plan, Transaction& tx);
+  Result<void> apply_group_routes(const RoutingPlan& plan, Transaction& tx);
+  Result<void> apply_rules(const RoutingPlan& plan, Transaction& tx);
+  Result<void> apply_joins(const RoutingPlan& plan, Transaction& tx);
+  Result<void> apply_report_joins(Family& f, Transaction& tx);
+  Result<void> apply_mdb(const RoutingPlan& plan, Transaction& tx);
+  Result<void> apply_bridges(const RoutingPlan& plan, Transaction& tx);
   std::map<int, std::set<int>> pinned() const;
   RoutingPlan make_current_plan() const;
   Result<void> write_mfc(Family& f, const MfcKey& key, const Installed& entry) {
     return f.write(*netlink_, table(f.family), key, entry);
   }
   Result<void> erase_mfc(Family& f, const MfcKey& key) { return f.erase(*netlink_, table(f.family), key); }
-  std::optional<std::string> open_socket(Family& f);
+  Result<void> open_socket(Family& f);
   void close_socket(Family& f);
   void schedule_reconcile();
   void reconcile_now();
@@ -146,7 +146,7 @@ class RouteController final : public ConfiguredModule<RoutingSection>, public Ro
   Result<RouteRule> rule_from_request(const nlohmann::json& request, bool need_outputs) const;
   // The refusal when another owner's runtime route has rule's selector.
   std::optional<Error> other_owner(const RouteRule& rule) const;
-  std::optional<std::string> add_source_specific(const RouteRule& rule);
+  Result<void> add_source_specific(const RouteRule& rule);
   nlohmann::json entry_json(const netlink::MfcEntry& e, const Family& f) const;
   void log_pending(const RoutingPlan& plan, const RoutingPlan* before);
   void unsubscribe(std::uint64_t id) override;

@@ -210,10 +210,10 @@ Result<Json> RouteController::route_add_command(const Json& request) {
   // A new (S,G) touches one kernel entry: plan and install just that. The
   // rest (templates, merged outputs) goes through the whole plan.
   const bool one = !merged && rule.source_specific();
-  if (auto e = one ? add_source_specific(rule) : apply(Mode::transaction)) {
+  if (auto added = one ? add_source_specific(rule) : apply(Mode::transaction); !added) {
     runtime_ = std::move(previous);
-    log::warning("routing: route add {} refused: {}", rule.describe(), *e);
-    return invalid(*e);
+    log::warning("routing: route add {} refused: {}", rule.describe(), added.error().message());
+    return invalid(added.error().message());
   }
   log::info("routing: route {} added at runtime", rule.describe());
   Json answer{{"route", rule.describe()}, {"kind", rule.source_specific() ? "sg" : "template"}};
@@ -259,9 +259,9 @@ Result<Json> RouteController::route_del_command(const Json& request) {
     removed = "route";
     runtime_.erase(it);
   }
-  if (auto e = apply(Mode::transaction)) {
+  if (auto applied = apply(Mode::transaction); !applied) {
     runtime_ = std::move(previous);
-    return invalid(*e);
+    return invalid(applied.error().message());
   }
   log::info("routing: route {} removed at runtime", rule.describe());
   return Json{{"route", rule.describe()}, {"removed", removed}};

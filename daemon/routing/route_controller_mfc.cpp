@@ -20,7 +20,7 @@ namespace joincast::daemon {
 
 using Json = nlohmann::json;
 
-std::optional<std::string> RouteController::open_socket(Family& f) {
+Result<void> RouteController::open_socket(Family& f) {
   auto s = f.open(table(f.family));
   if (!s) {
     const auto& e = s.error();
@@ -34,13 +34,13 @@ std::optional<std::string> RouteController::open_socket(Family& f) {
                                         family_name(f.family), f.family == AF_INET ? "CONFIG_IP_MROUTE" : "CONFIG_IPV6_MROUTE")
                           : e.message();
     f.socket_error = why;
-    return fmt::format("cannot open the {} multicast routing socket: {}", family_name(f.family), why);
+    return Error(e, fmt::format("cannot open the {} multicast routing socket: {}", family_name(f.family), why));
   }
   f.socket_error.clear();
   f.socket->set_upcall_handler([this, &f](const netlink::Upcall& u) { on_upcall(f, u); });
   watch_socket(f);
   log::info("routing: {} multicast routing table {} opened", family_name(f.family), table(f.family));
-  return std::nullopt;
+  return success();
 }
 
 void RouteController::close_socket(Family& f) {
@@ -60,7 +60,7 @@ void RouteController::watch_socket(Family& f) {
   });
 }
 
-std::optional<std::string> RouteController::apply_family(Family& f, const RoutingPlan& plan, Transaction& tx) {
+Result<void> RouteController::apply_family(Family& f, const RoutingPlan& plan, Transaction& tx) {
   const int fam = f.family;
   static const std::map<int, std::uint8_t> no_vifs;
   auto nv = plan.vifs.find(fam);
@@ -101,12 +101,12 @@ std::optional<std::string> RouteController::apply_family(Family& f, const Routin
   if (!needed) {
     // Closing flushes everything; done only once the rest succeeded.
     if (f.socket) tx.after_commit([this, &f] { close_socket(f); });
-    return std::nullopt;
+    return success();
   }
   if (!f.socket) {
-    if (auto e = open_socket(f)) {
-      if (tx.failed(*e)) return e;
-      return std::nullopt;
+    if (auto opened = open_socket(f); !opened) {
+      if (tx.failed(opened.error())) return opened;
+      return success();
     }
     tx.done([this, &f] { close_socket(f); });
   }
@@ -120,8 +120,8 @@ std::optional<std::string> RouteController::apply_family(Family& f, const Routin
   for (const auto& key : stale) {
     auto r = erase_mfc(f, key);
     if (!r) {
-      auto m = fmt::format("cannot remove ({}, {}): {}", key.source.to_string(), key.group.to_string(),
-                           error_text(r.error(), &*netlink_));
+      Error m(r.error(), fmt::format("cannot remove ({}, {}): {}", key.source.to_string(), key.group.to_string(),
+                           error_text(r.error(), &*netlink_)));
       if (tx.failed(m)) return m;
       continue;
     }
@@ -139,8 +139,8 @@ std::optional<std::string> RouteController::apply_family(Family& f, const Routin
     if (it != needs.end() && it->second == vif.threshold) continue;
     auto r = f.vifs.remove(sock, vif.ifindex);
     if (!r) {
-      auto m = fmt::format("cannot remove {} {} ({}): {}", vif_word, vif.index, interfaces_.name(vif.ifindex),
-                           r.error().message());
+      Error m(r.error(), fmt::format("cannot remove {} {} ({}): {}", vif_word, vif.index, interfaces_.name(vif.ifindex),
+                           r.error().message()));
       if (tx.failed(m)) return m;
       continue;
     }
@@ -153,7 +153,7 @@ std::optional<std::string> RouteController::apply_family(Family& f, const Routin
     if (f.vifs.find(ifindex)) continue;
     auto r = f.vifs.add(sock, ifindex, ttl, freed);
     if (!r) {
-      auto m = fmt::format("cannot create a {} for {}: {}", vif_word, interfaces_.name(ifindex), r.error().message());
+      Error m(r.error(), fmt::format("cannot create a {} for {}: {}", vif_word, interfaces_.name(ifindex), r.error().message()));
       if (tx.failed(m)) return m;
       continue;
     }
@@ -201,8 +201,8 @@ std::optional<std::string> RouteController::apply_family(Family& f, const Routin
   for (const auto& [key, e] : by_socket) {
     auto r = sock.add_mfc(key.source, key.group, e.iif_vif, e.ttls);
     if (!r) {
-      auto m = fmt::format("cannot install ({}, {}): {}", key.source.to_string(), key.group.to_string(),
-                           r.error().message());
+      Error m(r.error(), fmt::format("cannot install ({}, {}): {}", key.source.to_string(), key.group.to_string(),
+                           r.error().message()));
       if (tx.failed(m)) return m;
       continue;
     }
@@ -212,21 +212,21 @@ std::optional<std::string> RouteController::apply_family(Family& f, const Routin
   batch.reserve(writes.size());
   for (const auto& [key, e] : writes) batch.push_back(netlink::new_mfc4(table(AF_INET), key.source, key.group, e.iif, e.ttls));
   auto results = netlink_->request_batch(batch);
-  std::optional<std::string> first;
+  std::optional<Error> first;
   for (std::size_t i = 0; i < writes.size(); ++i) {
     if (!results[i]) {
       record(writes[i].first, writes[i].second);
       continue;
     }
-    auto m = fmt::format("cannot install ({}, {}): {}", writes[i].first.source.to_string(),
-                         writes[i].first.group.to_string(), results[i].message());
+    Error m(results[i], fmt::format("cannot install ({}, {}): {}", writes[i].first.source.to_string(),
+                         writes[i].first.group.to_string(), results[i].message()));
     if (tx.failed(m) && !first) first = m;
   }
-  if (first) return first;
+  if (first) return *first;
   return apply_report_joins(f, tx);
 }
 
-std::optional<std::string> RouteController::apply_report_joins(Family& f, Transaction& tx) {
+Result<void> RouteController::apply_report_joins(Family& f, Transaction& tx) {
   std::set<int> want;
   for (const auto& [id, tap] : taps_) {
     if (tap.family != f.family) continue;
@@ -246,8 +246,8 @@ std::optional<std::string> RouteController::apply_report_joins(Family& f, Transa
     for (const auto& g : report_groups(f.family)) {
       auto r = f.socket->join(ifindex, g);
       if (!r) {
-        auto m = fmt::format("cannot join {} on {} for membership reports: {}", g.to_string(), interfaces_.name(ifindex),
-                             r.error().message());
+        Error m(r.error(), fmt::format("cannot join {} on {} for membership reports: {}", g.to_string(), interfaces_.name(ifindex),
+                             r.error().message()));
         if (tx.failed(m)) return m;
       }
     }
@@ -258,7 +258,7 @@ std::optional<std::string> RouteController::apply_report_joins(Family& f, Transa
       f.report_joins.erase(ifindex);
     });
   }
-  return std::nullopt;
+  return success();
 }
 // ---- upcalls and expiry -------------------------------------------------
 
@@ -366,7 +366,7 @@ void RouteController::expire() {
 
 // ---- a runtime (S,G) on its own ------------------------------------------
 
-std::optional<std::string> RouteController::add_source_specific(const RouteRule& rule) {
+Result<void> RouteController::add_source_specific(const RouteRule& rule) {
   // runtime_ already ends with `rule`; the plan was made without it.
   std::vector<RouteRule> before(runtime_.begin(), runtime_.end() - 1);
   PlanInput in{config_, before, interfaces_, pinned(), table(AF_INET), table(AF_INET6)};
@@ -389,44 +389,44 @@ std::optional<std::string> RouteController::add_source_specific(const RouteRule&
   if (plan_.pending.size() > saved_pending) {
     const Pending& p = plan_.pending.back();
     if (p.vif_exhausted) {
-      std::string e = fmt::format("{} ({}) {}", p.what, p.origin, p.reason);
+      Error e = invalid(fmt::format("{} ({}) {}", p.what, p.origin, p.reason));
       restore();
       return e;
     }
     log::notice("routing: {} ({}) is pending: {}", p.what, p.origin, p.reason);
-    return std::nullopt;  // waits for its interface; nothing to install now
+    return success();  // waits for its interface; nothing to install now
   }
   Family& f = family(rule.family);
   Transaction tx(Mode::transaction);
-  auto fail = [&](std::string e) -> std::optional<std::string> {
+  auto fail = [&](Error e) -> Result<void> {
     tx.rollback();
     restore();
     return e;
   };
   if (!f.socket) {
-    if (auto e = open_socket(f)) return fail(*e);
+    if (auto opened = open_socket(f); !opened) return fail(opened.error());
     tx.done([this, &f] { close_socket(f); });
   }
   for (const auto& [ifindex, ttl] : plan_.vifs[rule.family]) {
     if (f.vifs.find(ifindex)) continue;
     auto r = f.vifs.add(*f.socket, ifindex, ttl);
     if (!r)
-      return fail(fmt::format("cannot create a {} for {}: {}", f.family == AF_INET ? "VIF" : "MIF",
-                              interfaces_.name(ifindex), r.error().message()));
+      return fail(Error(r.error(), fmt::format("cannot create a {} for {}: {}", f.family == AF_INET ? "VIF" : "MIF",
+                                               interfaces_.name(ifindex), r.error().message())));
     tx.done([&f, ifindex = ifindex] { (void)f.vifs.remove(*f.socket, ifindex); });
   }
   const PlannedRoute& planned = plan_.routes.at(key);
   auto entry = f.entry(planned.iif, planned.oifs, EntryKind::route, planned.origin);
-  if (!entry) return fail("the input interface has no VIF");
+  if (!entry) return fail(Error(std::errc::no_such_device, "the input interface has no VIF"));
   auto r = write_mfc(f, key, *entry);
-  if (!r) return fail(fmt::format("cannot install ({}, {}): {}", key.source.to_string(), key.group.to_string(),
-                                  error_text(r.error(), &*netlink_)));
-  if (auto e = apply_rules(plan_, tx)) return fail(*e);
+  if (!r) return fail(Error(r.error(), fmt::format("cannot install ({}, {}): {}", key.source.to_string(),
+                                                   key.group.to_string(), error_text(r.error(), &*netlink_))));
+  if (auto applied = apply_rules(plan_, tx); !applied) return fail(applied.error());
   tx.commit();
   for (std::size_t i = saved_incomplete; i < plan_.incomplete.size(); ++i)
     log::warning("routing: {} ({}): {}", plan_.incomplete[i].what, plan_.incomplete[i].origin, plan_.incomplete[i].reason);
   f.installed[key] = *entry;
   f.dynamic.erase(key);  // a configured (S,G) replaces what an upcall made
-  return std::nullopt;
+  return success();
 }
 }  // namespace joincast::daemon

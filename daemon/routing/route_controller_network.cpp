@@ -16,12 +16,12 @@
 
 namespace joincast::daemon {
 
-std::optional<std::string> RouteController::apply_group_routes(const RoutingPlan& plan, Transaction& tx) {
+Result<void> RouteController::apply_group_routes(const RoutingPlan& plan, Transaction& tx) {
   return group_routes_.apply_routes(*netlink_, tx, plan.group_routes, config_.group_route_table, config_.route_protocol,
                                     [this](int ifindex) { return interfaces_.name(ifindex); });
 }
 
-std::optional<std::string> RouteController::apply_rules(const RoutingPlan& plan, Transaction& tx) {
+Result<void> RouteController::apply_rules(const RoutingPlan& plan, Transaction& tx) {
   // One `iif X` and one `oif X` rule per interface the plan gives a VIF, in
   // the family's multicast rule table (RTNL_FAMILY_IPMR / RTNL_FAMILY_IP6MR).
   auto rules_for = [&](int fam) {
@@ -48,12 +48,12 @@ std::optional<std::string> RouteController::apply_rules(const RoutingPlan& plan,
   return group_routes_.apply_rules(*netlink_, tx, wanted, config_.route_protocol);
 }
 
-std::optional<std::string> RouteController::apply_joins(const RoutingPlan& plan, Transaction& tx) {
+Result<void> RouteController::apply_joins(const RoutingPlan& plan, Transaction& tx) {
   for (const auto& j : joins_.joined()) {
     if (plan.joins.count(j)) continue;
     auto r = joins_.leave(j);
     if (!r) {
-      auto m = fmt::format("cannot leave {} on {}: {}", j.group.to_string(), interfaces_.name(j.ifindex), r.error().message());
+      Error m(r.error(), fmt::format("cannot leave {} on {}: {}", j.group.to_string(), interfaces_.name(j.ifindex), r.error().message()));
       if (tx.failed(m)) return m;
       continue;
     }
@@ -62,17 +62,17 @@ std::optional<std::string> RouteController::apply_joins(const RoutingPlan& plan,
   for (const auto& j : plan.joins) {
     auto r = joins_.join(j);
     if (!r) {
-      auto m = fmt::format("cannot join {}{} on {} ({}): {}", j.source ? j.source->to_string() + " " : "",
-                           j.group.to_string(), interfaces_.name(j.ifindex), j.origin, r.error().message());
+      Error m(r.error(), fmt::format("cannot join {}{} on {} ({}): {}", j.source ? j.source->to_string() + " " : "",
+                           j.group.to_string(), interfaces_.name(j.ifindex), j.origin, r.error().message()));
       if (tx.failed(m)) return m;
       continue;
     }
     tx.done([this, j] { (void)joins_.leave(j); });
   }
-  return std::nullopt;
+  return success();
 }
 
-std::optional<std::string> RouteController::apply_mdb(const RoutingPlan& plan, Transaction& tx) {
+Result<void> RouteController::apply_mdb(const RoutingPlan& plan, Transaction& tx) {
   std::vector<netlink::MdbEntry> keep;
   for (const auto& e : mdb_installed_) {
     bool wanted = std::any_of(plan.mdb.begin(), plan.mdb.end(), [&](const PlannedMdb& p) { return same_mdb(p.entry, e); });
@@ -83,8 +83,8 @@ std::optional<std::string> RouteController::apply_mdb(const RoutingPlan& plan, T
     auto msg = netlink::del_mdb(e);
     auto r = netlink_->request(msg);
     if (!r) {
-      auto m = fmt::format("cannot remove the MDB entry {} on {}: {}", e.group.to_string(), interfaces_.name(e.port),
-                           error_text(r.error(), &*netlink_));
+      Error m(r.error(), fmt::format("cannot remove the MDB entry {} on {}: {}", e.group.to_string(), interfaces_.name(e.port),
+                           error_text(r.error(), &*netlink_)));
       if (tx.failed(m)) return m;
       keep.push_back(e);
       continue;
@@ -101,8 +101,8 @@ std::optional<std::string> RouteController::apply_mdb(const RoutingPlan& plan, T
     auto msg = netlink::new_mdb(p.entry);
     auto r = netlink_->request(msg);
     if (!r) {
-      auto m = fmt::format("cannot add the MDB entry {} on {} ({}): {}", p.entry.group.to_string(),
-                           interfaces_.name(p.entry.port), p.origin, error_text(r.error(), &*netlink_));
+      Error m(r.error(), fmt::format("cannot add the MDB entry {} on {} ({}): {}", p.entry.group.to_string(),
+                           interfaces_.name(p.entry.port), p.origin, error_text(r.error(), &*netlink_)));
       if (tx.failed(m)) return m;
       continue;
     }
@@ -113,10 +113,10 @@ std::optional<std::string> RouteController::apply_mdb(const RoutingPlan& plan, T
       std::erase_if(mdb_installed_, [&](const auto& x) { return same_mdb(x, e); });
     });
   }
-  return std::nullopt;
+  return success();
 }
 
-std::optional<std::string> RouteController::apply_bridges(const RoutingPlan& plan, Transaction& tx) {
+Result<void> RouteController::apply_bridges(const RoutingPlan& plan, Transaction& tx) {
   auto set = [&](int ifindex, const netlink::BridgeMulticast& values) -> Result<void> {
     auto msg = netlink::set_bridge_multicast(ifindex, values);
     return netlink_->request(msg);
@@ -129,8 +129,8 @@ std::optional<std::string> RouteController::apply_bridges(const RoutingPlan& pla
     netlink::BridgeMulticast before = bridge_values_of(delta, *link->bridge);
     auto r = set(ifindex, delta);
     if (!r) {
-      auto m = fmt::format("cannot change the multicast settings of bridge {}: {}", link->name,
-                           error_text(r.error(), &*netlink_));
+      Error m(r.error(), fmt::format("cannot change the multicast settings of bridge {}: {}", link->name,
+                           error_text(r.error(), &*netlink_)));
       if (tx.failed(m)) return m;
       continue;
     }
@@ -147,13 +147,13 @@ std::optional<std::string> RouteController::apply_bridges(const RoutingPlan& pla
     if (interfaces_.find(it->first)) {
       auto r = set(it->first, it->second);
       if (!r) {
-        auto m = fmt::format("cannot restore the multicast settings of bridge {}: {}", interfaces_.name(it->first),
-                             error_text(r.error(), &*netlink_));
+        Error m(r.error(), fmt::format("cannot restore the multicast settings of bridge {}: {}", interfaces_.name(it->first),
+                             error_text(r.error(), &*netlink_)));
         if (tx.failed(m)) return m;
       }
     }
     it = bridge_originals_.erase(it);
   }
-  return std::nullopt;
+  return success();
 }
 }  // namespace joincast::daemon

@@ -344,10 +344,10 @@ bool RoutingPlan::vif_exhausted() const {
   return std::any_of(pending.begin(), pending.end(), [](const Pending& p) { return p.vif_exhausted; });
 }
 
-std::optional<std::string> refusal(const RoutingPlan& plan) {
+Result<void> applicable(const RoutingPlan& plan) {
   for (const auto& p : plan.pending)
-    if (p.vif_exhausted) return fmt::format("{} ({}) {}", p.what, p.origin, p.reason);
-  return std::nullopt;
+    if (p.vif_exhausted) return invalid(fmt::format("{} ({}) {}", p.what, p.origin, p.reason));
+  return success();
 }
 
 const Template* RoutingPlan::match(int family, std::string_view iif_name, const IpAddress& source,

@@ -12,6 +12,7 @@
 // as pending with the reason, never silently dropped.
 #pragma once
 
+#include "common/result.hpp"
 #include "daemon/core/interface_table.hpp"
 #include "daemon/routing/kernel/mfc_key.hpp"
 #include "daemon/routing/kernel/static_joins.hpp"
@@ -112,9 +113,10 @@ struct PlanInput {
   std::uint32_t table_ipv6 = netlink::default_mroute_table_ipv6;
 };
 
-// The reason a transaction refuses `plan` (a route needing a 33rd VIF),
-// if it does: what the daemon says at start and `joincastd --check` too.
-std::optional<std::string> refusal(const RoutingPlan& plan);
+// Whether a transaction may apply `plan`: an error naming the route that
+// would need a 33rd VIF if not, what the daemon says at start and
+// `joincastd --check` too.
+Result<void> applicable(const RoutingPlan& plan);
 
 // A join statement expands to at most this many (S,G) joins.
 constexpr std::size_t max_joins_per_statement = 1024;

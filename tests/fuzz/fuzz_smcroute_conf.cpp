@@ -19,9 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                               {"/etc/smcroute.d/b.conf", std::string(in.field(2))},
                                               {"/etc/smcroute.d/c.conf", std::string(in.field(3))}};
   daemon::SmcrouteSources sources{
-      [&](const std::string& path) -> std::optional<std::string> {
+      [&](const std::string& path) -> joincast::Result<std::string> {
         auto it = files.find(path);
-        if (it == files.end()) return std::nullopt;
+        if (it == files.end()) return joincast::Error(std::errc::no_such_file_or_directory);
         return it->second;
       },
       [&](const std::string& pattern) {
