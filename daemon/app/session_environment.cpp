@@ -20,10 +20,7 @@ void CatalogueSessions::play_url(const InternetTarget& target, Directory::PlayHa
 }
 
 Result<media::SourcePlan> CatalogueSessions::plan_source(const std::string& url) const {
-  std::string why;
-  auto plan = media::plan_source(url, catalogue_.http(), why);
-  if (!plan) return Error(plan.error().code(), why.empty() ? plan.error().message() : why);
-  return plan;
+  return media::plan_source(url, catalogue_.http());
 }
 
 void CatalogueSessions::start_dvb(const DvbTarget& target, const GroupAddress& group, unsigned ifindex,
@@ -74,16 +71,10 @@ class MediaStreamEngine final : public StreamEngine {
 
   Result<media::SessionId> start(const media::SessionConfig& config,
                                  media::MediaEngine::SourceFactory make_source) override {
-    std::string why;
-    auto id = engine_->start(config, std::move(make_source), &why);
-    if (!id) return Error(id.error().code(), why.empty() ? id.error().message() : why);
-    return id;
+    return engine_->start(config, std::move(make_source));
   }
   Result<media::SessionId> announce(const media::SessionConfig& config, const media::RtpMapping& mapping) override {
-    std::string why;
-    auto id = engine_->announce(config, mapping, &why);
-    if (!id) return Error(id.error().code(), why.empty() ? id.error().message() : why);
-    return id;
+    return engine_->announce(config, mapping);
   }
   // The session may have ended on its own just now: its event is on the way.
   void listener_appeared(media::SessionId id) override { (void)engine_->listener_appeared(id); }

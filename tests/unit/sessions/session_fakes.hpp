@@ -181,10 +181,7 @@ class FakeCatalogue final : public SessionCatalogue {
     boost::asio::post(io_, [done, url = target.info.url] { done({}, url); });
   }
   Result<media::SourcePlan> plan_source(const std::string& url) const override {
-    std::string why;
-    auto plan = media::plan_source(url, nullptr, why);
-    if (!plan) return Error(plan.error().code(), why);
-    return plan;
+    return media::plan_source(url, nullptr);
   }
   void start_dvb(const DvbTarget&, const GroupAddress& group, unsigned, media::DvbTuner::Done done) override {
     dvb_started.push_back(group.to_string());
