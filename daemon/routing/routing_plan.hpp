@@ -15,6 +15,7 @@
 #include "common/result.hpp"
 #include "daemon/core/interface_table.hpp"
 #include "daemon/routing/kernel/mfc_key.hpp"
+#include "daemon/routing/kernel/bridge_state.hpp"
 #include "daemon/routing/kernel/static_joins.hpp"
 #include "daemon/routing/routing_config.hpp"
 #include "common/ip_address.hpp"
@@ -71,11 +72,6 @@ struct PlannedBlock {
   std::optional<IpPrefix> prefix64;  // derived or configured
   std::vector<IpPrefix> prefixes;
   bool routed = false;  // its routes are in group_routes
-};
-
-struct PlannedMdb {
-  netlink::MdbEntry entry;
-  std::string origin;
 };
 
 struct RoutingPlan {

@@ -1,6 +1,8 @@
 // static_joins.cpp — see static_joins.hpp.
 #include "daemon/routing/kernel/static_joins.hpp"
 
+#include <fmt/format.h>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -120,6 +122,31 @@ std::vector<PlannedJoin> StaticJoins::joined() const {
   std::vector<PlannedJoin> out;
   for (const auto& [j, fd] : joined_) out.push_back(j);
   return out;
+}
+
+Result<void> StaticJoins::apply(const std::set<PlannedJoin>& wanted, Transaction& tx, const InterfaceTable& interfaces) {
+  for (const auto& j : joined()) {
+    if (wanted.count(j)) continue;
+    auto r = leave(j);
+    if (!r) {
+      Error m(r.error(), fmt::format("cannot leave {} on {}: {}", j.group.to_string(), interfaces.name(j.ifindex),
+                                     r.error().message()));
+      if (tx.failed(m)) return m;
+      continue;
+    }
+    tx.done([this, j] { (void)join(j); });
+  }
+  for (const auto& j : wanted) {
+    auto r = join(j);
+    if (!r) {
+      Error m(r.error(), fmt::format("cannot join {}{} on {} ({}): {}", j.source ? j.source->to_string() + " " : "",
+                                     j.group.to_string(), interfaces.name(j.ifindex), j.origin, r.error().message()));
+      if (tx.failed(m)) return m;
+      continue;
+    }
+    tx.done([this, j] { (void)leave(j); });
+  }
+  return success();
 }
 
 }  // namespace joincast::daemon
