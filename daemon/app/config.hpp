@@ -28,7 +28,7 @@ struct Config {
   MetricsSection metrics;
   ProxySection proxy;
   SessionsSection sessions;
-  RoutingSection routing;
+  routing::RoutingSection routing;
   CatalogueConfig catalogue;  // address plan, HTTP, directories, DVB
   lan::monitor::MonitorSection monitor;  // [[monitor]]
 };

@@ -36,7 +36,7 @@ Daemon::Daemon(Config config, Options options)
       links_(io_),
       started_(std::chrono::steady_clock::now()) {
   // The modules, in start order. Adding a module is one line here.
-  routes_ = std::make_unique<RouteController>(io_, control_, config_.routing, links_);
+  routes_ = std::make_unique<routing::RouteController>(io_, control_, config_.routing, links_);
   add(*routes_, &Config::routing);
   catalogue_ =
       std::make_unique<Catalogue>(io_, control_, config_.catalogue, config_.daemon.state_dir, links_.interfaces());

@@ -75,7 +75,7 @@ class Daemon {
   ControlServer control_;
   MetricsServer metrics_;
   LinkWatcher links_;  // the one interface watcher every module subscribes to
-  std::unique_ptr<RouteController> routes_;
+  std::unique_ptr<routing::RouteController> routes_;
   std::unique_ptr<Catalogue> catalogue_;  // groups -> stations and DVB services
   std::unique_ptr<Membership> membership_;
   std::unique_ptr<MembershipProxy> proxy_;

@@ -58,7 +58,7 @@ unsigned MembershipListeners::interface_index(const std::string& name) const {
 // ------------------------------------------------------------------- routes
 
 Result<void> RoutedStreams::route(const GroupAddress& group, const std::string& from, std::vector<std::string> to) {
-  return routes_.route_group(RouteOwner::session, group.ip(), from, std::move(to));
+  return routes_.route_group(routing::RouteOwner::session, group.ip(), from, std::move(to));
 }
 
 // -------------------------------------------------------------------- media

@@ -50,19 +50,19 @@ class MembershipListeners final : public ListenerView {
 
 class RoutedStreams final : public StreamRoutes {
  public:
-  explicit RoutedStreams(RouteRequests& routes) : routes_(routes) {}
+  explicit RoutedStreams(routing::RouteRequests& routes) : routes_(routes) {}
   bool enabled() const override { return routes_.routing_enabled(); }
   Result<void> route(const GroupAddress& group, const std::string& from, std::vector<std::string> to) override;
 
  private:
-  RouteRequests& routes_;
+  routing::RouteRequests& routes_;
 };
 
 // media::MediaEngine with its FFmpeg messages in the daemon's debug log.
 StreamEngineFactory media_engine_factory();
 
 struct DaemonSessionEnvironment {
-  DaemonSessionEnvironment(boost::asio::io_context& io, Catalogue& c, Membership& m, RouteRequests& r,
+  DaemonSessionEnvironment(boost::asio::io_context& io, Catalogue& c, Membership& m, routing::RouteRequests& r,
                            const InterfaceTable& interfaces)
       : clock(io), catalogue(c), listeners(m, interfaces), routes(r) {}
   SessionEnvironment get() { return {clock, catalogue, listeners, routes, media_engine_factory()}; }

@@ -18,17 +18,17 @@
 
 namespace asio = boost::asio;
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 using Json = nlohmann::json;
 
 namespace {
 
-std::optional<TemplateMatch> template_match(const RoutingPlan& plan, int family, std::string_view iif,
+std::optional<kernel::TemplateMatch> template_match(const RoutingPlan& plan, int family, std::string_view iif,
                                             const IpAddress& source, const IpAddress& group) {
   const Template* t = plan.match(family, iif, source, group);
   if (!t) return std::nullopt;
-  return TemplateMatch{&t->oifs, &t->origin, &t->description};
+  return kernel::TemplateMatch{&t->oifs, &t->origin, &t->description};
 }
 
 }  // namespace
@@ -47,8 +47,8 @@ RouteController::RouteController(asio::io_context& io, ControlServer& control, R
           [this](int family, std::string_view iif, const IpAddress& source, const IpAddress& group) {
             return template_match(plan_, family, iif, source, group);
           },
-          [this](const MfcKey& key) { return plan_.routes.count(key) > 0; },
-          [this](const ForwardingEvent& e) { on_forwarding(e); }),
+          [this](const kernel::MfcKey& key) { return plan_.routes.count(key) > 0; },
+          [this](const kernel::ForwardingEvent& e) { on_forwarding(e); }),
       self_(std::make_shared<MembershipTap*>(this)) {
 }
 
@@ -160,10 +160,10 @@ Result<void> RouteController::reload(const RoutingSection& next) {
   // Routes and rules installed under a protocol or table no longer in
   // use would be orphans: remove them.
   if (previous.route_protocol != config_.route_protocol || previous.group_route_table != config_.group_route_table)
-    for (const auto& m : GroupRoutes::remove_routes(*netlink_, previous.route_protocol, previous.group_route_table))
+    for (const auto& m : kernel::GroupRoutes::remove_routes(*netlink_, previous.route_protocol, previous.group_route_table))
       log::warning("routing: {}", m);
   if (previous.route_protocol != config_.route_protocol)
-    for (const auto& m : GroupRoutes::remove_rules(*netlink_, previous.route_protocol)) log::warning("routing: {}", m);
+    for (const auto& m : kernel::GroupRoutes::remove_rules(*netlink_, previous.route_protocol)) log::warning("routing: {}", m);
   forwarding_.schedule_expiry(config_.dynamic_expiry);
   return success();
 }
@@ -238,8 +238,8 @@ void RouteController::on_events() {
   if (changed) schedule_reconcile();
 }
 
-void RouteController::on_forwarding(const ForwardingEvent& e) {
-  using Kind = ForwardingEvent::Kind;
+void RouteController::on_forwarding(const kernel::ForwardingEvent& e) {
+  using Kind = kernel::ForwardingEvent::Kind;
   const std::string family = family_name(e.family);
   const std::string source = e.key.source.to_string();
   const std::string group = e.key.group.to_string();
@@ -318,11 +318,11 @@ std::map<int, std::set<int>> RouteController::pinned() const {
   return out;
 }
 
-FamilyForwarding RouteController::forwarding_plan(const RoutingPlan& plan, int fam) const {
-  FamilyForwarding out;
+kernel::FamilyForwarding RouteController::forwarding_plan(const RoutingPlan& plan, int fam) const {
+  kernel::FamilyForwarding out;
   if (auto it = plan.vifs.find(fam); it != plan.vifs.end()) out.vifs = it->second;
   for (const auto& [key, r] : plan.routes)
-    if (key.family == fam) out.routes[key] = {r.iif, r.oifs, EntryKind::route, r.origin};
+    if (key.family == fam) out.routes[key] = {r.iif, r.oifs, kernel::EntryKind::route, r.origin};
   out.templates = std::any_of(plan.templates.begin(), plan.templates.end(),
                               [&](const Template& t) { return t.family == fam; });
   for (const auto& [id, tap] : taps_) {
@@ -377,7 +377,7 @@ Result<void> RouteController::apply(Mode mode) {
   RoutingPlan plan = make_current_plan();
   if (mode == Mode::transaction)
     if (auto fits = applicable(plan); !fits) return fits;
-  Transaction tx(mode);
+  kernel::Transaction tx(mode);
   Result<void> applied = success();
   auto match = [&plan](int family, std::string_view iif, const IpAddress& source, const IpAddress& group) {
     return template_match(plan, family, iif, source, group);
@@ -464,11 +464,11 @@ Result<MembershipTap::Subscription> RouteController::subscribe_membership(int fa
   if (auto applied = apply(Mode::transaction); !applied) {
     taps_.erase(id);
     // The caller logs it, once.
-    const MrouteFamily& f = forwarding_.family(family_id);
+    const kernel::MrouteFamily& f = forwarding_.family(family_id);
     return Error(errno_error(f.socket ? ENOSPC : EADDRINUSE),
                  "membership from the multicast routing socket: " + applied.error().message());
   }
-  MrouteFamily& f = forwarding_.family(family_id);
+  kernel::MrouteFamily& f = forwarding_.family(family_id);
   taps_[id].subscription = f.socket->subscribe_membership(
       [this, id, handler = std::move(handler)](const netlink::MembershipPacket& p) {
         auto it = taps_.find(id);
@@ -496,4 +496,4 @@ void RouteController::unsubscribe(std::uint64_t id) {
   if (started_) schedule_reconcile();
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

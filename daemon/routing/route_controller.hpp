@@ -62,7 +62,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 class RouteController final : public ConfiguredModule<RoutingSection>, public RouteRequests, public MembershipTap {
  public:
@@ -100,7 +100,7 @@ class RouteController final : public ConfiguredModule<RoutingSection>, public Ro
                                             Handler handler) override;
 
  private:
-  using Mode = ApplyMode;
+  using Mode = kernel::ApplyMode;
   struct Tap {
     int family = AF_UNSPEC;
     std::vector<std::string> interfaces;
@@ -112,9 +112,9 @@ class RouteController final : public ConfiguredModule<RoutingSection>, public Ro
   // Reconciliation.
   Result<void> apply(Mode mode);
   // What `plan` asks of family `fam`'s forwarding.
-  FamilyForwarding forwarding_plan(const RoutingPlan& plan, int fam) const;
-  Result<void> apply_group_routes(const RoutingPlan& plan, Transaction& tx);
-  Result<void> apply_rules(const RoutingPlan& plan, Transaction& tx);
+  kernel::FamilyForwarding forwarding_plan(const RoutingPlan& plan, int fam) const;
+  Result<void> apply_group_routes(const RoutingPlan& plan, kernel::Transaction& tx);
+  Result<void> apply_rules(const RoutingPlan& plan, kernel::Transaction& tx);
   std::map<int, std::set<int>> pinned() const;
   RoutingPlan make_current_plan() const;
   void schedule_reconcile();
@@ -125,7 +125,7 @@ class RouteController final : public ConfiguredModule<RoutingSection>, public Ro
   void watch_events();
   void on_events();
   // Says (logs, publishes) what the forwarding did on its own.
-  void on_forwarding(const ForwardingEvent& e);
+  void on_forwarding(const kernel::ForwardingEvent& e);
   void on_membership(int family, const netlink::MembershipPacket& p);
 
   // Control commands.
@@ -136,7 +136,7 @@ class RouteController final : public ConfiguredModule<RoutingSection>, public Ro
   // The refusal when another owner's runtime route has rule's selector.
   std::optional<Error> other_owner(const RouteRule& rule) const;
   Result<void> add_source_specific(const RouteRule& rule);
-  nlohmann::json entry_json(const netlink::MfcEntry& e, const MrouteFamily& f) const;
+  nlohmann::json entry_json(const netlink::MfcEntry& e, const kernel::MrouteFamily& f) const;
   void log_pending(const RoutingPlan& plan, const RoutingPlan* before);
   void unsubscribe(std::uint64_t id) override;
 
@@ -151,11 +151,11 @@ class RouteController final : public ConfiguredModule<RoutingSection>, public Ro
   std::optional<netlink::NetlinkSocket> events_;
   std::unique_ptr<boost::asio::posix::stream_descriptor> events_watch_;  // route deletions
   RoutingPlan plan_;
-  MulticastForwarding forwarding_;  // VIFs and MFC entries of both families
-  StaticJoins joins_;
-  BridgeState bridges_;  // MDB entries and snooping settings
+  kernel::MulticastForwarding forwarding_;  // VIFs and MFC entries of both families
+  kernel::StaticJoins joins_;
+  kernel::BridgeState bridges_;  // MDB entries and snooping settings
   bool reconcile_scheduled_ = false;
-  GroupRoutes group_routes_;  // group block routes and multicast rules
+  kernel::GroupRoutes group_routes_;  // group block routes and multicast rules
   bool started_ = false;
   bool stopping_ = false;
   std::map<std::uint64_t, Tap> taps_;
@@ -163,4 +163,4 @@ class RouteController final : public ConfiguredModule<RoutingSection>, public Ro
   std::shared_ptr<MembershipTap*> self_;  // subscriptions hold a weak_ptr to it
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

@@ -13,11 +13,11 @@
 
 #include <algorithm>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 using Json = nlohmann::json;
 
-Json RouteController::entry_json(const netlink::MfcEntry& e, const MrouteFamily& f) const {
+Json RouteController::entry_json(const netlink::MfcEntry& e, const kernel::MrouteFamily& f) const {
   Json j{{"source", e.source.to_string()},
          {"group", e.group.to_string()},
          {"iif", e.iif ? interfaces_.name(e.iif) : ""},
@@ -31,7 +31,7 @@ Json RouteController::entry_json(const netlink::MfcEntry& e, const MrouteFamily&
   j["oifs"] = oifs;
   auto it = f.installed.find({f.family, e.source, e.group});
   if (it != f.installed.end()) {
-    j["kind"] = entry_kind_name(it->second.kind);
+    j["kind"] = kernel::entry_kind_name(it->second.kind);
     j["origin"] = it->second.origin;
   } else {
     j["kind"] = e.resolved ? "foreign" : "unresolved";
@@ -275,7 +275,7 @@ Result<void> RouteController::add_source_specific(const RouteRule& rule) {
   PlanInput in{config_, before, interfaces_, pinned(), table(AF_INET), table(AF_INET6)};
   // What planning one (S,G) can change, saved to put back on failure
   // (copying the whole plan would cost what this path saves).
-  const MfcKey key{rule.family, rule.source->address(), rule.group->address()};
+  const kernel::MfcKey key{rule.family, rule.source->address(), rule.group->address()};
   std::optional<PlannedRoute> saved_route;
   if (auto it = plan_.routes.find(key); it != plan_.routes.end()) saved_route = it->second;
   const auto saved_vifs = plan_.vifs[rule.family];
@@ -299,7 +299,7 @@ Result<void> RouteController::add_source_specific(const RouteRule& rule) {
     log::notice("routing: {} ({}) is pending: {}", p.what, p.origin, p.reason);
     return success();  // waits for its interface; nothing to install now
   }
-  Transaction tx(Mode::transaction);
+  kernel::Transaction tx(Mode::transaction);
   auto fail = [&](Error e) -> Result<void> {
     tx.rollback();
     restore();
@@ -307,7 +307,7 @@ Result<void> RouteController::add_source_specific(const RouteRule& rule) {
   };
   const PlannedRoute& planned = plan_.routes.at(key);
   auto entry = forwarding_.install(key, plan_.vifs[rule.family],
-                                   WantedEntry{planned.iif, planned.oifs, EntryKind::route, planned.origin}, tx);
+                                   kernel::WantedEntry{planned.iif, planned.oifs, kernel::EntryKind::route, planned.origin}, tx);
   if (!entry) return fail(entry.error());
   if (auto applied = apply_rules(plan_, tx); !applied) return fail(applied.error());
   tx.commit();
@@ -316,4 +316,4 @@ Result<void> RouteController::add_source_specific(const RouteRule& rule) {
   forwarding_.installed(key, entry.value());
   return success();
 }
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

@@ -10,14 +10,14 @@
 
 #include <algorithm>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
-Result<void> RouteController::apply_group_routes(const RoutingPlan& plan, Transaction& tx) {
+Result<void> RouteController::apply_group_routes(const RoutingPlan& plan, kernel::Transaction& tx) {
   return group_routes_.apply_routes(*netlink_, tx, plan.group_routes, config_.group_route_table, config_.route_protocol,
                                     [this](int ifindex) { return interfaces_.name(ifindex); });
 }
 
-Result<void> RouteController::apply_rules(const RoutingPlan& plan, Transaction& tx) {
+Result<void> RouteController::apply_rules(const RoutingPlan& plan, kernel::Transaction& tx) {
   // One `iif X` and one `oif X` rule per interface the plan gives a VIF, in
   // the family's multicast rule table (RTNL_FAMILY_IPMR / RTNL_FAMILY_IP6MR).
   auto rules_for = [&](int fam) {
@@ -44,4 +44,4 @@ Result<void> RouteController::apply_rules(const RoutingPlan& plan, Transaction& 
   return group_routes_.apply_rules(*netlink_, tx, wanted, config_.route_protocol);
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

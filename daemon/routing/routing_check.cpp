@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 RoutingCheck check_routing(const RoutingSection& config, const InterfaceTable& interfaces) {
   RoutingCheck out;
@@ -23,4 +23,4 @@ RoutingCheck check_routing(const RoutingSection& config, const InterfaceTable& i
   return out;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

@@ -33,7 +33,7 @@
 #include <tuple>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 // A (*,G) route, or one whose source or group is a range: resolved into
 // (S,G) entries when the kernel reports traffic it has no entry for.
@@ -42,7 +42,7 @@ struct Template {
   std::string from;  // name or "eth+"
   std::optional<IpPrefix> source;
   IpPrefix group;
-  OifMap oifs;
+  kernel::OifMap oifs;
   std::vector<int> iifs;  // present interfaces matching `from`
   std::string origin;
   std::string description;
@@ -53,7 +53,7 @@ struct Template {
 
 struct PlannedRoute {
   int iif = 0;
-  OifMap oifs;
+  kernel::OifMap oifs;
   std::string origin;
   std::vector<std::string> missing_outputs;  // configured outputs not present now
 };
@@ -76,7 +76,7 @@ struct PlannedBlock {
 
 struct RoutingPlan {
   std::vector<Template> templates;
-  std::map<MfcKey, PlannedRoute> routes;
+  std::map<kernel::MfcKey, PlannedRoute> routes;
   std::vector<Pending> pending;
   // Routes installed without some of their outputs, one per output that
   // matches no present, enabled interface (a late interface, or a typo
@@ -84,8 +84,8 @@ struct RoutingPlan {
   std::vector<Pending> incomplete;
   std::vector<PlannedBlock> blocks;
   std::vector<netlink::Route> group_routes;
-  std::set<PlannedJoin> joins;
-  std::vector<PlannedMdb> mdb;
+  std::set<kernel::PlannedJoin> joins;
+  std::vector<kernel::PlannedMdb> mdb;
   std::map<int, netlink::BridgeMulticast> bridges;  // bridge ifindex -> settings to enforce
   // family -> ifindex -> threshold: the interfaces that need a VIF.
   std::map<int, std::map<int, std::uint8_t>> vifs;
@@ -125,4 +125,4 @@ RoutingPlan make_plan(const PlanInput& input);
 // path for `route add`: it touches one (S,G) entry, not all of them.
 void plan_one_more(RoutingPlan& plan, const PlanInput& input, const RouteRule& rule);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 
 namespace {
@@ -357,4 +357,4 @@ SmcrouteResult read_smcroute_conf(const std::string& path) {
   return parse_smcroute_conf(text.value(), path, sources);
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

@@ -28,7 +28,7 @@
 #include <string_view>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 struct SourceLocation {
   std::string file;
@@ -89,4 +89,4 @@ struct SmcrouteSources {
 };
 SmcrouteResult parse_smcroute_conf(std::string_view text, const std::string& name, const SmcrouteSources& sources);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

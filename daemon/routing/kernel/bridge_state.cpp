@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 Result<void> BridgeState::apply_mdb(netlink::NetlinkSocket& nl, Transaction& tx, const std::vector<PlannedMdb>& wanted,
                                     const InterfaceTable& interfaces) {
@@ -102,4 +102,4 @@ void BridgeState::forget_interface(int ifindex) {
   originals_.erase(ifindex);
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 // An MDB entry the plan wants, and which configuration asked for it.
 struct PlannedMdb {
@@ -50,4 +50,4 @@ class BridgeState {
   std::map<int, netlink::BridgeMulticast> originals_;  // what we found before changing it
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

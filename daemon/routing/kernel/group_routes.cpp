@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 Result<void> GroupRoutes::apply_routes(netlink::NetlinkSocket& nl, Transaction& tx,
                                        const std::vector<netlink::Route>& wanted, std::uint32_t table,
@@ -159,4 +159,4 @@ std::vector<std::string> GroupRoutes::remove_rules(netlink::NetlinkSocket& nl, s
   return failures;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 class GroupRoutes {
  public:
@@ -49,4 +49,4 @@ class GroupRoutes {
   bool rules_dirty_ = true;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

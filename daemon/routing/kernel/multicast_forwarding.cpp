@@ -14,7 +14,7 @@
 
 namespace asio = boost::asio;
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 using Kind = ForwardingEvent::Kind;
 
@@ -413,4 +413,4 @@ void MulticastForwarding::expire() {
   }
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

@@ -34,7 +34,7 @@
 #include <string>
 #include <string_view>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 // An MFC entry as the plan wants it.
 struct WantedEntry {
@@ -162,4 +162,4 @@ class MulticastForwarding {
   std::chrono::milliseconds expiry_{0};
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

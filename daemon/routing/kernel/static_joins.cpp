@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 namespace {
 
@@ -149,4 +149,4 @@ Result<void> StaticJoins::apply(const std::set<PlannedJoin>& wanted, Transaction
   return success();
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

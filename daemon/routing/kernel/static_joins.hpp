@@ -19,7 +19,7 @@
 #include <set>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 // One membership: ASM, or SSM with a source.
 struct PlannedJoin {
@@ -64,4 +64,4 @@ class StaticJoins {
   std::map<PlannedJoin, int> joined_;  // -> fd
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

@@ -12,7 +12,7 @@
 #include <system_error>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 enum class ApplyMode { transaction, best_effort };
 
@@ -63,4 +63,4 @@ auto send_change(netlink::NetlinkSocket& nl, Transaction& tx, netlink::Message c
   return r;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel
