@@ -27,7 +27,7 @@ struct Config {
   MembershipSection membership;
   MetricsSection metrics;
   ProxySection proxy;
-  SessionsSection sessions;
+  sessions::SessionsSection sessions;
   routing::RoutingSection routing;
   CatalogueConfig catalogue;  // address plan, HTTP, directories, DVB
   lan::monitor::MonitorSection monitor;  // [[monitor]]

@@ -80,7 +80,7 @@ class Daemon {
   std::unique_ptr<Membership> membership_;
   std::unique_ptr<MembershipProxy> proxy_;
   std::unique_ptr<DaemonSessionEnvironment> session_environment_;
-  std::unique_ptr<SessionManager> sessions_;
+  std::unique_ptr<sessions::SessionManager> sessions_;
   std::unique_ptr<lan::monitor::Monitor> monitor_;
   std::vector<Entry> modules_;  // start order
   std::size_t started_modules_ = 0;

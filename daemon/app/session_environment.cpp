@@ -39,7 +39,7 @@ media::DvbStreamDescription CatalogueSessions::describe_dvb(const DvbTarget& tar
 
 // ---------------------------------------------------------------- listeners
 
-ListenerView::Index MembershipListeners::listeners() const { return membership_.listener_interfaces(); }
+sessions::ListenerView::Index MembershipListeners::listeners() const { return membership_.listener_interfaces(); }
 
 std::set<int> MembershipListeners::listener_interfaces(const Address16& group) const {
   auto all = membership_.listener_interfaces();
@@ -65,7 +65,7 @@ Result<void> RoutedStreams::route(const GroupAddress& group, const std::string& 
 
 namespace {
 
-class MediaStreamEngine final : public StreamEngine {
+class MediaStreamEngine final : public sessions::StreamEngine {
  public:
   explicit MediaStreamEngine(std::unique_ptr<media::MediaEngine> engine) : engine_(std::move(engine)) {}
 
@@ -90,9 +90,9 @@ class MediaStreamEngine final : public StreamEngine {
 
 }  // namespace
 
-StreamEngineFactory media_engine_factory() {
+sessions::StreamEngineFactory media_engine_factory() {
   return [](unsigned threads,
-            std::function<void(const media::SessionEvent&)> on_event) -> Result<std::unique_ptr<StreamEngine>> {
+            std::function<void(const media::SessionEvent&)> on_event) -> Result<std::unique_ptr<sessions::StreamEngine>> {
     media::EngineOptions options;
     options.threads = threads;
     options.on_event = std::move(on_event);
@@ -111,7 +111,7 @@ StreamEngineFactory media_engine_factory() {
       return Error(e.code(), e.what());
     }
     if (!engine) return engine.error();
-    return std::unique_ptr<StreamEngine>(std::make_unique<MediaStreamEngine>(std::move(engine).value()));
+    return std::unique_ptr<sessions::StreamEngine>(std::make_unique<MediaStreamEngine>(std::move(engine).value()));
   };
 }
 
