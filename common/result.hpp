@@ -31,6 +31,8 @@ class Error {
   const std::error_code& code() const noexcept { return code_; }
   // The message the failing code wrote, or the code's own text.
   std::string message() const { return message_.empty() ? code_.message() : message_; }
+  // Whether the failing code wrote a message of its own.
+  bool has_message() const noexcept { return !message_.empty(); }
   // Prefixes what the caller knows: "state dir /var/lib/x: Permission denied".
   Error context(std::string_view what) && {
     message_ = std::string(what) + ": " + message();

@@ -28,9 +28,9 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
   parse_membership_section(reader, root, result.config.membership);
   parse_metrics_section(reader, root, result.config.metrics);
   parse_proxy_section(reader, root, result.config.membership, result.config.proxy);
-  parse_routing(reader, root, result.config.routing);
+  routing::parse_routing(reader, root, result.config.routing);
   lan::ssdp::parse_ssdp_section(reader, root, result.config.ssdp);
-  parse_sessions(reader, root, result.config.sessions);
+  sessions::parse_sessions(reader, root, result.config.sessions);
   parse_catalogue(reader, root, result.config.catalogue);
   lan::monitor::parse_monitor_section(reader, root, result.config.monitor);
   // Sessions keep their restart continuity records in the state dir.

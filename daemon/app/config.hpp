@@ -28,8 +28,8 @@ struct Config {
   MembershipSection membership;
   MetricsSection metrics;
   ProxySection proxy;
-  SessionsSection sessions;
-  RoutingSection routing;
+  sessions::SessionsSection sessions;
+  routing::RoutingSection routing;
   lan::ssdp::SsdpSection ssdp;
   CatalogueConfig catalogue;  // address plan, HTTP, directories, DVB
   lan::monitor::MonitorSection monitor;  // [[monitor]]

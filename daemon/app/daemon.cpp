@@ -36,7 +36,7 @@ Daemon::Daemon(Config config, Options options)
       links_(io_),
       started_(std::chrono::steady_clock::now()) {
   // The modules, in start order. Adding a module is one line here.
-  routes_ = std::make_unique<RouteController>(io_, control_, config_.routing, links_);
+  routes_ = std::make_unique<routing::RouteController>(io_, control_, config_.routing, links_);
   add(*routes_, &Config::routing);
   catalogue_ =
       std::make_unique<Catalogue>(io_, control_, config_.catalogue, config_.daemon.state_dir, links_.interfaces());
@@ -48,7 +48,7 @@ Daemon::Daemon(Config config, Options options)
   add(*proxy_, &Config::proxy);
   session_environment_ =
       std::make_unique<DaemonSessionEnvironment>(io_, *catalogue_, *membership_, *routes_, links_.interfaces());
-  sessions_ = std::make_unique<SessionManager>(io_, config_.sessions, session_environment_->get(), control_);
+  sessions_ = std::make_unique<sessions::SessionManager>(io_, config_.sessions, session_environment_->get(), control_);
   add(*sessions_, &Config::sessions);
   monitor_ = std::make_unique<lan::monitor::Monitor>(io_, control_, config_.monitor, links_);
   add(*monitor_, &Config::monitor);

@@ -76,12 +76,12 @@ class Daemon {
   ControlServer control_;
   MetricsServer metrics_;
   LinkWatcher links_;  // the one interface watcher every module subscribes to
-  std::unique_ptr<RouteController> routes_;
+  std::unique_ptr<routing::RouteController> routes_;
   std::unique_ptr<Catalogue> catalogue_;  // groups -> stations and DVB services
   std::unique_ptr<Membership> membership_;
   std::unique_ptr<MembershipProxy> proxy_;
   std::unique_ptr<DaemonSessionEnvironment> session_environment_;
-  std::unique_ptr<SessionManager> sessions_;
+  std::unique_ptr<sessions::SessionManager> sessions_;
   std::unique_ptr<lan::monitor::Monitor> monitor_;
   std::unique_ptr<lan::ssdp::Ssdp> ssdp_;  // UPnP/SSDP between the networks of each zone
   std::vector<Entry> modules_;  // start order

@@ -93,10 +93,10 @@ int main(int argc, char** argv) {
     if (!read && loaded.config.routing.enabled)
       fmt::print(stderr, "warning: cannot list the interfaces ({}): routes are checked as if none existed\n",
                  read.error().message());
-    const RoutingCheck routing = check_routing(loaded.config.routing, interfaces);
-    for (const auto& w : routing.warnings) fmt::print(stderr, "warning: routing: {}\n", w);
-    for (const auto& p : routing.pending) fmt::print(stderr, "pending: routing: {}\n", p);
-    for (const auto& e : routing.errors) fmt::print(stderr, "routing: {}\n", e);
+    const routing::RoutingCheck checked = routing::check_routing(loaded.config.routing, interfaces);
+    for (const auto& w : checked.warnings) fmt::print(stderr, "warning: routing: {}\n", w);
+    for (const auto& p : checked.pending) fmt::print(stderr, "pending: routing: {}\n", p);
+    for (const auto& e : checked.errors) fmt::print(stderr, "routing: {}\n", e);
     // Monitor groups wait for their interfaces (and a subnet to derive
     // from); the daemon follows them, so these are not errors.
     const auto monitor = joincast::daemon::lan::monitor::plan_monitor(loaded.config.monitor, interfaces);
@@ -109,9 +109,9 @@ int main(int argc, char** argv) {
         if (!interfaces.ifindex(name))
           fmt::print(stderr, "pending: ssdp: zone \"{}\": interface {} does not exist yet; it is attached when it appears\n",
                      z.name, name);
-    if (!routing.errors.empty()) {
-      fmt::print(stderr, "joincastd: {} has {} problem{}\n", config_path, routing.errors.size(),
-                 routing.errors.size() == 1 ? "" : "s");
+    if (!checked.errors.empty()) {
+      fmt::print(stderr, "joincastd: {} has {} problem{}\n", config_path, checked.errors.size(),
+                 checked.errors.size() == 1 ? "" : "s");
       return 1;
     }
     fmt::print("{}: ok\n", config_path);

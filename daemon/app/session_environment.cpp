@@ -20,10 +20,7 @@ void CatalogueSessions::play_url(const InternetTarget& target, Directory::PlayHa
 }
 
 Result<media::SourcePlan> CatalogueSessions::plan_source(const std::string& url) const {
-  std::string why;
-  auto plan = media::plan_source(url, catalogue_.http(), why);
-  if (!plan) return Error(plan.error().code(), why.empty() ? plan.error().message() : why);
-  return plan;
+  return media::plan_source(url, catalogue_.http());
 }
 
 void CatalogueSessions::start_dvb(const DvbTarget& target, const GroupAddress& group, unsigned ifindex,
@@ -42,7 +39,7 @@ media::DvbStreamDescription CatalogueSessions::describe_dvb(const DvbTarget& tar
 
 // ---------------------------------------------------------------- listeners
 
-ListenerView::Index MembershipListeners::listeners() const { return membership_.listener_interfaces(); }
+sessions::ListenerView::Index MembershipListeners::listeners() const { return membership_.listener_interfaces(); }
 
 std::set<int> MembershipListeners::listener_interfaces(const Address16& group) const {
   auto all = membership_.listener_interfaces();
@@ -61,29 +58,23 @@ unsigned MembershipListeners::interface_index(const std::string& name) const {
 // ------------------------------------------------------------------- routes
 
 Result<void> RoutedStreams::route(const GroupAddress& group, const std::string& from, std::vector<std::string> to) {
-  return routes_.route_group(RouteOwner::session, group.ip(), from, std::move(to));
+  return routes_.route_group(routing::RouteOwner::session, group.ip(), from, std::move(to));
 }
 
 // -------------------------------------------------------------------- media
 
 namespace {
 
-class MediaStreamEngine final : public StreamEngine {
+class MediaStreamEngine final : public sessions::StreamEngine {
  public:
   explicit MediaStreamEngine(std::unique_ptr<media::MediaEngine> engine) : engine_(std::move(engine)) {}
 
   Result<media::SessionId> start(const media::SessionConfig& config,
                                  media::MediaEngine::SourceFactory make_source) override {
-    std::string why;
-    auto id = engine_->start(config, std::move(make_source), &why);
-    if (!id) return Error(id.error().code(), why.empty() ? id.error().message() : why);
-    return id;
+    return engine_->start(config, std::move(make_source));
   }
   Result<media::SessionId> announce(const media::SessionConfig& config, const media::RtpMapping& mapping) override {
-    std::string why;
-    auto id = engine_->announce(config, mapping, &why);
-    if (!id) return Error(id.error().code(), why.empty() ? id.error().message() : why);
-    return id;
+    return engine_->announce(config, mapping);
   }
   // The session may have ended on its own just now: its event is on the way.
   void listener_appeared(media::SessionId id) override { (void)engine_->listener_appeared(id); }
@@ -99,9 +90,9 @@ class MediaStreamEngine final : public StreamEngine {
 
 }  // namespace
 
-StreamEngineFactory media_engine_factory() {
+sessions::StreamEngineFactory media_engine_factory() {
   return [](unsigned threads,
-            std::function<void(const media::SessionEvent&)> on_event) -> Result<std::unique_ptr<StreamEngine>> {
+            std::function<void(const media::SessionEvent&)> on_event) -> Result<std::unique_ptr<sessions::StreamEngine>> {
     media::EngineOptions options;
     options.threads = threads;
     options.on_event = std::move(on_event);
@@ -120,7 +111,7 @@ StreamEngineFactory media_engine_factory() {
       return Error(e.code(), e.what());
     }
     if (!engine) return engine.error();
-    return std::unique_ptr<StreamEngine>(std::make_unique<MediaStreamEngine>(std::move(engine).value()));
+    return std::unique_ptr<sessions::StreamEngine>(std::make_unique<MediaStreamEngine>(std::move(engine).value()));
   };
 }
 

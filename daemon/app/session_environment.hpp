@@ -14,7 +14,7 @@
 
 namespace joincast::daemon {
 
-class CatalogueSessions final : public SessionCatalogue {
+class CatalogueSessions final : public sessions::SessionCatalogue {
  public:
   explicit CatalogueSessions(Catalogue& catalogue) : catalogue_(catalogue) {}
   Result<ResolvedService> resolve(const GroupAddress& group) const override;
@@ -33,7 +33,7 @@ class CatalogueSessions final : public SessionCatalogue {
   Catalogue& catalogue_;
 };
 
-class MembershipListeners final : public ListenerView {
+class MembershipListeners final : public sessions::ListenerView {
  public:
   MembershipListeners(Membership& membership, const InterfaceTable& interfaces)
       : membership_(membership), interfaces_(interfaces) {}
@@ -48,26 +48,26 @@ class MembershipListeners final : public ListenerView {
   const InterfaceTable& interfaces_;  // the daemon's LinkWatcher table
 };
 
-class RoutedStreams final : public StreamRoutes {
+class RoutedStreams final : public sessions::StreamRoutes {
  public:
-  explicit RoutedStreams(RouteRequests& routes) : routes_(routes) {}
+  explicit RoutedStreams(routing::RouteRequests& routes) : routes_(routes) {}
   bool enabled() const override { return routes_.routing_enabled(); }
   Result<void> route(const GroupAddress& group, const std::string& from, std::vector<std::string> to) override;
 
  private:
-  RouteRequests& routes_;
+  routing::RouteRequests& routes_;
 };
 
 // media::MediaEngine with its FFmpeg messages in the daemon's debug log.
-StreamEngineFactory media_engine_factory();
+sessions::StreamEngineFactory media_engine_factory();
 
 struct DaemonSessionEnvironment {
-  DaemonSessionEnvironment(boost::asio::io_context& io, Catalogue& c, Membership& m, RouteRequests& r,
+  DaemonSessionEnvironment(boost::asio::io_context& io, Catalogue& c, Membership& m, routing::RouteRequests& r,
                            const InterfaceTable& interfaces)
       : clock(io), catalogue(c), listeners(m, interfaces), routes(r) {}
-  SessionEnvironment get() { return {clock, catalogue, listeners, routes, media_engine_factory()}; }
+  sessions::SessionEnvironment get() { return {clock, catalogue, listeners, routes, media_engine_factory()}; }
 
-  AsioSessionClock clock;
+  sessions::AsioSessionClock clock;
   CatalogueSessions catalogue;
   MembershipListeners listeners;
   RoutedStreams routes;

@@ -53,7 +53,7 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
 }  // namespace
 
 Membership::Membership(boost::asio::io_context& io, const MembershipSection& config, ControlServer& control,
-                       MembershipTap& routes, LinkWatcher& links)
+                       routing::MembershipTap& routes, LinkWatcher& links)
     : io_(io),
       config_(config),
       control_(control),

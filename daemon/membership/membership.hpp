@@ -27,14 +27,16 @@
 
 namespace joincast::daemon {
 
+namespace routing {
 class MembershipTap;
+}  // namespace routing
 
 class Membership final : public ConfiguredModule<MembershipSection> {
  public:
   // routes lends its multicast routing socket to the fallback backend;
   // links (the daemon's interface watcher) says when interfaces come and go.
   Membership(boost::asio::io_context& io, const MembershipSection& config, ControlServer& control,
-             MembershipTap& routes, LinkWatcher& links);
+             routing::MembershipTap& routes, LinkWatcher& links);
   ~Membership() override;
 
   std::string_view name() const override { return "membership"; }
@@ -79,7 +81,7 @@ class Membership final : public ConfiguredModule<MembershipSection> {
   boost::asio::io_context& io_;
   MembershipSection config_;
   ControlServer& control_;
-  MembershipTap& routes_;  // the mroute socket, for the socket backend
+  routing::MembershipTap& routes_;  // the mroute socket, for the socket backend
   LinkWatcher& links_;
   LinkWatcher::Subscription link_subscription_;
   std::unique_ptr<MembershipBackend> backend_;

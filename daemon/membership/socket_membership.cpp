@@ -10,7 +10,7 @@
 
 namespace joincast::daemon {
 
-SocketMembership::SocketMembership(MembershipTap& routes, bool track_link_local, ListenerTable::Quotas quotas,
+SocketMembership::SocketMembership(routing::MembershipTap& routes, bool track_link_local, ListenerTable::Quotas quotas,
                                    EventHandler on_event)
     : routes_(routes), table_(std::move(on_event), track_link_local, quotas) {}
 

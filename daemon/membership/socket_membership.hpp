@@ -22,7 +22,7 @@ namespace joincast::daemon {
 
 class SocketMembership final : public MembershipBackend {
  public:
-  SocketMembership(MembershipTap& routes, bool track_link_local, ListenerTable::Quotas quotas, EventHandler on_event);
+  SocketMembership(routing::MembershipTap& routes, bool track_link_local, ListenerTable::Quotas quotas, EventHandler on_event);
 
   const char* name() const override { return "socket"; }
   Result<void> attach(int ifindex) override;
@@ -43,10 +43,10 @@ class SocketMembership final : public MembershipBackend {
   Result<void> resubscribe();
   void on_packet(const netlink::MembershipPacket& p);
 
-  MembershipTap& routes_;
+  routing::MembershipTap& routes_;
   ListenerTable table_;
   std::map<int, std::string> interfaces_;  // ifindex -> name
-  MembershipTap::Subscription v4_, v6_;
+  routing::MembershipTap::Subscription v4_, v6_;
 };
 
 }  // namespace joincast::daemon

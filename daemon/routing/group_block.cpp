@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <charconv>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 
 namespace {
@@ -76,4 +76,4 @@ std::vector<IpPrefix> derive_block_prefixes(const IpPrefix& prefix64, std::span<
   return out;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

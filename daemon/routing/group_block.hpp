@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 struct GroupIdRange {
   std::uint32_t first = 0;
@@ -41,4 +41,4 @@ std::vector<std::pair<std::uint32_t, unsigned>> group_id_cidrs(const GroupIdRang
 std::vector<IpPrefix> derive_block_prefixes(const IpPrefix& prefix64,
                                                      std::span<const GroupIdRange> ranges, std::uint8_t scope = 0xe);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

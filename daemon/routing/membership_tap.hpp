@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 class MembershipTap {
  public:
@@ -45,4 +45,4 @@ class MembershipTap {
   virtual void unsubscribe(std::uint64_t id) = 0;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

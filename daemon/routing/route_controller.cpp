@@ -1,7 +1,8 @@
 // route_controller.cpp — see route_controller.hpp: construction, start,
-// stop and reload, the interface events, planning, apply() (which runs the
-// steps in route_controller_mfc.cpp and route_controller_network.cpp as
-// one transaction) and the membership subscription.
+// stop and reload, the interface events, what the forwarding reports,
+// planning, apply() (which has the kernel/ classes and the steps in
+// route_controller_network.cpp make the kernel match the plan as one
+// transaction) and the membership subscription.
 #include "daemon/core/log.hpp"
 #include "daemon/routing/route_controller.hpp"
 #include "netlink/link.hpp"
@@ -17,9 +18,20 @@
 
 namespace asio = boost::asio;
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 using Json = nlohmann::json;
+
+namespace {
+
+std::optional<kernel::TemplateMatch> template_match(const RoutingPlan& plan, int family, std::string_view iif,
+                                            const IpAddress& source, const IpAddress& group) {
+  const Template* t = plan.match(family, iif, source, group);
+  if (!t) return std::nullopt;
+  return kernel::TemplateMatch{&t->oifs, &t->origin, &t->description};
+}
+
+}  // namespace
 
 // ---- construction -----------------------------------------------------
 
@@ -30,7 +42,13 @@ RouteController::RouteController(asio::io_context& io, ControlServer& control, R
       config_(std::move(config)),
       links_(links),
       interfaces_(links.interfaces()),
-      expiry_timer_(io),
+      forwarding_(
+          io, interfaces_, [this](int family) { return table(family); },
+          [this](int family, std::string_view iif, const IpAddress& source, const IpAddress& group) {
+            return template_match(plan_, family, iif, source, group);
+          },
+          [this](const kernel::MfcKey& key) { return plan_.routes.count(key) > 0; },
+          [this](const kernel::ForwardingEvent& e) { on_forwarding(e); }),
       self_(std::make_shared<MembershipTap*>(this)) {
 }
 
@@ -56,6 +74,7 @@ Result<void> RouteController::start() {
   auto nl = netlink::NetlinkSocket::open();
   if (!nl) return std::move(nl).error().context("cannot open an rtnetlink socket");
   netlink_ = std::move(nl.value());
+  forwarding_.attach(*netlink_);
   // Interfaces and addresses come from the daemon's LinkWatcher; route
   // deletions (one of our group routes gone) from a socket of our own.
   auto ev = netlink::NetlinkSocket::open_events({RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE});
@@ -65,25 +84,25 @@ Result<void> RouteController::start() {
   watch_events();
   started_ = true;
   for (const auto& w : config_.warnings) log::warning("routing: {}", w);
-  if (auto e = apply(Mode::transaction)) {
+  if (auto applied = apply(Mode::transaction); !applied) {
     started_ = false;
-    return Error(std::errc::invalid_argument, "the configuration cannot be applied, nothing was changed: " + *e);
+    return Error(std::errc::invalid_argument,
+                 "the configuration cannot be applied, nothing was changed: " + applied.error().message());
   }
   if (config_.enabled)
     log::info("routing: {} (S,G) routes, {} templates, {} group block routes, {} pending", plan_.routes.size(),
               plan_.templates.size(), plan_.group_routes.size(), plan_.pending.size());
-  schedule_expiry();
+  forwarding_.schedule_expiry(config_.dynamic_expiry);
   return success();
 }
 
 void RouteController::stop() {
   if (!started_) return;
   stopping_ = true;
-  expiry_timer_.cancel();
+  forwarding_.cancel_expiry();
   taps_.clear();
-  // Bridge settings stay as they are: turning snooping back on while the
-  // daemon restarts would cut exactly the traffic it was turned off for.
-  bridge_originals_.clear();
+  // Bridge settings stay as they are (see BridgeState::keep_settings).
+  bridges_.keep_settings();
   // An empty configuration, but with the protocol and tables of the one
   // in force, so that what was installed under them is found and removed.
   RoutingSection none;
@@ -92,11 +111,12 @@ void RouteController::stop() {
   none.group_route_table = config_.group_route_table;
   config_ = none;
   runtime_.clear();
-  for (auto& f : families_) f.dynamic.clear();
+  forwarding_.forget_dynamic();
   group_routes_.routes_changed();
   group_routes_.rules_changed();
-  if (auto e = apply(Mode::best_effort)) log::warning("routing: while stopping: {}", *e);
-  for (auto& f : families_) close_socket(f);
+  if (auto applied = apply(Mode::best_effort); !applied)
+    log::warning("routing: while stopping: {}", applied.error().message());
+  forwarding_.close_all();
   link_subscription_.reset();
   if (events_watch_) {
     events_watch_->release();
@@ -124,13 +144,14 @@ Result<void> RouteController::reload(const RoutingSection& next) {
     log::notice("routing: moving from multicast routing table {} to {}; routed traffic pauses",
                 previous.table.value_or(netlink::default_mroute_table_ipv4),
                 config_.table.value_or(netlink::default_mroute_table_ipv4));
-    for (auto& f : families_) close_socket(f);
+    forwarding_.close_all();
   }
-  if (auto e = apply(Mode::transaction)) {
+  if (auto applied = apply(Mode::transaction); !applied) {
     config_ = std::move(previous);
-    std::string why = "reload refused, the previous routing configuration stays in force: " + *e;
+    std::string why = "reload refused, the previous routing configuration stays in force: " + applied.error().message();
     if (new_table) {
-      if (auto again = apply(Mode::best_effort)) why += "; restoring the previous table: " + *again;
+      if (auto again = apply(Mode::best_effort); !again)
+        why += "; restoring the previous table: " + again.error().message();
     }
     return Error(std::errc::invalid_argument, why);
   }
@@ -139,11 +160,11 @@ Result<void> RouteController::reload(const RoutingSection& next) {
   // Routes and rules installed under a protocol or table no longer in
   // use would be orphans: remove them.
   if (previous.route_protocol != config_.route_protocol || previous.group_route_table != config_.group_route_table)
-    for (const auto& m : GroupRoutes::remove_routes(*netlink_, previous.route_protocol, previous.group_route_table))
+    for (const auto& m : kernel::GroupRoutes::remove_routes(*netlink_, previous.route_protocol, previous.group_route_table))
       log::warning("routing: {}", m);
   if (previous.route_protocol != config_.route_protocol)
-    for (const auto& m : GroupRoutes::remove_rules(*netlink_, previous.route_protocol)) log::warning("routing: {}", m);
-  schedule_expiry();
+    for (const auto& m : kernel::GroupRoutes::remove_rules(*netlink_, previous.route_protocol)) log::warning("routing: {}", m);
+  forwarding_.schedule_expiry(config_.dynamic_expiry);
   return success();
 }
 
@@ -152,7 +173,7 @@ Json RouteController::status() const {
          {"routes", plan_.routes.size()},
          {"templates", plan_.templates.size()},
          {"pending", plan_.pending.size() + plan_.incomplete.size()}};
-  for (const auto& f : families_) {
+  for (const auto& f : forwarding_.families()) {
     std::size_t dynamic = 0;
     for (const auto& [k, d] : f.dynamic) dynamic += !d.stop;
     j[family_name(f.family)] = {{"table", table(f.family)},
@@ -171,10 +192,8 @@ void RouteController::on_link(const LinkChange& c) {
     case LinkChange::Kind::gone:
       // The kernel dropped the device's memberships, VIF and MDB entries.
       joins_.forget_interface(c.ifindex);
-      for (auto& f : families_) f.report_joins.erase(c.ifindex);
-      std::erase_if(mdb_installed_,
-                    [&](const netlink::MdbEntry& e) { return e.bridge == c.ifindex || e.port == c.ifindex; });
-      bridge_originals_.erase(c.ifindex);
+      forwarding_.forget_interface(c.ifindex);
+      bridges_.forget_interface(c.ifindex);
       [[fallthrough]];
     case LinkChange::Kind::appeared:
     case LinkChange::Kind::changed:
@@ -219,6 +238,61 @@ void RouteController::on_events() {
   if (changed) schedule_reconcile();
 }
 
+void RouteController::on_forwarding(const kernel::ForwardingEvent& e) {
+  using Kind = kernel::ForwardingEvent::Kind;
+  const std::string family = family_name(e.family);
+  const std::string source = e.key.source.to_string();
+  const std::string group = e.key.group.to_string();
+  switch (e.kind) {
+    case Kind::opened: log::info("routing: {} multicast routing table {} opened", family, e.table); return;
+    case Kind::closed: log::info("routing: {} multicast routing table {} closed", family, e.table); return;
+    case Kind::read_failed:
+      log::warning("routing: reading the {} multicast routing socket: {}", family, e.error.message());
+      return;
+    case Kind::unknown_vif:
+      log::debug("routing: upcall for unknown {} {}", e.family == AF_INET ? "VIF" : "MIF", e.vif);
+      return;
+    case Kind::other_upcall:
+      log::debug("routing: {} upcall for ({}, {}) on {}", e.detail, source, group, e.iif);
+      return;
+    case Kind::install_failed:
+      log::warning("routing: cannot install ({}, {}) from {}: {}", source, group, e.iif, e.error.message());
+      return;
+    case Kind::resolved:
+    case Kind::stop: {
+      Json oifs = Json::array();
+      for (const auto& [oif, ttl] : e.oifs) oifs.push_back(interfaces_.name(oif));
+      if (e.match) {
+        log::info("routing: ({}, {}) from {} resolved by {} ({}) to {}", source, group, e.iif, *e.match->description,
+                  *e.match->origin, oifs.dump());
+      } else {
+        // As smcrouted does: an entry without outputs stops further upcalls
+        // for traffic nobody routes.
+        log::debug("routing: ({}, {}) from {} matches no template; installed as a stop filter", source, group,
+                   e.iif);
+      }
+      control_.publish("routing", {{"event", e.match ? "resolved" : "stop"},
+                                   {"family", family},
+                                   {"source", source},
+                                   {"group", group},
+                                   {"iif", e.iif},
+                                   {"oifs", oifs},
+                                   {"template", e.match ? *e.match->origin : ""}});
+      return;
+    }
+    case Kind::dump_failed: log::warning("routing: cannot read the {} MFC: {}", family, e.error.message()); return;
+    case Kind::expire_failed:
+      log::warning("routing: cannot expire ({}, {}): {}", source, group, e.error.message());
+      return;
+    case Kind::expired:
+      log::info("routing: ({}, {}) expired after {} s without traffic", source, group,
+                config_.dynamic_expiry.count() / 1000);
+      control_.publish("routing",
+                       {{"event", "expired"}, {"family", family}, {"source", source}, {"group", group}});
+      return;
+  }
+}
+
 void RouteController::schedule_reconcile() {
   if (reconcile_scheduled_ || !started_) return;
   reconcile_scheduled_ = true;
@@ -228,7 +302,7 @@ void RouteController::schedule_reconcile() {
 void RouteController::reconcile_now() {
   reconcile_scheduled_ = false;
   if (!started_) return;
-  if (auto e = apply(Mode::best_effort)) log::warning("routing: {}", *e);
+  if (auto applied = apply(Mode::best_effort); !applied) log::warning("routing: {}", applied.error().message());
 }
 
 // ---- planning -----------------------------------------------------------
@@ -240,6 +314,22 @@ std::map<int, std::set<int>> RouteController::pinned() const {
     if (tap.family != AF_INET) continue;
     for (const auto& name : tap.interfaces)
       for (const auto* l : interfaces_.matching(name)) out[AF_INET].insert(l->ifindex);
+  }
+  return out;
+}
+
+kernel::FamilyForwarding RouteController::forwarding_plan(const RoutingPlan& plan, int fam) const {
+  kernel::FamilyForwarding out;
+  if (auto it = plan.vifs.find(fam); it != plan.vifs.end()) out.vifs = it->second;
+  for (const auto& [key, r] : plan.routes)
+    if (key.family == fam) out.routes[key] = {r.iif, r.oifs, kernel::EntryKind::route, r.origin};
+  out.templates = std::any_of(plan.templates.begin(), plan.templates.end(),
+                              [&](const Template& t) { return t.family == fam; });
+  for (const auto& [id, tap] : taps_) {
+    if (tap.family != fam) continue;
+    out.tap = true;
+    for (const auto& name : tap.interfaces)
+      for (const auto* l : interfaces_.matching(name)) out.report_interfaces.insert(l->ifindex);
   }
   return out;
 }
@@ -283,29 +373,34 @@ void RouteController::log_pending(const RoutingPlan& plan, const RoutingPlan* be
 
 // ---- applying -----------------------------------------------------------
 
-std::optional<std::string> RouteController::apply(Mode mode) {
+Result<void> RouteController::apply(Mode mode) {
   RoutingPlan plan = make_current_plan();
   if (mode == Mode::transaction)
-    if (auto refused = refusal(plan)) return refused;
-  Transaction tx(mode);
-  std::optional<std::string> error;
-  for (auto& f : families_) {
-    if ((error = apply_family(f, plan, tx))) break;
-  }
-  if (!error) error = apply_group_routes(plan, tx);
-  if (!error) error = apply_rules(plan, tx);
-  if (!error) error = apply_joins(plan, tx);
-  if (!error) error = apply_mdb(plan, tx);
-  if (!error) error = apply_bridges(plan, tx);
-  if (error) {
+    if (auto fits = applicable(plan); !fits) return fits;
+  kernel::Transaction tx(mode);
+  Result<void> applied = success();
+  auto match = [&plan](int family, std::string_view iif, const IpAddress& source, const IpAddress& group) {
+    return template_match(plan, family, iif, source, group);
+  };
+  for (int fam : {AF_INET, AF_INET6})
+    if (!(applied = forwarding_.apply(fam, forwarding_plan(plan, fam), match, tx))) break;
+  if (applied) applied = apply_group_routes(plan, tx);
+  if (applied) applied = apply_rules(plan, tx);
+  if (applied) applied = joins_.apply(plan.joins, tx, interfaces_);
+  if (applied) applied = bridges_.apply_mdb(*netlink_, tx, plan.mdb, interfaces_);
+  if (applied)
+    applied = bridges_.apply_settings(*netlink_, tx, plan.bridges, interfaces_, [](const std::string& bridge) {
+      log::info("routing: bridge {} multicast settings changed as configured", bridge);
+    });
+  if (!applied) {
     tx.rollback();
-    return error;
+    return applied;
   }
   tx.commit();
-  for (const auto& m : tx.failures()) log::warning("routing: {}", m);
+  for (const auto& e : tx.failures()) log::warning("routing: {}", e.message());
   if (!stopping_) log_pending(plan, started_ ? &plan_ : nullptr);
   plan_ = std::move(plan);
-  return std::nullopt;
+  return success();
 }
 
 // ---- routes other modules ask for ------------------------------------------
@@ -345,9 +440,9 @@ Result<void> RouteController::route_group(RouteOwner owner, const IpAddress& gro
   if (rule.to.empty()) runtime_.erase(it);
   else if (it != runtime_.end()) it->to = rule.to;
   else runtime_.push_back(rule);
-  if (auto e = apply(Mode::transaction)) {
+  if (auto applied = apply(Mode::transaction); !applied) {
     runtime_ = std::move(previous);
-    return Error(std::errc::operation_not_permitted, *e);
+    return Error(std::errc::operation_not_permitted, applied.error().message());
   }
   if (rule.to.empty()) log::info("routing: {} route {} from {} removed", rule.origin, group.to_string(), from);
   else log::info("routing: {} route {}", rule.origin, rule.describe());
@@ -366,13 +461,14 @@ Result<MembershipTap::Subscription> RouteController::subscribe_membership(int fa
     taps_.erase(id);
     return errno_error(ENOTCONN);
   }
-  if (auto e = apply(Mode::transaction)) {
+  if (auto applied = apply(Mode::transaction); !applied) {
     taps_.erase(id);
     // The caller logs it, once.
-    Family& f = family(family_id);
-    return Error(errno_error(f.socket ? ENOSPC : EADDRINUSE), "membership from the multicast routing socket: " + *e);
+    const kernel::MrouteFamily& f = forwarding_.family(family_id);
+    return Error(errno_error(f.socket ? ENOSPC : EADDRINUSE),
+                 "membership from the multicast routing socket: " + applied.error().message());
   }
-  Family& f = family(family_id);
+  kernel::MrouteFamily& f = forwarding_.family(family_id);
   taps_[id].subscription = f.socket->subscribe_membership(
       [this, id, handler = std::move(handler)](const netlink::MembershipPacket& p) {
         auto it = taps_.find(id);
@@ -400,4 +496,4 @@ void RouteController::unsubscribe(std::uint64_t id) {
   if (started_) schedule_reconcile();
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

@@ -11,6 +11,10 @@
 // settings. Each change is a diff against what is installed, so a reload
 // touches only what changed and a flowing (S,G) keeps flowing.
 //
+// The kernel state itself is kept by the classes in kernel/ (forwarding,
+// group routes and rules, static joins, bridges); this module decides what
+// it should be and says what happened.
+//
 // Operator actions (start, SIGHUP reload, `route add/del`) are
 // transactions: they are checked first (a route that would need a 33rd
 // VIF is refused with that reason) and undone if the kernel refuses a
@@ -30,8 +34,9 @@
 #include "daemon/core/interface_table.hpp"
 #include "daemon/core/link_watcher.hpp"
 #include "daemon/routing/routing_config.hpp"
+#include "daemon/routing/kernel/bridge_state.hpp"
 #include "daemon/routing/kernel/group_routes.hpp"
-#include "daemon/routing/kernel/mroute_family.hpp"
+#include "daemon/routing/kernel/multicast_forwarding.hpp"
 #include "daemon/routing/kernel/static_joins.hpp"
 #include "daemon/routing/kernel/transaction.hpp"
 #include "daemon/routing/membership_tap.hpp"
@@ -57,7 +62,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 class RouteController final : public ConfiguredModule<RoutingSection>, public RouteRequests, public MembershipTap {
  public:
@@ -95,37 +100,23 @@ class RouteController final : public ConfiguredModule<RoutingSection>, public Ro
                                             Handler handler) override;
 
  private:
-  using Mode = ApplyMode;
-  using Family = MrouteFamily;
-  using Installed = InstalledEntry;
-  using Dynamic = DynamicEntry;
+  using Mode = kernel::ApplyMode;
   struct Tap {
     int family = AF_UNSPEC;
     std::vector<std::string> interfaces;
     netlink::MembershipSubscription subscription;
   };
 
-  Family& family(int f) { return families_[f == AF_INET ? 0 : 1]; }
-  const Family& family(int f) const { return families_[f == AF_INET ? 0 : 1]; }
   std::uint32_t table(int family) const;
 
   // Reconciliation.
-  std::optional<std::string> apply(Mode mode);
-  std::optional<std::string> apply_family(Family& f, const RoutingPlan& plan, Transaction& tx);
-  std::optional<std::string> apply_group_routes(const RoutingPlan& plan, Transaction& tx);
-  std::optional<std::string> apply_rules(const RoutingPlan& plan, Transaction& tx);
-  std::optional<std::string> apply_joins(const RoutingPlan& plan, Transaction& tx);
-  std::optional<std::string> apply_report_joins(Family& f, Transaction& tx);
-  std::optional<std::string> apply_mdb(const RoutingPlan& plan, Transaction& tx);
-  std::optional<std::string> apply_bridges(const RoutingPlan& plan, Transaction& tx);
+  Result<void> apply(Mode mode);
+  // What `plan` asks of family `fam`'s forwarding.
+  kernel::FamilyForwarding forwarding_plan(const RoutingPlan& plan, int fam) const;
+  Result<void> apply_group_routes(const RoutingPlan& plan, kernel::Transaction& tx);
+  Result<void> apply_rules(const RoutingPlan& plan, kernel::Transaction& tx);
   std::map<int, std::set<int>> pinned() const;
   RoutingPlan make_current_plan() const;
-  Result<void> write_mfc(Family& f, const MfcKey& key, const Installed& entry) {
-    return f.write(*netlink_, table(f.family), key, entry);
-  }
-  Result<void> erase_mfc(Family& f, const MfcKey& key) { return f.erase(*netlink_, table(f.family), key); }
-  std::optional<std::string> open_socket(Family& f);
-  void close_socket(Family& f);
   void schedule_reconcile();
   void reconcile_now();
 
@@ -133,11 +124,9 @@ class RouteController final : public ConfiguredModule<RoutingSection>, public Ro
   void on_link(const LinkChange& change);
   void watch_events();
   void on_events();
-  void watch_socket(Family& f);
-  void on_upcall(Family& f, const netlink::Upcall& u);
+  // Says (logs, publishes) what the forwarding did on its own.
+  void on_forwarding(const kernel::ForwardingEvent& e);
   void on_membership(int family, const netlink::MembershipPacket& p);
-  void schedule_expiry();
-  void expire();
 
   // Control commands.
   nlohmann::json routes_command();
@@ -146,8 +135,8 @@ class RouteController final : public ConfiguredModule<RoutingSection>, public Ro
   Result<RouteRule> rule_from_request(const nlohmann::json& request, bool need_outputs) const;
   // The refusal when another owner's runtime route has rule's selector.
   std::optional<Error> other_owner(const RouteRule& rule) const;
-  std::optional<std::string> add_source_specific(const RouteRule& rule);
-  nlohmann::json entry_json(const netlink::MfcEntry& e, const Family& f) const;
+  Result<void> add_source_specific(const RouteRule& rule);
+  nlohmann::json entry_json(const netlink::MfcEntry& e, const kernel::MrouteFamily& f) const;
   void log_pending(const RoutingPlan& plan, const RoutingPlan* before);
   void unsubscribe(std::uint64_t id) override;
 
@@ -161,14 +150,12 @@ class RouteController final : public ConfiguredModule<RoutingSection>, public Ro
   std::optional<netlink::NetlinkSocket> netlink_;
   std::optional<netlink::NetlinkSocket> events_;
   std::unique_ptr<boost::asio::posix::stream_descriptor> events_watch_;  // route deletions
-  std::array<Family, 2> families_{{Family{AF_INET}, Family{AF_INET6}}};
   RoutingPlan plan_;
-  StaticJoins joins_;
-  std::vector<netlink::MdbEntry> mdb_installed_;
-  std::map<int, netlink::BridgeMulticast> bridge_originals_;  // what we found before changing it
-  boost::asio::steady_timer expiry_timer_;
+  kernel::MulticastForwarding forwarding_;  // VIFs and MFC entries of both families
+  kernel::StaticJoins joins_;
+  kernel::BridgeState bridges_;  // MDB entries and snooping settings
   bool reconcile_scheduled_ = false;
-  GroupRoutes group_routes_;  // group block routes and multicast rules
+  kernel::GroupRoutes group_routes_;  // group block routes and multicast rules
   bool started_ = false;
   bool stopping_ = false;
   std::map<std::uint64_t, Tap> taps_;
@@ -176,4 +163,4 @@ class RouteController final : public ConfiguredModule<RoutingSection>, public Ro
   std::shared_ptr<MembershipTap*> self_;  // subscriptions hold a weak_ptr to it
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

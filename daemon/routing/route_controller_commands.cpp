@@ -1,8 +1,8 @@
 // route_controller_commands.cpp — RouteController's control commands
 // (docs/control-protocol.md, "Routing"): `routes`, `route add`, `route
 // del`, which return their refusals as values. A new runtime (S,G) route
-// is planned and installed on its own (add_source_specific, in
-// route_controller_mfc.cpp), so one add costs the same with 10 000 routes
+// is planned and installed on its own (add_source_specific, at the end),
+// so one add costs the same with 10 000 routes
 // installed as with none; everything else goes through apply(). Runtime
 // routes are tagged with their owner ("control" here; sessions' stream
 // routes are "session"): a command never changes another owner's route.
@@ -13,11 +13,11 @@
 
 #include <algorithm>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 using Json = nlohmann::json;
 
-Json RouteController::entry_json(const netlink::MfcEntry& e, const Family& f) const {
+Json RouteController::entry_json(const netlink::MfcEntry& e, const kernel::MrouteFamily& f) const {
   Json j{{"source", e.source.to_string()},
          {"group", e.group.to_string()},
          {"iif", e.iif ? interfaces_.name(e.iif) : ""},
@@ -31,7 +31,7 @@ Json RouteController::entry_json(const netlink::MfcEntry& e, const Family& f) co
   j["oifs"] = oifs;
   auto it = f.installed.find({f.family, e.source, e.group});
   if (it != f.installed.end()) {
-    j["kind"] = entry_kind_name(it->second.kind);
+    j["kind"] = kernel::entry_kind_name(it->second.kind);
     j["origin"] = it->second.origin;
   } else {
     j["kind"] = e.resolved ? "foreign" : "unresolved";
@@ -41,7 +41,7 @@ Json RouteController::entry_json(const netlink::MfcEntry& e, const Family& f) co
 
 Json RouteController::routes_command() {
   Json families = Json::array();
-  for (const auto& f : families_) {
+  for (const auto& f : forwarding_.families()) {
     Json fj{{"family", family_name(f.family)}, {"table", table(f.family)}};
     fj["socket"] = f.socket ? "open" : (f.socket_error.empty() ? "closed" : f.socket_error);
     Json vifs = Json::array();
@@ -210,10 +210,10 @@ Result<Json> RouteController::route_add_command(const Json& request) {
   // A new (S,G) touches one kernel entry: plan and install just that. The
   // rest (templates, merged outputs) goes through the whole plan.
   const bool one = !merged && rule.source_specific();
-  if (auto e = one ? add_source_specific(rule) : apply(Mode::transaction)) {
+  if (auto added = one ? add_source_specific(rule) : apply(Mode::transaction); !added) {
     runtime_ = std::move(previous);
-    log::warning("routing: route add {} refused: {}", rule.describe(), *e);
-    return invalid(*e);
+    log::warning("routing: route add {} refused: {}", rule.describe(), added.error().message());
+    return invalid(added.error().message());
   }
   log::info("routing: route {} added at runtime", rule.describe());
   Json answer{{"route", rule.describe()}, {"kind", rule.source_specific() ? "sg" : "template"}};
@@ -259,12 +259,61 @@ Result<Json> RouteController::route_del_command(const Json& request) {
     removed = "route";
     runtime_.erase(it);
   }
-  if (auto e = apply(Mode::transaction)) {
+  if (auto applied = apply(Mode::transaction); !applied) {
     runtime_ = std::move(previous);
-    return invalid(*e);
+    return invalid(applied.error().message());
   }
   log::info("routing: route {} removed at runtime", rule.describe());
   return Json{{"route", rule.describe()}, {"removed", removed}};
 }
 
-}  // namespace joincast::daemon
+// ---- a runtime (S,G) on its own ------------------------------------------
+
+Result<void> RouteController::add_source_specific(const RouteRule& rule) {
+  // runtime_ already ends with `rule`; the plan was made without it.
+  std::vector<RouteRule> before(runtime_.begin(), runtime_.end() - 1);
+  PlanInput in{config_, before, interfaces_, pinned(), table(AF_INET), table(AF_INET6)};
+  // What planning one (S,G) can change, saved to put back on failure
+  // (copying the whole plan would cost what this path saves).
+  const kernel::MfcKey key{rule.family, rule.source->address(), rule.group->address()};
+  std::optional<PlannedRoute> saved_route;
+  if (auto it = plan_.routes.find(key); it != plan_.routes.end()) saved_route = it->second;
+  const auto saved_vifs = plan_.vifs[rule.family];
+  const std::size_t saved_pending = plan_.pending.size();
+  const std::size_t saved_incomplete = plan_.incomplete.size();
+  plan_one_more(plan_, in, rule);
+  auto restore = [&] {
+    if (saved_route) plan_.routes[key] = *saved_route;
+    else plan_.routes.erase(key);
+    plan_.vifs[rule.family] = saved_vifs;
+    plan_.pending.resize(saved_pending);
+    plan_.incomplete.resize(saved_incomplete);
+  };
+  if (plan_.pending.size() > saved_pending) {
+    const Pending& p = plan_.pending.back();
+    if (p.vif_exhausted) {
+      Error e = invalid(fmt::format("{} ({}) {}", p.what, p.origin, p.reason));
+      restore();
+      return e;
+    }
+    log::notice("routing: {} ({}) is pending: {}", p.what, p.origin, p.reason);
+    return success();  // waits for its interface; nothing to install now
+  }
+  kernel::Transaction tx(Mode::transaction);
+  auto fail = [&](Error e) -> Result<void> {
+    tx.rollback();
+    restore();
+    return e;
+  };
+  const PlannedRoute& planned = plan_.routes.at(key);
+  auto entry = forwarding_.install(key, plan_.vifs[rule.family],
+                                   kernel::WantedEntry{planned.iif, planned.oifs, kernel::EntryKind::route, planned.origin}, tx);
+  if (!entry) return fail(entry.error());
+  if (auto applied = apply_rules(plan_, tx); !applied) return fail(applied.error());
+  tx.commit();
+  for (std::size_t i = saved_incomplete; i < plan_.incomplete.size(); ++i)
+    log::warning("routing: {} ({}): {}", plan_.incomplete[i].what, plan_.incomplete[i].origin, plan_.incomplete[i].reason);
+  forwarding_.installed(key, entry.value());
+  return success();
+}
+}  // namespace joincast::daemon::routing

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 // Who asked for a route; shown as the route's origin in `joincast routes`.
 enum class RouteOwner { config, control, session, proxy, ssdp, monitor };
@@ -34,4 +34,4 @@ class RouteRequests {
                                    std::vector<std::string> to) = 0;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

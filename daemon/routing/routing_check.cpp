@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 RoutingCheck check_routing(const RoutingSection& config, const InterfaceTable& interfaces) {
   RoutingCheck out;
@@ -16,11 +16,11 @@ RoutingCheck check_routing(const RoutingSection& config, const InterfaceTable& i
                config.table.value_or(netlink::default_mroute_table_ipv4),
                config.table.value_or(netlink::default_mroute_table_ipv6)};
   const RoutingPlan plan = make_plan(in);
-  if (auto refused = refusal(plan)) out.errors.push_back(*refused);
+  if (auto fits = applicable(plan); !fits) out.errors.push_back(fits.error().message());
   for (const auto& p : plan.incomplete) out.warnings.push_back(fmt::format("{} ({}): {}", p.what, p.origin, p.reason));
   for (const auto& p : plan.pending)
     if (!p.vif_exhausted) out.pending.push_back(fmt::format("{} ({}): {}", p.what, p.origin, p.reason));
   return out;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

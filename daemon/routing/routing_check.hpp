@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 struct RoutingCheck {
   std::vector<std::string> errors;    // the daemon would refuse to start
@@ -22,4 +22,4 @@ struct RoutingCheck {
 
 RoutingCheck check_routing(const RoutingSection& config, const InterfaceTable& interfaces);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

@@ -8,7 +8,7 @@
 #include <map>
 #include <set>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 
 namespace {
@@ -438,4 +438,4 @@ void parse_routing(ConfigReader& r, const toml::table& root, RoutingSection& s) 
   cross_check(r, s);
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 // A multicast route as configured: an (S,G) route when source and group
 // are single addresses and `from` names one interface, otherwise a
@@ -130,4 +130,4 @@ std::optional<IpPrefix> parse_group_prefix(std::string_view text, std::string& e
 // smcroute.conf file name for lines from an included file).
 void parse_routing(ConfigReader& reader, const toml::table& root, RoutingSection& section);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

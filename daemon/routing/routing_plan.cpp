@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 
 namespace {
@@ -122,8 +122,8 @@ class Planner {
 
   // Resolves output names to present, enabled interfaces; records the
   // names that match nothing.
-  OifMap outputs(const RouteRule& rule, std::vector<std::string>& missing) const {
-    OifMap oifs;
+  kernel::OifMap outputs(const RouteRule& rule, std::vector<std::string>& missing) const {
+    kernel::OifMap oifs;
     for (const auto& name : rule.to) {
       auto links = ifs_.matching(name);
       bool any = false;
@@ -172,7 +172,7 @@ class Planner {
       groups = b->prefixes;
     }
     std::vector<std::string> missing;
-    OifMap oifs = outputs(rule, missing);
+    kernel::OifMap oifs = outputs(rule, missing);
 
     if (rule.source_specific()) {
       const auto* in = ifs_.find(rule.from);
@@ -192,7 +192,7 @@ class Planner {
         pending(what(), rule.origin, reason, true);
         return;
       }
-      MfcKey key{rule.family, rule.source->address(), rule.group->address()};
+      kernel::MfcKey key{rule.family, rule.source->address(), rule.group->address()};
       auto [it, inserted] = plan_.routes.try_emplace(key);
       PlannedRoute& r = it->second;
       if (!inserted && r.iif != in->ifindex) {
@@ -263,7 +263,7 @@ class Planner {
     for (const auto* l : links) {
       for (std::uint64_t gi = 0; gi < (std::uint64_t{1} << group_bits); ++gi) {
         for (std::uint64_t si = 0; si < (std::uint64_t{1} << source_bits); ++si) {
-          PlannedJoin pj;
+          kernel::PlannedJoin pj;
           pj.ifindex = l->ifindex;
           pj.group = offset(join.group, gi);
           if (join.source) pj.source = offset(*join.source, si);
@@ -344,10 +344,10 @@ bool RoutingPlan::vif_exhausted() const {
   return std::any_of(pending.begin(), pending.end(), [](const Pending& p) { return p.vif_exhausted; });
 }
 
-std::optional<std::string> refusal(const RoutingPlan& plan) {
+Result<void> applicable(const RoutingPlan& plan) {
   for (const auto& p : plan.pending)
-    if (p.vif_exhausted) return fmt::format("{} ({}) {}", p.what, p.origin, p.reason);
-  return std::nullopt;
+    if (p.vif_exhausted) return invalid(fmt::format("{} ({}) {}", p.what, p.origin, p.reason));
+  return success();
 }
 
 const Template* RoutingPlan::match(int family, std::string_view iif_name, const IpAddress& source,
@@ -363,4 +363,4 @@ void plan_one_more(RoutingPlan& plan, const PlanInput& input, const RouteRule& r
   plan = Planner(input, std::move(plan)).one_more(rule);
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

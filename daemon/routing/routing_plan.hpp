@@ -12,8 +12,10 @@
 // as pending with the reason, never silently dropped.
 #pragma once
 
+#include "common/result.hpp"
 #include "daemon/core/interface_table.hpp"
 #include "daemon/routing/kernel/mfc_key.hpp"
+#include "daemon/routing/kernel/bridge_state.hpp"
 #include "daemon/routing/kernel/static_joins.hpp"
 #include "daemon/routing/routing_config.hpp"
 #include "common/ip_address.hpp"
@@ -31,7 +33,7 @@
 #include <tuple>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 // A (*,G) route, or one whose source or group is a range: resolved into
 // (S,G) entries when the kernel reports traffic it has no entry for.
@@ -40,7 +42,7 @@ struct Template {
   std::string from;  // name or "eth+"
   std::optional<IpPrefix> source;
   IpPrefix group;
-  OifMap oifs;
+  kernel::OifMap oifs;
   std::vector<int> iifs;  // present interfaces matching `from`
   std::string origin;
   std::string description;
@@ -51,7 +53,7 @@ struct Template {
 
 struct PlannedRoute {
   int iif = 0;
-  OifMap oifs;
+  kernel::OifMap oifs;
   std::string origin;
   std::vector<std::string> missing_outputs;  // configured outputs not present now
 };
@@ -72,14 +74,9 @@ struct PlannedBlock {
   bool routed = false;  // its routes are in group_routes
 };
 
-struct PlannedMdb {
-  netlink::MdbEntry entry;
-  std::string origin;
-};
-
 struct RoutingPlan {
   std::vector<Template> templates;
-  std::map<MfcKey, PlannedRoute> routes;
+  std::map<kernel::MfcKey, PlannedRoute> routes;
   std::vector<Pending> pending;
   // Routes installed without some of their outputs, one per output that
   // matches no present, enabled interface (a late interface, or a typo
@@ -87,8 +84,8 @@ struct RoutingPlan {
   std::vector<Pending> incomplete;
   std::vector<PlannedBlock> blocks;
   std::vector<netlink::Route> group_routes;
-  std::set<PlannedJoin> joins;
-  std::vector<PlannedMdb> mdb;
+  std::set<kernel::PlannedJoin> joins;
+  std::vector<kernel::PlannedMdb> mdb;
   std::map<int, netlink::BridgeMulticast> bridges;  // bridge ifindex -> settings to enforce
   // family -> ifindex -> threshold: the interfaces that need a VIF.
   std::map<int, std::map<int, std::uint8_t>> vifs;
@@ -112,9 +109,10 @@ struct PlanInput {
   std::uint32_t table_ipv6 = netlink::default_mroute_table_ipv6;
 };
 
-// The reason a transaction refuses `plan` (a route needing a 33rd VIF),
-// if it does: what the daemon says at start and `joincastd --check` too.
-std::optional<std::string> refusal(const RoutingPlan& plan);
+// Whether a transaction may apply `plan`: an error naming the route that
+// would need a 33rd VIF if not, what the daemon says at start and
+// `joincastd --check` too.
+Result<void> applicable(const RoutingPlan& plan);
 
 // A join statement expands to at most this many (S,G) joins.
 constexpr std::size_t max_joins_per_statement = 1024;
@@ -127,4 +125,4 @@ RoutingPlan make_plan(const PlanInput& input);
 // path for `route add`: it touches one (S,G) entry, not all of them.
 void plan_one_more(RoutingPlan& plan, const PlanInput& input, const RouteRule& rule);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 
 namespace {
@@ -159,7 +159,7 @@ class Parser {
         error(where.file, where.line, pattern.column, fmt::format("include \"{}\": cannot be read", m));
         continue;
       }
-      parse(*text, m, depth + 1);
+      parse(text.value(), m, depth + 1);
     }
   }
 
@@ -318,9 +318,9 @@ class Parser {
   SmcrouteResult& result_;
 };
 
-std::optional<std::string> read_whole_file(const std::string& path) {
+Result<std::string> read_whole_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
+  if (!in) return Error(last_error(), fmt::format("{}: cannot be read", path));
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
@@ -354,7 +354,7 @@ SmcrouteResult read_smcroute_conf(const std::string& path) {
     result.errors.push_back({{path, 0, 0}, "cannot be read"});
     return result;
   }
-  return parse_smcroute_conf(*text, path, sources);
+  return parse_smcroute_conf(text.value(), path, sources);
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

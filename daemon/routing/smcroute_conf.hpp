@@ -15,6 +15,8 @@
 // missing makes its routes pending, not the file invalid.
 #pragma once
 
+#include "common/result.hpp"
+
 #include "daemon/core/interface_table.hpp"  // interface_matches, smcroute's "eth+"
 
 #include "common/ip_address.hpp"
@@ -26,7 +28,7 @@
 #include <string_view>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing {
 
 struct SourceLocation {
   std::string file;
@@ -79,12 +81,12 @@ struct SmcrouteResult {
 SmcrouteResult read_smcroute_conf(const std::string& path);
 
 // Parses text as if read from `name`; include lines are resolved with
-// `read_file` (nullopt: cannot be read) and `expand` (glob) so tests need
-// no files.
+// `read_file` (its text, or why it cannot be read) and `expand` (glob) so
+// tests need no files.
 struct SmcrouteSources {
-  std::function<std::optional<std::string>(const std::string& path)> read_file;
+  std::function<Result<std::string>(const std::string& path)> read_file;
   std::function<std::vector<std::string>(const std::string& pattern)> expand;
 };
 SmcrouteResult parse_smcroute_conf(std::string_view text, const std::string& name, const SmcrouteSources& sources);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 class ListenerView {
  public:
@@ -27,4 +27,4 @@ class ListenerView {
   virtual unsigned interface_index(const std::string& name) const = 0;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

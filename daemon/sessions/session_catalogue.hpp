@@ -11,7 +11,7 @@
 
 #include <string>
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 class SessionCatalogue {
  public:
@@ -32,4 +32,4 @@ class SessionCatalogue {
   virtual void on_dvb_failure(media::DvbTuner::FailureHandler handler) = 0;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

@@ -3,7 +3,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 namespace {
 
@@ -26,4 +26,4 @@ class AsioSessionTimer final : public SessionTimer {
 
 std::unique_ptr<SessionTimer> AsioSessionClock::timer() { return std::make_unique<AsioSessionTimer>(io_); }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

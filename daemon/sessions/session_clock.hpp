@@ -10,7 +10,7 @@
 #include <functional>
 #include <memory>
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 // One pending expiry at a time: start() replaces what was pending, and a
 // cancelled or replaced expiry never fires.
@@ -39,4 +39,4 @@ class AsioSessionClock final : public SessionClock {
   boost::asio::io_context& io_;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

@@ -4,7 +4,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 void parse_sessions(ConfigReader& r, const toml::table& root, SessionsSection& s) {
   const std::string path = "sessions";
@@ -81,4 +81,4 @@ void parse_sessions(ConfigReader& r, const toml::table& root, SessionsSection& s
   }
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 struct SessionsSection {
   std::string interface;  // where streams leave; empty: no sessions
@@ -38,4 +38,4 @@ struct SessionsSection {
 
 void parse_sessions(ConfigReader& r, const toml::table& root, SessionsSection& s);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

@@ -6,7 +6,7 @@
 
 #include "daemon/core/log.hpp"
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 void SessionManager::start_dvb(Entry& e) {
   const auto& target = std::get<DvbTarget>(e.resolved->target);
@@ -88,4 +88,4 @@ void SessionManager::on_dvb_failure(const media::DvbCarrier& carrier, const medi
   }
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 struct SessionManager::Entry {
   Entry(SessionClock& clock, const Address16& k)
@@ -40,4 +40,4 @@ struct SessionManager::Entry {
 Address16 group_key(const GroupAddress& g);
 GroupAddress key_group(const Address16& a);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

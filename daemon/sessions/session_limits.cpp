@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 std::optional<std::string> limit_refusal(const SessionsSection& config, const std::string& directory, unsigned running,
                                          unsigned running_same) {
@@ -13,4 +13,4 @@ std::optional<std::string> limit_refusal(const SessionsSection& config, const st
   return std::nullopt;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

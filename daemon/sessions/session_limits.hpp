@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 // Why one more session of `directory` may not start while `running`
 // sessions run, `running_same` of them of the same directory; nothing when
@@ -15,4 +15,4 @@ namespace joincast::daemon {
 std::optional<std::string> limit_refusal(const SessionsSection& config, const std::string& directory, unsigned running,
                                          unsigned running_same);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

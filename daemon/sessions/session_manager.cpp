@@ -11,7 +11,7 @@
 
 #include <random>
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 using namespace std::chrono;
 
@@ -243,7 +243,7 @@ std::optional<std::string> SessionManager::policy_refusal(const Entry& e, const 
                         e.group.address()};
   std::vector<std::string> names;
   for (int ifindex : interfaces) names.push_back(listeners_.interface_name(ifindex));
-  return daemon::policy_refusal(config_.policies, subject, names);
+  return sessions::policy_refusal(config_.policies, subject, names);
 }
 
 std::optional<std::string> SessionManager::limit_refusal(const Entry& e) const {
@@ -253,7 +253,7 @@ std::optional<std::string> SessionManager::limit_refusal(const Entry& e) const {
     total++;
     if (other->directory == e.directory) same++;
   }
-  return daemon::limit_refusal(config_, e.directory, total, same);
+  return sessions::limit_refusal(config_, e.directory, total, same);
 }
 
 void SessionManager::wait(Entry& e, const std::string& reason, milliseconds retry_after, const char* kind) {
@@ -573,4 +573,4 @@ void SessionManager::update_routes(Entry& e) {
   e.routed_to = std::move(to);
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

@@ -43,7 +43,7 @@
 #include <set>
 #include <string>
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 // What the state machine runs against; everything outlives the manager.
 struct SessionEnvironment {
@@ -160,4 +160,4 @@ class SessionManager final : public ConfiguredModule<SessionsSection> {
   bool stopping_ = false;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 namespace {
 
@@ -94,4 +94,4 @@ std::optional<std::string> policy_refusal(const std::vector<PolicyRule>& policie
                      subject.dvb ? "DVB services" : subject.directory);
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

@@ -16,7 +16,7 @@
 #include <variant>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 struct AllowAll {};
 struct AllowInternet {};
@@ -57,4 +57,4 @@ bool allows(const PolicyRule& rule, const PolicySubject& subject);
 std::optional<std::string> policy_refusal(const std::vector<PolicyRule>& policies, const PolicySubject& subject,
                                           const std::vector<std::string>& interfaces);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

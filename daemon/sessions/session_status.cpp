@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 using namespace std::chrono;
 
@@ -144,4 +144,4 @@ void SessionManager::collect_metrics(MetricsWriter& w) const {
   }
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

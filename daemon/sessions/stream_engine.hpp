@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 class StreamEngine {
  public:
@@ -39,4 +39,4 @@ class StreamEngine {
 using StreamEngineFactory = std::function<Result<std::unique_ptr<StreamEngine>>(
     unsigned threads, std::function<void(const media::SessionEvent&)> on_event)>;
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

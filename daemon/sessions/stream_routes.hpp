@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::sessions {
 
 class StreamRoutes {
  public:
@@ -23,4 +23,4 @@ class StreamRoutes {
   virtual Result<void> route(const GroupAddress& group, const std::string& from, std::vector<std::string> to) = 0;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::sessions

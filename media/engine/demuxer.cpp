@@ -77,7 +77,7 @@ Demuxer::~Demuxer() {
   avio_.reset();
 }
 
-Result<std::unique_ptr<Demuxer>> Demuxer::open(ReadFn read, std::string_view content_type, std::string& why) {
+Result<std::unique_ptr<Demuxer>> Demuxer::open(ReadFn read, std::string_view content_type) {
   std::unique_ptr<Demuxer> d(new Demuxer);
   d->read_ = std::move(read);
   auto* buffer = static_cast<unsigned char*>(av_malloc(kAvioBufferSize));
@@ -108,15 +108,15 @@ Result<std::unique_ptr<Demuxer>> Demuxer::open(ReadFn read, std::string_view con
     int r = av_probe_input_buffer2(d->avio_.get(), &input, "", fmt, 0, kProbeSize);
     if (r < 0 || !input) {
       avformat_free_context(fmt);
-      why = fmt::format("cannot recognise the stream format in its first {} kB{}", kProbeSize / 1024,
-                        content_type.empty() ? "" : fmt::format(" (declared \"{}\")", content_type));
-      return av_error(r < 0 ? r : AVERROR_INVALIDDATA);
+      return Error(av_error(r < 0 ? r : AVERROR_INVALIDDATA),
+                   fmt::format("cannot recognise the stream format in its first {} kB{}", kProbeSize / 1024,
+                               content_type.empty() ? "" : fmt::format(" (declared \"{}\")", content_type)));
     }
   }
   // On failure avformat_open_input frees fmt (but not our AVIO context).
   if (int r = avformat_open_input(&fmt, "", input, nullptr); r < 0) {
-    why = fmt::format("cannot open the stream as {}: {}", input ? input->name : "?", averror_text(r));
-    return av_error(r);
+    return Error(av_error(r),
+                 fmt::format("cannot open the stream as {}: {}", input ? input->name : "?", averror_text(r)));
   }
   d->fmt_.reset(fmt);
 
@@ -126,8 +126,8 @@ Result<std::unique_ptr<Demuxer>> Demuxer::open(ReadFn read, std::string_view con
   for (unsigned i = 0; i < fmt->nb_streams && index < 0; ++i)
     if (fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO) index = static_cast<int>(i);
   if (index < 0) {
-    why = fmt::format("no audio stream in the {} input", fmt->iformat->name);
-    return av_error(AVERROR_STREAM_NOT_FOUND);
+    return Error(av_error(AVERROR_STREAM_NOT_FOUND),
+                 fmt::format("no audio stream in the {} input", fmt->iformat->name));
   }
   for (unsigned i = 0; i < fmt->nb_streams; ++i)
     fmt->streams[i]->discard = static_cast<int>(i) == index ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
@@ -147,8 +147,7 @@ Result<std::unique_ptr<Demuxer>> Demuxer::open(ReadFn read, std::string_view con
     avcodec_parameters_copy(bsf->par_in, st->codecpar);
     bsf->time_base_in = st->time_base;
     if (int r = av_bsf_init(bsf); r < 0) {
-      why = fmt::format("cannot set up aac_adtstoasc: {}", averror_text(r));
-      return av_error(r);
+      return Error(av_error(r), fmt::format("cannot set up aac_adtstoasc: {}", averror_text(r)));
     }
   }
   d->note_tags();
@@ -159,13 +158,11 @@ Result<std::unique_ptr<Demuxer>> Demuxer::open(ReadFn read, std::string_view con
     d->pending_ = make_packet();
     if (!d->pending_) return errno_error(ENOMEM);
     if (auto r = d->read_raw(d->pending_.get()); !r) {
-      why = "no complete AAC frame at the start of the stream";
-      return r.error();
+      return Error(r.error(), "no complete AAC frame at the start of the stream");
     }
     d->parameters_changed_ = false;
     if (d->par_->extradata_size == 0) {
-      why = "the AAC stream has no ADTS header to take its configuration from";
-      return errno_error(EBADMSG);
+      return Error(errno_error(EBADMSG), "the AAC stream has no ADTS header to take its configuration from");
     }
   }
   return d;

@@ -37,9 +37,9 @@ class Demuxer {
   // (the session runs the demuxer on a fiber that yields in here).
   using ReadFn = std::function<int(std::uint8_t* buf, int size)>;
 
-  // Opens the stream. why gets a sentence for people on failure ("no audio
-  // stream in ogg input", the FFmpeg error, ...).
-  static Result<std::unique_ptr<Demuxer>> open(ReadFn read, std::string_view content_type, std::string& why);
+  // Opens the stream. A failure's message is a sentence for people ("no
+  // audio stream in ogg input", the FFmpeg error, ...).
+  static Result<std::unique_ptr<Demuxer>> open(ReadFn read, std::string_view content_type);
   ~Demuxer();
   Demuxer(const Demuxer&) = delete;
   Demuxer& operator=(const Demuxer&) = delete;

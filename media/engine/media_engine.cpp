@@ -40,11 +40,6 @@ void ffmpeg_log(void* avcl, int level, const char* format, va_list args) {
   if (g_log_handler) g_log_handler(level, text);
 }
 
-std::string set_why(std::string* why, std::string text) {
-  if (why) *why = text;
-  return text;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<MediaEngine>> MediaEngine::create(EngineOptions options) {
@@ -84,17 +79,15 @@ MediaEngine::~MediaEngine() {
   }
 }
 
-Result<SessionId> MediaEngine::start(SessionConfig config, SourceFactory make_source, std::string* why) {
+Result<SessionId> MediaEngine::start(SessionConfig config, SourceFactory make_source) {
   const auto& group = config.group;
   const std::string group_text = sdp_address(group);
   if (!group.is_multicast()) {
-    set_why(why, fmt::format("{} is not a multicast group", group_text));
-    return errno_error(EINVAL);
+    return Error(errno_error(EINVAL), fmt::format("{} is not a multicast group", group_text));
   }
   auto ifindex = interface_index(config.interface);
   if (!ifindex) {
-    set_why(why, fmt::format("no network interface named \"{}\"", config.interface));
-    return ifindex.error();
+    return Error(ifindex.error(), fmt::format("no network interface named \"{}\"", config.interface));
   }
   boost::asio::ip::address source;
   if (config.source_address) {
@@ -102,19 +95,17 @@ Result<SessionId> MediaEngine::start(SessionConfig config, SourceFactory make_so
   } else {
     auto a = interface_address(config.interface, group.is_v6());
     if (!a) {
-      set_why(why, fmt::format("interface {} has no global {} address to send {} from; set a source address",
-                               config.interface, group.is_v6() ? "IPv6" : "IPv4", group_text));
-      return a.error();
+      return Error(a.error(), fmt::format("interface {} has no global {} address to send {} from; set a source address",
+                                          config.interface, group.is_v6() ? "IPv6" : "IPv4", group_text));
     }
     source = a.value();
   }
   if (source.is_v6() != group.is_v6()) {
-    set_why(why, fmt::format("source address {} and group {} are of different families", sdp_address(source), group_text));
-    return errno_error(EINVAL);
+    return Error(errno_error(EINVAL), fmt::format("source address {} and group {} are of different families",
+                                                  sdp_address(source), group_text));
   }
   if (config.hop_limit == 0 || config.hop_limit > 255) {
-    set_why(why, fmt::format("hop limit {} is outside 1..255", config.hop_limit));
-    return errno_error(EINVAL);
+    return Error(errno_error(EINVAL), fmt::format("hop limit {} is outside 1..255", config.hop_limit));
   }
   // 1500 at most: receivers do not expect jumbo RTP packets.
   auto if_mtu = interface_mtu(config.interface);
@@ -136,9 +127,8 @@ Result<SessionId> MediaEngine::start(SessionConfig config, SourceFactory make_so
   auto sock = worker->sender_socket(
       {source, setup.ifindex, setup.config.hop_limit, setup.config.multicast_loop, setup.config.rtp_port});
   if (!sock) {
-    set_why(why, fmt::format("cannot send from {} on {}: {}", sdp_address(source), setup.config.interface,
-                             sock.error().message()));
-    return sock.error();
+    return Error(sock.error(), fmt::format("cannot send from {} on {}: {}", sdp_address(source), setup.config.interface,
+                                           sock.error().message()));
   }
   setup.send_socket = sock.value();
   ReceiverSocketOptions rtcp;
@@ -147,25 +137,20 @@ Result<SessionId> MediaEngine::start(SessionConfig config, SourceFactory make_so
   rtcp.ifindex = setup.ifindex;
   auto rtcp_fd = open_receiver_socket(rtcp);
   if (!rtcp_fd) {
-    set_why(why, fmt::format("cannot listen for RTCP on [{}]:{} ({}): {}", group_text, rtcp.port, setup.config.interface,
-                             rtcp_fd.error().message()));
-    return rtcp_fd.error();
+    return Error(rtcp_fd.error(), fmt::format("cannot listen for RTCP on [{}]:{} ({}): {}", group_text, rtcp.port,
+                                              setup.config.interface, rtcp_fd.error().message()));
   }
   setup.rtcp_socket = std::move(rtcp_fd.value());
 
   std::unique_ptr<ByteSource> byte_source;  // none when another program sends (announce())
   if (!setup.config.announce_only) {
-    std::string source_why;
-    auto source_object = make_source(worker->executor(), source_why);
+    auto source_object = make_source(worker->executor());
     if (!source_object) {
-      set_why(why, source_why.empty() ? fmt::format("cannot create the source: {}", source_object.error().message())
-                                      : source_why);
-      return source_object.error();
+      const Error& e = source_object.error();
+      if (e.has_message()) return e;
+      return Error(e, fmt::format("cannot create the source: {}", e.message()));
     }
-    if (!source_object.value()) {
-      set_why(why, "the source factory returned no source");
-      return errno_error(EINVAL);
-    }
+    if (!source_object.value()) return Error(errno_error(EINVAL), "the source factory returned no source");
     byte_source = std::move(source_object.value());
   }
 
@@ -178,9 +163,9 @@ Result<SessionId> MediaEngine::start(SessionConfig config, SourceFactory make_so
   return id;
 }
 
-Result<SessionId> MediaEngine::announce(SessionConfig config, RtpMapping mapping, std::string* why) {
+Result<SessionId> MediaEngine::announce(SessionConfig config, RtpMapping mapping) {
   config.announce_only = std::move(mapping);
-  return start(std::move(config), {}, why);
+  return start(std::move(config), {});
 }
 
 Result<MediaEngine::Entry> MediaEngine::find(SessionId id) const {

@@ -2,7 +2,7 @@
 // one process on a small pool of worker threads.
 //
 //   auto engine = MediaEngine::create({.threads = 2, .on_event = ...});
-//   auto id = engine.value()->start(config, [](auto executor, std::string& why) {
+//   auto id = engine.value()->start(config, [](auto executor) {
 //     return FileSource::open(executor, "/srv/a.mp3", {.loop = true});
 //   });
 //   engine->listener_appeared(*id);          // announce now
@@ -61,10 +61,9 @@ struct EngineOptions {
 
 class MediaEngine {
  public:
-  // Creates a source on the executor the session will run on; on failure
-  // it may say why in the string ("cannot open /srv/a.mp3: ...").
-  using SourceFactory =
-      std::function<Result<std::unique_ptr<ByteSource>>(boost::asio::any_io_executor, std::string& why)>;
+  // Creates a source on the executor the session will run on; a failure's
+  // message may say why ("cannot open /srv/a.mp3: ...").
+  using SourceFactory = std::function<Result<std::unique_ptr<ByteSource>>(boost::asio::any_io_executor)>;
 
   static Result<std::unique_ptr<MediaEngine>> create(EngineOptions options = {});
   // Stops every session (with SAP deletions and BYEs) and the workers.
@@ -75,12 +74,12 @@ class MediaEngine {
   // Starts a session. Errors that can be known now come back now: an
   // unknown interface, no usable source address, a group that is not
   // multicast or not of the source's family, sockets, the source factory.
-  // why (if given) gets a sentence naming the input.
-  Result<SessionId> start(SessionConfig config, SourceFactory make_source, std::string* why = nullptr);
+  // The error's message is a sentence naming the input.
+  Result<SessionId> start(SessionConfig config, SourceFactory make_source);
   // Announces a stream another program sends to config.group (dvblast's
   // MPEG-TS): SAP/SDP described by mapping, listeners' RTCP collected, no
   // RTP from us. Running at once; stop() deletes the announcement.
-  Result<SessionId> announce(SessionConfig config, RtpMapping mapping, std::string* why = nullptr);
+  Result<SessionId> announce(SessionConfig config, RtpMapping mapping);
   // A new listener joined the group: announce the SDP on it now.
   Result<void> listener_appeared(SessionId id);
   // A host joined a well-known SAP group (is_sap_well_known_group()):

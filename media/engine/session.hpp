@@ -112,6 +112,8 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   bool open_packetizer(const AVCodecParameters& par, AVRational time_base);
   void on_muxed(std::span<std::byte> datagram);
   void pipeline_failed(std::error_code ec, std::string message);
+  // A failure whose Error carries the message, if it has one.
+  void pipeline_failed(const Error& e) { pipeline_failed(e.code(), e.has_message() ? e.message() : std::string()); }
 
   // Worker side.
   void resume_fiber();

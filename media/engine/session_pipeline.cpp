@@ -155,11 +155,10 @@ void Session::pipeline() {
 }
 
 void Session::demux_pipeline(const std::string& content_type) {
-  std::string why;
-  auto opened = Demuxer::open([this](std::uint8_t* buf, int size) { return read_input(buf, size); }, content_type, why);
+  auto opened = Demuxer::open([this](std::uint8_t* buf, int size) { return read_input(buf, size); }, content_type);
   if (!opened) {
     if (cancel_) return;
-    pipeline_failed(opened.error(), why);
+    pipeline_failed(opened.error());
     return;
   }
   demuxer_ = std::move(opened.value());
@@ -295,14 +294,13 @@ bool Session::open_packetizer(const AVCodecParameters& par, AVRational time_base
           (rtp_streams_++ * 0x9e3779b9u);
   if (ssrc_ == 0) ssrc_ = 1;
   ts_offset_.reset();
-  std::string why;
   RtpPacketizer::Options options;
   options.ssrc = ssrc_;
   options.cname = setup_.config.cname;
   options.packet_size = setup_.packet_size;
-  auto p = RtpPacketizer::open(par, time_base, m.value(), options, [this](std::span<std::byte> d) { on_muxed(d); }, why);
+  auto p = RtpPacketizer::open(par, time_base, m.value(), options, [this](std::span<std::byte> d) { on_muxed(d); });
   if (!p) {
-    pipeline_failed(p.error(), why);
+    pipeline_failed(p.error());
     return false;
   }
   if (packetizer_ || pacing_) {

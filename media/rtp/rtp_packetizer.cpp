@@ -19,8 +19,7 @@ int RtpPacketizer::write_packet(void* opaque, std::uint8_t* buf, int size) {
 }
 
 Result<std::unique_ptr<RtpPacketizer>> RtpPacketizer::open(const AVCodecParameters& par, AVRational input_time_base,
-                                                           const RtpMapping& mapping, Options options, Sink sink,
-                                                           std::string& why) {
+                                                           const RtpMapping& mapping, Options options, Sink sink) {
   std::unique_ptr<RtpPacketizer> p(new RtpPacketizer);
   p->options_ = std::move(options);
   p->sink_ = std::move(sink);
@@ -40,8 +39,7 @@ Result<std::unique_ptr<RtpPacketizer>> RtpPacketizer::open(const AVCodecParamete
 
   AVFormatContext* oc = nullptr;
   if (int r = avformat_alloc_output_context2(&oc, av_guess_format("rtp", nullptr, nullptr), nullptr, nullptr); r < 0) {
-    why = "libavformat has no RTP muxer";
-    return av_error(r);
+    return Error(av_error(r), "libavformat has no RTP muxer");
   }
   p->fmt_.reset(oc);
   oc->pb = p->avio_.get();
@@ -65,8 +63,7 @@ Result<std::unique_ptr<RtpPacketizer>> RtpPacketizer::open(const AVCodecParamete
   int r = avformat_write_header(oc, &opts);
   av_dict_free(&opts);
   if (r < 0) {
-    why = fmt::format("the RTP muxer refused {}: {}", mapping.codec_name, av_error(r).message());
-    return av_error(r);
+    return Error(av_error(r), fmt::format("the RTP muxer refused {}: {}", mapping.codec_name, av_error(r).message()));
   }
   p->header_written_ = true;
   return p;

@@ -33,8 +33,7 @@ class RtpPacketizer {
   };
 
   static Result<std::unique_ptr<RtpPacketizer>> open(const AVCodecParameters& par, AVRational input_time_base,
-                                                     const RtpMapping& mapping, Options options, Sink sink,
-                                                     std::string& why);
+                                                     const RtpMapping& mapping, Options options, Sink sink);
   ~RtpPacketizer();
   RtpPacketizer(const RtpPacketizer&) = delete;
   RtpPacketizer& operator=(const RtpPacketizer&) = delete;

@@ -13,7 +13,8 @@ namespace joincast::media {
 
 namespace {
 
-std::error_code bad_url() { return std::make_error_code(std::errc::invalid_argument); }
+// An unusable URL, with the message naming it and what is wrong.
+Error bad_url(std::string message) { return invalid(std::move(message)); }
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
@@ -38,14 +39,14 @@ bool number(std::string_view text, T& out) {
 
 }  // namespace
 
-Result<ToneOptions> parse_tone_url(std::string_view url, bool* cycle_titles, std::string& why) {
+Result<ToneOptions> parse_tone_url(std::string_view url, bool* cycle_titles) {
   constexpr std::string_view prefix = "test:tone";
   if (!starts_with(url, prefix) || (url.size() > prefix.size() && url[prefix.size()] != '?')) {
-    why = "\"" + std::string(url) + "\" is not a test:tone URL";
-    return bad_url();
+    return bad_url("\"" + std::string(url) + "\" is not a test:tone URL");
   }
   ToneOptions options;
   bool ok = true;
+  std::string problem;
   std::string_view query = url.size() > prefix.size() ? url.substr(prefix.size() + 1) : std::string_view{};
   for_each_param(query, [&](std::string_view key, std::string_view value) {
     if (!ok) return;
@@ -53,14 +54,14 @@ Result<ToneOptions> parse_tone_url(std::string_view url, bool* cycle_titles, std
       double hz = 0;
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), hz);
       if (ec != std::errc() || p != value.data() + value.size() || hz < 20 || hz > 20000) {
-        why = "frequency must be 20..20000 Hz";
+        problem = "frequency must be 20..20000 Hz";
         ok = false;
       }
       options.frequency_hz = hz;
     } else if (key == "codec") {
       auto codec = parse_tone_codec(value);
       if (!codec) {
-        why = "codec must be mp3, aac, opus, vorbis or mpegts, not \"" + std::string(value) + "\"";
+        problem = "codec must be mp3, aac, opus, vorbis or mpegts, not \"" + std::string(value) + "\"";
         ok = false;
       } else {
         options.codec = *codec;
@@ -68,34 +69,33 @@ Result<ToneOptions> parse_tone_url(std::string_view url, bool* cycle_titles, std
     } else if (key == "bitrate") {
       unsigned kbps = 0;
       if (!number(value, kbps) || kbps < 8 || kbps > 512) {
-        why = "bitrate must be 8..512 kbit/s";
+        problem = "bitrate must be 8..512 kbit/s";
         ok = false;
       }
       options.bitrate = kbps * 1000;
     } else if (key == "title") {
       if (cycle_titles) *cycle_titles = value == "cycle";
     } else {
-      why = "unknown parameter \"" + std::string(key) + "\"";
+      problem = "unknown parameter \"" + std::string(key) + "\"";
       ok = false;
     }
   });
   if (!ok) {
-    why = "\"" + std::string(url) + "\": " + why;
-    return bad_url();
+    return bad_url("\"" + std::string(url) + "\": " + problem);
   }
   return options;
 }
 
-Result<SourcePlan> plan_source(const std::string& url, const std::shared_ptr<HttpClient>& http, std::string& why) {
+Result<SourcePlan> plan_source(const std::string& url, const std::shared_ptr<HttpClient>& http) {
   SourcePlan plan;
   if (starts_with(url, "test:")) {
     TestToneTitles titles;
-    auto tone = parse_tone_url(url, &titles.cycle, why);
+    auto tone = parse_tone_url(url, &titles.cycle);
     if (!tone) return tone.error();
     plan.kind = "test";
-    plan.factory = [options = tone.value(), titles](boost::asio::any_io_executor executor,
-                                                    std::string& failure) -> Result<std::unique_ptr<ByteSource>> {
-      auto source = TestToneSource::create(std::move(executor), options, failure, titles);
+    plan.factory = [options = tone.value(),
+                    titles](boost::asio::any_io_executor executor) -> Result<std::unique_ptr<ByteSource>> {
+      auto source = TestToneSource::create(std::move(executor), options, titles);
       if (!source) return source.error();
       return std::unique_ptr<ByteSource>(std::move(source).value());
     };
@@ -103,13 +103,12 @@ Result<SourcePlan> plan_source(const std::string& url, const std::shared_ptr<Htt
   }
   if (starts_with(url, "http://") || starts_with(url, "https://")) {
     if (!http) {
-      why = "\"" + url + "\": no HTTP client configured";
-      return bad_url();
+      return bad_url("\"" + url + "\": no HTTP client configured");
     }
     plan.kind = "http";
     plan.status = std::make_shared<SourceStatusBox>();
-    plan.factory = [http, url, box = plan.status](boost::asio::any_io_executor executor,
-                                                  std::string&) -> Result<std::unique_ptr<ByteSource>> {
+    plan.factory = [http, url,
+                    box = plan.status](boost::asio::any_io_executor executor) -> Result<std::unique_ptr<ByteSource>> {
       // Connections on the session's own worker, trust shared with the daemon's client.
       auto source = std::make_unique<HttpSource>(http->on(std::move(executor)), url);
       source->on_status([box](const SourceStatus& s) { box->set(s); });
@@ -120,19 +119,14 @@ Result<SourcePlan> plan_source(const std::string& url, const std::shared_ptr<Htt
   if (starts_with(url, "file://")) {
     std::string path = url.substr(7);
     if (path.empty() || path.front() != '/') {
-      why = "\"" + url + "\": a file URL needs an absolute path (file:///...)";
-      return bad_url();
+      return bad_url("\"" + url + "\": a file URL needs an absolute path (file:///...)");
     }
     plan.kind = "file";
-    plan.factory = [path](boost::asio::any_io_executor executor,
-                          std::string& failure) -> Result<std::unique_ptr<ByteSource>> {
+    plan.factory = [path](boost::asio::any_io_executor executor) -> Result<std::unique_ptr<ByteSource>> {
       FileSourceOptions options;
       options.loop = true;  // a station plays until its last listener leaves
       auto source = FileSource::open(std::move(executor), path, options);
-      if (!source) {
-        failure = "cannot open " + path + ": " + source.error().message();
-        return source.error();
-      }
+      if (!source) return Error(source.error(), "cannot open " + path + ": " + source.error().message());
       return std::unique_ptr<ByteSource>(std::move(source).value());
     };
     return plan;
@@ -149,16 +143,14 @@ Result<SourcePlan> plan_source(const std::string& url, const std::shared_ptr<Htt
     if (!rest.empty() && rest.front() == '[') {
       auto close = rest.find(']');
       if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':') {
-        why = "\"" + url + "\": write an IPv6 address as [address]:port";
-        return bad_url();
+        return bad_url("\"" + url + "\": write an IPv6 address as [address]:port");
       }
       host = std::string(rest.substr(1, close - 1));
       port_text = rest.substr(close + 2);
     } else {
       auto colon = rest.rfind(':');
       if (colon == std::string_view::npos) {
-        why = "\"" + url + "\": a port is required";
-        return bad_url();
+        return bad_url("\"" + url + "\": a port is required");
       }
       host = std::string(rest.substr(0, colon));
       port_text = rest.substr(colon + 1);
@@ -167,24 +159,21 @@ Result<SourcePlan> plan_source(const std::string& url, const std::shared_ptr<Htt
     boost::system::error_code ec;
     options.address = boost::asio::ip::make_address(host, ec);
     if (ec || !number(port_text, options.port) || options.port == 0) {
-      why = "\"" + url + "\": not an address and port";
-      return bad_url();
+      return bad_url("\"" + url + "\": not an address and port");
     }
     options.payload = starts_with(url, "rtp://") ? UdpSourceOptions::Payload::rtp : UdpSourceOptions::Payload::automatic;
     for_each_param(query, [&](std::string_view key, std::string_view value) {
       if (key == "interface") options.interface = std::string(value);
     });
     plan.kind = "udp";
-    plan.factory = [options](boost::asio::any_io_executor executor,
-                             std::string& failure) -> Result<std::unique_ptr<ByteSource>> {
-      auto source = UdpSource::open(std::move(executor), options, failure);
+    plan.factory = [options](boost::asio::any_io_executor executor) -> Result<std::unique_ptr<ByteSource>> {
+      auto source = UdpSource::open(std::move(executor), options);
       if (!source) return source.error();
       return std::unique_ptr<ByteSource>(std::move(source).value());
     };
     return plan;
   }
-  why = "\"" + url + "\": unsupported URL scheme (test:, http://, https://, file://, udp://, rtp://)";
-  return bad_url();
+  return bad_url("\"" + url + "\": unsupported URL scheme (test:, http://, https://, file://, udp://, rtp://)");
 }
 
 }  // namespace joincast::media

@@ -55,10 +55,10 @@ struct SourcePlan {
 
 // Checks url and returns how to make its source. http may be null when no
 // http(s) URL is to be played.
-Result<SourcePlan> plan_source(const std::string& url, const std::shared_ptr<HttpClient>& http, std::string& why);
+Result<SourcePlan> plan_source(const std::string& url, const std::shared_ptr<HttpClient>& http);
 
 // The test: URL's tone (test:tone?frequency=HZ&codec=mp3|aac|opus|vorbis|mpegts
 // &bitrate=KBPS[&title=cycle]).
-Result<ToneOptions> parse_tone_url(std::string_view url, bool* cycle_titles, std::string& why);
+Result<ToneOptions> parse_tone_url(std::string_view url, bool* cycle_titles);
 
 }  // namespace joincast::media

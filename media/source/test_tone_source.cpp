@@ -21,9 +21,8 @@ struct TestToneSource::State {
 };
 
 Result<std::unique_ptr<TestToneSource>> TestToneSource::create(boost::asio::any_io_executor executor,
-                                                               const ToneOptions& options, std::string& why,
-                                                               TestToneTitles titles) {
-  auto encoder = ToneEncoder::create(options, why);
+                                                               const ToneOptions& options, TestToneTitles titles) {
+  auto encoder = ToneEncoder::create(options);
   if (!encoder) return encoder.error();
   auto state = std::make_shared<State>();
   state->executor = std::move(executor);

@@ -27,7 +27,7 @@ struct TestToneTitles {
 class TestToneSource final : public ByteSource {
  public:
   static Result<std::unique_ptr<TestToneSource>> create(boost::asio::any_io_executor executor, const ToneOptions& options,
-                                                        std::string& why, TestToneTitles titles = {});
+                                                        TestToneTitles titles = {});
   ~TestToneSource() override;
 
   void start(ByteSink& sink) override;

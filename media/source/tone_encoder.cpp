@@ -70,7 +70,7 @@ int ToneEncoder::write_packet(void* opaque, std::uint8_t* buf, int size) {
   return size;
 }
 
-Result<std::unique_ptr<ToneEncoder>> ToneEncoder::create(const ToneOptions& options, std::string& why) {
+Result<std::unique_ptr<ToneEncoder>> ToneEncoder::create(const ToneOptions& options) {
   std::unique_ptr<ToneEncoder> t(new ToneEncoder);
   t->options_ = options;
   const auto& c = choice(options.codec);
@@ -78,8 +78,7 @@ Result<std::unique_ptr<ToneEncoder>> ToneEncoder::create(const ToneOptions& opti
   for (const char* name : c.encoders)
     if (name && (codec = avcodec_find_encoder_by_name(name))) break;
   if (!codec) {
-    why = fmt::format("no {} encoder in this FFmpeg build", c.label);
-    return errno_error(ENOTSUP);
+    return Error(errno_error(ENOTSUP), fmt::format("no {} encoder in this FFmpeg build", c.label));
   }
   t->encoder_.reset(avcodec_alloc_context3(codec));
   if (!t->encoder_) return errno_error(ENOMEM);
@@ -101,13 +100,11 @@ Result<std::unique_ptr<ToneEncoder>> ToneEncoder::create(const ToneOptions& opti
   }
   const AVOutputFormat* oformat = av_guess_format(c.muxer, nullptr, nullptr);
   if (!oformat) {
-    why = fmt::format("no {} muxer in this FFmpeg build", c.muxer);
-    return errno_error(ENOTSUP);
+    return Error(errno_error(ENOTSUP), fmt::format("no {} muxer in this FFmpeg build", c.muxer));
   }
   if (oformat->flags & AVFMT_GLOBALHEADER) enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   if (int r = avcodec_open2(enc, codec, nullptr); r < 0) {
-    why = fmt::format("cannot open the {} encoder: {}", codec->name, av_error(r).message());
-    return av_error(r);
+    return Error(av_error(r), fmt::format("cannot open the {} encoder: {}", codec->name, av_error(r).message()));
   }
 
   constexpr int kBuffer = 4096;
@@ -137,8 +134,7 @@ Result<std::unique_ptr<ToneEncoder>> ToneEncoder::create(const ToneOptions& opti
   int r = avformat_write_header(oc, &opts);
   av_dict_free(&opts);
   if (r < 0) {
-    why = fmt::format("cannot start the {} muxer: {}", c.muxer, av_error(r).message());
-    return av_error(r);
+    return Error(av_error(r), fmt::format("cannot start the {} muxer: {}", c.muxer, av_error(r).message()));
   }
   t->frame_.reset(av_frame_alloc());
   t->packet_ = make_packet();

@@ -34,7 +34,7 @@ struct ToneOptions {
 
 class ToneEncoder {
  public:
-  static Result<std::unique_ptr<ToneEncoder>> create(const ToneOptions& options, std::string& why);
+  static Result<std::unique_ptr<ToneEncoder>> create(const ToneOptions& options);
   ~ToneEncoder();
   ToneEncoder(const ToneEncoder&) = delete;
   ToneEncoder& operator=(const ToneEncoder&) = delete;

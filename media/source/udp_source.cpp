@@ -26,8 +26,7 @@ struct UdpSource::State {
   explicit State(boost::asio::any_io_executor ex) : socket(std::move(ex)) {}
 };
 
-Result<std::unique_ptr<UdpSource>> UdpSource::open(boost::asio::any_io_executor executor, UdpSourceOptions options,
-                                                   std::string& why) {
+Result<std::unique_ptr<UdpSource>> UdpSource::open(boost::asio::any_io_executor executor, UdpSourceOptions options) {
   ReceiverSocketOptions r;
   r.group = options.address;
   r.port = options.port;
@@ -35,15 +34,15 @@ Result<std::unique_ptr<UdpSource>> UdpSource::open(boost::asio::any_io_executor 
   if (options.address.is_multicast()) {
     auto index = interface_index(options.interface);
     if (!index) {
-      why = fmt::format("no network interface named \"{}\" to join {} on", options.interface, sdp_address(options.address));
-      return index.error();
+      return Error(index.error(), fmt::format("no network interface named \"{}\" to join {} on", options.interface,
+                                              sdp_address(options.address)));
     }
     r.ifindex = index.value();
   }
   auto fd = open_receiver_socket(r);
   if (!fd) {
-    why = fmt::format("cannot receive on [{}]:{}: {}", sdp_address(options.address), options.port, fd.error().message());
-    return fd.error();
+    return Error(fd.error(), fmt::format("cannot receive on [{}]:{}: {}", sdp_address(options.address), options.port,
+                                         fd.error().message()));
   }
   auto state = std::make_shared<State>(std::move(executor));
   boost::system::error_code ec;

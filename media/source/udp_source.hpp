@@ -35,8 +35,7 @@ struct UdpSourceOptions {
 
 class UdpSource final : public ByteSource {
  public:
-  static Result<std::unique_ptr<UdpSource>> open(boost::asio::any_io_executor executor, UdpSourceOptions options,
-                                                 std::string& why);
+  static Result<std::unique_ptr<UdpSource>> open(boost::asio::any_io_executor executor, UdpSourceOptions options);
   ~UdpSource() override;
 
   void start(ByteSink& sink) override;

@@ -65,12 +65,9 @@ MediaEngine::SourceFactory source_factory(const json& s, std::string& error) {
     o.loop = s.value("loop", false);
     o.content_type = s.value("content_type", "");
     std::string path = s.value("path", "");
-    return [path, o](boost::asio::any_io_executor ex, std::string& why) -> Result<std::unique_ptr<ByteSource>> {
+    return [path, o](boost::asio::any_io_executor ex) -> Result<std::unique_ptr<ByteSource>> {
       auto f = FileSource::open(std::move(ex), path, o);
-      if (!f) {
-        why = "cannot open " + path + ": " + f.error().message();
-        return f.error();
-      }
+      if (!f) return joincast::Error(f.error(), "cannot open " + path + ": " + f.error().message());
       return std::unique_ptr<ByteSource>(std::move(f.value()));
     };
   }
@@ -86,8 +83,8 @@ MediaEngine::SourceFactory source_factory(const json& s, std::string& error) {
     o.bitrate = s.value("bitrate", 128000u);
     o.sample_rate = s.value("sample_rate", 0u);
     o.channels = s.value("channels", 2u);
-    return [o](boost::asio::any_io_executor ex, std::string& why) -> Result<std::unique_ptr<ByteSource>> {
-      auto t = TestToneSource::create(std::move(ex), o, why);
+    return [o](boost::asio::any_io_executor ex) -> Result<std::unique_ptr<ByteSource>> {
+      auto t = TestToneSource::create(std::move(ex), o);
       if (!t) return t.error();
       return std::unique_ptr<ByteSource>(std::move(t.value()));
     };
@@ -108,8 +105,8 @@ MediaEngine::SourceFactory source_factory(const json& s, std::string& error) {
                 : payload == "rtp" ? UdpSourceOptions::Payload::rtp
                                    : UdpSourceOptions::Payload::automatic;
     o.content_type = s.value("content_type", "");
-    return [o](boost::asio::any_io_executor ex, std::string& why) -> Result<std::unique_ptr<ByteSource>> {
-      auto u = UdpSource::open(std::move(ex), o, why);
+    return [o](boost::asio::any_io_executor ex) -> Result<std::unique_ptr<ByteSource>> {
+      auto u = UdpSource::open(std::move(ex), o);
       if (!u) return u.error();
       return std::unique_ptr<ByteSource>(std::move(u.value()));
     };
@@ -144,9 +141,8 @@ json start(MediaEngine& engine, const json& req) {
   std::string error;
   auto factory = source_factory(req.value("source", json::object()), error);
   if (!factory) return fail(error);
-  std::string why;
-  auto id = engine.start(std::move(c), factory, &why);
-  if (!id) return fail(why.empty() ? id.error().message() : why);
+  auto id = engine.start(std::move(c), factory);
+  if (!id) return fail(id.error().message());
   return {{"ok", true}, {"session", id.value()}, {"t_ns", t}};
 }
 

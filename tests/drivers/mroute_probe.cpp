@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "link watcher: {}\n", r.error().message());
     return 1;
   }
-  daemon::RouteController routes(io, control, daemon::RoutingSection{}, links);
+  daemon::routing::RouteController routes(io, control, daemon::routing::RoutingSection{}, links);
   if (auto r = routes.start(); !r) {
     fmt::print(stderr, "routing: {}\n", r.error().message());
     return 1;
@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "subscribe_membership: {}\n", sub.error().message());
     return 1;
   }
-  daemon::MembershipTap::Subscription subscription = std::move(sub.value());
+  daemon::routing::MembershipTap::Subscription subscription = std::move(sub.value());
   std::cout << nlohmann::json{{"ready", true}}.dump() << std::endl;
 
   boost::asio::posix::stream_descriptor in(io, ::dup(STDIN_FILENO));

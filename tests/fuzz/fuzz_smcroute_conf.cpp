@@ -18,10 +18,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                               {"/etc/smcroute.d/a.conf", std::string(in.field(1))},
                                               {"/etc/smcroute.d/b.conf", std::string(in.field(2))},
                                               {"/etc/smcroute.d/c.conf", std::string(in.field(3))}};
-  daemon::SmcrouteSources sources{
-      [&](const std::string& path) -> std::optional<std::string> {
+  daemon::routing::SmcrouteSources sources{
+      [&](const std::string& path) -> joincast::Result<std::string> {
         auto it = files.find(path);
-        if (it == files.end()) return std::nullopt;
+        if (it == files.end()) return joincast::Error(std::errc::no_such_file_or_directory);
         return it->second;
       },
       [&](const std::string& pattern) {
@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         return out;
       }};
-  auto r = daemon::parse_smcroute_conf(files["/etc/smcroute.conf"], "/etc/smcroute.conf", sources);
+  auto r = daemon::routing::parse_smcroute_conf(files["/etc/smcroute.conf"], "/etc/smcroute.conf", sources);
   FUZZ_CHECK(!r.conf.files.empty() && r.conf.files.size() <= 257);
   for (const auto& e : r.errors) {
     FUZZ_CHECK(!e.message.empty());

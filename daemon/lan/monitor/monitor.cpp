@@ -80,9 +80,9 @@ void Monitor::stop() {
   program_.reset();  // detaches from every interface
 }
 
-std::vector<PlannedJoin> Monitor::joins_for(const Binding& b) const {
+std::vector<routing::kernel::PlannedJoin> Monitor::joins_for(const Binding& b) const {
   const MonitorEntry& e = config_.entries[b.entry];
-  std::vector<PlannedJoin> joins;
+  std::vector<routing::kernel::PlannedJoin> joins;
   // Source-specific when every allowed sender of the group's family is one
   // host: the switches' reports then name them (IGMPv3/MLDv2 INCLUDE).
   std::vector<IpAddress> sources;
@@ -258,7 +258,7 @@ nlohmann::json Monitor::binding_json(const Active& a, const std::vector<BoundUdp
                       {"port", b.port},
                       {"rewrite_to", e.rewrite ? nlohmann::json(b.local.to_string()) : nlohmann::json(nullptr)},
                       {"source_specific", std::any_of(a.joins.begin(), a.joins.end(),
-                                                      [](const PlannedJoin& p) { return p.source.has_value(); })},
+                                                      [](const routing::kernel::PlannedJoin& p) { return p.source.has_value(); })},
                       {"joined", a.joins.size()},
                       {"origin", e.origin}};
   nlohmann::json senders = nlohmann::json::array();

@@ -53,7 +53,7 @@ class Monitor final : public ConfiguredModule<MonitorSection> {
   struct Active {
     Binding binding;
     std::uint32_t id = 0;           // counters slot
-    std::vector<PlannedJoin> joins;  // held now
+    std::vector<routing::kernel::PlannedJoin> joins;  // held now
     std::string error;              // why it is not (fully) in force
   };
 
@@ -61,7 +61,7 @@ class Monitor final : public ConfiguredModule<MonitorSection> {
   void reconcile();
   void activate(const Binding& b, Active& a);
   void deactivate(Active& a);
-  std::vector<PlannedJoin> joins_for(const Binding& b) const;
+  std::vector<routing::kernel::PlannedJoin> joins_for(const Binding& b) const;
   jc_mon_entry entry_for(const Binding& b, std::uint32_t id) const;
   void check_listeners();
   void schedule_listener_check();
@@ -73,7 +73,7 @@ class Monitor final : public ConfiguredModule<MonitorSection> {
   LinkWatcher& links_;
   LinkWatcher::Subscription link_subscription_;
   std::unique_ptr<MonitorProgram> program_;
-  StaticJoins joins_;
+  routing::kernel::StaticJoins joins_;
   std::map<Key, Active> active_;
   std::vector<PendingGroup> pending_;
   std::set<std::uint32_t> free_ids_;

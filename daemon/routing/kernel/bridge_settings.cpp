@@ -1,7 +1,7 @@
 // bridge_settings.cpp — see bridge_settings.hpp.
 #include "daemon/routing/kernel/bridge_settings.hpp"
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 bool same_mdb(const netlink::MdbEntry& a, const netlink::MdbEntry& b) {
   return a.bridge == b.bridge && a.port == b.port && a.group == b.group && a.source == b.source && a.vid == b.vid &&
@@ -36,4 +36,4 @@ void merge_bridge(netlink::BridgeMulticast& into, const netlink::BridgeMulticast
       into, more);
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

@@ -6,7 +6,7 @@
 #include "netlink/link.hpp"
 #include "netlink/mdb.hpp"
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 bool same_mdb(const netlink::MdbEntry& a, const netlink::MdbEntry& b);
 // The fields of `want` that differ from `have`.
@@ -16,4 +16,4 @@ netlink::BridgeMulticast bridge_values_of(const netlink::BridgeMulticast& fields
 // Fills the fields `into` leaves unset from `more`.
 void merge_bridge(netlink::BridgeMulticast& into, const netlink::BridgeMulticast& more);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

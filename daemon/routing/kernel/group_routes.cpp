@@ -6,12 +6,12 @@
 
 #include <algorithm>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
-std::optional<std::string> GroupRoutes::apply_routes(netlink::NetlinkSocket& nl, Transaction& tx,
-                                                     const std::vector<netlink::Route>& wanted, std::uint32_t table,
-                                                     std::uint8_t protocol, const InterfaceName& name) {
-  if (!routes_dirty_ && wanted == applied_routes_) return std::nullopt;
+Result<void> GroupRoutes::apply_routes(netlink::NetlinkSocket& nl, Transaction& tx,
+                                       const std::vector<netlink::Route>& wanted, std::uint32_t table,
+                                       std::uint8_t protocol, const InterfaceName& name) {
+  if (!routes_dirty_ && wanted == applied_routes_) return success();
   tx.after_commit([this, wanted] {
     applied_routes_ = wanted;
     routes_dirty_ = false;
@@ -27,8 +27,8 @@ std::optional<std::string> GroupRoutes::apply_routes(netlink::NetlinkSocket& nl,
           return netlink::success();
         });
     if (!dumped) {
-      auto m = fmt::format("cannot read the {} routes of table {}: {}", family_name(fam),
-                           table, dumped.error().message());
+      Error m(dumped.error(), fmt::format("cannot read the {} routes of table {}: {}", family_name(fam), table,
+                                          dumped.error().message()));
       if (tx.failed(m)) return m;
       continue;
     }
@@ -50,25 +50,26 @@ std::optional<std::string> GroupRoutes::apply_routes(netlink::NetlinkSocket& nl,
       auto r = send_change(nl, tx, netlink::new_route(want),
                            [want, old] { return old ? netlink::new_route(*old) : netlink::del_route(want); });
       if (!r) {
-        auto m = fmt::format("cannot add the route {} dev {} table {}: {}", want.destination.to_string(),
-                             name(want.oif), want.table, error_text(r.error(), &nl));
+        Error m(r.error(), fmt::format("cannot add the route {} dev {} table {}: {}", want.destination.to_string(),
+                                       name(want.oif), want.table, error_text(r.error(), &nl)));
         if (tx.failed(m)) return m;
       }
     }
     for (const auto& extra : have) {
       auto r = send_change(nl, tx, netlink::del_route(extra), [extra] { return netlink::new_route(extra); });
       if (!r) {
-        auto m = fmt::format("cannot remove the route {}: {}", extra.destination.to_string(), error_text(r.error(), &nl));
+        Error m(r.error(), fmt::format("cannot remove the route {}: {}", extra.destination.to_string(),
+                                       error_text(r.error(), &nl)));
         if (tx.failed(m)) return m;
       }
     }
   }
-  return std::nullopt;
+  return success();
 }
 
-std::optional<std::string> GroupRoutes::apply_rules(netlink::NetlinkSocket& nl, Transaction& tx,
-                                                    const std::vector<netlink::Rule>& wanted, std::uint8_t protocol) {
-  if (!rules_dirty_ && wanted == applied_rules_) return std::nullopt;
+Result<void> GroupRoutes::apply_rules(netlink::NetlinkSocket& nl, Transaction& tx,
+                                      const std::vector<netlink::Rule>& wanted, std::uint8_t protocol) {
+  if (!rules_dirty_ && wanted == applied_rules_) return success();
   tx.after_commit([this, wanted] {
     applied_rules_ = wanted;
     rules_dirty_ = false;
@@ -88,11 +89,12 @@ std::optional<std::string> GroupRoutes::apply_rules(netlink::NetlinkSocket& nl, 
       // CONFIG_IP_MROUTE / CONFIG_IPV6_MROUTE) has no rules to read: fine
       // when none are wanted, and said plainly when some are.
       if (dumped.error() == std::errc::address_family_not_supported && !wants_family) continue;
-      auto m = dumped.error() == std::errc::address_family_not_supported
-                   ? fmt::format("cannot add {} multicast rules: this kernel has no {} multicast routing ({})",
-                                 family_name(fam), family_name(fam),
-                                 fam == AF_INET ? "CONFIG_IP_MROUTE" : "CONFIG_IPV6_MROUTE")
-                   : fmt::format("cannot read the {} multicast rules: {}", family_name(fam), dumped.error().message());
+      Error m(dumped.error(),
+              dumped.error() == std::errc::address_family_not_supported
+                  ? fmt::format("cannot add {} multicast rules: this kernel has no {} multicast routing ({})",
+                                family_name(fam), family_name(fam),
+                                fam == AF_INET ? "CONFIG_IP_MROUTE" : "CONFIG_IPV6_MROUTE")
+                  : fmt::format("cannot read the {} multicast rules: {}", family_name(fam), dumped.error().message()));
       if (tx.failed(m)) return m;
       continue;
     }
@@ -105,20 +107,21 @@ std::optional<std::string> GroupRoutes::apply_rules(netlink::NetlinkSocket& nl, 
       }
       auto res = send_change(nl, tx, netlink::new_rule(r), [r] { return netlink::del_rule(r); });
       if (!res) {
-        auto m = fmt::format("cannot add the multicast rule {}{} lookup {}: {}", r.iif.empty() ? "oif " : "iif ",
-                             r.iif.empty() ? r.oif : r.iif, r.table, error_text(res.error(), &nl));
+        Error m(res.error(),
+                fmt::format("cannot add the multicast rule {}{} lookup {}: {}", r.iif.empty() ? "oif " : "iif ",
+                            r.iif.empty() ? r.oif : r.iif, r.table, error_text(res.error(), &nl)));
         if (tx.failed(m)) return m;
       }
     }
     for (const auto& extra : have) {
       auto res = send_change(nl, tx, netlink::del_rule(extra), [extra] { return netlink::new_rule(extra); });
       if (!res) {
-        auto m = fmt::format("cannot remove a multicast rule: {}", error_text(res.error(), &nl));
+        Error m(res.error(), fmt::format("cannot remove a multicast rule: {}", error_text(res.error(), &nl)));
         if (tx.failed(m)) return m;
       }
     }
   }
-  return std::nullopt;
+  return success();
 }
 
 std::vector<std::string> GroupRoutes::remove_routes(netlink::NetlinkSocket& nl, std::uint8_t protocol,
@@ -156,4 +159,4 @@ std::vector<std::string> GroupRoutes::remove_rules(netlink::NetlinkSocket& nl, s
   return failures;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

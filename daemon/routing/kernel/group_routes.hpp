@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 class GroupRoutes {
  public:
@@ -27,13 +27,12 @@ class GroupRoutes {
   using InterfaceName = std::function<std::string(int ifindex)>;
 
   // Makes the routes of `table` under `protocol` (both families) be
-  // `wanted`. Nullopt, or why not (in a transaction: the first failure).
-  std::optional<std::string> apply_routes(netlink::NetlinkSocket& nl, Transaction& tx,
-                                          const std::vector<netlink::Route>& wanted, std::uint32_t table,
-                                          std::uint8_t protocol, const InterfaceName& name);
+  // `wanted`. In a transaction, the first failure is the error.
+  Result<void> apply_routes(netlink::NetlinkSocket& nl, Transaction& tx, const std::vector<netlink::Route>& wanted,
+                            std::uint32_t table, std::uint8_t protocol, const InterfaceName& name);
   // Makes the multicast rules under `protocol` (both families) be `wanted`.
-  std::optional<std::string> apply_rules(netlink::NetlinkSocket& nl, Transaction& tx,
-                                         const std::vector<netlink::Rule>& wanted, std::uint8_t protocol);
+  Result<void> apply_rules(netlink::NetlinkSocket& nl, Transaction& tx, const std::vector<netlink::Rule>& wanted,
+                           std::uint8_t protocol);
   // Something may have removed them (a device went down, one was deleted).
   void routes_changed() { routes_dirty_ = true; }
   void rules_changed() { rules_dirty_ = true; }
@@ -50,4 +49,4 @@ class GroupRoutes {
   bool rules_dirty_ = true;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

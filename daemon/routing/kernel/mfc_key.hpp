@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <map>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 struct MfcKey {
   int family = AF_UNSPEC;
@@ -22,4 +22,4 @@ struct MfcKey {
 
 using OifMap = std::map<int, std::uint8_t>;  // output ifindex -> TTL threshold
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

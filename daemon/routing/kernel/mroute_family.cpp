@@ -3,7 +3,7 @@
 
 #include "netlink/mfc.hpp"
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 
 const char* entry_kind_name(EntryKind kind) {
@@ -78,4 +78,4 @@ void MrouteFamily::close() {
   report_joins.clear();
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 enum class EntryKind { route, dynamic, stop };
 const char* entry_kind_name(EntryKind kind);
@@ -76,4 +76,4 @@ class MrouteFamily {
   std::string socket_error;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

@@ -1,6 +1,8 @@
 // static_joins.cpp — see static_joins.hpp.
 #include "daemon/routing/kernel/static_joins.hpp"
 
+#include <fmt/format.h>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -8,7 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 namespace {
 
@@ -122,4 +124,29 @@ std::vector<PlannedJoin> StaticJoins::joined() const {
   return out;
 }
 
-}  // namespace joincast::daemon
+Result<void> StaticJoins::apply(const std::set<PlannedJoin>& wanted, Transaction& tx, const InterfaceTable& interfaces) {
+  for (const auto& j : joined()) {
+    if (wanted.count(j)) continue;
+    auto r = leave(j);
+    if (!r) {
+      Error m(r.error(), fmt::format("cannot leave {} on {}: {}", j.group.to_string(), interfaces.name(j.ifindex),
+                                     r.error().message()));
+      if (tx.failed(m)) return m;
+      continue;
+    }
+    tx.done([this, j] { (void)join(j); });
+  }
+  for (const auto& j : wanted) {
+    auto r = join(j);
+    if (!r) {
+      Error m(r.error(), fmt::format("cannot join {}{} on {} ({}): {}", j.source ? j.source->to_string() + " " : "",
+                                     j.group.to_string(), interfaces.name(j.ifindex), j.origin, r.error().message()));
+      if (tx.failed(m)) return m;
+      continue;
+    }
+    tx.done([this, j] { (void)leave(j); });
+  }
+  return success();
+}
+
+}  // namespace joincast::daemon::routing::kernel

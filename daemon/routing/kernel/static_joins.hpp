@@ -8,15 +8,18 @@
 
 #include "common/result.hpp"
 #include "common/ip_address.hpp"
+#include "daemon/core/interface_table.hpp"
+#include "daemon/routing/kernel/transaction.hpp"
 
 #include <optional>
 #include <string>
 #include <tuple>
 
 #include <map>
+#include <set>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 // One membership: ASM, or SSM with a source.
 struct PlannedJoin {
@@ -36,6 +39,8 @@ class StaticJoins {
   StaticJoins& operator=(const StaticJoins&) = delete;
   ~StaticJoins();
 
+  // Makes the memberships be `wanted`, leaving the others.
+  Result<void> apply(const std::set<PlannedJoin>& wanted, Transaction& tx, const InterfaceTable& interfaces);
   // Joins (ASM, or SSM with a source); joined already is success.
   Result<void> join(const PlannedJoin& j);
   // Leaves; a membership the kernel dropped with its device is success.
@@ -59,4 +64,4 @@ class StaticJoins {
   std::map<PlannedJoin, int> joined_;  // -> fd
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

@@ -4,6 +4,7 @@
 // (changes the network made) failures are collected and the rest goes on.
 #pragma once
 
+#include "common/result.hpp"
 #include "netlink/socket.hpp"
 
 #include <functional>
@@ -11,7 +12,7 @@
 #include <system_error>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::routing::kernel {
 
 enum class ApplyMode { transaction, best_effort };
 
@@ -21,9 +22,9 @@ class Transaction {
   void done(std::function<void()> undo) {
     if (mode_ == ApplyMode::transaction) undo_.push_back(std::move(undo));
   }
-  // True when the caller must stop and return the message.
-  bool failed(const std::string& message) {
-    failures_.push_back(message);
+  // True when the caller must stop and return the error.
+  bool failed(const Error& error) {
+    failures_.push_back(error);
     return mode_ == ApplyMode::transaction;
   }
   void after_commit(std::function<void()> f) { commit_.push_back(std::move(f)); }
@@ -36,13 +37,14 @@ class Transaction {
     for (auto& f : commit_) f();
     commit_.clear();
   }
-  const std::vector<std::string>& failures() const { return failures_; }
+  // What failed in best effort, for the caller to log.
+  const std::vector<Error>& failures() const { return failures_; }
 
  private:
   ApplyMode mode_;
   std::vector<std::function<void()>> undo_;
   std::vector<std::function<void()>> commit_;
-  std::vector<std::string> failures_;
+  std::vector<Error> failures_;
 };
 
 // An error with the kernel's extended ack text, when the socket has one.
@@ -61,4 +63,4 @@ auto send_change(netlink::NetlinkSocket& nl, Transaction& tx, netlink::Message c
   return r;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::routing::kernel

@@ -156,13 +156,12 @@ int HlsRemuxer::write_bytes(void* opaque, std::uint8_t* buf, int size) {
 
 std::string HlsRemuxer::codec() const { return avcodec_get_name(par_->codec_id); }
 
-Result<std::unique_ptr<HlsRemuxer>> HlsRemuxer::create(const AVStream& in, Output output, std::string& why) {
+Result<std::unique_ptr<HlsRemuxer>> HlsRemuxer::create(const AVStream& in, Output output) {
   std::unique_ptr<HlsRemuxer> r(new HlsRemuxer(in.time_base, std::move(output)));
   r->par_.reset(avcodec_parameters_alloc());
   if (!r->par_) return errno_error(ENOMEM);
   if (int e = avcodec_parameters_copy(r->par_.get(), in.codecpar); e < 0) {
-    why = "cannot copy the stream's codec parameters: " + av_text(e);
-    return av_error(e);
+    return Error(av_error(e), "cannot copy the stream's codec parameters: " + av_text(e));
   }
   return r;
 }
@@ -212,8 +211,8 @@ bool HlsRemuxer::learn(const AVPacket& packet) {
   return true;
 }
 
-Result<void> HlsRemuxer::write(AVPacket& packet, std::string& why) {
-  if (muxer_) return mux(packet, why);
+Result<void> HlsRemuxer::write(AVPacket& packet) {
+  if (muxer_) return mux(packet);
   bool known = learn(packet);
   auto held = make_packet();
   if (!held) return errno_error(ENOMEM);
@@ -221,27 +220,27 @@ Result<void> HlsRemuxer::write(AVPacket& packet, std::string& why) {
   backlog_.push_back(std::move(held));
   if (!known) {
     if (backlog_.size() < kMaxBacklog) return success();
-    why = fmt::format("the {} stream's sample rate and channels are not in its first {} packets", codec(), kMaxBacklog);
-    return av_error(AVERROR_INVALIDDATA);
+    return Error(
+        av_error(AVERROR_INVALIDDATA),
+        fmt::format("the {} stream's sample rate and channels are not in its first {} packets", codec(), kMaxBacklog));
   }
   parser_.reset();
   parser_context_.reset();
-  if (auto r = start(*backlog_.front(), why); !r) return r;
+  if (auto r = start(*backlog_.front()); !r) return r;
   auto backlog = std::move(backlog_);
   backlog_.clear();
   for (auto& p : backlog)
-    if (auto r = mux(*p, why); !r) return r;
+    if (auto r = mux(*p); !r) return r;
   return success();
 }
 
-Result<void> HlsRemuxer::start(const AVPacket& first, std::string& why) {
+Result<void> HlsRemuxer::start(const AVPacket& first) {
   AVCodecParameters& par = *par_;
   target_ = remux_target(par.codec_id);
   const char* codec_name = avcodec_get_name(par.codec_id);
   const AVOutputFormat* oformat = av_guess_format(target_.muxer, nullptr, nullptr);
   if (!oformat) {
-    why = fmt::format("no {} muxer in this FFmpeg build", target_.muxer);
-    return errno_error(ENOTSUP);
+    return Error(errno_error(ENOTSUP), fmt::format("no {} muxer in this FFmpeg build", target_.muxer));
   }
   if (par.codec_id == AV_CODEC_ID_AAC) {
     if (starts_with_adts(first)) {
@@ -250,8 +249,8 @@ Result<void> HlsRemuxer::start(const AVPacket& first, std::string& why) {
       av_freep(&par.extradata);
       par.extradata_size = 0;
     } else if (par.extradata_size < 2) {
-      why = "AAC frames without ADTS headers and without an AudioSpecificConfig cannot be framed";
-      return av_error(AVERROR_INVALIDDATA);
+      return Error(av_error(AVERROR_INVALIDDATA),
+                   "AAC frames without ADTS headers and without an AudioSpecificConfig cannot be framed");
     }
     // else: fMP4 segments: raw frames, headers made from the AudioSpecificConfig.
   }
@@ -280,8 +279,7 @@ Result<void> HlsRemuxer::start(const AVPacket& first, std::string& why) {
   int e = avformat_write_header(oc, &opts);
   av_dict_free(&opts);
   if (e < 0) {
-    why = fmt::format("cannot repackage {} as {}: {}", codec_name, target_.muxer, av_text(e));
-    return av_error(e);
+    return Error(av_error(e), fmt::format("cannot repackage {} as {}: {}", codec_name, target_.muxer, av_text(e)));
   }
   continuity_.emplace(os->time_base);
   muxer_ = std::move(muxer);
@@ -289,7 +287,7 @@ Result<void> HlsRemuxer::start(const AVPacket& first, std::string& why) {
   return success();
 }
 
-Result<void> HlsRemuxer::mux(AVPacket& packet, std::string& why) {
+Result<void> HlsRemuxer::mux(AVPacket& packet) {
   AVFormatContext* oc = muxer_.get();
   packet.stream_index = 0;
   packet.pos = -1;
@@ -299,23 +297,21 @@ Result<void> HlsRemuxer::mux(AVPacket& packet, std::string& why) {
   int e = av_write_frame(oc, &packet);
   av_packet_unref(&packet);
   if (e < 0) {
-    why = fmt::format("writing {} failed: {}", target_.muxer, av_text(e));
-    return av_error(e);
+    return Error(av_error(e), fmt::format("writing {} failed: {}", target_.muxer, av_text(e)));
   }
   avio_flush(oc->pb);
   return success();
 }
 
-Result<void> HlsRemuxer::finish(std::string& why) {
+Result<void> HlsRemuxer::finish() {
   if (!muxer_) {
     if (backlog_.empty()) return success();
-    why = fmt::format("the {} stream ended before its sample rate and channels were known", codec());
-    return av_error(AVERROR_INVALIDDATA);
+    return Error(av_error(AVERROR_INVALIDDATA),
+                 fmt::format("the {} stream ended before its sample rate and channels were known", codec()));
   }
   AVFormatContext* oc = muxer_.get();
   if (int e = av_write_trailer(oc); e < 0) {
-    why = fmt::format("finishing {} failed: {}", target_.muxer, av_text(e));
-    return av_error(e);
+    return Error(av_error(e), fmt::format("finishing {} failed: {}", target_.muxer, av_text(e)));
   }
   avio_flush(oc->pb);
   return success();

@@ -64,7 +64,7 @@ class HlsRemuxer {
   using Output = std::function<void(std::span<const std::byte>)>;
 
   // in: the stream to remux (its codec parameters and time base, copied).
-  static Result<std::unique_ptr<HlsRemuxer>> create(const AVStream& in, Output output, std::string& why);
+  static Result<std::unique_ptr<HlsRemuxer>> create(const AVStream& in, Output output);
   ~HlsRemuxer();
   HlsRemuxer(const HlsRemuxer&) = delete;
   HlsRemuxer& operator=(const HlsRemuxer&) = delete;
@@ -76,11 +76,11 @@ class HlsRemuxer {
   // on a live stream), and muxers need them: the first packets are held
   // back until their frame headers have told (an ADTS header, libavcodec's
   // parser for the others); MPEG audio's layer is corrected the same way.
-  Result<void> write(AVPacket& packet, std::string& why);
+  Result<void> write(AVPacket& packet);
 
   // Writes what the muxer still holds (the last MPEG-TS packets); at a
   // clean end of the stream.
-  Result<void> finish(std::string& why);
+  Result<void> finish();
 
   // True once the muxer runs: target() and codec() are then final.
   bool started() const { return muxer_ != nullptr; }
@@ -97,8 +97,8 @@ class HlsRemuxer {
   HlsRemuxer(AVRational in_time_base, Output output);
   static int write_bytes(void* opaque, std::uint8_t* buf, int size);
   bool learn(const AVPacket& packet);
-  Result<void> start(const AVPacket& first, std::string& why);
-  Result<void> mux(AVPacket& packet, std::string& why);
+  Result<void> start(const AVPacket& first);
+  Result<void> mux(AVPacket& packet);
 
   CodecParametersPtr par_;
   AVRational in_time_base_;

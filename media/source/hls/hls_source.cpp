@@ -76,6 +76,8 @@ struct HlsSource::State : std::enable_shared_from_this<State> {
   void run();
   SourceFailure play();
   SourceFailure fail(std::error_code code, const std::string& what) const;
+  // A failure whose Error carries the message, if it has one.
+  SourceFailure fail(const Error& e) const { return fail(e, e.has_message() ? e.message() : std::string()); }
   bool deliver(StreamMetadata* metadata);
   void post_drain_locked();
   static void drain(const std::shared_ptr<State>& self);
@@ -227,8 +229,7 @@ SourceFailure HlsSource::State::play() {
         return fail(make_error_code(SourceErrc::connection_closed),
                     "the live HLS stream ended (its playlist stopped growing or its segments are gone)");
       if (remuxer) {
-        std::string why;
-        if (auto f = remuxer->finish(why); !f) return fail(f.error(), why);
+        if (auto f = remuxer->finish(); !f) return fail(f.error());
         deliver(nullptr);
       }
       return {};
@@ -238,13 +239,12 @@ SourceFailure HlsSource::State::play() {
       continue;
     }
     deadline = Clock::now() + options.stall_timeout;
-    std::string why;
     if (!remuxer) {
       auto collect = [this](std::span<const std::byte> bytes) {
         pending.insert(pending.end(), bytes.begin(), bytes.end());
       };
-      auto created = HlsRemuxer::create(*stream, collect, why);
-      if (!created) return fail(created.error(), why);
+      auto created = HlsRemuxer::create(*stream, collect);
+      if (!created) return fail(created.error());
       remuxer = std::move(created).value();
     }
     std::optional<StreamMetadata> changed;
@@ -254,7 +254,7 @@ SourceFailure HlsSource::State::play() {
       if (m != reported) changed = reported = m;
     }
     bool was_started = remuxer->started();
-    if (auto w = remuxer->write(*packet, why); !w) return fail(w.error(), why);
+    if (auto w = remuxer->write(*packet); !w) return fail(w.error());
     if (!was_started && remuxer->started()) {
       // Known before the first bytes reach the sink, which asks for it then.
       std::lock_guard lock(mutex);

@@ -33,11 +33,10 @@ namespace {
 const int quiet_ffmpeg = (av_log_set_level(AV_LOG_ERROR), 0);
 
 std::vector<std::byte> encode(ToneCodec codec, std::chrono::milliseconds duration) {
-  std::string why;
   ToneOptions o;
   o.codec = codec;
-  auto enc = ToneEncoder::create(o, why);
-  REQUIRE_MESSAGE(enc, why);
+  auto enc = ToneEncoder::create(o);
+  REQUIRE_MESSAGE(enc, (enc ? std::string() : enc.error().message()));
   std::vector<std::byte> bytes;
   REQUIRE(enc.value()->produce(duration, bytes));
   return bytes;
@@ -84,19 +83,19 @@ std::vector<std::byte> remux_all(Opened& in, bool forget = false, std::string* c
     st->codecpar->sample_rate = 0;
     av_channel_layout_uninit(&st->codecpar->ch_layout);
   }
-  std::string why;
-  auto r = HlsRemuxer::create(
-      *st, [&](std::span<const std::byte> b) { out.insert(out.end(), b.begin(), b.end()); }, why);
-  REQUIRE_MESSAGE(r, why);
+  auto r = HlsRemuxer::create(*st, [&](std::span<const std::byte> b) { out.insert(out.end(), b.begin(), b.end()); });
+  REQUIRE_MESSAGE(r, (r ? std::string() : r.error().message()));
   auto& remuxer = *r.value();
   while (av_read_frame(in.input.get(), packet.get()) >= 0) {
     if (packet->stream_index != audio) {
       av_packet_unref(packet.get());
       continue;
     }
-    REQUIRE_MESSAGE(remuxer.write(*packet, why), why);
+    auto w = remuxer.write(*packet);
+    REQUIRE_MESSAGE(w, (w ? std::string() : w.error().message()));
   }
-  REQUIRE_MESSAGE(remuxer.finish(why), why);
+  auto f = remuxer.finish();
+  REQUIRE_MESSAGE(f, (f ? std::string() : f.error().message()));
   CHECK(remuxer.started());
   if (codec) *codec = remuxer.codec();
   return out;
@@ -289,12 +288,13 @@ TEST_CASE("AAC without ADTS headers (fMP4 segments) gets them from its AudioSpec
   fmp4->time_base = st->time_base;
 
   std::vector<std::byte> out;
-  std::string why;
   fmp4->codecpar->sample_rate = 0;  // learnt from the AudioSpecificConfig
-  auto r = HlsRemuxer::create(
-      *fmp4, [&](std::span<const std::byte> b) { out.insert(out.end(), b.begin(), b.end()); }, why);
-  REQUIRE_MESSAGE(r, why);
-  for (auto& p : raw) REQUIRE_MESSAGE(r.value()->write(*p, why), why);
+  auto r = HlsRemuxer::create(*fmp4, [&](std::span<const std::byte> b) { out.insert(out.end(), b.begin(), b.end()); });
+  REQUIRE_MESSAGE(r, (r ? std::string() : r.error().message()));
+  for (auto& p : raw) {
+    auto w = r.value()->write(*p);
+    REQUIRE_MESSAGE(w, (w ? std::string() : w.error().message()));
+  }
   // Every frame has its ADTS header back, with the tone's parameters
   // (the buffer fullness field aside, the bytes are the encoder's own).
   REQUIRE(out.size() == adts.size());

@@ -39,11 +39,10 @@ std::uint32_t be32(const std::vector<std::byte>& p, std::size_t i) {
 }
 
 std::vector<std::byte> encode(ToneCodec codec, std::chrono::milliseconds duration) {
-  std::string why;
   ToneOptions o;
   o.codec = codec;
-  auto enc = ToneEncoder::create(o, why);
-  REQUIRE_MESSAGE(enc, why);
+  auto enc = ToneEncoder::create(o);
+  REQUIRE_MESSAGE(enc, (enc ? std::string() : enc.error().message()));
   std::vector<std::byte> bytes;
   REQUIRE(enc.value()->produce(duration, bytes));
   return bytes;
@@ -54,8 +53,7 @@ std::vector<std::byte> encode(ToneCodec codec, std::chrono::milliseconds duratio
 RtpMapping run(ToneCodec codec, Captured& out, std::uint32_t ssrc) {
   auto bytes = encode(codec, 2000ms);
   std::size_t pos = 0;
-  std::string why;
-  auto content_type = ToneEncoder::create(ToneOptions{codec}, why).value()->content_type();
+  auto content_type = ToneEncoder::create(ToneOptions{codec}).value()->content_type();
   auto d = Demuxer::open(
       [&](std::uint8_t* buf, int size) -> int {
         if (pos >= bytes.size()) return AVERROR_EOF;
@@ -64,8 +62,8 @@ RtpMapping run(ToneCodec codec, Captured& out, std::uint32_t ssrc) {
         pos += n;
         return static_cast<int>(n);
       },
-      content_type, why);
-  REQUIRE_MESSAGE(d, why);
+      content_type);
+  REQUIRE_MESSAGE(d, (d ? std::string() : d.error().message()));
   auto& demuxer = *d.value();
   auto mapping = describe_codec(demuxer.codec_parameters());
   REQUIRE(mapping);
@@ -77,9 +75,8 @@ RtpMapping run(ToneCodec codec, Captured& out, std::uint32_t ssrc) {
       [&](std::span<std::byte> datagram) {
         std::vector<std::byte> copy(datagram.begin(), datagram.end());
         (is_rtcp(datagram) ? out.rtcp : out.rtp).push_back(std::move(copy));
-      },
-      why);
-  REQUIRE_MESSAGE(p, why);
+      });
+  REQUIRE_MESSAGE(p, (p ? std::string() : p.error().message()));
   auto packet = make_packet();
   MediaTimeline timeline(av_rescale_q(1, AVRational{1, 1}, demuxer.time_base()));
   for (;;) {
@@ -236,16 +233,14 @@ TEST_CASE("MPEG-TS passes through as MP2T, PT 33, whole TS packets") {
   CHECK(m.value().payload_type == 33);
   CHECK(m.value().media == "video");
   Captured c;
-  std::string why;
   RtpPacketizer::Options o;
   o.ssrc = 0x33333333;
   o.cname = "test@joincast";
   auto p = RtpPacketizer::open(*par, AVRational{1, 90000}, m.value(), o,
                                [&](std::span<std::byte> d) {
                                  (is_rtcp(d) ? c.rtcp : c.rtp).emplace_back(d.begin(), d.end());
-                               },
-                               why);
-  REQUIRE_MESSAGE(p, why);
+                               });
+  REQUIRE_MESSAGE(p, (p ? std::string() : p.error().message()));
   std::size_t ts_bytes = 0;
   while (auto chunk = framer.pop()) {
     ts_bytes += chunk->bytes.size();

@@ -7,6 +7,7 @@
 #include <linux/rtnetlink.h>
 
 using namespace joincast::daemon;
+using namespace joincast::daemon::routing;
 using joincast::netlink::InterfaceAddress;
 using joincast::IpAddress;
 using joincast::IpPrefix;

@@ -10,6 +10,7 @@
 #include <linux/if.h>
 
 using namespace joincast::daemon;
+using namespace joincast::daemon::routing;
 
 namespace {
 

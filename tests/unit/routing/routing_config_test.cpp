@@ -10,6 +10,7 @@
 #include <fstream>
 
 using namespace joincast::daemon;
+using namespace joincast::daemon::routing;
 using joincast::IpPrefix;
 
 namespace {

@@ -11,6 +11,8 @@
 #include <linux/rtnetlink.h>
 
 using namespace joincast::daemon;
+using namespace joincast::daemon::routing;
+using namespace joincast::daemon::routing::kernel;
 using joincast::netlink::InterfaceAddress;
 using joincast::IpAddress;
 using joincast::IpPrefix;

@@ -10,6 +10,7 @@
 #include <map>
 
 using namespace joincast::daemon;
+using namespace joincast::daemon::routing;
 using joincast::IpPrefix;
 
 namespace {
@@ -18,9 +19,9 @@ namespace {
 struct FakeFiles {
   std::map<std::string, std::string> files;
   SmcrouteSources sources() {
-    return {[this](const std::string& p) -> std::optional<std::string> {
+    return {[this](const std::string& p) -> joincast::Result<std::string> {
               auto it = files.find(p);
-              if (it == files.end()) return std::nullopt;
+              if (it == files.end()) return joincast::Error(std::errc::no_such_file_or_directory);
               return it->second;
             },
             [this](const std::string& pattern) {

@@ -22,11 +22,11 @@ namespace joincast::daemon::testing {
 
 using namespace std::chrono_literals;
 
-class FakeClock final : public SessionClock {
+class FakeClock final : public sessions::SessionClock {
  public:
   explicit FakeClock(boost::asio::io_context& io) : io_(io) {}
   Clock::time_point now() const override { return now_; }
-  std::unique_ptr<SessionTimer> timer() override {
+  std::unique_ptr<sessions::SessionTimer> timer() override {
     auto slot = std::make_shared<Slot>();
     slots_.push_back(slot);
     return std::make_unique<Timer>(*this, slot);
@@ -66,7 +66,7 @@ class FakeClock final : public SessionClock {
     std::optional<Clock::time_point> due;
     std::function<void()> fire;
   };
-  struct Timer final : SessionTimer {
+  struct Timer final : sessions::SessionTimer {
     Timer(FakeClock& c, std::shared_ptr<Slot> s) : clock(c), slot(std::move(s)) {}
     void start(std::chrono::milliseconds after, std::function<void()> fire) override {
       slot->due = clock.now_ + after;
@@ -84,7 +84,7 @@ class FakeClock final : public SessionClock {
   std::vector<std::weak_ptr<Slot>> slots_;
 };
 
-class FakeEngine final : public StreamEngine {
+class FakeEngine final : public sessions::StreamEngine {
  public:
   struct Stream {
     media::SessionConfig config;
@@ -142,7 +142,7 @@ class FakeEngine final : public StreamEngine {
   media::SessionId next_ = 1;
 };
 
-class FakeCatalogue final : public SessionCatalogue {
+class FakeCatalogue final : public sessions::SessionCatalogue {
  public:
   explicit FakeCatalogue(boost::asio::io_context& io) : io_(io) {}
 
@@ -181,10 +181,7 @@ class FakeCatalogue final : public SessionCatalogue {
     boost::asio::post(io_, [done, url = target.info.url] { done({}, url); });
   }
   Result<media::SourcePlan> plan_source(const std::string& url) const override {
-    std::string why;
-    auto plan = media::plan_source(url, nullptr, why);
-    if (!plan) return Error(plan.error().code(), why);
-    return plan;
+    return media::plan_source(url, nullptr);
   }
   void start_dvb(const DvbTarget&, const GroupAddress& group, unsigned, media::DvbTuner::Done done) override {
     dvb_started.push_back(group.to_string());
@@ -223,7 +220,7 @@ class FakeCatalogue final : public SessionCatalogue {
   media::DvbTuner::FailureHandler dvb_failure_;
 };
 
-class FakeListeners final : public ListenerView {
+class FakeListeners final : public sessions::ListenerView {
  public:
   Index listeners() const override { return index; }
   std::set<int> listener_interfaces(const Address16& group) const override {
@@ -244,7 +241,7 @@ class FakeListeners final : public ListenerView {
   Index index;
 };
 
-class NoRoutes final : public StreamRoutes {
+class NoRoutes final : public sessions::StreamRoutes {
  public:
   bool enabled() const override { return false; }
   Result<void> route(const GroupAddress&, const std::string&, std::vector<std::string>) override { return success(); }
@@ -296,10 +293,10 @@ struct SessionLab {
   FakeListeners listeners;
   NoRoutes routes;
   ControlServer control{io, "/nonexistent/joincast-test.sock", 0600, ""};
-  SessionsSection config;
+  sessions::SessionsSection config;
   FakeEngine* engine = nullptr;
   bool engine_fails = false;
-  std::unique_ptr<SessionManager> manager;
+  std::unique_ptr<sessions::SessionManager> manager;
 
   SessionLab() {
     config.interface = "uplink";
@@ -311,17 +308,17 @@ struct SessionLab {
   // Events the manager posted while stopping are dropped with the io_context.
   ~SessionLab() { manager.reset(); }
 
-  StreamEngineFactory factory() {
+  sessions::StreamEngineFactory factory() {
     return [this](unsigned, std::function<void(const media::SessionEvent&)> on_event)
-               -> Result<std::unique_ptr<StreamEngine>> {
+               -> Result<std::unique_ptr<sessions::StreamEngine>> {
       if (engine_fails) return Error(std::errc::too_many_files_open, "io_uring_queue_init: Too many open files");
       auto e = std::make_unique<FakeEngine>(std::move(on_event));
       engine = e.get();
-      return std::unique_ptr<StreamEngine>(std::move(e));
+      return std::unique_ptr<sessions::StreamEngine>(std::move(e));
     };
   }
   void start() {
-    manager = std::make_unique<SessionManager>(io, config, SessionEnvironment{clock, catalogue, listeners, routes, factory()},
+    manager = std::make_unique<sessions::SessionManager>(io, config, sessions::SessionEnvironment{clock, catalogue, listeners, routes, factory()},
                                                control);
     REQUIRE(manager->start());
     clock.settle();

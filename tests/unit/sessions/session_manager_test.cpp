@@ -7,6 +7,7 @@
 #include "daemon/sessions/session_policy.hpp"
 
 using namespace joincast::daemon;
+using namespace joincast::daemon::sessions;
 using namespace joincast::daemon::testing;
 
 namespace {
