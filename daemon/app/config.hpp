@@ -8,6 +8,7 @@
 #include "daemon/catalogue/catalogue_config.hpp"
 #include "daemon/core/config_reader.hpp"
 #include "daemon/core/daemon_config.hpp"
+#include "daemon/lan/mdns/mdns_config.hpp"
 #include "daemon/lan/monitor/monitor_config.hpp"
 #include "daemon/membership/membership_config.hpp"
 #include "daemon/routing/routing_config.hpp"
@@ -31,6 +32,7 @@ struct Config {
   RoutingSection routing;
   CatalogueConfig catalogue;  // address plan, HTTP, directories, DVB
   lan::monitor::MonitorSection monitor;  // [[monitor]]
+  lan::mdns::MdnsSection mdns;           // [mdns]
 };
 
 // Reads and validates a config file; on failure returns every error.

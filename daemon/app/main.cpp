@@ -1,6 +1,7 @@
 // main.cpp — joincastd's command line: --config, --check, --help, --version.
 #include "daemon/app/config.hpp"
 #include "daemon/app/daemon.hpp"
+#include "daemon/lan/mdns/mdns_plan.hpp"
 #include "daemon/lan/monitor/monitor_plan.hpp"
 #include "daemon/routing/routing_check.hpp"
 #include "daemon/core/log.hpp"
@@ -103,6 +104,10 @@ int main(int argc, char** argv) {
     for (const auto& p : monitor.pending)
       fmt::print(stderr, "pending: monitor: {} of monitor[{}] ({}): {}\n", p.group, p.entry,
                  loaded.config.monitor.entries[p.entry].service, p.reason);
+    // mDNS zone interfaces that are missing or down: followed live too.
+    const auto mdns = joincast::daemon::lan::mdns::plan_mdns(loaded.config.mdns, interfaces);
+    for (const auto& p : mdns.pending)
+      fmt::print(stderr, "pending: mdns: zone {}: {}\n", loaded.config.mdns.zones[p.zone].name, p.reason);
     if (!routing.errors.empty()) {
       fmt::print(stderr, "joincastd: {} has {} problem{}\n", config_path, routing.errors.size(),
                  routing.errors.size() == 1 ? "" : "s");
