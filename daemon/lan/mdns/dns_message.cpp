@@ -43,13 +43,16 @@ class Reader {
     return s;
   }
 
-  // RFC 1035 §4.1.4. A pointer must point to an earlier position than the
-  // one it is read at: that is how every compressor writes them, and it
-  // makes a loop impossible to follow (so one is reported, not spun in).
+  // RFC 1035 §4.1.4. Each pointer must point before the start of the
+  // labels it follows (the name's start, then the previous pointer's
+  // target): a compressor only points at names written before, and the
+  // rule makes every walk shrink, so a loop is reported, not spun in
+  // ("\1a" then a pointer back to it points before itself, and still loops).
   Result<Name> name(std::string_view what) {
     Name out;
     const std::size_t start = pos_;
     std::size_t at = pos_;
+    std::size_t limit = pos_;
     std::size_t wire = 1;  // the root label
     bool jumped = false;
     for (;;) {
@@ -64,12 +67,12 @@ class Reader {
         if (target >= bytes_.size())
           return malformed(fmt::format("{} at offset {}: compression pointer to offset {} is out of range ({}-byte message)",
                                        what, at, target, bytes_.size()));
-        if (target >= at)
+        if (target >= limit)
           return malformed(fmt::format("{} at offset {}: compression loop (pointer to offset {}, not to an earlier name)",
                                        what, at, target));
         if (!jumped) pos_ = at + 2;
         jumped = true;
-        at = target;
+        at = limit = target;
         continue;
       }
       if (len & 0xc0)

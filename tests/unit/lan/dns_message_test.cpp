@@ -177,6 +177,9 @@ TEST_CASE("dns_message: malformed messages are errors that say what was wrong") 
         "question 1 of 1 name at offset 12: compression loop (pointer to offset 12, not to an earlier name)");
   // Two names pointing at each other: the forward one is refused.
   CHECK(error_of(message(1, 0, {1, 'a', 0xc0, 18, 0, 1, 0, 1})).find("compression loop") != std::string::npos);
+  // A label, then a pointer back to it: backwards, and still a loop.
+  CHECK(error_of(message(1, 0, {1, 'a', 0xc0, 12, 0, 1, 0, 1})) ==
+        "question 1 of 1 name at offset 14: compression loop (pointer to offset 12, not to an earlier name)");
   CHECK(error_of(message(1, 0, {0xc1, 0, 0, 1, 0, 1})) ==
         "question 1 of 1 name at offset 12: compression pointer to offset 256 is out of range (18-byte message)");
   CHECK(error_of(message(1, 0, {0x40, 'a'})) ==
