@@ -51,5 +51,6 @@ extern const Command listen_command;
 extern const Command sessions_command;
 extern const Command sdp_command;
 extern const Command monitor_command;
+extern const Command mdns_command;
 
 }  // namespace joincast::tools

@@ -23,6 +23,7 @@ const Command* const commands[] = {
     &sdp_command,
     &listen_command,
     &monitor_command,
+    &mdns_command,
 };
 
 void usage(std::FILE* out) {

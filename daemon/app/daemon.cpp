@@ -52,6 +52,8 @@ Daemon::Daemon(Config config, Options options)
   add(*sessions_, &Config::sessions);
   monitor_ = std::make_unique<lan::monitor::Monitor>(io_, control_, config_.monitor, links_);
   add(*monitor_, &Config::monitor);
+  mdns_ = std::make_unique<lan::mdns::MdnsRelay>(io_, control_, config_.mdns, links_);
+  add(*mdns_, &Config::mdns);
 
   // How modules hear of each other: membership's events, once.
   membership_->observe([this](const MembershipEvent& e) {

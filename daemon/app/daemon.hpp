@@ -11,6 +11,7 @@
 #include "daemon/core/link_watcher.hpp"
 #include "daemon/core/metrics.hpp"
 #include "daemon/core/module.hpp"
+#include "daemon/lan/mdns/mdns_relay.hpp"
 #include "daemon/lan/monitor/monitor.hpp"
 #include "daemon/membership/membership.hpp"
 #include "daemon/membership/proxy.hpp"
@@ -82,6 +83,7 @@ class Daemon {
   std::unique_ptr<DaemonSessionEnvironment> session_environment_;
   std::unique_ptr<SessionManager> sessions_;
   std::unique_ptr<lan::monitor::Monitor> monitor_;
+  std::unique_ptr<lan::mdns::MdnsRelay> mdns_;
   std::vector<Entry> modules_;  // start order
   std::size_t started_modules_ = 0;
   std::chrono::steady_clock::time_point started_;
