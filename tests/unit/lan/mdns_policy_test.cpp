@@ -279,7 +279,7 @@ TEST_CASE("mdns filter: an address answer crosses for a host learned from an all
   CHECK(allowed_hosts(p, printer_response(), 1, 0) == std::vector<Name>{name("printer.local")});
 }
 
-TEST_CASE("mdns filter: the service enumeration lists only allowed types; reverse names never cross") {
+TEST_CASE("mdns filter: the service enumeration lists only allowed types, reverse names never cross") {
   Policy p(section(with("[[mdns.rule]]\nfrom = \"trusted\"\nto = \"iot\"\nservices = [\"_ipp._tcp\"]\n")));
   Message m;
   m.flags = 0x8400;
@@ -305,7 +305,7 @@ TEST_CASE("mdns filter: avahi's real announcement, filtered to _ipp._tcp") {
                                  "A printer.local", "TXT Printer._ipp._tcp.local", "PTR _services._dns-sd._udp.local"});
 }
 
-TEST_CASE("mdns plan: zone interfaces with their addresses; missing ones wait") {
+TEST_CASE("mdns plan: zone interfaces with their addresses, missing ones wait") {
   InterfaceTable t;
   netlink::Link lan;
   lan.ifindex = 3;
