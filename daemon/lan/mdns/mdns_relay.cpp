@@ -187,6 +187,12 @@ void MdnsRelay::relay_query(const MdnsSocket& socket, const Message& m, std::siz
     }
     c.records_removed += f.removed;
     ++c.queries_forwarded;
+    // A QU question (RFC 6762 §5.4) goes on as a QM one: a unicast answer
+    // would come to the router's own address, where a local avahi bound to
+    // the same port may take it; the multicast answer comes back through the
+    // relay, and the querier accepts it as well (§5.4: "it may also receive
+    // a multicast response").
+    for (auto& q : f.message.questions) q.unicast_response = false;
     for (const auto& q : f.message.questions) {
       auto same = [&](const Asked& a) { return a.asker == from && a.owner == to && a.question == q; };
       if (auto it = std::find_if(asked_.begin(), asked_.end(), same); it != asked_.end())

@@ -50,6 +50,33 @@ services = ["_ipp._tcp"]
 """
 
 
+# A raw QU query (RFC 6762 §5.4) for _ipp._tcp.local PTR from port 5353
+# beside the phone's avahi; prints the source of the first response that
+# names the printer.
+QU_QUERY = r"""
+import socket, struct, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind(("", 5353))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton("224.0.0.251") + socket.inet_aton("10.10.0.2"))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+q = struct.pack("!6H", 0, 0, 1, 0, 0, 0) + b"\x04_ipp\x04_tcp\x05local\x00" + struct.pack("!2H", 12, 0x8001)
+s.sendto(q, ("224.0.0.251", 5353))
+s.settimeout(1)
+deadline = time.monotonic() + 8
+while time.monotonic() < deadline:
+    try:
+        data, src = s.recvfrom(9000)
+    except socket.timeout:
+        s.sendto(q, ("224.0.0.251", 5353))
+        continue
+    if data[2] & 0x80 and b"\x07Printer" in data:
+        print(src[0])
+        break
+"""
+
+
 def pair(status: dict, src: str, dst: str) -> dict:
     return next(p for p in status["pairs"] if p["from"] == src and p["to"] == dst)
 
@@ -131,6 +158,10 @@ def main() -> int:
             seen = printer_avahi.resolved(stype)
             assert not any(s["name"].startswith("Phone") for s in seen), seen
         assert any(s["name"] == "PrinterShell" for s in printer_avahi.resolved("_ssh._tcp"))
+
+        log("a QU query for printers from the phone: the router answers it by multicast on the trusted link")
+        answer = phone.run("python3", "-c", QU_QUERY, timeout=20).strip()
+        assert answer == "10.10.0.1", f"no answer through the relay to the QU query: {answer!r}"
 
         log("a malformed message from iot (a compression loop) is counted and not forwarded")
         before = zone(d.cli("mdns"), "iot")["malformed"]
