@@ -103,14 +103,12 @@ Filtered filter_query(const Policy& policy, const Message& query, std::size_t fr
     out.reason = fmt::format("no question zone {} may ask in zone {}", policy.zone_name(from), policy.zone_name(to));
     return out;
   }
-  // Known answers (RFC 6762 §7.1) about what is asked: the other side's
-  // responders then leave them out of their answers.
-  for (const auto& r : query.answers) {
-    if (name_allowed(a, r.name, r.type, {}))
-      out.message.answers.push_back(r);
-    else
-      ++out.removed;
-  }
+  // Known answers (RFC 6762 §7.1) stay behind: they are what the asking
+  // zone's cache holds, its own hosts' services among them (a browse for
+  // _ssh._tcp lists the asker's own SSH as known), so carried across they
+  // would tell the other zone what is here. The other side then answers in
+  // full; that costs bytes, not correctness.
+  out.removed += query.answers.size();
   out.removed += query.additionals.size();  // OPT and the like are per hop
   out.forward = true;
   return out;

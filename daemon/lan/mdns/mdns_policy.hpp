@@ -63,7 +63,7 @@ struct Filtered {
 
 // A query from zone `from` about to be sent into zone `to`: only the
 // questions `from` may ask there (so nothing leaks of what it asks for),
-// and only the known answers about those. Probes (RFC 6762 §8.1: records
+// without its known answers (they may name `from`'s own services). Probes (RFC 6762 §8.1: records
 // in the authority section) stay on their link: uniqueness is per link, and
 // a probe carried into another zone is how reflectors make name conflicts.
 Filtered filter_query(const Policy& policy, const Message& query, std::size_t from, std::size_t to);

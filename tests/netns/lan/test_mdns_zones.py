@@ -13,6 +13,7 @@ joincastd started (it waits, then is joined); in stateful mode the
 printer's answers to the phone's query are not sent to the guest zone,
 which did not ask."""
 
+import signal
 import socket
 import subprocess
 import sys
@@ -188,6 +189,16 @@ def main() -> int:
         # Its announcements (nobody asked) reached guest, which may see them.
         assert pair(status, "iot", "guest")["responses_forwarded"] > 0, status
         assert pair(status, "guest", "iot")["queries_forwarded"] == 0, status
+
+        log("SIGHUP with the rule widened to every type: the printer's SSH is found from trusted now")
+        d.config_path.write_text(d.config_path.read_text().replace(
+            'to = "iot"\nservices = ["_ipp._tcp"]\n[[mdns.rule]]\nfrom = "guest"',
+            'to = "iot"\nservices = ["all"]\n[[mdns.rule]]\nfrom = "guest"'))
+        assert 'services = ["all"]' in d.config_path.read_text()
+        d.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "reloaded" in d.log(), 10, "joincastd to reload")
+        wait_until(lambda: any(s["name"] == "PrinterShell" for s in phone_avahi.resolved("_ssh._tcp")), 30,
+                   "the phone to find the printer's SSH after the reload", interval=1)
 
         text = subprocess.run([str(JOINCASTD).replace("daemon/joincastd", "tools/joincast"), "--socket", str(d.socket),
                                "mdns"], capture_output=True, text=True, timeout=10)

@@ -208,7 +208,7 @@ TEST_CASE("mdns filter: queries cross only for what the asking zone may discover
   CHECK(f.reason == "zone iot may discover nothing in zone trusted");
 }
 
-TEST_CASE("mdns filter: the QU bit and the known answers of allowed questions cross") {
+TEST_CASE("mdns filter: the QU bit crosses, the known answers stay behind") {
   Policy p(section(with("[[mdns.rule]]\nfrom = \"trusted\"\nto = \"iot\"\nservices = [\"_ipp._tcp\"]\n")));
   Message q = query({{"_ipp._tcp.local", rr::ptr}});
   q.questions[0].unicast_response = true;
@@ -216,7 +216,11 @@ TEST_CASE("mdns filter: the QU bit and the known answers of allowed questions cr
   auto f = filter_query(p, q, 0, 1);
   REQUIRE(f.forward);
   CHECK(f.message.questions[0].unicast_response);
-  CHECK(names_of(f.message.answers) == std::vector<std::string>{"PTR _ipp._tcp.local"});
+  // Even a known answer of the allowed type: the asker's cache may hold
+  // its own zone's printers (test_mdns_zones caught the phone's own SSH
+  // service crossing this way).
+  CHECK(f.message.answers.empty());
+  CHECK(f.removed == 2);
 }
 
 TEST_CASE("mdns filter: probes stay on their link") {
