@@ -21,6 +21,9 @@ packages=(
   # the monitoring daemons [[monitor]] feeds (tests/netns/lan), and nft to
   # prove no firewall rule was needed
   rsyslog snmptrapd snmp chrony nftables
+  # the mDNS responders and browsers of the [mdns] tests, each on a private
+  # D-Bus (tests/netns/lan/avahi_fixture.py)
+  avahi-daemon avahi-utils dbus
   ntpsec-ntpdig  # an SNTP client that asks 224.0.1.1, as a switch does
   minidlna gupnp-tools ethtool  # a UPnP media server, an SSDP client (tests/netns/lan)
   # man pages and completion (tests/docs)

@@ -52,5 +52,6 @@ extern const Command sessions_command;
 extern const Command sdp_command;
 extern const Command monitor_command;
 extern const Command ssdp_command;
+extern const Command mdns_command;
 
 }  // namespace joincast::tools

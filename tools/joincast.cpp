@@ -24,6 +24,7 @@ const Command* const commands[] = {
     &ssdp_command,
     &listen_command,
     &monitor_command,
+    &mdns_command,
 };
 
 void usage(std::FILE* out) {

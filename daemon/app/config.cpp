@@ -23,7 +23,7 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
     return result;
   }
   reader.only_keys(root, "", {"daemon", "membership", "metrics", "proxy", "routing", "address_plan", "http", "directory", "dvb",
-                            "sessions", "policy", "monitor", "ssdp"});
+                            "sessions", "policy", "monitor", "ssdp", "mdns"});
   parse_daemon_section(reader, root, result.config.daemon);
   parse_membership_section(reader, root, result.config.membership);
   parse_metrics_section(reader, root, result.config.metrics);
@@ -33,6 +33,7 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
   sessions::parse_sessions(reader, root, result.config.sessions);
   parse_catalogue(reader, root, result.config.catalogue);
   lan::monitor::parse_monitor_section(reader, root, result.config.monitor);
+  lan::mdns::parse_mdns_section(reader, root, result.config.mdns);
   // Sessions keep their restart continuity records in the state dir.
   result.config.sessions.state_dir = result.config.daemon.state_dir;
   result.errors = reader.errors();

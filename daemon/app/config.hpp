@@ -8,6 +8,7 @@
 #include "daemon/catalogue/catalogue_config.hpp"
 #include "daemon/core/config_reader.hpp"
 #include "daemon/core/daemon_config.hpp"
+#include "daemon/lan/mdns/mdns_config.hpp"
 #include "daemon/lan/monitor/monitor_config.hpp"
 #include "daemon/lan/ssdp/ssdp_config.hpp"
 #include "daemon/membership/membership_config.hpp"
@@ -33,6 +34,7 @@ struct Config {
   lan::ssdp::SsdpSection ssdp;
   CatalogueConfig catalogue;  // address plan, HTTP, directories, DVB
   lan::monitor::MonitorSection monitor;  // [[monitor]]
+  lan::mdns::MdnsSection mdns;           // [mdns]
 };
 
 // Reads and validates a config file; on failure returns every error.

@@ -54,6 +54,8 @@ Daemon::Daemon(Config config, Options options)
   add(*monitor_, &Config::monitor);
   ssdp_ = std::make_unique<lan::ssdp::Ssdp>(io_, config_.ssdp, config_.membership.bpf_pin_root, control_, links_);
   add(*ssdp_, &Config::ssdp);
+  mdns_ = std::make_unique<lan::mdns::MdnsRelay>(io_, control_, config_.mdns, links_);
+  add(*mdns_, &Config::mdns);
 
   // How modules hear of each other: membership's events, once.
   membership_->observe([this](const MembershipEvent& e) {

@@ -11,6 +11,7 @@
 #include "daemon/core/link_watcher.hpp"
 #include "daemon/core/metrics.hpp"
 #include "daemon/core/module.hpp"
+#include "daemon/lan/mdns/mdns_relay.hpp"
 #include "daemon/lan/monitor/monitor.hpp"
 #include "daemon/lan/ssdp/ssdp.hpp"
 #include "daemon/membership/membership.hpp"
@@ -84,6 +85,7 @@ class Daemon {
   std::unique_ptr<sessions::SessionManager> sessions_;
   std::unique_ptr<lan::monitor::Monitor> monitor_;
   std::unique_ptr<lan::ssdp::Ssdp> ssdp_;  // UPnP/SSDP between the networks of each zone
+  std::unique_ptr<lan::mdns::MdnsRelay> mdns_;
   std::vector<Entry> modules_;  // start order
   std::size_t started_modules_ = 0;
   std::chrono::steady_clock::time_point started_;

@@ -1,6 +1,7 @@
 // main.cpp — joincastd's command line: --config, --check, --help, --version.
 #include "daemon/app/config.hpp"
 #include "daemon/app/daemon.hpp"
+#include "daemon/lan/mdns/mdns_plan.hpp"
 #include "daemon/lan/monitor/monitor_plan.hpp"
 #include "daemon/routing/routing_check.hpp"
 #include "daemon/core/log.hpp"
@@ -109,6 +110,10 @@ int main(int argc, char** argv) {
         if (!interfaces.ifindex(name))
           fmt::print(stderr, "pending: ssdp: zone \"{}\": interface {} does not exist yet; it is attached when it appears\n",
                      z.name, name);
+    // mDNS zone interfaces that are missing or down: followed live too.
+    const auto mdns = joincast::daemon::lan::mdns::plan_mdns(loaded.config.mdns, interfaces);
+    for (const auto& p : mdns.pending)
+      fmt::print(stderr, "pending: mdns: zone {}: {}\n", loaded.config.mdns.zones[p.zone].name, p.reason);
     if (!checked.errors.empty()) {
       fmt::print(stderr, "joincastd: {} has {} problem{}\n", config_path, checked.errors.size(),
                  checked.errors.size() == 1 ? "" : "s");

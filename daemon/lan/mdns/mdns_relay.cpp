@@ -1,0 +1,395 @@
+// mdns_relay.cpp — see mdns_relay.hpp.
+#include "daemon/lan/mdns/mdns_relay.hpp"
+
+#include "daemon/core/log.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace joincast::daemon::lan::mdns {
+
+namespace {
+
+// Forwarded questions and learned hosts are bounded: a flood of distinct
+// questions must not grow the daemon without limit.
+constexpr std::size_t max_asked = 4096;
+constexpr std::size_t max_learned = 4096;
+
+bool answers(const Question& q, const Record& r) {
+  if (!(q.name == r.name)) return false;
+  return q.type == rr::any || q.type == r.type || r.type == rr::nsec;
+}
+
+}  // namespace
+
+MdnsRelay::MdnsRelay(boost::asio::io_context& io, ControlServer& control, MdnsSection config, LinkWatcher& links)
+    : io_(io), control_(control), config_(std::move(config)), links_(links), policy_(config_) {}
+
+MdnsRelay::~MdnsRelay() { stop(); }
+
+Result<void> MdnsRelay::start() {
+  control_.add("mdns", "mDNS zones: interfaces, and per zone pair what was forwarded, filtered and malformed",
+               [this](const nlohmann::json&) -> nlohmann::json {
+                 nlohmann::json s = status();
+                 return s.is_null() ? nlohmann::json{{"zones", nlohmann::json::array()},
+                                                     {"pairs", nlohmann::json::array()},
+                                                     {"pending", nlohmann::json::array()}}
+                                    : s;
+               });
+  pairs_.assign(policy_.zones() * policy_.zones(), {});
+  zones_.assign(policy_.zones(), {});
+  if (!config_.enabled()) return success();
+  if (auto r = open_sockets(); !r) return r;
+  link_subscription_ = links_.subscribe([this](const LinkChange&) { reconcile(); });
+  reconcile();
+  return success();
+}
+
+Result<void> MdnsRelay::reload(const MdnsSection& next) {
+  if (next == config_) return success();
+  const bool zones_same = next.zones == config_.zones;
+  if (next.enabled() && !v4_.socket && !v6_.socket)
+    if (auto r = open_sockets(); !r) return r;
+  // Leave everything, then join what the new zones want.
+  for (const auto& zi : joined_) {
+    if (v4_.socket && !zi.v4.empty()) (void)v4_.socket->leave(zi.ifindex, zi.v4);
+    if (v6_.socket && !zi.v6.empty()) (void)v6_.socket->leave(zi.ifindex, zi.v6);
+  }
+  joined_.clear();
+  config_ = next;
+  policy_ = Policy(config_);
+  if (!zones_same) {
+    pairs_.assign(policy_.zones() * policy_.zones(), {});
+    zones_.assign(policy_.zones(), {});
+  }
+  asked_.clear();
+  learned_.clear();
+  if (!config_.enabled()) {
+    link_subscription_.reset();
+    close_sockets();
+    return success();
+  }
+  if (!link_subscription_) link_subscription_ = links_.subscribe([this](const LinkChange&) { reconcile(); });
+  reconcile();
+  return success();
+}
+
+void MdnsRelay::stop() {
+  link_subscription_.reset();
+  for (const auto& zi : joined_) {
+    if (v4_.socket && !zi.v4.empty()) (void)v4_.socket->leave(zi.ifindex, zi.v4);
+    if (v6_.socket && !zi.v6.empty()) (void)v6_.socket->leave(zi.ifindex, zi.v6);
+  }
+  joined_.clear();
+  close_sockets();
+}
+
+Result<void> MdnsRelay::open_sockets() {
+  auto s4 = MdnsSocket::open(AF_INET);
+  if (!s4) return std::move(s4).error();
+  v4_.socket.emplace(std::move(s4).value());
+  // A kernel without IPv6 still relays IPv4.
+  if (auto s6 = MdnsSocket::open(AF_INET6))
+    v6_.socket.emplace(std::move(s6).value());
+  else
+    log::warning("mdns: no IPv6 socket ({}): IPv6 mDNS is not relayed", s6.error().message());
+  for (Listener* l : {&v4_, &v6_}) {
+    if (!l->socket) continue;
+    l->watch = std::make_unique<boost::asio::posix::stream_descriptor>(io_, ::dup(l->socket->fd()));
+    wait(*l);
+  }
+  return success();
+}
+
+void MdnsRelay::close_sockets() {
+  for (Listener* l : {&v4_, &v6_}) {
+    if (l->watch) {
+      l->watch->cancel();
+      l->watch.reset();  // closes the dup
+    }
+    l->socket.reset();
+  }
+}
+
+void MdnsRelay::wait(Listener& l) {
+  l.watch->async_wait(boost::asio::posix::stream_descriptor::wait_read, [this, &l](boost::system::error_code ec) {
+    if (ec || !l.socket) return;
+    on_readable(l);
+    if (l.watch) wait(l);
+  });
+}
+
+void MdnsRelay::on_readable(Listener& l) {
+  // A bounded batch per wake-up: other handlers get their turn in a flood.
+  for (int i = 0; i < 64; ++i) {
+    auto d = l.socket->receive();
+    if (!d) {
+      if (d.error() != std::errc::resource_unavailable_try_again && d.error() != std::errc::operation_would_block)
+        log::warning("mdns: receiving: {}", d.error().message());
+      return;
+    }
+    handle(*l.socket, d.value());
+  }
+}
+
+bool MdnsRelay::is_own_address(const IpAddress& a) const {
+  for (const auto& [ifindex, link] : links_.interfaces().links())
+    for (const auto& addr : links_.interfaces().addresses(ifindex))
+      if (addr.address == a) return true;
+  return false;
+}
+
+void MdnsRelay::handle(const MdnsSocket& socket, const Datagram& d) {
+  const int z = plan_.zone_of(d.ifindex);
+  if (z < 0) return;  // not a zone interface (or one that just went)
+  const auto from = static_cast<std::size_t>(z);
+  ZoneCounters& zc = zones_[from];
+  ++zc.received;
+  if (is_own_address(d.source)) {
+    ++zc.own;
+    return;
+  }
+  if (d.oversized) {
+    ++zc.malformed;
+    zc.last_malformed = fmt::format("{}: more than {} bytes", d.source.to_string(), max_message_size);
+    return;
+  }
+  auto m = parse_message(d.bytes);
+  if (!m) {
+    ++zc.malformed;
+    zc.last_malformed = fmt::format("{}: {}", d.source.to_string(), m.error().message());
+    log::debug("mdns: malformed message from {} on {}: {}", d.source.to_string(), links_.interfaces().name(d.ifindex),
+               m.error().message());
+    return;
+  }
+  // RFC 6762 §18.3: only standard queries and responses (opcode 0); a
+  // legacy unicast query (source port not 5353) is answered by unicast to
+  // its sender, which the relay does not carry yet.
+  if (m.value().opcode() != 0 || d.source_port != mdns_port) return;
+  const auto now = Clock::now();
+  expire(now);
+  if (m.value().is_response())
+    relay_response(socket, m.value(), from);
+  else
+    relay_query(socket, m.value(), from);
+}
+
+void MdnsRelay::relay_query(const MdnsSocket& socket, const Message& m, std::size_t from) {
+  const auto now = Clock::now();
+  for (std::size_t to = 0; to < policy_.zones(); ++to) {
+    if (to == from) continue;
+    Filtered f = filter_query(policy_, m, from, to);
+    PairCounters& c = pair(from, to);
+    if (!f.forward) {
+      if (policy_.access(from, to).any()) ++c.queries_filtered;
+      continue;
+    }
+    c.records_removed += f.removed;
+    ++c.queries_forwarded;
+    // A QU question (RFC 6762 §5.4) goes on as a QM one: a unicast answer
+    // would come to the router's own address, where a local avahi bound to
+    // the same port may take it; the multicast answer comes back through the
+    // relay, and the querier accepts it as well (§5.4: "it may also receive
+    // a multicast response").
+    for (auto& q : f.message.questions) q.unicast_response = false;
+    for (const auto& q : f.message.questions) {
+      auto same = [&](const Asked& a) { return a.asker == from && a.owner == to && a.question == q; };
+      if (auto it = std::find_if(asked_.begin(), asked_.end(), same); it != asked_.end())
+        it->at = now;
+      else if (asked_.size() < max_asked)
+        asked_.push_back({from, to, q, now});
+    }
+    send_to_zone(socket, to, f.message);
+  }
+}
+
+bool MdnsRelay::asked_for(std::size_t asker, std::size_t owner, const Message& response, Clock::time_point now) const {
+  for (const auto& a : asked_) {
+    if (a.asker != asker || a.owner != owner || now - a.at > config_.query_window) continue;
+    for (const auto& r : response.answers)
+      if (answers(a.question, r)) return true;
+  }
+  return false;
+}
+
+std::vector<Name> MdnsRelay::learned_hosts(std::size_t owner, std::size_t asker, Clock::time_point now) const {
+  std::vector<Name> out;
+  for (const auto& l : learned_)
+    if (l.owner == owner && l.asker == asker && l.until > now) out.push_back(l.host);
+  return out;
+}
+
+void MdnsRelay::expire(Clock::time_point now) {
+  std::erase_if(asked_, [&](const Asked& a) { return now - a.at > config_.query_window; });
+  std::erase_if(learned_, [&](const Learned& l) { return l.until <= now; });
+}
+
+void MdnsRelay::relay_response(const MdnsSocket& socket, const Message& m, std::size_t from) {
+  const auto now = Clock::now();
+  // Stateful: when some zone's forwarded query is what this answers, only
+  // the zones that asked get it; otherwise it is an announcement (or an
+  // answer to a question of the zone's own), for every zone allowed to see it.
+  bool someone_asked = false;
+  if (config_.stateful)
+    for (std::size_t to = 0; to < policy_.zones() && !someone_asked; ++to)
+      someone_asked = to != from && asked_for(to, from, m, now);
+  for (std::size_t to = 0; to < policy_.zones(); ++to) {
+    if (to == from) continue;
+    if (!policy_.access(to, from).any()) continue;
+    PairCounters& c = pair(from, to);
+    Filtered f = filter_response(policy_, m, from, to, learned_hosts(from, to, now));
+    if (!f.forward) {
+      ++c.responses_filtered;
+      continue;
+    }
+    if (someone_asked && !asked_for(to, from, m, now)) {
+      ++c.responses_unasked;
+      continue;
+    }
+    for (auto& host : allowed_hosts(policy_, m, from, to)) {
+      std::uint32_t ttl = 120;
+      for (const auto& r : m.answers)
+        if (r.type == rr::srv) ttl = std::max(ttl, r.ttl);
+      const auto until = now + std::max<Clock::duration>(std::chrono::seconds(ttl), config_.query_window);
+      auto same = [&](const Learned& l) { return l.owner == from && l.asker == to && l.host == host; };
+      if (auto it = std::find_if(learned_.begin(), learned_.end(), same); it != learned_.end())
+        it->until = until;
+      else if (learned_.size() < max_learned)
+        learned_.push_back({from, to, std::move(host), until});
+    }
+    c.records_removed += f.removed;
+    ++c.responses_forwarded;
+    send_to_zone(socket, to, f.message);
+  }
+}
+
+void MdnsRelay::send_to_zone(const MdnsSocket& socket, std::size_t zone, const Message& m) {
+  auto bytes = write_message(m);
+  if (!bytes) {
+    log::warning("mdns: cannot encode a message for zone {}: {}", policy_.zone_name(zone), bytes.error().message());
+    return;
+  }
+  for (const auto& zi : joined_) {
+    if (zi.zone != zone) continue;
+    const IpAddress& local = socket.family() == AF_INET ? zi.v4 : zi.v6;
+    if (local.empty()) continue;
+    if (auto r = socket.send(zi.ifindex, local, bytes.value()); !r)
+      log::debug("mdns: {} on {}: {}", policy_.zone_name(zone), zi.interface, r.error().message());
+  }
+}
+
+void MdnsRelay::reconcile() {
+  MdnsPlan next = plan_mdns(config_, links_.interfaces());
+  // Leave where the interface went or its addresses changed; join the new.
+  for (const auto& zi : joined_) {
+    if (std::find(next.interfaces.begin(), next.interfaces.end(), zi) != next.interfaces.end()) continue;
+    if (v4_.socket && !zi.v4.empty()) (void)v4_.socket->leave(zi.ifindex, zi.v4);
+    if (v6_.socket && !zi.v6.empty()) (void)v6_.socket->leave(zi.ifindex, zi.v6);
+    log::info("mdns: zone {} no longer on {}", policy_.zone_name(zi.zone), zi.interface);
+  }
+  std::vector<ZoneInterface> joined;
+  for (const auto& zi : next.interfaces) {
+    const bool had = std::find(joined_.begin(), joined_.end(), zi) != joined_.end();
+    if (!had) {
+      std::vector<std::string> errors;
+      if (v4_.socket && !zi.v4.empty())
+        if (auto r = v4_.socket->join(zi.ifindex, zi.v4); !r) errors.push_back(r.error().message());
+      if (v6_.socket && !zi.v6.empty())
+        if (auto r = v6_.socket->join(zi.ifindex, zi.v6); !r) errors.push_back(r.error().message());
+      if (!errors.empty()) {
+        std::string all;
+        for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
+        log::error("mdns: zone {} on {}: {}", policy_.zone_name(zi.zone), zi.interface, all);
+      } else {
+        log::info("mdns: zone {} on {} ({}{}{})", policy_.zone_name(zi.zone), zi.interface,
+                  zi.v4.empty() ? "" : zi.v4.to_string(), !zi.v4.empty() && !zi.v6.empty() ? ", " : "",
+                  zi.v6.empty() ? "" : zi.v6.to_string());
+      }
+    }
+    joined.push_back(zi);
+  }
+  joined_ = std::move(joined);
+  std::vector<std::string> logged;
+  for (const auto& p : next.pending) {
+    std::string line = fmt::format("zone {}: {}", config_.zones[p.zone].name, p.reason);
+    if (std::find(pending_logged_.begin(), pending_logged_.end(), line) == pending_logged_.end())
+      log::notice("mdns: {} waits: {}", p.interface, line);
+    logged.push_back(std::move(line));
+  }
+  pending_logged_ = std::move(logged);
+  plan_ = std::move(next);
+}
+
+nlohmann::json MdnsRelay::status() const {
+  if (!config_.enabled()) return nullptr;
+  nlohmann::json zones = nlohmann::json::array();
+  for (std::size_t z = 0; z < policy_.zones(); ++z) {
+    nlohmann::json ifs = nlohmann::json::array();
+    for (const auto& zi : joined_)
+      if (zi.zone == z)
+        ifs.push_back({{"name", zi.interface},
+                       {"ifindex", zi.ifindex},
+                       {"ipv4", zi.v4.empty() ? nlohmann::json(nullptr) : nlohmann::json(zi.v4.to_string())},
+                       {"ipv6", zi.v6.empty() ? nlohmann::json(nullptr) : nlohmann::json(zi.v6.to_string())}});
+    const ZoneCounters& c = zones_[z];
+    nlohmann::json j = {{"name", policy_.zone_name(z)}, {"trust", config_.zones[z].trust}, {"interfaces", ifs},
+                        {"received", c.received},        {"malformed", c.malformed},       {"own", c.own}};
+    if (!c.last_malformed.empty()) j["last_malformed"] = c.last_malformed;
+    zones.push_back(std::move(j));
+  }
+  nlohmann::json pairs = nlohmann::json::array();
+  for (std::size_t from = 0; from < policy_.zones(); ++from)
+    for (std::size_t to = 0; to < policy_.zones(); ++to) {
+      if (from == to) continue;
+      const PairCounters& c = pairs_[from * policy_.zones() + to];
+      // Messages go from `from` to `to`: its queries when `from` may ask
+      // there, its responses when `to` may see them.
+      nlohmann::json services = nlohmann::json::array();
+      const Access& a = policy_.access(to, from);
+      if (a.services.all) services.push_back("all");
+      for (const auto& t : a.services.types) services.push_back(t.to_string());
+      pairs.push_back({{"from", policy_.zone_name(from)},
+                       {"to", policy_.zone_name(to)},
+                       {"queries", policy_.access(from, to).any()},
+                       {"responses_of", services},
+                       {"forwarded", c.queries_forwarded + c.responses_forwarded},
+                       {"filtered", c.queries_filtered + c.responses_filtered + c.responses_unasked},
+                       {"malformed", zones_[from].malformed},
+                       {"queries_forwarded", c.queries_forwarded},
+                       {"queries_filtered", c.queries_filtered},
+                       {"responses_forwarded", c.responses_forwarded},
+                       {"responses_filtered", c.responses_filtered},
+                       {"responses_unasked", c.responses_unasked},
+                       {"records_removed", c.records_removed}});
+    }
+  nlohmann::json pending = nlohmann::json::array();
+  for (const auto& p : plan_.pending)
+    pending.push_back({{"zone", config_.zones[p.zone].name}, {"interface", p.interface}, {"reason", p.reason}});
+  return {{"stateful", config_.stateful},
+          {"query_window_s", static_cast<double>(config_.query_window.count()) / 1000.0},
+          {"zones", zones},
+          {"pairs", pairs},
+          {"pending", pending}};
+}
+
+void MdnsRelay::collect_metrics(MetricsWriter& w) const {
+  if (!config_.enabled()) return;
+  for (std::size_t z = 0; z < policy_.zones(); ++z)
+    w.counter("joincast_mdns_malformed_total", "mDNS messages refused as malformed, by arrival zone",
+              static_cast<double>(zones_[z].malformed), {{"zone", policy_.zone_name(z)}});
+  for (std::size_t from = 0; from < policy_.zones(); ++from)
+    for (std::size_t to = 0; to < policy_.zones(); ++to) {
+      if (from == to) continue;
+      const PairCounters& c = pairs_[from * policy_.zones() + to];
+      const MetricsWriter::Labels l = {{"from", policy_.zone_name(from)}, {"to", policy_.zone_name(to)}};
+      w.counter("joincast_mdns_forwarded_total", "mDNS messages relayed from one zone into another",
+                static_cast<double>(c.queries_forwarded + c.responses_forwarded), l);
+      w.counter("joincast_mdns_filtered_total", "mDNS messages the policy kept from crossing",
+                static_cast<double>(c.queries_filtered + c.responses_filtered + c.responses_unasked), l);
+      w.counter("joincast_mdns_records_removed_total", "Questions and records removed from relayed messages",
+                static_cast<double>(c.records_removed), l);
+    }
+}
+
+}  // namespace joincast::daemon::lan::mdns
