@@ -192,8 +192,12 @@ def main() -> int:
         # The station names itself (icy-name); the directory's name for it
         # would only fill in if it did not.
         assert f["s"] == ICY_NAME, f
-        sessions = {s["group"]: s for s in d.cli("sessions")["sessions"]}
-        assert sessions.get(group, {}).get("state") == "running", sessions
+        # The announcement can leave before the session's on-air event has
+        # been handled: "running" follows within moments.
+        def session():
+            return {s["group"]: s for s in d.cli("sessions")["sessions"]}.get(group, {})
+        wait_until(lambda: session().get("state") == "running", 10, "the session to be running")
+        sessions = {group: session()}
         assert sessions[group]["url"] == ice.url(MOUNT), sessions[group]
 
         # Let the start settle (the first ICY block, the one-second limit on
