@@ -70,12 +70,14 @@ LoadedMembership::~LoadedMembership() {
   (void)MembershipProgram::unpin(pin_root_);
 }
 
-int LoadedMembership::try_run(const Bytes& frame, std::uint32_t ifindex, std::uint32_t* retval, Bytes* out) {
+int test_run(int program_fd, const Bytes& frame, std::uint32_t ifindex, std::uint32_t* retval, Bytes* out,
+             std::uint32_t mark) {
   Bytes buffer(frame.size() + 256);
   // test_run builds the skb from this: ingress_ifindex becomes skb_iif,
-  // which the program prefers over the device (loopback here).
+  // which the programs prefer over the device (loopback here).
   __sk_buff ctx{};
   ctx.ingress_ifindex = ifindex;
+  ctx.mark = mark;
   bpf_test_run_opts opts{};
   opts.sz = sizeof(opts);
   opts.data_in = frame.data();
@@ -85,7 +87,7 @@ int LoadedMembership::try_run(const Bytes& frame, std::uint32_t ifindex, std::ui
   opts.ctx_in = &ctx;
   opts.ctx_size_in = sizeof(ctx);
   opts.repeat = 1;
-  int err = bpf_prog_test_run_opts(program_->program_fd(), &opts);
+  int err = bpf_prog_test_run_opts(program_fd, &opts);
   if (err < 0) return err;
   if (retval) *retval = opts.retval;
   if (out) {
@@ -93,6 +95,10 @@ int LoadedMembership::try_run(const Bytes& frame, std::uint32_t ifindex, std::ui
     *out = std::move(buffer);
   }
   return 0;
+}
+
+int LoadedMembership::try_run(const Bytes& frame, std::uint32_t ifindex, std::uint32_t* retval, Bytes* out) {
+  return test_run(program_->program_fd(), frame, ifindex, retval, out);
 }
 
 void LoadedMembership::run(const Bytes& frame, std::uint32_t ifindex) {

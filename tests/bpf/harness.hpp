@@ -24,6 +24,14 @@ namespace joincast::tests {
 // The interface index reported packets carry (as skb->ingress_ifindex).
 inline constexpr std::uint32_t test_ifindex = 7;
 
+// Runs one frame through a TC program with BPF_PROG_TEST_RUN, as if it
+// arrived on ifindex (ctx.ingress_ifindex) with skb->mark `mark`: 0 or the
+// kernel's negative error (test_run refuses frames shorter than ETH_HLEN
+// or ending inside the IP header), the program's verdict and the frame
+// after the run. Every program's tests use it.
+int test_run(int program_fd, const Bytes& frame, std::uint32_t ifindex, std::uint32_t* retval, Bytes* out,
+             std::uint32_t mark = 0);
+
 // Directory of this process's private bpffs; mounted on first use.
 const std::string& private_bpffs();
 

@@ -4,6 +4,7 @@
 // (other ports, interfaces, protocols, fragments, truncated frames) passing
 // unchanged.
 #include "daemon/lan/monitor/monitor_program.hpp"
+#include "tests/bpf/harness.hpp"
 #include "tests/bpf/packet_builder.hpp"
 
 #include <doctest/doctest.h>
@@ -28,22 +29,11 @@ struct Run {
 };
 
 Run run(MonitorProgram& p, const Bytes& frame, std::uint32_t ifindex = mgmt_ifindex) {
-  Bytes buffer(frame.size() + 256);
-  __sk_buff ctx{};
-  ctx.ingress_ifindex = ifindex;
-  bpf_test_run_opts opts{};
-  opts.sz = sizeof(opts);
-  opts.data_in = frame.data();
-  opts.data_size_in = static_cast<std::uint32_t>(frame.size());
-  opts.data_out = buffer.data();
-  opts.data_size_out = static_cast<std::uint32_t>(buffer.size());
-  opts.ctx_in = &ctx;
-  opts.ctx_size_in = sizeof(ctx);
-  opts.repeat = 1;
-  int err = bpf_prog_test_run_opts(p.program_fd(), &opts);
+  std::uint32_t retval = 0;
+  Bytes out;
+  int err = test_run(p.program_fd(), frame, ifindex, &retval, &out);
   REQUIRE_MESSAGE(err == 0, "bpf_prog_test_run_opts: ", std::string(std::strerror(-err)));
-  buffer.resize(opts.data_size_out);
-  return {static_cast<int>(opts.retval), buffer};
+  return {static_cast<int>(retval), out};
 }
 
 IpAddress ip(const char* text) { return *IpAddress::parse(text); }

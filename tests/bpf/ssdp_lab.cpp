@@ -1,7 +1,7 @@
 // ssdp_lab.cpp — see ssdp_lab.hpp.
 #include "tests/bpf/ssdp_lab.hpp"
 
-#include "tests/bpf/harness.hpp"  // private_bpffs()
+#include "tests/bpf/harness.hpp"  // private_bpffs(), test_run()
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -147,23 +147,11 @@ void SsdpLab::full_mesh() {
 }
 
 SsdpLab::Run SsdpLab::run(const Bytes& frame, int i, std::uint32_t mark) {
-  Bytes buffer(frame.size() + 256);
-  __sk_buff ctx{};
-  ctx.ingress_ifindex = port(i).ifindex;
-  ctx.mark = mark;
-  bpf_test_run_opts opts{};
-  opts.sz = sizeof(opts);
-  opts.data_in = frame.data();
-  opts.data_size_in = static_cast<std::uint32_t>(frame.size());
-  opts.data_out = buffer.data();
-  opts.data_size_out = static_cast<std::uint32_t>(buffer.size());
-  opts.ctx_in = &ctx;
-  opts.ctx_size_in = sizeof(ctx);
-  opts.repeat = 1;
-  int err = bpf_prog_test_run_opts(program_->program_fd(), &opts);
+  std::uint32_t retval = 0;
+  Bytes out;
+  int err = test_run(program_->program_fd(), frame, static_cast<std::uint32_t>(port(i).ifindex), &retval, &out, mark);
   REQUIRE_MESSAGE(err == 0, "bpf_prog_test_run_opts: ", std::string(std::strerror(-err)));
-  buffer.resize(opts.data_size_out);
-  return {opts.retval, std::move(buffer)};
+  return {retval, std::move(out)};
 }
 
 void SsdpLab::run_unchanged(const Bytes& frame, int i, std::uint32_t mark) {
