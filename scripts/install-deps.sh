@@ -36,6 +36,9 @@ packages=(
   debhelper lintian dpkg-dev fakeroot
   # benchmarks
   hyperfine
+  # a kernel with multicast routing for the tests that need one, when the
+  # machine's own has none: Debian's kernel under QEMU (scripts/vm.sh)
+  qemu-system-x86 busybox-static kmod
 )
 
 if [[ $EUID -ne 0 ]]; then
@@ -49,7 +52,18 @@ for p in "${packages[@]}"; do
   [[ "$status" == installed ]] || missing+=("$p")
 done
 
+# The VM scripts/vm.sh starts, only where the machine's kernel cannot run
+# the multicast routing tests itself: Debian's kernel package, unpacked into
+# /var/cache/joincast-vm (not installed); done once.
+prepare_vm() {
+  if [[ ! -e /proc/net/ip_mr_vif || ! -e /proc/net/ip6_mr_vif ]]; then
+    bash "$(dirname "$0")/vm.sh" --prepare \
+      || echo "install-deps.sh: no VM for the multicast routing tests; they will be skipped" >&2
+  fi
+}
+
 if ((${#missing[@]} == 0)); then
+  prepare_vm
   exit 0
 fi
 
@@ -60,3 +74,4 @@ export DEBIAN_FRONTEND=noninteractive
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+prepare_vm
