@@ -261,8 +261,10 @@ void MdnsRelay::relay_query(const MdnsSocket& socket, const Message& m, std::siz
       f.message.flags = 0;
       for (auto& q : f.message.questions) q.unicast_response = false;
       auto same = [&](const LegacyAsk& a) {
+        // The same query again (a resolver's retry); another one from the
+        // same socket (zeroconf sends them all with ID 0) is its own.
         return a.asker == from && a.owner == to && a.source == legacy->source && a.port == legacy->source_port &&
-               a.id == m.id;
+               a.id == m.id && a.questions == m.questions;
       };
       if (auto it = std::find_if(legacy_.begin(), legacy_.end(), same); it != legacy_.end())
         it->at = now;
