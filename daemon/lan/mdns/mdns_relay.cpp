@@ -193,12 +193,14 @@ void MdnsRelay::handle(const MdnsSocket& socket, const Datagram& d) {
     if (d.source_port != mdns_port) return;
     switch (reflectors_.observe(msg, from, d.source, now)) {
       case ReflectorWatch::Verdict::found:
-        log_reflectors(now, true);
+        for (const auto& r : reflectors_.reflectors(now))
+          if (r.address == d.source && r.zone == from) log_reflector(r);
+        if (last_reflector_log_ == Clock::time_point{}) last_reflector_log_ = now;
         [[fallthrough]];
       case ReflectorWatch::Verdict::copy:
         ++zc.reflected;
         (void)reflectors_.drop(d.source, from, now);
-        log_reflectors(now, false);
+        log_reflectors(now);
         return;
       case ReflectorWatch::Verdict::original:
         break;
@@ -209,7 +211,7 @@ void MdnsRelay::handle(const MdnsSocket& socket, const Datagram& d) {
   }
   if (reflectors_.drop(d.source, from, now)) {
     ++zc.reflected;
-    log_reflectors(now, false);
+    log_reflectors(now);
     return;
   }
   // §6.7: a query from another port is a legacy unicast query.
@@ -221,14 +223,17 @@ void MdnsRelay::handle(const MdnsSocket& socket, const Datagram& d) {
   }
 }
 
-void MdnsRelay::log_reflectors(Clock::time_point now, bool force) {
-  if (!force && now - last_reflector_log_ < reflector_log_interval) return;
+// Once when found, then once a minute while it keeps copying.
+void MdnsRelay::log_reflectors(Clock::time_point now) {
+  if (now - last_reflector_log_ < reflector_log_interval) return;
   last_reflector_log_ = now;
-  for (const auto& r : reflectors_.reflectors(now))
-    log::warning("mdns: {} in zone {} reflects mDNS of zone {} ({} records copied, {} of its messages not relayed): "
-                 "another reflector on these links; its traffic is not relayed, so the two do not loop",
-                 r.address.to_string(), policy_.zone_name(r.zone), policy_.zone_name(r.origin_zone), r.copies,
-                 r.dropped);
+  for (const auto& r : reflectors_.reflectors(now)) log_reflector(r);
+}
+
+void MdnsRelay::log_reflector(const ReflectorWatch::Reflector& r) const {
+  log::warning("mdns: {} in zone {} reflects mDNS of zone {} ({} records copied, {} of its messages not relayed): "
+               "another reflector on these links; its traffic is not relayed, so the two do not loop",
+               r.address.to_string(), policy_.zone_name(r.zone), policy_.zone_name(r.origin_zone), r.copies, r.dropped);
 }
 
 void MdnsRelay::relay_query(const MdnsSocket& socket, const Message& m, std::size_t from, const Datagram* legacy) {

@@ -99,7 +99,8 @@ class MdnsRelay final : public ConfiguredModule<MdnsSection> {
   void relay_response(const MdnsSocket& socket, const Message& m, std::size_t from);
   bool answer_legacy(const Message& m, std::size_t from, Clock::time_point now);
   void learn(std::size_t owner, std::size_t asker, const Message& m, Clock::time_point now);
-  void log_reflectors(Clock::time_point now, bool force);
+  void log_reflectors(Clock::time_point now);
+  void log_reflector(const ReflectorWatch::Reflector& r) const;
   void send_to_zone(const MdnsSocket& socket, std::size_t zone, const Message& m);
   bool is_own_address(const IpAddress& a) const;
   bool asked_for(std::size_t asker, std::size_t owner, const Message& response, Clock::time_point now) const;
