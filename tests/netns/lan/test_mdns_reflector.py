@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-from lab import Daemon, Lab, log, require_tools, wait_until
+from lab import JOINCASTD, Daemon, Lab, log, require_tools, wait_until
 from avahi_fixture import Avahi
 
 CONFIG = """
@@ -148,6 +148,9 @@ def main() -> int:
         first = reflectors[0]
         assert {first["zone"], first["copies_from"]} == {"trusted", "iot"}, reflectors
         wait_until(lambda: "reflects mDNS of zone" in d.log(), 5, "the reflector logged")
+        status_text = subprocess.run([str(JOINCASTD).replace("daemon/joincastd", "tools/joincast"), "--socket",
+                                      str(d.socket), "status"], capture_output=True, text=True, timeout=10).stdout
+        assert "mdns: another reflector: 10." in status_text, status_text
         assert "10.10.0.7" in d.log() or "10.20.0.7" in d.log()
 
         log("no loop: over 10 s the relay forwards what the browsing needs, not an echo")
