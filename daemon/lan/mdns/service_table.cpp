@@ -19,7 +19,9 @@ std::string lower(const Name& n) {
 }  // namespace
 
 void ServiceTable::observe(const Message& response, std::size_t zone, const IpAddress& source, Clock::time_point now) {
-  auto until = [&](const Record& r) { return now + std::chrono::seconds(r.ttl); };
+  // A TTL may say 136 years; the list keeps an entry a day at most
+  // without hearing of it again (the bound on its size does the rest).
+  auto until = [&](const Record& r) { return now + std::chrono::seconds(std::min<std::uint32_t>(r.ttl, max_ttl)); };
   auto instance = [&](const Name& name, const Name& type) -> Instance* {
     Key k{zone, lower(name)};
     auto it = instances_.find(k);

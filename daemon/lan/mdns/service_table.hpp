@@ -23,6 +23,7 @@ class ServiceTable {
   using Clock = std::chrono::steady_clock;
   static constexpr std::size_t max_instances = 4096;
   static constexpr std::size_t max_hosts = 4096;
+  static constexpr std::uint32_t max_ttl = 86'400;  // seconds
 
   struct Service {
     std::size_t zone = 0;
