@@ -24,6 +24,7 @@ packages=(
   # the mDNS responders and browsers of the [mdns] tests, each on a private
   # D-Bus (tests/netns/lan/avahi_fixture.py)
   avahi-daemon avahi-utils dbus
+  python3-zeroconf  # a second mDNS implementation; its unicast mode asks legacy unicast queries
   ntpsec-ntpdig  # an SNTP client that asks 224.0.1.1, as a switch does
   minidlna gupnp-tools ethtool  # a UPnP media server, an SSDP client (tests/netns/lan)
   # man pages and completion (tests/docs)
