@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace joincast::daemon {
+namespace joincast::daemon::app {
 
 ConfigResult parse_config(std::string_view text, const std::string& path) {
   ConfigResult result;
@@ -52,4 +52,4 @@ ConfigResult load_config(const std::string& path) {
   return parse_config(buffer.str(), path);
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::app

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::app {
 
 struct Config {
   std::string path;
@@ -46,4 +46,4 @@ struct ConfigResult {
 ConfigResult load_config(const std::string& path);
 ConfigResult parse_config(std::string_view text, const std::string& path);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::app

@@ -9,7 +9,7 @@
 #include <exception>
 #include <typeinfo>
 
-namespace joincast::daemon {
+namespace joincast::daemon::app {
 
 std::size_t run_event_loop(boost::asio::io_context& io) {
   std::size_t thrown = 0;
@@ -216,4 +216,4 @@ void Daemon::reload() {
   sd_notify(0, "READY=1");
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::app

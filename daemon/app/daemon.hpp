@@ -28,7 +28,7 @@
 #include <memory>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::app {
 
 // Runs io until it stops. A handler that throws is a defect (STYLE.md:
 // never throw out of an Asio handler), but it must not end the daemon and
@@ -91,4 +91,4 @@ class Daemon {
   std::chrono::steady_clock::time_point started_;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::app

@@ -48,6 +48,7 @@ annotated example examples/joincast.toml.
 
 int main(int argc, char** argv) {
   using namespace joincast::daemon;
+  using namespace joincast::daemon::app;
   std::string config_path = "/etc/joincast/joincast.toml";
   std::string log_level;
   bool check = false;

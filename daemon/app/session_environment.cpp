@@ -7,7 +7,7 @@
 #include <boost/system/system_error.hpp>
 #include <net/if.h>
 
-namespace joincast::daemon {
+namespace joincast::daemon::app {
 
 // ---------------------------------------------------------------- catalogue
 
@@ -115,4 +115,4 @@ sessions::StreamEngineFactory media_engine_factory() {
   };
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::app

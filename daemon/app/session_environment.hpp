@@ -12,7 +12,7 @@
 
 #include <boost/asio/io_context.hpp>
 
-namespace joincast::daemon {
+namespace joincast::daemon::app {
 
 class CatalogueSessions final : public sessions::SessionCatalogue {
  public:
@@ -73,4 +73,4 @@ struct DaemonSessionEnvironment {
   RoutedStreams routes;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::app

@@ -9,7 +9,7 @@ using namespace joincast;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   fuzz::Input in(data, size);
-  auto r = daemon::parse_config(in.text(), "fuzz.toml");
+  auto r = daemon::app::parse_config(in.text(), "fuzz.toml");
   for (const auto& e : r.errors) {
     FUZZ_CHECK(!e.message.empty());
     FUZZ_CHECK(!e.key.empty() || e.line > 0);

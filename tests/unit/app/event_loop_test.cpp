@@ -18,7 +18,7 @@ TEST_CASE("a handler that throws is logged and the event loop goes on") {
   boost::asio::post(io, [] { throw 42; });
   boost::asio::post(io, [&] { ++ran; });
   std::size_t thrown = 0;
-  CHECK_NOTHROW(thrown = run_event_loop(io));
+  CHECK_NOTHROW(thrown = app::run_event_loop(io));
   CHECK(thrown == 2);
   CHECK(ran == 2);
 }

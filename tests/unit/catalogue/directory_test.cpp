@@ -209,7 +209,7 @@ TEST_CASE("a corrupt numbering file is refused, not silently renumbered") {
 }
 
 TEST_CASE("catalogue configuration: directories, DVB carriers, address plan") {
-  auto r = parse_config(R"(
+  auto r = app::parse_config(R"(
 [address_plan]
 ipv6_prefix = "2001:db8:d0be:f00d::/64"
 ipv4_block = "239.255.0.0/16"
@@ -270,7 +270,7 @@ fec = "89"
 
 TEST_CASE("DVB tuning values in TOML are checked like those of a dvblast line") {
   auto carrier = [](const char* tuning) {
-    return parse_config(std::string("[[dvb.carrier]]\nfrequency_khz = 11426500\npolarisation = \"h\"\n"
+    return app::parse_config(std::string("[[dvb.carrier]]\nfrequency_khz = 11426500\npolarisation = \"h\"\n"
                                     "symbol_rate = 27500000\ndelivery = \"DVBS2\"\n") + tuning,
                         "dvb.toml");
   };
@@ -292,7 +292,7 @@ TEST_CASE("DVB tuning values in TOML are checked like those of a dvblast line") 
 }
 
 TEST_CASE("catalogue configuration errors name the key") {
-  auto r = parse_config(R"(
+  auto r = app::parse_config(R"(
 [[directory]]
 name = "a"
 type = "icecast"

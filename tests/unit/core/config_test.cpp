@@ -8,7 +8,7 @@ using namespace joincast::daemon;
 using namespace std::chrono_literals;
 
 TEST_CASE("an empty config gives RFC 3810 default timers") {
-  auto r = parse_config("", "empty.toml");
+  auto r = app::parse_config("", "empty.toml");
   REQUIRE(r.ok());
   const auto& t = r.config.membership.timers;
   CHECK(t.robustness == 2);
@@ -22,7 +22,7 @@ TEST_CASE("an empty config gives RFC 3810 default timers") {
 }
 
 TEST_CASE("derived timers follow the configured ones") {
-  auto r = parse_config(R"(
+  auto r = app::parse_config(R"(
 [membership.timers]
 robustness = 3
 query_interval = "10s"
@@ -46,21 +46,21 @@ TEST_CASE("durations accept units and plain seconds") {
 }
 
 TEST_CASE("errors name file and line and key") {
-  auto r = parse_config("[membership]\ninterfaces = [\"br0\"]\nbackend = \"ebpf\"\n", "/etc/joincast/x.toml");
+  auto r = app::parse_config("[membership]\ninterfaces = [\"br0\"]\nbackend = \"ebpf\"\n", "/etc/joincast/x.toml");
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].to_string() ==
         "/etc/joincast/x.toml:3:11: membership.backend: must be \"auto\", \"bpf\" or \"socket\"");
 }
 
 TEST_CASE("unknown keys are errors and not silently ignored") {
-  auto r = parse_config("[membership]\ninterface = [\"br0\"]\n", "x.toml");
+  auto r = app::parse_config("[membership]\ninterface = [\"br0\"]\n", "x.toml");
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].key == "membership.interface");
   CHECK(r.errors[0].line == 2);
 }
 
 TEST_CASE("every problem is reported and not just the first") {
-  auto r = parse_config(R"(
+  auto r = app::parse_config(R"(
 [daemon]
 log_level = "loud"
 [membership.timers]
@@ -72,7 +72,7 @@ robustness = 0
 }
 
 TEST_CASE("a TOML syntax error points at the line") {
-  auto r = parse_config("[membership\n", "bad.toml");
+  auto r = app::parse_config("[membership\n", "bad.toml");
   REQUIRE(r.errors.size() == 1);
   CHECK(r.errors[0].file == "bad.toml");
   CHECK(r.errors[0].line == 1);
@@ -93,7 +93,7 @@ TEST_CASE("durations that must be positive refuse 0s, naming the key") {
       std::string key = std::string(c.section) + "." + c.key;
       CAPTURE(key);
       CAPTURE(zero);
-      auto r = parse_config(std::string("[") + c.section + "]\n" + c.key + " = " + zero + "\n", "z.toml");
+      auto r = app::parse_config(std::string("[") + c.section + "]\n" + c.key + " = " + zero + "\n", "z.toml");
       REQUIRE_FALSE(r.ok());
       bool named = false;
       for (const auto& e : r.errors)

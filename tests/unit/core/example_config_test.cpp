@@ -5,7 +5,7 @@
 #include <doctest/doctest.h>
 
 TEST_CASE("docs/joincast.toml passes joincastd --check") {
-  auto r = joincast::daemon::load_config(JOINCAST_SOURCE_DIR "/docs/joincast.toml");
+  auto r = joincast::daemon::app::load_config(JOINCAST_SOURCE_DIR "/docs/joincast.toml");
   for (const auto& e : r.errors) MESSAGE(e.to_string());
   CHECK(r.ok());
   CHECK(r.config.membership.interfaces == std::vector<std::string>{"br0"});

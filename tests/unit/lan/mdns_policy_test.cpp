@@ -19,7 +19,7 @@ namespace {
 Name name(const char* text) { return Name::parse(text).value(); }
 
 MdnsSection section(std::string_view toml) {
-  auto r = parse_config(toml, "t.toml");
+  auto r = app::parse_config(toml, "t.toml");
   for (const auto& e : r.errors) MESSAGE(e.to_string());
   REQUIRE(r.ok());
   return r.config.mdns;
@@ -27,7 +27,7 @@ MdnsSection section(std::string_view toml) {
 
 std::vector<std::string> errors(std::string_view toml) {
   std::vector<std::string> out;
-  for (const auto& e : parse_config(toml, "t.toml").errors) out.push_back(e.to_string());
+  for (const auto& e : app::parse_config(toml, "t.toml").errors) out.push_back(e.to_string());
   return out;
 }
 

@@ -47,7 +47,7 @@ InterfaceTable management_vlan(bool with_address = true) {
 }  // namespace
 
 TEST_CASE("monitor: services get their port and default groups") {
-  auto r = parse_config(R"(
+  auto r = app::parse_config(R"(
 [[monitor]]
 service = "ntp"
 interfaces = ["mgmt0"]
@@ -83,7 +83,7 @@ groups = ["239.1.2.3"]
 
 TEST_CASE("monitor: mistakes are errors naming the key") {
   auto errors_of = [](const char* text) {
-    auto r = parse_config(text, "bad.toml");
+    auto r = app::parse_config(text, "bad.toml");
     std::string all;
     for (const auto& e : r.errors) all += e.to_string() + "\n";
     return all;
@@ -109,7 +109,7 @@ TEST_CASE("monitor: RFC 6034 puts the /24 after 234") {
 }
 
 TEST_CASE("monitor: the plan derives groups from the interface and keeps its address for the rewrite") {
-  auto r = parse_config(R"(
+  auto r = app::parse_config(R"(
 [[monitor]]
 service = "ntp"
 interfaces = ["mgmt0", "absent0"]

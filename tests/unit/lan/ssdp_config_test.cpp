@@ -8,12 +8,12 @@ using namespace joincast::daemon;
 using namespace joincast::daemon::lan::ssdp;
 
 namespace {
-bool has_error(const ConfigResult& r, std::uint32_t line, const std::string& text) {
+bool has_error(const app::ConfigResult& r, std::uint32_t line, const std::string& text) {
   for (const auto& e : r.errors)
     if ((line == 0 || e.line == line) && e.to_string().find(text) != std::string::npos) return true;
   return false;
 }
-std::string all_errors(const ConfigResult& r) {
+std::string all_errors(const app::ConfigResult& r) {
   std::string s;
   for (const auto& e : r.errors) s += e.to_string() + "\n";
   return s;
@@ -21,13 +21,13 @@ std::string all_errors(const ConfigResult& r) {
 }  // namespace
 
 TEST_CASE("ssdp config: no [[ssdp.zone]] means no zone") {
-  auto r = parse_config("", "j.toml");
+  auto r = app::parse_config("", "j.toml");
   REQUIRE(r.ok());
   CHECK(r.config.ssdp.zones.empty());
 }
 
 TEST_CASE("ssdp config: the Sonos zone with directions and a source filter") {
-  auto r = parse_config(R"(
+  auto r = app::parse_config(R"(
 [[ssdp.zone]]
 name = "home"
 interfaces = ["int0", "ext0"]
@@ -62,18 +62,18 @@ rate = 50
 }
 
 TEST_CASE("ssdp config: without relay rules every pair relays both ways") {
-  auto r = parse_config("[[ssdp.zone]]\ninterfaces = [\"a\", \"b\", \"c\"]\n", "j.toml");
+  auto r = app::parse_config("[[ssdp.zone]]\ninterfaces = [\"a\", \"b\", \"c\"]\n", "j.toml");
   REQUIRE_MESSAGE(r.ok(), all_errors(r));
   auto rules = effective_rules(r.config.ssdp.zones[0]);
   CHECK(rules.size() == 6);
   for (const auto& x : rules) CHECK(x.kinds == kind_all);
-  auto both = parse_config("[[ssdp.zone]]\ninterfaces = [\"a\", \"b\"]\nrelay = [\"a <-> b search\"]\n", "j.toml");
+  auto both = app::parse_config("[[ssdp.zone]]\ninterfaces = [\"a\", \"b\"]\nrelay = [\"a <-> b search\"]\n", "j.toml");
   REQUIRE(both.ok());
   CHECK(both.config.ssdp.zones[0].relay.size() == 2);
 }
 
 TEST_CASE("ssdp config: errors name the line and the key") {
-  auto r = parse_config(R"([[ssdp.zone]]
+  auto r = app::parse_config(R"([[ssdp.zone]]
 interfaces = ["int0", "ext0", "bad/name"]
 relay = ["ext0 => int0", "ext0 -> wlan9", "int0 -> int0", "ext0 -> int0 everything", "ext0 -> int0 ttl=0"]
 sources = { ext0 = ["not an address"], eth7 = ["10.0.0.0/8"] }

@@ -23,7 +23,7 @@ void add_link(InterfaceTable& t, int ifindex, const std::string& name) {
 }
 
 RoutingSection section(const std::string& toml) {
-  auto r = parse_config(toml, "j.toml");
+  auto r = app::parse_config(toml, "j.toml");
   REQUIRE(r.ok());
   return r.config.routing;
 }

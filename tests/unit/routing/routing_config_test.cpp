@@ -14,12 +14,12 @@ using namespace joincast::daemon::routing;
 using joincast::IpPrefix;
 
 namespace {
-bool has_error(const ConfigResult& r, std::uint32_t line, const std::string& text) {
+bool has_error(const app::ConfigResult& r, std::uint32_t line, const std::string& text) {
   for (const auto& e : r.errors)
     if ((line == 0 || e.line == line) && e.to_string().find(text) != std::string::npos) return true;
   return false;
 }
-std::string all_errors(const ConfigResult& r) {
+std::string all_errors(const app::ConfigResult& r) {
   std::string s;
   for (const auto& e : r.errors) s += e.to_string() + "\n";
   return s;
@@ -27,13 +27,13 @@ std::string all_errors(const ConfigResult& r) {
 }  // namespace
 
 TEST_CASE("no [routing]: routing is off") {
-  auto r = parse_config("", "j.toml");
+  auto r = app::parse_config("", "j.toml");
   REQUIRE(r.ok());
   CHECK_FALSE(r.config.routing.enabled);
 }
 
 TEST_CASE("a full [routing] section") {
-  auto r = parse_config(R"(
+  auto r = app::parse_config(R"(
 [routing]
 table = 100
 dynamic_expiry = "30s"
@@ -109,7 +109,7 @@ group = "ff3e:40:2001:db8::8000:1"
 }
 
 TEST_CASE("[routing] errors name line and key") {
-  auto r = parse_config(R"([routing]
+  auto r = app::parse_config(R"([routing]
 tabel = 5
 [[routing.route]]
 from = "int0"
@@ -144,7 +144,7 @@ group = "239.1.0.0/16"
 }
 
 TEST_CASE("two (S,G) routes from different interfaces conflict") {
-  auto r = parse_config(R"([routing]
+  auto r = app::parse_config(R"([routing]
 [[routing.route]]
 from = "a"
 source = "10.0.0.1"
@@ -167,7 +167,7 @@ TEST_CASE("an included smcroute.conf merges in, and its errors name its own file
                                           "mgroup from eth0 group 239.2.2.2\n"
                                           "mroute from eth0 source 10.0.0.2 group 239.2.2.2 to eth1\n";
   std::ofstream(dir / "joincast.toml") << "[routing]\nsmcroute_conf = \"smcroute.conf\"\n";
-  auto r = load_config((dir / "joincast.toml").string());
+  auto r = app::load_config((dir / "joincast.toml").string());
   INFO(all_errors(r));
   REQUIRE(r.ok());
   const auto& s = r.config.routing;
@@ -177,14 +177,14 @@ TEST_CASE("an included smcroute.conf merges in, and its errors name its own file
   CHECK(s.joins.size() == 1);
 
   std::ofstream(dir / "smcroute.conf") << "phyint eth1 enable\n\nmroute from eth0 group 10.2.2.2 to eth1\n";
-  auto bad = load_config((dir / "joincast.toml").string());
+  auto bad = app::load_config((dir / "joincast.toml").string());
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.errors[0].file == (dir / "smcroute.conf").string());
   CHECK(bad.errors[0].line == 3);
   CHECK(bad.errors[0].to_string() == (dir / "smcroute.conf").string() + ":3:24: 10.2.2.2 is not a multicast group");
 
   std::ofstream(dir / "joincast.toml") << "[routing]\nsmcroute_conf = \"missing.conf\"\n";
-  auto missing = load_config((dir / "joincast.toml").string());
+  auto missing = app::load_config((dir / "joincast.toml").string());
   CHECK(has_error(missing, 0, "missing.conf: cannot be read"));
   std::filesystem::remove_all(dir);
 }

@@ -45,7 +45,7 @@ void add_address(InterfaceTable& t, int ifindex, const char* a, unsigned len, bo
 }
 
 RoutingSection section(const std::string& toml) {
-  auto r = parse_config(toml, "j.toml");
+  auto r = app::parse_config(toml, "j.toml");
   std::string errors;
   for (const auto& e : r.errors) errors += e.to_string() + "\n";
   INFO(errors);
