@@ -188,7 +188,7 @@ TEST_CASE("mdns legacy reply: the query's ID and question, no cache-flush bits, 
 }
 
 TEST_CASE("mdns query filter: the addresses of learned hosts may be asked for") {
-  auto r = parse_config(R"(
+  auto r = app::parse_config(R"(
 [[mdns.zone]]
 name = "trusted"
 interfaces = ["lan0"]
@@ -218,16 +218,16 @@ TEST_CASE("mdns config: rate and burst") {
 name = "trusted"
 interfaces = ["lan0"]
 )");
-  auto r = parse_config(zones, "t.toml");
+  auto r = app::parse_config(zones, "t.toml");
   REQUIRE(r.ok());
   CHECK(r.config.mdns.rate == 50);
   CHECK(r.config.mdns.burst == 100);
-  r = parse_config("[mdns]\nrate = 200\n" + zones, "t.toml");
+  r = app::parse_config("[mdns]\nrate = 200\n" + zones, "t.toml");
   REQUIRE(r.ok());
   CHECK(r.config.mdns.burst == 400);
-  r = parse_config("[mdns]\nrate = 0\nburst = 5\n" + zones, "t.toml");
+  r = app::parse_config("[mdns]\nrate = 0\nburst = 5\n" + zones, "t.toml");
   REQUIRE(r.ok());
   CHECK(r.config.mdns.rate == 0);
   CHECK(r.config.mdns.burst == 5);
-  CHECK_FALSE(parse_config("[mdns]\nrate = -1\n" + zones, "t.toml").ok());
+  CHECK_FALSE(app::parse_config("[mdns]\nrate = -1\n" + zones, "t.toml").ok());
 }
