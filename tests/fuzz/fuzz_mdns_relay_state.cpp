@@ -22,7 +22,7 @@ namespace {
 
 const Policy& policy() {
   static const Policy p = [] {
-    auto r = parse_config(R"(
+    auto r = daemon::app::parse_config(R"(
 [[mdns.zone]]
 name = "trusted"
 interfaces = ["lan0"]
