@@ -465,9 +465,17 @@ class Watch:
             self.events.append(e)
             timeout = 0.01
 
-    def wait_for(self, predicate, timeout: float, what: str) -> dict:
+    def mark(self) -> int:
+        """Where the events received so far end: pass it as wait_for's since."""
+        self.poll(0.01)
+        return len(self.events)
+
+    def wait_for(self, predicate, timeout: float, what: str, since: int | None = None) -> dict:
+        """The first event matching predicate among those received after since
+        (default: after this call starts). Pass since=mark() when several
+        events are awaited in turn: one poll may read the later ones too."""
         deadline = time.monotonic() + timeout
-        seen = len(self.events)
+        seen = len(self.events) if since is None else since
         while time.monotonic() < deadline:
             self.poll(min(0.2, max(0.01, deadline - time.monotonic())))
             for e in self.events[seen:]:

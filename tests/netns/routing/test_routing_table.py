@@ -102,6 +102,7 @@ def main() -> int:
             assert any("iif up0 lookup 100" in r for r in mrules(t.router, "-6")), mrules(t.router, "-6")
 
             c1, c2 = t.counters()
+            before_traffic = watch.mark()
             send(t.src, "s0", "239.5.5.5", N)
             send(t.src, "s0", "ff3e::5:5", N)
             send(t.src, "s0", "239.6.6.6", 2)  # no route: a stop filter, and a cache report
@@ -120,10 +121,10 @@ def main() -> int:
             assert all("error" not in x for x in reports.seen), reports.seen
 
             e = watch.wait_for(lambda e: e.get("event") == "resolved" and e.get("group") == "ff3e::5:5", 5,
-                               "the resolved event")
+                               "the resolved event", since=before_traffic)
             assert e["iif"] == "up0" and e["oifs"] == ["down2"], e
             watch.wait_for(lambda e: e.get("event") == "expired" and e.get("group") == "ff3e::5:5", 5,
-                           "the idle entry to expire")
+                           "the idle entry to expire", since=before_traffic)
             assert not any("ff3e::5:5" in l for l in mroute_lines(t.router, "-6", "100"))
             assert "(10.1.0.2,239.5.5.5) Iif: up0 Oifs: down2 State: resolved" in mroute_lines(t.router, "-4", "100")
             log("table 100: routed, reported, expired")
