@@ -36,6 +36,7 @@ bench/membership/membership_bench.cpp):
 | routes | smcrouted / joincastd, loading the routes of a 5,000-line smcroute.conf | ≥ 1× |
 | media | ffmpeg / joincast at 10 sessions: CPU, PSS; start to first packet, ffmpeg spawn / joincast file source | ≥ 1× each |
 | e2e | FFmpeg SAP muxer / joincast, time to playable, each source and way of joining | ≥ 1× each |
+| mdns | avahi reflector / joincastd: query→answer latency; CPU per carried question | ≥ 0.5×; ≥ 0.75× |
 """
 
 

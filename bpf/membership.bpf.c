@@ -9,7 +9,7 @@
  * ring buffer. It never drops or changes a packet: every path returns
  * TC_ACT_UNSPEC so filters after it still run.
  *
- * Two syscall programs let userspace change the same state under the same
+ * Two programs userspace runs (BPF_PROG_TEST_RUN) change the same state under the same
  * locks: jc_forget (age out a listener, or complete a verified leave) and
  * jc_collect_group (delete an empty group).
  *
@@ -873,8 +873,12 @@ static __always_inline int mld_candidate(__u8 nexthdr, __u8 first)
 }
 
 /* Counts and parses a packet that passed the fast path's test, IP header
- * at l3; vlan is the outer tag found in the frame data, 0 if none. */
-static __noinline void inspect(struct __sk_buff *skb, __u32 l3, __u32 v6, __u16 vlan)
+ * at l3; vlan is the outer tag found in the frame data, 0 if none.
+ * Inlined into the program, which calls it once: a BPF call chain may use
+ * at most 512 bytes of stack, each frame rounded up to 32, and the chain
+ * to a record's group update is deep (on kernels before 6.3 the inlined
+ * bpf_loop() adds its own 24 bytes to handle_mld's frame). */
+static __always_inline void inspect(struct __sk_buff *skb, __u32 l3, __u32 v6, __u16 vlan)
 {
 	struct jc_report r;
 
@@ -895,10 +899,17 @@ static __noinline void inspect(struct __sk_buff *skb, __u32 l3, __u32 v6, __u16 
 		handle_igmp(skb, l3, &r);
 }
 
+/* Where inspect() finds a packet that the slow path located: the IP
+ * header's offset, IPv6 or not, the outer VLAN tag. */
+#define JC_SLOW_FOUND (1ULL << 63)
+#define JC_SLOW_V6 (1ULL << 62)
+
 /* The fast path's test through bpf_skb_load_bytes(), for frames with
  * 802.1Q/802.1ad tags in the data and for IP headers that are not in the
- * linear part of the skb. */
-static __noinline void inspect_slow(struct __sk_buff *skb, __be16 proto)
+ * linear part of the skb. Returns 0 when the packet is not for us, else
+ * JC_SLOW_FOUND | (JC_SLOW_V6) | vlan << 16 | l3: the caller inspects it,
+ * so that this function is not one more frame in the deepest call chain. */
+static __noinline __u64 inspect_slow(struct __sk_buff *skb, __be16 proto)
 {
 	__u32 l3 = ETH_HLEN;
 	__u16 vlan = 0;
@@ -912,7 +923,7 @@ static __noinline void inspect_slow(struct __sk_buff *skb, __be16 proto)
 		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
 			break;
 		if (bpf_skb_load_bytes(skb, l3, &tag, sizeof(tag)) < 0)
-			return;
+			return 0;
 		if (!vlan)
 			vlan = bpf_ntohs(tag.tci) & 0x0fff;
 		l3 += 4;
@@ -925,16 +936,17 @@ static __noinline void inspect_slow(struct __sk_buff *skb, __be16 proto)
 		if (bpf_skb_load_bytes(skb, l3 + 6, &nexthdr, 1) < 0 ||
 		    bpf_skb_load_bytes(skb, l3 + 40, &first, 1) < 0 ||
 		    !mld_candidate(nexthdr, first))
-			return;
-		inspect(skb, l3, 1, vlan);
+			return 0;
+		return JC_SLOW_FOUND | JC_SLOW_V6 | (__u64)vlan << 16 | l3;
 	} else if (proto == bpf_htons(ETH_P_IP)) {
 		__u8 protocol;
 
 		if (bpf_skb_load_bytes(skb, l3 + 9, &protocol, 1) < 0 ||
 		    protocol != IPPROTO_IGMP)
-			return;
-		inspect(skb, l3, 0, vlan);
+			return 0;
+		return JC_SLOW_FOUND | (__u64)vlan << 16 | l3;
 	}
+	return 0;
 }
 
 SEC("tc")
@@ -966,7 +978,10 @@ int jc_membership(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	}
 	/* Tagged, or the headers are beyond the linear data. */
-	inspect_slow(skb, proto);
+	__u64 found = inspect_slow(skb, proto);
+
+	if (found & JC_SLOW_FOUND)
+		inspect(skb, found & 0xffff, !!(found & JC_SLOW_V6), (found >> 16) & 0x0fff);
 	return TC_ACT_UNSPEC;
 }
 
@@ -974,10 +989,20 @@ int jc_membership(struct __sk_buff *skb)
  * Multicast Address Listening Interval), a leave that queries could not
  * contradict (§7.6.2), or the operator. Runs under the same group lock as
  * the TC program. Returns 0 forgotten, 1 no such listener, 2 kept because
- * it reported after args->unless_reported_after_ns. */
-SEC("syscall")
-int jc_forget(struct jc_forget_args *args)
+ * it reported after args->unless_reported_after_ns, 3 no argument block.
+ *
+ * Userspace runs it with BPF_PROG_TEST_RUN, the argument block as the
+ * "packet". A classifier, not a BPF_PROG_TYPE_SYSCALL program: those are
+ * sleepable, and kernels before 6.6 (Debian 12's 6.1 among them) refuse
+ * bpf_spin_lock in sleepable programs. */
+SEC("tc")
+int jc_forget(struct __sk_buff *skb)
 {
+	struct jc_forget_args a;
+	struct jc_forget_args *args = &a;
+
+	if (bpf_skb_load_bytes(skb, 0, &a, sizeof(a)) < 0)
+		return 3;
 	struct jc_listener_key key = args->key;
 	struct jc_group_key gkey;
 	struct jc_listener *l;
@@ -1012,9 +1037,14 @@ int jc_forget(struct jc_forget_args *args)
 
 /* Deletes a group with no listeners that has not changed since
  * args->idle_since_ns. Returns 0 deleted, 1 no such group, 2 kept. */
-SEC("syscall")
-int jc_collect_group(struct jc_collect_args *args)
+SEC("tc")
+int jc_collect_group(struct __sk_buff *skb)
 {
+	struct jc_collect_args a;
+	struct jc_collect_args *args = &a;
+
+	if (bpf_skb_load_bytes(skb, 0, &a, sizeof(a)) < 0)
+		return 3;
 	struct jc_group_key key = args->key;
 	struct jc_group *g = bpf_map_lookup_elem(&jc_groups, &key);
 	int dead = 0;

@@ -24,6 +24,7 @@ packages=(
   # the mDNS responders and browsers of the [mdns] tests, each on a private
   # D-Bus (tests/netns/lan/avahi_fixture.py)
   avahi-daemon avahi-utils dbus
+  python3-zeroconf  # a second mDNS implementation; its unicast mode asks legacy unicast queries
   ntpsec-ntpdig  # an SNTP client that asks 224.0.1.1, as a switch does
   minidlna gupnp-tools ethtool  # a UPnP media server, an SSDP client (tests/netns/lan)
   # man pages and completion (tests/docs)
@@ -36,6 +37,9 @@ packages=(
   debhelper lintian dpkg-dev fakeroot
   # benchmarks
   hyperfine
+  # a kernel with multicast routing for the tests that need one, when the
+  # machine's own has none: Debian's kernel under QEMU (scripts/vm.sh)
+  qemu-system-x86 busybox-static kmod
 )
 
 if [[ $EUID -ne 0 ]]; then
@@ -49,7 +53,18 @@ for p in "${packages[@]}"; do
   [[ "$status" == installed ]] || missing+=("$p")
 done
 
+# The VM scripts/vm.sh starts, only where the machine's kernel cannot run
+# the multicast routing tests itself: Debian's kernel package, unpacked into
+# /var/cache/joincast-vm (not installed); done once.
+prepare_vm() {
+  if [[ ! -e /proc/net/ip_mr_vif || ! -e /proc/net/ip6_mr_vif ]]; then
+    bash "$(dirname "$0")/vm.sh" --prepare \
+      || echo "install-deps.sh: no VM for the multicast routing tests; they will be skipped" >&2
+  fi
+}
+
 if ((${#missing[@]} == 0)); then
+  prepare_vm
   exit 0
 fi
 
@@ -60,3 +75,4 @@ export DEBIAN_FRONTEND=noninteractive
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"
+prepare_vm

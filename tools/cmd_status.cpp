@@ -75,6 +75,19 @@ int run(Context& ctx) {
                  loops ? fmt::format(", {} looped back", loops) : "");
     }
   }
+  if (answer.contains("mdns") && answer["mdns"].is_object()) {
+    // Per zone: services seen and what was held back; another reflector on
+    // the links is named (joincastd logs it once a minute too).
+    const auto& m = answer["mdns"];
+    for (const auto& z : m.value("zones", nlohmann::json::array()))
+      fmt::print("mdns: zone {}: {} in force, {}, {} rate-limited, {} from another reflector\n", z.value("name", "?"),
+                 plural(z.value("interfaces", nlohmann::json::array()).size(), "interface", "interfaces"),
+                 plural(z.value("services", nlohmann::json::array()).size(), "service", "services"),
+                 z.value("rate_limited", std::uint64_t{0}), z.value("reflected", std::uint64_t{0}));
+    for (const auto& r : m.value("reflectors", nlohmann::json::array()))
+      fmt::print("mdns: another reflector: {} in zone {} copies zone {}'s records; its traffic is not relayed\n",
+                 r.value("address", "?"), r.value("zone", "?"), r.value("copies_from", "?"));
+  }
   if (answer.contains("routing") && answer["routing"].is_object()) {
     const auto& r = answer["routing"];
     if (!r.value("enabled", false)) {

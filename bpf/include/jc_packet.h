@@ -85,13 +85,15 @@ static __always_inline __u16 jc_csum(struct __sk_buff *skb, __u32 off,
 			return jc_csum_fold((__u64)sum);
 		if (n > JC_CSUM_CHUNK)
 			n = JC_CSUM_CHUNK;
-		/* A mask the compiler cannot drop: clang otherwise tests a
-		 * zero-extended copy and hands the helper the original
-		 * register, whose bounds the verifier does not know. n is
-		 * already <= 512, so the mask changes nothing. */
-		asm volatile("%[n] &= 0x3ff" : [n] "+r"(n));
-		if (n == 0)
-			return 0;
+		/* Bounds the verifier can see, in instructions the compiler
+		 * cannot drop: clang otherwise tests a zero-extended copy and
+		 * hands the helper the original register, whose bounds the
+		 * verifier does not know. n is already in [1, 512], so this
+		 * changes nothing; it gives n a minimum of 1 without relying
+		 * on the verifier learning it from a != 0 test, which kernels
+		 * before 6.8 (Debian 12's 6.1) do not do ("invalid access to
+		 * map value ... size=0"). */
+		asm volatile("%[n] += -1\n\t%[n] &= 0x1ff\n\t%[n] += 1" : [n] "+r"(n));
 		if (bpf_skb_load_bytes(skb, off, s->buf, (__u32)n) < 0)
 			return 0;
 		sum = bpf_csum_diff(0, 0, (void *)s->buf, (__u32)n, (__u32)sum);

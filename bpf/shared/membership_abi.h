@@ -1,6 +1,6 @@
 /* membership_abi.h — what the membership TC program and userspace share:
  * the map keys and values, the ring-buffer event, the counters and the
- * argument block of the syscall programs userspace runs to change state.
+ * argument block of the programs userspace runs (BPF_PROG_TEST_RUN) to change state.
  *
  * This is the only definition of these structs. Fixed-width types, explicit
  * padding, no implicit holes: the C++ side static_asserts every size.
@@ -81,7 +81,7 @@ struct jc_group_key {
 
 struct jc_group {
 	/* Serialises count changes between the TC program on any CPU and the
-	 * syscall programs userspace runs. Never touched by userspace directly. */
+	 * programs userspace runs. Never touched by userspace directly. */
 	struct bpf_spin_lock lock;
 	__u32 listeners;
 	__u64 first_join_ns;  /* time of the last 0 -> 1 transition */
@@ -103,7 +103,7 @@ struct jc_host_key {
 };
 
 struct jc_quota {
-	struct bpf_spin_lock lock; /* the TC program and the syscall programs */
+	struct bpf_spin_lock lock; /* the TC program and jc_forget, jc_collect_group */
 	__u32 groups;
 	__u32 dead; /* set under the lock just before the entry is deleted */
 	__u32 pad;
@@ -184,7 +184,7 @@ struct jc_event {
 	__u8 host[JC_ADDR_LEN]; /* for QUERY_SEEN: the querier */
 };
 
-/* Argument block of the jc_forget syscall program. */
+/* Argument block of jc_forget, passed as its test-run packet. */
 struct jc_forget_args {
 	/* Forget only if the listener has not reported since this time:
 	 * a report that raced with the decision keeps it. */
@@ -193,7 +193,7 @@ struct jc_forget_args {
 	__u32 reason; /* enum jc_leave_reason */
 };
 
-/* Argument block of the jc_collect_group syscall program. */
+/* Argument block of jc_collect_group, passed as its test-run packet. */
 struct jc_collect_args {
 	struct jc_group_key key;
 	/* Delete only if empty and unchanged since this time. */

@@ -47,7 +47,7 @@ Result<MembershipBackend::ForgetOutcome> BpfMembership::forget(const jc_listener
                                                                jc_leave_reason reason) {
   auto r = program_->forget(key, unless_reported_after_ns, reason);
   if (!r) return r.error();
-  // The syscall program queued leave/group-down events: deliver them now,
+  // jc_forget queued leave/group-down events: deliver them now,
   // so callers see the consequences of their own call in order.
   drain();
   switch (r.value()) {

@@ -1,4 +1,4 @@
-// syscall_test.cpp — the two syscall programs userspace changes membership
+// syscall_test.cpp — the two programs userspace changes membership
 // state with, through MembershipProgram::forget and ::collect_group:
 // aging out, completing a verified leave, and deleting empty groups.
 #include "daemon/membership/loader/membership_program.hpp"
@@ -73,7 +73,7 @@ TEST_CASE("jc_forget ages listeners out: leave and then group down with the last
 
   CHECK(forget(m, group6, host6_b, monotonic_ns(), JC_LEFT_TIMEOUT) == Outcome::absent);
   CHECK(m.events().empty());
-  // The TC program's counters are not the syscall programs' business.
+  // The TC program's counters are not jc_forget's business.
   CHECK(m.counters().records == 2);
 }
 

@@ -83,9 +83,11 @@ std::optional<Name> parse_host_name(std::string_view text) {
 void parse_mdns_section(core::ConfigReader& r, const toml::table& root, MdnsSection& m) {
   const toml::table* t = r.table(root, "mdns", "mdns");
   if (!t) return;
-  r.only_keys(*t, "mdns", {"zone", "rule", "stateful", "query_window"});
+  r.only_keys(*t, "mdns", {"zone", "rule", "stateful", "query_window", "rate", "burst"});
   m.stateful = r.boolean(*t, "stateful", "mdns", true);
   m.query_window = r.positive_duration(*t, "query_window", "mdns", m.query_window);
+  m.rate = static_cast<unsigned>(r.integer(*t, "rate", "mdns", m.rate, 0, 1'000'000));
+  m.burst = static_cast<unsigned>(r.integer(*t, "burst", "mdns", std::max(m.burst, 2 * m.rate), 1, 1'000'000));
 
   auto each = [&](std::string_view key, auto&& parse) {
     const toml::node* n = t->get(key);

@@ -60,6 +60,9 @@ struct MdnsSection {
   // query_window (and announcements only to zones allowed to see them).
   bool stateful = true;
   std::chrono::milliseconds query_window{30'000};
+  // Messages a second one sender may have relayed, and at once (0: no limit).
+  unsigned rate = 50;
+  unsigned burst = 100;
   bool enabled() const { return !zones.empty(); }
   bool operator==(const MdnsSection&) const = default;
 };

@@ -80,7 +80,8 @@ Policy::Policy(const MdnsSection& config) {
     }
 }
 
-Filtered filter_query(const Policy& policy, const Message& query, std::size_t from, std::size_t to) {
+Filtered filter_query(const Policy& policy, const Message& query, std::size_t from, std::size_t to,
+                      const std::vector<Name>& learned) {
   Filtered out;
   const Access& a = policy.access(from, to);
   if (!a.any()) {
@@ -94,7 +95,7 @@ Filtered filter_query(const Policy& policy, const Message& query, std::size_t fr
   out.message.id = query.id;
   out.message.flags = query.flags;
   for (const auto& q : query.questions) {
-    if (name_allowed(a, q.name, q.type, {}))
+    if (name_allowed(a, q.name, q.type, learned))
       out.message.questions.push_back(q);
     else
       ++out.removed;

@@ -66,7 +66,10 @@ struct Filtered {
 // without its known answers (they may name `from`'s own services). Probes (RFC 6762 §8.1: records
 // in the authority section) stay on their link: uniqueness is per link, and
 // a probe carried into another zone is how reflectors make name conflicts.
-Filtered filter_query(const Policy& policy, const Message& query, std::size_t from, std::size_t to);
+// The addresses of `learned` hosts (the SRV targets of services `from` may
+// see in `to`, as the relay learned them) may be asked for too.
+Filtered filter_query(const Policy& policy, const Message& query, std::size_t from, std::size_t to,
+                      const std::vector<Name>& learned = {});
 
 // A response from zone `owner` about to be sent to zone `asker`: only the
 // records `asker` may see (the service types and host names of

@@ -8,7 +8,13 @@
 // response is filtered for each zone that may see it and, in stateful
 // mode, goes only to the zones whose matching query was forwarded within
 // the window when some zone's was (an unsolicited announcement goes to
-// every zone allowed to see it). Counters per zone pair.
+// every zone allowed to see it). A legacy unicast query (source port not
+// 5353) is carried the same way and answered by unicast to its sender with
+// what comes back (legacy_unicast.hpp). Each sender is rate-limited
+// (source_rate_limit.hpp); a second reflector on the links is found by the
+// records it copies between zones and its traffic is not relayed
+// (reflector_watch.hpp); the services each zone announces are listed
+// (service_table.hpp). Counters per zone and zone pair.
 #pragma once
 
 #include "daemon/core/control_server.hpp"
@@ -18,6 +24,9 @@
 #include "daemon/lan/mdns/mdns_plan.hpp"
 #include "daemon/lan/mdns/mdns_policy.hpp"
 #include "daemon/lan/mdns/mdns_sockets.hpp"
+#include "daemon/lan/mdns/reflector_watch.hpp"
+#include "daemon/lan/mdns/service_table.hpp"
+#include "daemon/lan/mdns/source_rate_limit.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -49,14 +58,25 @@ class MdnsRelay final : public core::ConfiguredModule<MdnsSection> {
     std::uint64_t queries_forwarded = 0, queries_filtered = 0;
     std::uint64_t responses_forwarded = 0, responses_filtered = 0, responses_unasked = 0;
     std::uint64_t records_removed = 0;
+    std::uint64_t legacy_answers = 0;  // unicast replies to `to`'s legacy queries made of `from`'s responses
   };
   struct ZoneCounters {
     std::uint64_t received = 0, malformed = 0, own = 0;
+    std::uint64_t rate_limited = 0, reflected = 0, legacy_queries = 0;
     std::string last_malformed;  // what was wrong with the last one, and its sender
   };
   struct Asked {  // a question of zone `asker` forwarded into zone `owner`
     std::size_t asker, owner;
     Question question;
+    Clock::time_point at;
+  };
+  struct LegacyAsk {  // a legacy query of zone `asker` carried into zone `owner`
+    std::size_t asker, owner;
+    int ifindex;
+    IpAddress source;
+    std::uint16_t port, id;
+    std::vector<Question> questions;  // as the querier asked
+    std::vector<Question> forwarded;  // those carried into `owner`
     Clock::time_point at;
   };
   struct Learned {  // a host behind an allowed SRV: its addresses may cross
@@ -75,8 +95,12 @@ class MdnsRelay final : public core::ConfiguredModule<MdnsSection> {
   void wait(Listener& l);
   void on_readable(Listener& l);
   void handle(const MdnsSocket& socket, const Datagram& d);
-  void relay_query(const MdnsSocket& socket, const Message& m, std::size_t from);
+  void relay_query(const MdnsSocket& socket, const Message& m, std::size_t from, const Datagram* legacy);
   void relay_response(const MdnsSocket& socket, const Message& m, std::size_t from);
+  bool answer_legacy(const Message& m, std::size_t from, Clock::time_point now);
+  void learn(std::size_t owner, std::size_t asker, const Message& m, Clock::time_point now);
+  void log_reflectors(Clock::time_point now);
+  void log_reflector(const ReflectorWatch::Reflector& r) const;
   void send_to_zone(const MdnsSocket& socket, std::size_t zone, const Message& m);
   bool is_own_address(const IpAddress& a) const;
   bool asked_for(std::size_t asker, std::size_t owner, const Message& response, Clock::time_point now) const;
@@ -97,6 +121,11 @@ class MdnsRelay final : public core::ConfiguredModule<MdnsSection> {
   std::vector<ZoneCounters> zones_;
   std::vector<Asked> asked_;
   std::vector<Learned> learned_;
+  std::vector<LegacyAsk> legacy_;
+  SourceRateLimit rate_;
+  ReflectorWatch reflectors_;
+  ServiceTable services_;
+  Clock::time_point last_expired_{}, last_reflector_log_{};
   std::vector<std::string> pending_logged_;
 };
 

@@ -132,6 +132,16 @@ Result<Datagram> MdnsSocket::receive() {
 }
 
 Result<void> MdnsSocket::send(int ifindex, const IpAddress& local, std::span<const std::uint8_t> bytes) const {
+  return send_to(ifindex, local, mdns_group(family_), mdns_port, bytes);
+}
+
+Result<void> MdnsSocket::send_unicast(int ifindex, const IpAddress& local, const IpAddress& to, std::uint16_t port,
+                                      std::span<const std::uint8_t> bytes) const {
+  return send_to(ifindex, local, to, port, bytes);
+}
+
+Result<void> MdnsSocket::send_to(int ifindex, const IpAddress& local, const IpAddress& to, std::uint16_t port,
+                                 std::span<const std::uint8_t> bytes) const {
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
   iovec iov{const_cast<std::uint8_t*>(bytes.data()), bytes.size()};
   msghdr msg{};
@@ -143,8 +153,8 @@ Result<void> MdnsSocket::send(int ifindex, const IpAddress& local, std::span<con
   cmsghdr* c = reinterpret_cast<cmsghdr*>(control);
   if (family_ == AF_INET) {
     to4.sin_family = AF_INET;
-    to4.sin_port = htons(mdns_port);
-    to4.sin_addr = mdns_group(AF_INET).to_in_addr();
+    to4.sin_port = htons(port);
+    to4.sin_addr = to.to_in_addr();
     msg.msg_name = &to4;
     msg.msg_namelen = sizeof to4;
     msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
@@ -157,8 +167,8 @@ Result<void> MdnsSocket::send(int ifindex, const IpAddress& local, std::span<con
     std::memcpy(CMSG_DATA(c), &info, sizeof info);
   } else {
     to6.sin6_family = AF_INET6;
-    to6.sin6_port = htons(mdns_port);
-    to6.sin6_addr = mdns_group(AF_INET6).to_in6_addr();
+    to6.sin6_port = htons(port);
+    to6.sin6_addr = to.to_in6_addr();
     to6.sin6_scope_id = static_cast<std::uint32_t>(ifindex);
     msg.msg_name = &to6;
     msg.msg_namelen = sizeof to6;
@@ -171,7 +181,7 @@ Result<void> MdnsSocket::send(int ifindex, const IpAddress& local, std::span<con
     info.ipi6_addr = local.to_in6_addr();
     std::memcpy(CMSG_DATA(c), &info, sizeof info);
   }
-  if (::sendmsg(fd_.get(), &msg, 0) < 0) return Error(last_error()).context(fmt::format("sending to {} on if{}", mdns_group(family_).to_string(), ifindex));
+  if (::sendmsg(fd_.get(), &msg, 0) < 0) return Error(last_error()).context(fmt::format("sending to {} port {} on if{}", to.to_string(), port, ifindex));
   return success();
 }
 

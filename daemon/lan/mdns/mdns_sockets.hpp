@@ -43,9 +43,15 @@ class MdnsSocket {
   Result<Datagram> receive();
   // To the group on port 5353, out of `ifindex`, from `local`.
   Result<void> send(int ifindex, const IpAddress& local, std::span<const std::uint8_t> bytes) const;
+  // To `to`:`port` by unicast (the answer to a legacy query, RFC 6762
+  // §6.7), out of `ifindex`, from `local` and port 5353.
+  Result<void> send_unicast(int ifindex, const IpAddress& local, const IpAddress& to, std::uint16_t port,
+                            std::span<const std::uint8_t> bytes) const;
 
  private:
   MdnsSocket(UniqueFd fd, int family) : fd_(std::move(fd)), family_(family) {}
+  Result<void> send_to(int ifindex, const IpAddress& local, const IpAddress& to, std::uint16_t port,
+                       std::span<const std::uint8_t> bytes) const;
   UniqueFd fd_;
   int family_ = AF_INET;
 };

@@ -154,8 +154,8 @@ Result<MembershipProgram::ForgetOutcome> MembershipProgram::forget(const jc_list
   args.reason = reason;
   bpf_test_run_opts opts{};
   opts.sz = sizeof(opts);
-  opts.ctx_in = &args;
-  opts.ctx_size_in = sizeof(args);
+  opts.data_in = &args;  // the argument block is the program's "packet"
+  opts.data_size_in = sizeof(args);
   if (int err = bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.jc_forget), &opts); err < 0)
     return libbpf_error(err);
   switch (opts.retval) {
@@ -171,8 +171,8 @@ Result<bool> MembershipProgram::collect_group(const jc_group_key& key, std::uint
   args.idle_since_ns = idle_since_ns;
   bpf_test_run_opts opts{};
   opts.sz = sizeof(opts);
-  opts.ctx_in = &args;
-  opts.ctx_size_in = sizeof(args);
+  opts.data_in = &args;  // the argument block is the program's "packet"
+  opts.data_size_in = sizeof(args);
   if (int err = bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.jc_collect_group), &opts); err < 0)
     return libbpf_error(err);
   return opts.retval == 0;

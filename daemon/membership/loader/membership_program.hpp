@@ -3,7 +3,7 @@
 // Opens the skeleton, sets the load-time knobs, pins the maps under a root
 // on bpffs (reusing maps already pinned there, so a restarted daemon
 // forgets no listener), attaches the TC program to interfaces' clsact
-// ingress and detaches it again. Also runs the two syscall programs that
+// ingress and detaches it again. Also runs the two programs (jc_forget, jc_collect_group) that
 // change membership state from userspace.
 //
 // A library: every failure is returned, nothing is logged.

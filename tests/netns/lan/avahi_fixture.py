@@ -31,7 +31,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Config
 AVAHI_CONFIG = """[server]
 host-name={host}
 domain-name=local
-use-ipv4=yes
+use-ipv4={ipv4}
 use-ipv6={ipv6}
 allow-interfaces={interfaces}
 enable-dbus=yes
@@ -63,7 +63,8 @@ class Avahi:
     [(instance name, type, port, [txt, ...])]."""
 
     def __init__(self, lab: Lab, ns: Netns, host: str, interfaces: list[str],
-                 services: list[tuple[str, str, int, list[str]]] = (), ipv6: bool = True, reflector: bool = False):
+                 services: list[tuple[str, str, int, list[str]]] = (), ipv6: bool = True, reflector: bool = False,
+                 ipv4: bool = True):
         self.lab, self.ns, self.host = lab, ns, host
         self.dir = lab.tmp / f"avahi-{host}"
         services_dir = self.dir / "services"
@@ -71,7 +72,7 @@ class Avahi:
         self.bus = self.dir / "bus"
         (self.dir / "bus.conf").write_text(BUS_CONFIG.format(socket=self.bus))
         (self.dir / "avahi-daemon.conf").write_text(AVAHI_CONFIG.format(
-            host=host, interfaces=",".join(interfaces), ipv6="yes" if ipv6 else "no",
+            host=host, interfaces=",".join(interfaces), ipv6="yes" if ipv6 else "no", ipv4="yes" if ipv4 else "no",
             reflector="yes" if reflector else "no"))
         for i, (name, stype, port, txt) in enumerate(services):
             records = "".join(f"<txt-record>{t}</txt-record>" for t in txt)
