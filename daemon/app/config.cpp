@@ -13,7 +13,7 @@ namespace joincast::daemon::app {
 ConfigResult parse_config(std::string_view text, const std::string& path) {
   ConfigResult result;
   result.config.path = path;
-  ConfigReader reader(path);
+  core::ConfigReader reader(path);
   toml::table root;
   try {
     root = toml::parse(text, path);
@@ -24,9 +24,9 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
   }
   reader.only_keys(root, "", {"daemon", "membership", "metrics", "proxy", "routing", "address_plan", "http", "directory", "dvb",
                             "sessions", "policy", "monitor", "ssdp", "mdns"});
-  parse_daemon_section(reader, root, result.config.daemon);
+  core::parse_daemon_section(reader, root, result.config.daemon);
   parse_membership_section(reader, root, result.config.membership);
-  parse_metrics_section(reader, root, result.config.metrics);
+  core::parse_metrics_section(reader, root, result.config.metrics);
   parse_proxy_section(reader, root, result.config.membership, result.config.proxy);
   routing::parse_routing(reader, root, result.config.routing);
   lan::ssdp::parse_ssdp_section(reader, root, result.config.ssdp);

@@ -25,9 +25,9 @@ namespace joincast::daemon::app {
 
 struct Config {
   std::string path;
-  DaemonSection daemon;
+  core::DaemonSection daemon;
   MembershipSection membership;
-  MetricsSection metrics;
+  core::MetricsSection metrics;
   ProxySection proxy;
   sessions::SessionsSection sessions;
   routing::RoutingSection routing;
@@ -40,7 +40,7 @@ struct Config {
 // Reads and validates a config file; on failure returns every error.
 struct ConfigResult {
   Config config;
-  std::vector<ConfigError> errors;
+  std::vector<core::ConfigError> errors;
   bool ok() const { return errors.empty(); }
 };
 ConfigResult load_config(const std::string& path);

@@ -19,10 +19,10 @@ std::size_t run_event_loop(boost::asio::io_context& io) {
       return thrown;
     } catch (const std::exception& e) {
       ++thrown;
-      log::error("event loop: a handler threw {} ({}); the daemon continues", typeid(e).name(), e.what());
+      core::log::error("event loop: a handler threw {} ({}); the daemon continues", typeid(e).name(), e.what());
     } catch (...) {
       ++thrown;
-      log::error("event loop: a handler threw a non-standard exception; the daemon continues");
+      core::log::error("event loop: a handler threw a non-standard exception; the daemon continues");
     }
   }
 }
@@ -63,7 +63,7 @@ Daemon::Daemon(Config config, Options options)
     if (e.kind == MembershipEvent::Kind::group_up) proxy_->group_up(e.group);
     else if (e.kind == MembershipEvent::Kind::group_down) proxy_->group_down(e.group);
   });
-  metrics_.add_collector([this](MetricsWriter& w) {
+  metrics_.add_collector([this](core::MetricsWriter& w) {
     for (const auto& m : modules_) m.module->collect_metrics(w);
   });
 }
@@ -97,37 +97,37 @@ void Daemon::stop() {
 
 int Daemon::run() {
   if (auto ec = control_.open()) {
-    log::error("control socket {}: {}", control_.path(),
+    core::log::error("control socket {}: {}", control_.path(),
                ec == std::errc::address_in_use ? "another joincastd is already running" : ec.message());
     return 1;
   }
   control_.add("status", "daemon version, uptime and module state", [this](const nlohmann::json&) { return status(); });
   // The interfaces first: every module looks them up in its table.
   if (auto r = links_.start(); !r) {
-    log::error("interfaces: {}", r.error().message());
+    core::log::error("interfaces: {}", r.error().message());
     return 1;
   }
   if (auto r = start(); !r) {
-    log::error("{}", r.error().message());
+    core::log::error("{}", r.error().message());
     stop();
     return 1;
   }
   if (!config_.metrics.listen.empty()) {
     if (auto ec = metrics_.listen(config_.metrics.listen)) {
-      log::error("metrics: cannot listen on {}: {}", config_.metrics.listen, ec.message());
+      core::log::error("metrics: cannot listen on {}: {}", config_.metrics.listen, ec.message());
       stop();
       return 1;
     }
-    log::info("metrics: Prometheus text format on http://{}/metrics", config_.metrics.listen);
+    core::log::info("metrics: Prometheus text format on http://{}/metrics", config_.metrics.listen);
   }
 
   signals_.async_wait([this](boost::system::error_code ec, int signo) {
     if (!ec) on_signal(signo);
   });
-  log::info("joincastd {} started, control socket {}", JOINCAST_VERSION, control_.path());
+  core::log::info("joincastd {} started, control socket {}", JOINCAST_VERSION, control_.path());
   sd_notify(0, "READY=1\nSTATUS=running");
   run_event_loop(io_);
-  log::info("joincastd stopped");
+  core::log::info("joincastd stopped");
   return 0;
 }
 
@@ -137,7 +137,7 @@ void Daemon::on_signal(int signo) {
     try {
       reload();
     } catch (const std::exception& e) {
-      log::error("reload failed: {}; the running configuration stays in force", e.what());
+      core::log::error("reload failed: {}; the running configuration stays in force", e.what());
       sd_notify(0, "READY=1");
     }
     signals_.async_wait([this](boost::system::error_code ec, int s) {
@@ -145,7 +145,7 @@ void Daemon::on_signal(int signo) {
     });
     return;
   }
-  log::info("{} received, stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
+  core::log::info("{} received, stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
   sd_notify(0, "STOPPING=1");
   stop();
   links_.stop();
@@ -155,10 +155,10 @@ void Daemon::on_signal(int signo) {
 }
 
 void Daemon::reload_daemon_section(Config& next) {
-  DaemonSection& d = next.daemon;
-  const DaemonSection& running = config_.daemon;
+  core::DaemonSection& d = next.daemon;
+  const core::DaemonSection& running = config_.daemon;
   auto restart_only = [](const char* key, const auto& now, const auto& asked) {
-    log::warning("reload: daemon.{} changes only on restart; keeping {} (the file says {})", key, now, asked);
+    core::log::warning("reload: daemon.{} changes only on restart; keeping {} (the file says {})", key, now, asked);
   };
   if (d.state_dir != running.state_dir) restart_only("state_dir", running.state_dir, d.state_dir);
   if (d.control_socket != running.control_socket)
@@ -173,32 +173,32 @@ void Daemon::reload_daemon_section(Config& next) {
   d.log_level = level;
   if (level == running.log_level) return;
   if (options_.log_level_from_command_line) {
-    log::notice("reload: daemon.log_level is now \"{}\", but --log-level on the command line stays in force", level);
+    core::log::notice("reload: daemon.log_level is now \"{}\", but --log-level on the command line stays in force", level);
     return;
   }
-  log::Level parsed;
-  if (log::parse_level(level, parsed)) {
-    log::set_level(parsed);
-    log::notice("reload: log level is now {}", level);
+  core::log::Level parsed;
+  if (core::log::parse_level(level, parsed)) {
+    core::log::set_level(parsed);
+    core::log::notice("reload: log level is now {}", level);
   }
 }
 
-void Daemon::reload_metrics(const MetricsSection& next) {
+void Daemon::reload_metrics(const core::MetricsSection& next) {
   if (next.listen == metrics_.address()) return;
   metrics_.close();
   if (next.listen.empty()) return;
   if (auto ec = metrics_.listen(next.listen))
-    log::error("metrics: cannot listen on {}: {}; no metrics endpoint", next.listen, ec.message());
+    core::log::error("metrics: cannot listen on {}: {}; no metrics endpoint", next.listen, ec.message());
   else
-    log::info("metrics: now on http://{}/metrics", next.listen);
+    core::log::info("metrics: now on http://{}/metrics", next.listen);
 }
 
 void Daemon::reload() {
   sd_notify(0, "RELOADING=1");
   ConfigResult next = load_config(config_.path);
   if (!next.ok()) {
-    for (const auto& e : next.errors) log::error("reload refused: {}", e.to_string());
-    log::error("reload refused: {} has {} problem{}; the running configuration stays in force", config_.path,
+    for (const auto& e : next.errors) core::log::error("reload refused: {}", e.to_string());
+    core::log::error("reload refused: {} has {} problem{}; the running configuration stays in force", config_.path,
                next.errors.size(), next.errors.size() == 1 ? "" : "s");
     sd_notify(0, "READY=1");
     return;
@@ -206,13 +206,13 @@ void Daemon::reload() {
   reload_daemon_section(next.config);
   for (auto& m : modules_) {
     if (auto r = m.reload(next.config); !r) {
-      log::error("reload: {}: {}; it keeps its running configuration", m.module->name(), r.error().message());
+      core::log::error("reload: {}: {}; it keeps its running configuration", m.module->name(), r.error().message());
       m.keep_running_section(next.config, config_);
     }
   }
   reload_metrics(next.config.metrics);
   config_ = std::move(next.config);
-  log::info("configuration {} reloaded", config_.path);
+  core::log::info("configuration {} reloaded", config_.path);
   sd_notify(0, "READY=1");
 }
 

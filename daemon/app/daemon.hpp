@@ -51,12 +51,12 @@ class Daemon {
  private:
   // A module in start order, with how to hand it its section on reload.
   struct Entry {
-    Module* module;
+    core::Module* module;
     std::function<Result<void>(const Config& next)> reload;
     std::function<void(Config& next, const Config& running)> keep_running_section;
   };
   template <class Section>
-  void add(ConfiguredModule<Section>& module, Section Config::*section) {
+  void add(core::ConfiguredModule<Section>& module, Section Config::*section) {
     modules_.push_back({&module, [&module, section](const Config& next) { return module.reload(next.*section); },
                         [section](Config& next, const Config& running) { next.*section = running.*section; }});
   }
@@ -67,16 +67,16 @@ class Daemon {
   void reload();
   // [daemon] on SIGHUP: the log level changes live; the rest only on restart.
   void reload_daemon_section(Config& next);
-  void reload_metrics(const MetricsSection& next);
+  void reload_metrics(const core::MetricsSection& next);
   nlohmann::json status() const;
 
   Config config_;
   Options options_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
-  ControlServer control_;
-  MetricsServer metrics_;
-  LinkWatcher links_;  // the one interface watcher every module subscribes to
+  core::ControlServer control_;
+  core::MetricsServer metrics_;
+  core::LinkWatcher links_;  // the one interface watcher every module subscribes to
   std::unique_ptr<routing::RouteController> routes_;
   std::unique_ptr<Catalogue> catalogue_;  // groups -> stations and DVB services
   std::unique_ptr<Membership> membership_;

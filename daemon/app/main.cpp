@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
   if (check) {
     // The routing module's own start-up validation, against the
     // interfaces of this network namespace.
-    InterfaceTable interfaces;
+    core::InterfaceTable interfaces;
     auto nl = joincast::netlink::NetlinkSocket::open();
     auto read = nl ? interfaces.read(nl.value()) : joincast::netlink::Result<void>(nl.error());
     if (!read && loaded.config.routing.enabled)
@@ -123,13 +123,13 @@ int main(int argc, char** argv) {
     fmt::print("{}: ok\n", config_path);
     return 0;
   }
-  log::Level level = log::Level::info;
-  if (!log_level.empty() && !log::parse_level(log_level, level)) {
+  core::log::Level level = core::log::Level::info;
+  if (!log_level.empty() && !core::log::parse_level(log_level, level)) {
     fmt::print(stderr, "joincastd: unknown log level \"{}\"\n", log_level);
     return 2;
   }
-  if (log_level.empty()) log::parse_level(loaded.config.daemon.log_level, level);
-  log::set_level(level);
+  if (log_level.empty()) core::log::parse_level(loaded.config.daemon.log_level, level);
+  core::log::set_level(level);
 
   // Every media session holds sockets of its own: allow as many open files
   // as the hard limit does (often 1024 soft, far more hard).
@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
     Daemon daemon(std::move(loaded.config), Daemon::Options{.log_level_from_command_line = !log_level.empty()});
     return daemon.run();
   } catch (const std::exception& e) {
-    log::error("{}", e.what());
+    core::log::error("{}", e.what());
     return 1;
   }
 }

@@ -98,7 +98,7 @@ sessions::StreamEngineFactory media_engine_factory() {
     options.on_event = std::move(on_event);
     options.ffmpeg_log = [](int level, std::string_view text) {
       (void)level;
-      log::debug("ffmpeg: {}", text);
+      core::log::debug("ffmpeg: {}", text);
     };
     Result<std::unique_ptr<media::MediaEngine>> engine = Error(std::errc::io_error);
     try {

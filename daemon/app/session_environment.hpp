@@ -35,7 +35,7 @@ class CatalogueSessions final : public sessions::SessionCatalogue {
 
 class MembershipListeners final : public sessions::ListenerView {
  public:
-  MembershipListeners(Membership& membership, const InterfaceTable& interfaces)
+  MembershipListeners(Membership& membership, const core::InterfaceTable& interfaces)
       : membership_(membership), interfaces_(interfaces) {}
   Index listeners() const override;
   std::set<int> listener_interfaces(const Address16& group) const override;
@@ -45,7 +45,7 @@ class MembershipListeners final : public sessions::ListenerView {
 
  private:
   Membership& membership_;
-  const InterfaceTable& interfaces_;  // the daemon's LinkWatcher table
+  const core::InterfaceTable& interfaces_;  // the daemon's LinkWatcher table
 };
 
 class RoutedStreams final : public sessions::StreamRoutes {
@@ -63,7 +63,7 @@ sessions::StreamEngineFactory media_engine_factory();
 
 struct DaemonSessionEnvironment {
   DaemonSessionEnvironment(boost::asio::io_context& io, Catalogue& c, Membership& m, routing::RouteRequests& r,
-                           const InterfaceTable& interfaces)
+                           const core::InterfaceTable& interfaces)
       : clock(io), catalogue(c), listeners(m, interfaces), routes(r) {}
   sessions::SessionEnvironment get() { return {clock, catalogue, listeners, routes, media_engine_factory()}; }
 

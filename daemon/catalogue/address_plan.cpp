@@ -177,7 +177,7 @@ std::optional<IpPrefix> derivation_prefix(std::span<const netlink::InterfaceAddr
   return best;
 }
 
-std::optional<std::array<std::uint8_t, 8>> interface_ipv6_prefix(const InterfaceTable& interfaces,
+std::optional<std::array<std::uint8_t, 8>> interface_ipv6_prefix(const core::InterfaceTable& interfaces,
                                                                  const std::string& ifname) {
   auto ifindex = interfaces.ifindex(ifname);
   if (!ifindex) return std::nullopt;

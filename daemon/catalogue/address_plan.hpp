@@ -112,7 +112,7 @@ std::optional<IpPrefix> derivation_prefix(std::span<const netlink::InterfaceAddr
 
 // derivation_prefix() of ifname's addresses in `interfaces` (the daemon's
 // LinkWatcher table), as the 8 prefix bytes; nullopt if it has none (yet).
-std::optional<std::array<std::uint8_t, 8>> interface_ipv6_prefix(const InterfaceTable& interfaces,
+std::optional<std::array<std::uint8_t, 8>> interface_ipv6_prefix(const core::InterfaceTable& interfaces,
                                                                  const std::string& ifname);
 
 // Parses "2001:db8:d0be:f00d::/64" (the length must be 64).

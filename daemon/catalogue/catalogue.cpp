@@ -31,8 +31,8 @@ bool parse_u32(std::string_view s, std::uint32_t& out) {
 
 }  // namespace
 
-Catalogue::Catalogue(boost::asio::io_context& io, ControlServer& control, const CatalogueConfig& config,
-                     std::string state_dir, const InterfaceTable& interfaces)
+Catalogue::Catalogue(boost::asio::io_context& io, core::ControlServer& control, const CatalogueConfig& config,
+                     std::string state_dir, const core::InterfaceTable& interfaces)
     : io_(io), control_(control), state_dir_(std::move(state_dir)), interfaces_(interfaces) {
   build(config);
 }
@@ -47,7 +47,7 @@ void Catalogue::build(const CatalogueConfig& config) {
   if (!client) {
     // The system trust store or ca_file is unreadable: TLS stations and
     // directories fail with that reason; plain HTTP still works.
-    log::error("http: TLS trust store cannot be loaded ({}); https sources will fail", client.error().message());
+    core::log::error("http: TLS trust store cannot be loaded ({}); https sources will fail", client.error().message());
     media::HttpOptions o = config_.http;
     o.ca_file.clear();
     http_ = std::make_shared<media::HttpClient>(io_.get_executor(), o);
@@ -64,9 +64,9 @@ void Catalogue::build(const CatalogueConfig& config) {
         control_.publish("directories", {{"event", "directory"}, {"name", s.name}, {"listed", s.listed},
                                           {"reserved", s.reserved}, {"error", s.error}});
       if (!s.error.empty()) {
-        if (s.error != last_error) log::warning("{}", s.error);
+        if (s.error != last_error) core::log::warning("{}", s.error);
       } else {
-        log::info("directory {}: {} stations listed, {} numbers reserved{}", s.name, s.listed, s.reserved,
+        core::log::info("directory {}: {} stations listed, {} numbers reserved{}", s.name, s.listed, s.reserved,
                   s.warnings.empty() ? "" : " (" + fmt::format("{}", fmt::join(s.warnings, "; ")) + ")");
       }
       last_error = s.error;
@@ -76,13 +76,13 @@ void Catalogue::build(const CatalogueConfig& config) {
   // Adapters change only while no dvblast runs: a running service keeps
   // the tuner it was started on.
   if (tuner_ && !tuner_->tuned().empty()) {
-    log::notice("dvb: adapter changes take effect once no DVB service is running");
+    core::log::notice("dvb: adapter changes take effect once no DVB service is running");
   } else {
     tuner_ = std::make_unique<media::DvbTuner>(io_.get_executor(), config_.dvb.tuner);
     tuner_->on_failure([this](const media::DvbCarrier& c, const media::SourceFailure& f) {
       // Logged once, where it is handled: by the sessions on that carrier.
       if (on_dvb_failure_) on_dvb_failure_(c, f);
-      else log::error("dvb: {}", f.reason);
+      else core::log::error("dvb: {}", f.reason);
     });
   }
 }
@@ -94,7 +94,7 @@ void Catalogue::refresh_prefix() const {
 }
 
 Result<void> Catalogue::start() {
-  ControlServer& control = control_;
+  core::ControlServer& control = control_;
   control.add("directories", "station directories, their stations, numbers and groups; DVB channel table",
               [this](const json& request) { return directories_json(request); });
   control.add("map", "convert a group address to its service number and back", [this](const json& request) {

@@ -52,12 +52,12 @@ struct ResolvedService {
   std::variant<InternetTarget, DvbTarget> target;
 };
 
-class Catalogue final : public ConfiguredModule<CatalogueConfig> {
+class Catalogue final : public core::ConfiguredModule<CatalogueConfig> {
  public:
   // `interfaces` (the daemon's LinkWatcher table) gives the IPv6 prefix of
   // address_plan.ipv6_prefix_interface.
-  Catalogue(boost::asio::io_context& io, ControlServer& control, const CatalogueConfig& config,
-            std::string state_dir, const InterfaceTable& interfaces);
+  Catalogue(boost::asio::io_context& io, core::ControlServer& control, const CatalogueConfig& config,
+            std::string state_dir, const core::InterfaceTable& interfaces);
   ~Catalogue() override;
 
   std::string_view name() const override { return "catalogue"; }
@@ -104,10 +104,10 @@ class Catalogue final : public ConfiguredModule<CatalogueConfig> {
   nlohmann::json describe_number(ServiceNumber number) const;
 
   boost::asio::io_context& io_;
-  ControlServer& control_;
+  core::ControlServer& control_;
   bool started_ = false;
   std::string state_dir_;
-  const InterfaceTable& interfaces_;
+  const core::InterfaceTable& interfaces_;
   CatalogueConfig config_;
   mutable AddressPlan plan_;
   std::shared_ptr<media::HttpClient> http_;

@@ -9,7 +9,7 @@ namespace joincast::daemon {
 
 namespace {
 
-void parse_address_plan(ConfigReader& r, const toml::table& root, AddressLayout& l) {
+void parse_address_plan(core::ConfigReader& r, const toml::table& root, AddressLayout& l) {
   const std::string path = "address_plan";
   const toml::table& t = *r.table(root, "address_plan", "");
   r.only_keys(t, path,
@@ -47,7 +47,7 @@ void parse_address_plan(ConfigReader& r, const toml::table& root, AddressLayout&
   if (std::string why = AddressPlan::validate(l); !why.empty()) r.error(&t, path, why);
 }
 
-void parse_http(ConfigReader& r, const toml::table& root, media::HttpOptions& h) {
+void parse_http(core::ConfigReader& r, const toml::table& root, media::HttpOptions& h) {
   const std::string path = "http";
   const toml::table& t = *r.table(root, "http", "");
   r.only_keys(t, path,
@@ -83,7 +83,7 @@ bool valid_name(const std::string& n) {
   return true;
 }
 
-void parse_directories(ConfigReader& r, const toml::table& root, const AddressLayout& layout,
+void parse_directories(core::ConfigReader& r, const toml::table& root, const AddressLayout& layout,
                        std::vector<DirectorySection>& out) {
   const toml::node* n = root.get("directory");
   if (!n) return;
@@ -171,7 +171,7 @@ void parse_directories(ConfigReader& r, const toml::table& root, const AddressLa
   }
 }
 
-void parse_dvb(ConfigReader& r, const toml::table& root, const AddressLayout& layout, DvbSection& d) {
+void parse_dvb(core::ConfigReader& r, const toml::table& root, const AddressLayout& layout, DvbSection& d) {
   const std::string path = "dvb";
   const toml::table& t = *r.table(root, "dvb", "");
   r.only_keys(t, path, {"dvblast", "dvblastctl", "runtime_dir", "adapters", "udp_inputs", "extra_args", "port", "ttl",
@@ -299,7 +299,7 @@ const char* directory_kind_name(DirectorySection::Kind kind) {
   return "?";
 }
 
-void parse_catalogue(ConfigReader& reader, const toml::table& root, CatalogueConfig& out) {
+void parse_catalogue(core::ConfigReader& reader, const toml::table& root, CatalogueConfig& out) {
   parse_address_plan(reader, root, out.address_plan);
   parse_http(reader, root, out.http);
   parse_directories(reader, root, out.address_plan, out.directories);

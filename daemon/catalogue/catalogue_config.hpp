@@ -63,6 +63,6 @@ struct CatalogueConfig {
   DvbSection dvb;
 };
 
-void parse_catalogue(ConfigReader& reader, const toml::table& root, CatalogueConfig& out);
+void parse_catalogue(core::ConfigReader& reader, const toml::table& root, CatalogueConfig& out);
 
 }  // namespace joincast::daemon

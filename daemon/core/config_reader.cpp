@@ -7,7 +7,7 @@
 #include <charconv>
 #include <cmath>
 
-namespace joincast::daemon {
+namespace joincast::daemon::core {
 
 std::string ConfigError::to_string() const {
   std::string where = file;
@@ -135,4 +135,4 @@ void ConfigReader::only_keys(const toml::table& t, const std::string& path,
   }
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::core

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::core {
 
 struct ConfigError {
   std::string file;
@@ -65,4 +65,4 @@ class ConfigReader {
 // Parses "125s" / "500ms" / "2m" / "1h". Returns nullopt if malformed.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::core

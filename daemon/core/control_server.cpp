@@ -17,7 +17,7 @@
 namespace asio = boost::asio;
 using stream = asio::local::stream_protocol;
 
-namespace joincast::daemon {
+namespace joincast::daemon::core {
 
 namespace {
 // A request line longer than this is refused and the connection closed.
@@ -202,4 +202,4 @@ ControlServer::Json ControlServer::dispatch(const Json& request, const std::shar
   return out;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::core

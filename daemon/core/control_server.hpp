@@ -24,7 +24,7 @@
 #include <system_error>
 #include <type_traits>
 
-namespace joincast::daemon {
+namespace joincast::daemon::core {
 
 class ControlServer {
  public:
@@ -72,4 +72,4 @@ class ControlServer {
   std::set<std::shared_ptr<Connection>> connections_;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::core

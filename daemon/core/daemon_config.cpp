@@ -4,7 +4,7 @@
 #include "daemon/core/log.hpp"
 #include "daemon/core/metrics.hpp"
 
-namespace joincast::daemon {
+namespace joincast::daemon::core {
 
 void parse_daemon_section(ConfigReader& r, const toml::table& root, DaemonSection& d) {
   const std::string path = "daemon";
@@ -30,4 +30,4 @@ void parse_metrics_section(ConfigReader& r, const toml::table& root, MetricsSect
     r.error(t.get("listen"), "metrics.listen", "must be \"address:port\", e.g. \"127.0.0.1:9185\" or \"[::1]:9185\"");
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::core

@@ -7,7 +7,7 @@
 
 #include <string>
 
-namespace joincast::daemon {
+namespace joincast::daemon::core {
 
 struct DaemonSection {
   std::string state_dir = "/var/lib/joincast";
@@ -24,4 +24,4 @@ struct MetricsSection {
 void parse_daemon_section(ConfigReader& r, const toml::table& root, DaemonSection& d);
 void parse_metrics_section(ConfigReader& r, const toml::table& root, MetricsSection& m);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::core

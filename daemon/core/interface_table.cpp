@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-namespace joincast::daemon {
+namespace joincast::daemon::core {
 
 namespace {
 // Flags whose change matters to routing.
@@ -116,4 +116,4 @@ const std::vector<netlink::InterfaceAddress>& InterfaceTable::addresses(int ifin
   return it == addresses_.end() ? none : it->second;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::core

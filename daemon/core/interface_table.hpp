@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::core {
 
 // True if `name` matches `pattern`, where a trailing '+' matches any
 // suffix ("eth+" matches "eth0" and "eth10", smcroute's wildcard).
@@ -48,4 +48,4 @@ class InterfaceTable {
   std::map<int, std::vector<netlink::InterfaceAddress>> addresses_;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::core

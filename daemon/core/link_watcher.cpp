@@ -9,7 +9,7 @@
 
 namespace asio = boost::asio;
 
-namespace joincast::daemon {
+namespace joincast::daemon::core {
 
 const char* link_change_name(LinkChange::Kind kind) {
   switch (kind) {
@@ -128,4 +128,4 @@ void LinkWatcher::on_readable() {
   }
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::core

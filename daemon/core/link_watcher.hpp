@@ -26,7 +26,7 @@
 #include <optional>
 #include <string>
 
-namespace joincast::daemon {
+namespace joincast::daemon::core {
 
 struct LinkChange {
   enum class Kind {
@@ -48,7 +48,7 @@ class LinkWatcher {
   using Handler = std::function<void(const LinkChange&)>;
 
   // Keeps a handler subscribed; dropping it unsubscribes.
-  using Subscription = daemon::Subscription<LinkWatcher>;
+  using Subscription = core::Subscription<LinkWatcher>;
 
   explicit LinkWatcher(boost::asio::io_context& io);
   ~LinkWatcher();
@@ -73,7 +73,7 @@ class LinkWatcher {
   void replace(InterfaceTable table);
 
  private:
-  friend class daemon::Subscription<LinkWatcher>;
+  friend class core::Subscription<LinkWatcher>;
   void unsubscribe(std::uint64_t id) { handlers_.erase(id); }
   void watch();
   void on_readable();
@@ -88,4 +88,4 @@ class LinkWatcher {
   std::shared_ptr<LinkWatcher*> self_;  // subscriptions hold a weak_ptr to it
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::core

@@ -8,7 +8,7 @@
 #include <ctime>
 #include <mutex>
 
-namespace joincast::daemon::log {
+namespace joincast::daemon::core::log {
 
 namespace {
 Level current = Level::info;
@@ -82,4 +82,4 @@ void write(Level l, std::string_view raw) {
   std::fflush(stderr);
 }
 
-}  // namespace joincast::daemon::log
+}  // namespace joincast::daemon::core::log

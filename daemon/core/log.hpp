@@ -9,7 +9,7 @@
 
 #include <string_view>
 
-namespace joincast::daemon::log {
+namespace joincast::daemon::core::log {
 
 enum class Level { debug = 7, info = 6, notice = 5, warning = 4, error = 3 };
 
@@ -48,4 +48,4 @@ void error(fmt::format_string<Args...> f, Args&&... args) {
   write(Level::error, fmt::format(f, std::forward<Args>(args)...));
 }
 
-}  // namespace joincast::daemon::log
+}  // namespace joincast::daemon::core::log

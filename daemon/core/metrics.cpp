@@ -11,7 +11,7 @@
 #include <charconv>
 #include <cmath>
 
-namespace joincast::daemon {
+namespace joincast::daemon::core {
 
 namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
@@ -158,4 +158,4 @@ std::string MetricsServer::render() const {
   return w.text();
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::core

@@ -14,7 +14,7 @@
 #include <system_error>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::core {
 
 class MetricsWriter {
  public:
@@ -62,4 +62,4 @@ class MetricsServer {
 // Parses "host:port" / "[v6]:port" into an endpoint.
 bool parse_endpoint(const std::string& text, boost::asio::ip::tcp::endpoint& out);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::core

@@ -12,7 +12,7 @@
 
 #include <string_view>
 
-namespace joincast::daemon {
+namespace joincast::daemon::core {
 
 class Module {
  public:
@@ -39,4 +39,4 @@ class ConfiguredModule : public Module {
   virtual Result<void> reload(const Section& next) = 0;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::core

@@ -8,7 +8,7 @@
 #include <memory>
 #include <utility>
 
-namespace joincast::daemon {
+namespace joincast::daemon::core {
 
 // Owner has `void unsubscribe(std::uint64_t id)` (public, or this a friend).
 template <class Owner>
@@ -43,4 +43,4 @@ class Subscription {
   std::uint64_t id_ = 0;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::core

@@ -83,7 +83,7 @@ int BpfMembership::on_ring_event(void* ctx, void* data, std::size_t size) {
   try {
     self->on_event_(ev);
   } catch (const std::exception& e) {
-    log::error("membership event handler failed: {}", e.what());
+    core::log::error("membership event handler failed: {}", e.what());
   }
   return 0;
 }

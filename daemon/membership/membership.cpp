@@ -28,7 +28,7 @@ namespace {
 // log among them) belong in the daemon's log, at debug level: the error
 // that matters is returned by the loader and logged once with context.
 int libbpf_print(enum libbpf_print_level level, const char* format, va_list args) {
-  if (log::level() < log::Level::debug) return 0;
+  if (core::log::level() < core::log::Level::debug) return 0;
   va_list measure;
   va_copy(measure, args);
   int n = std::vsnprintf(nullptr, 0, format, measure);
@@ -42,7 +42,7 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
   while (!rest.empty()) {
     auto nl = rest.find('\n');
     std::string_view line = rest.substr(0, nl);
-    if (!line.empty()) log::debug("libbpf: {}", line);
+    if (!line.empty()) core::log::debug("libbpf: {}", line);
     if (nl == std::string_view::npos) break;
     rest.remove_prefix(nl + 1);
   }
@@ -52,8 +52,8 @@ int libbpf_print(enum libbpf_print_level level, const char* format, va_list args
 
 }  // namespace
 
-Membership::Membership(boost::asio::io_context& io, const MembershipSection& config, ControlServer& control,
-                       routing::MembershipTap& routes, LinkWatcher& links)
+Membership::Membership(boost::asio::io_context& io, const MembershipSection& config, core::ControlServer& control,
+                       routing::MembershipTap& routes, core::LinkWatcher& links)
     : io_(io),
       config_(config),
       control_(control),
@@ -73,7 +73,7 @@ Result<void> Membership::start() {
                [this](const nlohmann::json&) { return status(); });
   if (config_.interfaces.empty()) {
     backend_note_ = "off: membership.interfaces is empty";
-    log::info("membership: no interfaces configured (membership.interfaces); not tracking listeners");
+    core::log::info("membership: no interfaces configured (membership.interfaces); not tracking listeners");
     return success();
   }
   return start_backend();
@@ -89,7 +89,7 @@ Result<void> Membership::use_socket_backend(const std::string& why) {
                                                r.error().message()));
   backend_ = std::move(socket);
   backend_note_ = "reports read from the multicast routing socket (" + why + ")";
-  log::notice("membership: reading MLD/IGMP reports from the multicast routing socket ({})", why);
+  core::log::notice("membership: reading MLD/IGMP reports from the multicast routing socket ({})", why);
   return success();
 }
 
@@ -116,12 +116,12 @@ Result<void> Membership::start_backend() {
             : "",
         "");
     if (config_.backend == MembershipSection::Backend::bpf) return Error(bpf.error().code(), why);
-    log::warning("membership: {}", why);
+    core::log::warning("membership: {}", why);
     if (auto r = use_socket_backend("eBPF unavailable: " + bpf.error().message()); !r) return r;
   } else {
     auto reused = bpf.value()->maps_origin() == MembershipProgram::MapsOrigin::reused;
     if (!bpf.value()->replaced_pins().empty())
-      log::warning("membership: the maps pinned under {} did not match this configuration or build ({}); "
+      core::log::warning("membership: the maps pinned under {} did not match this configuration or build ({}); "
                    "they were replaced by empty ones, and listeners will be learned again from their reports",
                    config_.bpf_pin_root, bpf.value()->replaced_pins());
     backend_ = std::move(bpf).value();
@@ -130,7 +130,7 @@ Result<void> Membership::start_backend() {
     if (auto g = backend_->groups())
       for (const auto& e : g.value()) kept_groups += e.value.listeners ? 1 : 0;
     if (auto l = backend_->listeners()) kept_listeners = l.value().size();
-    log::info("membership: eBPF TC program loaded, {}{}", backend_note_,
+    core::log::info("membership: eBPF TC program loaded, {}{}", backend_note_,
               reused ? fmt::format(" ({} listeners in {} groups kept)", kept_listeners, kept_groups) : "");
   }
 
@@ -150,8 +150,8 @@ Result<void> Membership::start_backend() {
   for (const auto& name : config_.interfaces)
     if (!interfaces_.count(name)) interfaces_[name] = Interface{name, 0, false, ""};
   // Interfaces may appear, vanish or be recreated at any time.
-  link_subscription_ = links_.subscribe([this](const LinkChange& c) {
-    if (c.kind != LinkChange::Kind::addresses) sync_interfaces();
+  link_subscription_ = links_.subscribe([this](const core::LinkChange& c) {
+    if (c.kind != core::LinkChange::Kind::addresses) sync_interfaces();
   });
   sync_interfaces();
   // Events a previous daemon left in the pinned ring buffer.
@@ -169,9 +169,9 @@ void Membership::stop() {
     for (auto& [name, i] : interfaces_) {
       if (!i.attached) continue;
       if (auto r = backend_->detach(i.ifindex); !r)
-        log::warning("membership: detaching from {} failed: {}", name, r.error().message());
+        core::log::warning("membership: detaching from {} failed: {}", name, r.error().message());
       else
-        log::info("membership: detached from {}", name);
+        core::log::info("membership: detached from {}", name);
       i.attached = false;
     }
     backend_.reset();
@@ -184,7 +184,7 @@ Result<void> Membership::reload(const MembershipSection& config) {
       config.max_listeners != config_.max_listeners || config.max_groups != config_.max_groups ||
       config.event_buffer != config_.event_buffer || config.max_groups_per_host != config_.max_groups_per_host ||
       config.max_groups_per_interface != config_.max_groups_per_interface)
-    log::warning("membership: backend, pin root and BPF knobs change only on restart; keeping the running ones");
+    core::log::warning("membership: backend, pin root and BPF knobs change only on restart; keeping the running ones");
   MembershipSection next = config;
   next.bpf_pin_root = config_.bpf_pin_root;
   next.backend = config_.backend;
@@ -204,7 +204,7 @@ Result<void> Membership::reload(const MembershipSection& config) {
     if (it->second.attached && backend_) {
       (void)backend_->detach(it->second.ifindex);
       querier_->remove_interface(it->second.ifindex);
-      log::info("membership: {} removed from the configuration; detached", it->first);
+      core::log::info("membership: {} removed from the configuration; detached", it->first);
     }
     it = interfaces_.erase(it);
   }
@@ -215,7 +215,7 @@ Result<void> Membership::reload(const MembershipSection& config) {
     if (config_.interfaces.empty()) return success();
     return start_backend();
   }
-  if (auto problem = pins_problem(); !problem.empty()) log::warning("membership: {}", problem);
+  if (auto problem = pins_problem(); !problem.empty()) core::log::warning("membership: {}", problem);
   querier_->reconfigure(config_);
   attach_retry_.cancel();
   sync_interfaces();
@@ -231,28 +231,28 @@ void Membership::sync_interfaces() {
     const int ifindex = links_.interfaces().ifindex(name).value_or(0);
     if (i.attached && ifindex != i.ifindex) {
       // Gone, or deleted and created again under the same name.
-      log::notice("membership: {} went away{}", name, ifindex ? " and came back" : "");
+      core::log::notice("membership: {} went away{}", name, ifindex ? " and came back" : "");
       (void)backend_->detach(i.ifindex);
       querier_->remove_interface(i.ifindex);
       i.attached = false;
     }
     i.ifindex = ifindex;
     if (!ifindex) {
-      if (i.error != "missing") log::notice("membership: interface {} does not exist (yet); waiting for it", name);
+      if (i.error != "missing") core::log::notice("membership: interface {} does not exist (yet); waiting for it", name);
       i.error = "missing";
       continue;
     }
     if (i.attached) continue;
     if (auto r = backend_->attach(ifindex); !r) {
       std::string why = r.error().message();
-      if (why != i.error) log::error("membership: attaching to {} failed: {}", name, why);
+      if (why != i.error) core::log::error("membership: attaching to {} failed: {}", name, why);
       i.error = why;
       failed = true;
       continue;
     }
     i.attached = true;
     i.error.clear();
-    log::info("membership: watching {} (ifindex {}) with the {} backend", name, ifindex, backend_->name());
+    core::log::info("membership: watching {} (ifindex {}) with the {} backend", name, ifindex, backend_->name());
     querier_->add_interface(ifindex, name);
   }
   // A missing interface is attached when the watcher says it appeared; a
@@ -292,25 +292,25 @@ void Membership::on_event(const jc_event& e) {
   else if (e.type == JC_EV_GROUP_DOWN) up_.erase(group);
   switch (e.type) {
     case JC_EV_LISTENER_JOIN:
-      log::info("membership: {} joined {} on {} ({}, {} listener{})", format_address(e.host), format_address(e.group),
+      core::log::info("membership: {} joined {} on {} ({}, {} listener{})", format_address(e.host), format_address(e.group),
                 interface_name(e.ifindex), version_name(e.version), e.listeners, e.listeners == 1 ? "" : "s");
       break;
     case JC_EV_LISTENER_LEAVE:
-      log::info("membership: {} left {} on {} ({}; {} listener{})", format_address(e.host), format_address(e.group),
+      core::log::info("membership: {} left {} on {} ({}; {} listener{})", format_address(e.host), format_address(e.group),
                 interface_name(e.ifindex), reason_name(e.reason), e.listeners, e.listeners == 1 ? "" : "s");
       if (querier_ && e.reason == JC_LEFT_REPORT) querier_->on_explicit_leave(e);
       break;
     case JC_EV_GROUP_UP:
-      log::notice("membership: group {} is up", format_address(e.group));
+      core::log::notice("membership: group {} is up", format_address(e.group));
       break;
     case JC_EV_GROUP_DOWN:
-      log::notice("membership: group {} is down (no listeners)", format_address(e.group));
+      core::log::notice("membership: group {} is down (no listeners)", format_address(e.group));
       break;
     case JC_EV_LEAVE_PENDING:
       if (querier_) querier_->on_leave_pending(e);
       break;
     case JC_EV_QUERY_SEEN:
-      log::info("membership: {} query from {} on {}", version_name(e.version), format_address(e.host),
+      core::log::info("membership: {} query from {} on {}", version_name(e.version), format_address(e.host),
                 interface_name(e.ifindex));
       if (querier_) querier_->on_query_seen(e);
       break;
@@ -389,7 +389,7 @@ void Membership::check_counters() {
     auto& last = last_warning_[k.name];
     if (last != std::chrono::steady_clock::time_point{} && t - last < std::chrono::minutes(1)) continue;
     last = t;
-    log::warning("membership: {} ({} since the last check; counter {} = {})", k.what, delta, k.name, now.*k.field);
+    core::log::warning("membership: {} ({} since the last check; counter {} = {})", k.what, delta, k.name, now.*k.field);
   }
   bool lost = now.events_lost != last_counters_.events_lost;
   last_counters_ = now;
@@ -420,7 +420,7 @@ void Membership::reconcile_groups() {
   for (const auto& g : up_)
     if (!now_up.count(g)) missed.push_back(make(g, JC_EV_GROUP_DOWN, 0));
   if (missed.empty()) return;
-  log::warning("membership: {} group transition{} lost with the events were recovered from the groups map",
+  core::log::warning("membership: {} group transition{} lost with the events were recovered from the groups map",
                missed.size(), missed.size() == 1 ? "" : "s");
   for (const auto& e : missed) on_event(e);
 }
@@ -431,7 +431,7 @@ void Membership::age() {
   const std::uint64_t now = monotonic_ns();
   auto listeners = backend_->listeners();
   if (!listeners) {
-    log::error("membership: reading the listener table failed: {}", listeners.error().message());
+    core::log::error("membership: reading the listener table failed: {}", listeners.error().message());
     return;
   }
   // Per (interface, family): another querier may set a slower pace than ours.
@@ -449,7 +449,7 @@ void Membership::age() {
     std::uint64_t base = std::max<std::uint64_t>(l.value.last_report_ns, started_ns_);
     if (base + interval_for(l.key) > now) continue;
     auto r = backend_->forget(l.key, l.value.last_report_ns, JC_LEFT_TIMEOUT);
-    if (!r) log::error("membership: ageing out {} from {} failed: {}", format_address(l.key.host),
+    if (!r) core::log::error("membership: ageing out {} from {} failed: {}", format_address(l.key.host),
                        format_address(l.key.group), r.error().message());
   }
   // Empty groups are kept a while (their last change is informative), then
@@ -514,7 +514,7 @@ nlohmann::json Membership::status() const {
 
 namespace joincast::daemon {
 
-void Membership::collect_metrics(MetricsWriter& w) const {
+void Membership::collect_metrics(core::MetricsWriter& w) const {
   if (!backend_) return;
   std::map<std::string, std::size_t> per_interface;
   if (auto l = backend_->listeners())
@@ -538,7 +538,7 @@ void Membership::collect_metrics(MetricsWriter& w) const {
   }
   if (querier_) {
     for (const auto& q : querier_->status()) {
-      MetricsWriter::Labels labels = {{"interface", q["interface"].get<std::string>()},
+      core::MetricsWriter::Labels labels = {{"interface", q["interface"].get<std::string>()},
                                       {"protocol", q["protocol"].get<std::string>()}};
       w.counter("joincast_queries_sent_total", "General queries sent.", q["queries_sent"].get<double>(), labels);
       w.counter("joincast_group_queries_sent_total", "Last-listener queries sent.",

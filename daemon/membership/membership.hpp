@@ -31,12 +31,12 @@ namespace routing {
 class MembershipTap;
 }  // namespace routing
 
-class Membership final : public ConfiguredModule<MembershipSection> {
+class Membership final : public core::ConfiguredModule<MembershipSection> {
  public:
   // routes lends its multicast routing socket to the fallback backend;
   // links (the daemon's interface watcher) says when interfaces come and go.
-  Membership(boost::asio::io_context& io, const MembershipSection& config, ControlServer& control,
-             routing::MembershipTap& routes, LinkWatcher& links);
+  Membership(boost::asio::io_context& io, const MembershipSection& config, core::ControlServer& control,
+             routing::MembershipTap& routes, core::LinkWatcher& links);
   ~Membership() override;
 
   std::string_view name() const override { return "membership"; }
@@ -47,7 +47,7 @@ class Membership final : public ConfiguredModule<MembershipSection> {
   Result<void> reload(const MembershipSection& config) override;
   void stop() override;
   nlohmann::json status() const override;
-  void collect_metrics(MetricsWriter& w) const override;
+  void collect_metrics(core::MetricsWriter& w) const override;
 
   // Other modules (sessions, proxy) follow membership through this.
   using Observer = std::function<void(const MembershipEvent&)>;
@@ -80,10 +80,10 @@ class Membership final : public ConfiguredModule<MembershipSection> {
 
   boost::asio::io_context& io_;
   MembershipSection config_;
-  ControlServer& control_;
+  core::ControlServer& control_;
   routing::MembershipTap& routes_;  // the mroute socket, for the socket backend
-  LinkWatcher& links_;
-  LinkWatcher::Subscription link_subscription_;
+  core::LinkWatcher& links_;
+  core::LinkWatcher::Subscription link_subscription_;
   std::unique_ptr<MembershipBackend> backend_;
   std::unique_ptr<Querier> querier_;
   std::map<std::string, Interface> interfaces_;

@@ -9,7 +9,7 @@ namespace joincast::daemon {
 
 namespace {
 
-void parse_timers(ConfigReader& r, const toml::table& parent, MembershipTimers& tm) {
+void parse_timers(core::ConfigReader& r, const toml::table& parent, MembershipTimers& tm) {
   const std::string path = "membership.timers";
   const toml::table& t = *r.table(parent, "timers", "membership");
   r.only_keys(t, path,
@@ -45,7 +45,7 @@ void parse_timers(ConfigReader& r, const toml::table& parent, MembershipTimers& 
 
 }  // namespace
 
-void parse_membership_section(ConfigReader& r, const toml::table& root, MembershipSection& m) {
+void parse_membership_section(core::ConfigReader& r, const toml::table& root, MembershipSection& m) {
   const std::string path = "membership";
   const toml::table& t = *r.table(root, "membership", "");
   r.only_keys(t, path,
@@ -82,7 +82,7 @@ void parse_membership_section(ConfigReader& r, const toml::table& root, Membersh
   parse_timers(r, t, m.timers);
 }
 
-void parse_proxy_section(ConfigReader& r, const toml::table& root, const MembershipSection& membership, ProxySection& p) {
+void parse_proxy_section(core::ConfigReader& r, const toml::table& root, const MembershipSection& membership, ProxySection& p) {
   const std::string path = "proxy";
   const toml::table& t = *r.table(root, "proxy", "");
   r.only_keys(t, path, {"upstream"});

@@ -61,8 +61,8 @@ struct ProxySection {
 
 const char* backend_name(MembershipSection::Backend b);
 
-void parse_membership_section(ConfigReader& r, const toml::table& root, MembershipSection& m);
-void parse_proxy_section(ConfigReader& r, const toml::table& root, const MembershipSection& membership,
+void parse_membership_section(core::ConfigReader& r, const toml::table& root, MembershipSection& m);
+void parse_proxy_section(core::ConfigReader& r, const toml::table& root, const MembershipSection& membership,
                          ProxySection& p);
 
 }  // namespace joincast::daemon

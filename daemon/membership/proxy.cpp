@@ -11,15 +11,15 @@
 
 namespace joincast::daemon {
 
-MembershipProxy::MembershipProxy(ProxySection config, ActiveGroups active_groups, LinkWatcher& links)
+MembershipProxy::MembershipProxy(ProxySection config, ActiveGroups active_groups, core::LinkWatcher& links)
     : config_(std::move(config)), active_groups_(std::move(active_groups)), links_(links) {}
 
 MembershipProxy::~MembershipProxy() { clear(); }
 
 Result<void> MembershipProxy::start() {
   if (config_.upstream.empty()) return success();
-  log::info("proxy: reporting downstream groups upstream on {} (RFC 4605)", config_.upstream);
-  link_subscription_ = links_.subscribe([this](const LinkChange& c) { on_link(c); });
+  core::log::info("proxy: reporting downstream groups upstream on {} (RFC 4605)", config_.upstream);
+  link_subscription_ = links_.subscribe([this](const core::LinkChange& c) { on_link(c); });
   // Groups that already have listeners (pinned maps kept them).
   for (const auto& g : active_groups_()) group_up(g);
   return success();
@@ -37,9 +37,9 @@ void MembershipProxy::clear() {
   joined_.clear();
 }
 
-void MembershipProxy::on_link(const LinkChange& c) {
-  if (c.kind == LinkChange::Kind::addresses) return;
-  if (c.kind != LinkChange::Kind::resynced && c.name != config_.upstream) {
+void MembershipProxy::on_link(const core::LinkChange& c) {
+  if (c.kind == core::LinkChange::Kind::addresses) return;
+  if (c.kind != core::LinkChange::Kind::resynced && c.name != config_.upstream) {
     // Another interface; unless it was ours under an old name (renamed).
     bool ours = false;
     for (const auto& [group, m] : joined_) ours |= static_cast<int>(m.ifindex) == c.ifindex;
@@ -50,9 +50,9 @@ void MembershipProxy::on_link(const LinkChange& c) {
     if (m.error.empty() && m.ifindex == now) continue;
     std::string before = m.error;
     m.error = join(group, m);
-    if (m.error.empty()) log::info("proxy: joined {} upstream on {}", format_address(group.data()), config_.upstream);
+    if (m.error.empty()) core::log::info("proxy: joined {} upstream on {}", format_address(group.data()), config_.upstream);
     else if (m.error != before)
-      log::warning("proxy: cannot join {} upstream: {}", format_address(group.data()), m.error);
+      core::log::warning("proxy: cannot join {} upstream: {}", format_address(group.data()), m.error);
   }
 }
 
@@ -89,14 +89,14 @@ void MembershipProxy::group_up(const Address16& group) {
   auto& m = joined_[group];
   m.error = join(group, m);
   if (m.error.empty())
-    log::info("proxy: joined {} upstream on {}", format_address(group.data()), config_.upstream);
+    core::log::info("proxy: joined {} upstream on {}", format_address(group.data()), config_.upstream);
   else
-    log::warning("proxy: cannot join {} upstream on {}: {}", format_address(group.data()), config_.upstream, m.error);
+    core::log::warning("proxy: cannot join {} upstream on {}: {}", format_address(group.data()), config_.upstream, m.error);
 }
 
 void MembershipProxy::group_down(const Address16& group) {
   if (joined_.erase(group))  // closing the socket makes the kernel send the leave
-    log::info("proxy: left {} upstream on {}", format_address(group.data()), config_.upstream);
+    core::log::info("proxy: left {} upstream on {}", format_address(group.data()), config_.upstream);
 }
 
 nlohmann::json MembershipProxy::status() const {

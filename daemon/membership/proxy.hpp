@@ -24,14 +24,14 @@
 
 namespace joincast::daemon {
 
-class MembershipProxy final : public ConfiguredModule<ProxySection> {
+class MembershipProxy final : public core::ConfiguredModule<ProxySection> {
  public:
   // The groups that have listeners downstream now, asked for at start and
   // when the upstream interface changes.
   using ActiveGroups = std::function<std::vector<Address16>()>;
   // `links` (the daemon's interface watcher) says when the upstream
   // interface appears, goes, is recreated or comes up.
-  MembershipProxy(ProxySection config, ActiveGroups active_groups, LinkWatcher& links);
+  MembershipProxy(ProxySection config, ActiveGroups active_groups, core::LinkWatcher& links);
   ~MembershipProxy() override;
 
   std::string_view name() const override { return "proxy"; }
@@ -60,12 +60,12 @@ class MembershipProxy final : public ConfiguredModule<ProxySection> {
   // The upstream interface may appear late, vanish or be recreated: joins
   // that failed, or were made on an interface that is gone, are redone
   // when the watcher says something changed there.
-  void on_link(const LinkChange& change);
+  void on_link(const core::LinkChange& change);
 
   ProxySection config_;
   ActiveGroups active_groups_;
-  LinkWatcher& links_;
-  LinkWatcher::Subscription link_subscription_;
+  core::LinkWatcher& links_;
+  core::LinkWatcher::Subscription link_subscription_;
   std::map<Address16, Membership> joined_;
 };
 

@@ -66,7 +66,7 @@ Address16 ipv4_mapped(const in_addr& a) {
 // The address this router queries from on ifindex: the primary IPv4
 // address (the first the kernel lists), or the IPv6 link-local address
 // (RFC 3810 §5.1.14 requires one).
-std::optional<Address16> own_address(const InterfaceTable& interfaces, int ifindex, int family) {
+std::optional<Address16> own_address(const core::InterfaceTable& interfaces, int ifindex, int family) {
   for (const auto& a : interfaces.addresses(ifindex)) {
     if (a.family() != family) continue;
     const std::uint8_t* bytes = a.address.data();
@@ -112,7 +112,7 @@ AdoptedIntervals adopted_intervals(const MembershipTimers& t, const jc_querier& 
 }
 
 Querier::Querier(boost::asio::io_context& io, const MembershipSection& config, MembershipBackend& backend,
-                 const InterfaceTable& interfaces)
+                 const core::InterfaceTable& interfaces)
     : io_(io), config_(config), backend_(backend), interfaces_(interfaces) {
   // One raw socket per family; the interface is chosen per packet.
   igmp_socket_.reset(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_IGMP));
@@ -123,7 +123,7 @@ Querier::Querier(boost::asio::io_context& io, const MembershipSection& config, M
     ::setsockopt(igmp_socket_.get(), IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
     ::setsockopt(igmp_socket_.get(), IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop);
   } else {
-    log::warning("querier: cannot open a raw IGMP socket ({}): no IGMP queries will be sent", std::strerror(errno));
+    core::log::warning("querier: cannot open a raw IGMP socket ({}): no IGMP queries will be sent", std::strerror(errno));
   }
   mld_socket_.reset(::socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6));
   if (mld_socket_) {
@@ -135,7 +135,7 @@ Querier::Querier(boost::asio::io_context& io, const MembershipSection& config, M
     ::setsockopt(mld_socket_.get(), IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof hops);
     ::setsockopt(mld_socket_.get(), IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof loop);
   } else {
-    log::warning("querier: cannot open a raw ICMPv6 socket ({}): no MLD queries will be sent", std::strerror(errno));
+    core::log::warning("querier: cannot open a raw ICMPv6 socket ({}): no MLD queries will be sent", std::strerror(errno));
   }
 }
 
@@ -226,22 +226,22 @@ bool Querier::elect(Port& p) {
   if (p.role != before || p.other != before_other) {
     switch (p.role) {
       case Port::Role::querier:
-        log::info("querier: {} {}: this router is the querier (address {})", p.name, family_name(p.family),
+        core::log::info("querier: {} {}: this router is the querier (address {})", p.name, family_name(p.family),
                   format_address(p.own->data()));
         break;
       case Port::Role::non_querier:
-        log::info("querier: {} {}: {} is the querier (lower address than ours, {}); staying silent", p.name,
+        core::log::info("querier: {} {}: {} is the querier (lower address than ours, {}); staying silent", p.name,
                   family_name(p.family), format_address(p.other->data()), format_address(p.own->data()));
         break;
       case Port::Role::no_address:
-        log::warning("querier: {} {}: the interface has no {} address to query from; not querying", p.name,
+        core::log::warning("querier: {} {}: the interface has no {} address to query from; not querying", p.name,
                      family_name(p.family), p.family == AF_INET ? "IPv4" : "IPv6 link-local");
         break;
     }
   }
   if (p.role == Port::Role::non_querier && p.adopted_listener_interval != before_interval &&
       p.adopted_listener_interval > config_.timers.listener_interval)
-    log::info("querier: {} {}: listeners age out after {:.1f} s, not {:.1f} s: the querier {} queries less often or "
+    core::log::info("querier: {} {}: listeners age out after {:.1f} s, not {:.1f} s: the querier {} queries less often or "
               "lets hosts answer later than our timers assume",
               p.name, family_name(p.family), duration<double>(p.adopted_listener_interval).count(),
               duration<double>(config_.timers.listener_interval).count(), format_address(p.other->data()));
@@ -316,13 +316,13 @@ bool Querier::send_query(Port& p, const Address16& group) {
   }
   if (sent < 0) {
     std::string why = std::strerror(errno);
-    if (why != p.send_error) log::warning("querier: {} {}: sending a query failed: {}", p.name, family_name(p.family), why);
+    if (why != p.send_error) core::log::warning("querier: {} {}: sending a query failed: {}", p.name, family_name(p.family), why);
     p.send_error = why;
     return false;
   }
-  if (!p.send_error.empty()) log::info("querier: {} {}: sending queries works again", p.name, family_name(p.family));
+  if (!p.send_error.empty()) core::log::info("querier: {} {}: sending queries works again", p.name, family_name(p.family));
   p.send_error.clear();
-  log::debug("querier: {} {}: sent {} query", p.name, family_name(p.family),
+  core::log::debug("querier: {} {}: sent {} query", p.name, family_name(p.family),
              general ? std::string("general") : "group-specific for " + format_address(group.data()));
   return true;
 }
@@ -340,7 +340,7 @@ void Querier::on_leave_pending(const jc_event& e) {
   leave->host = host;
   leave->leave_ns = e.time_ns;
   leaves_[key] = leave;
-  log::debug("querier: {} left {} on {}; verifying with last-listener queries", format_address(host.data()),
+  core::log::debug("querier: {} left {} on {}; verifying with last-listener queries", format_address(host.data()),
              format_address(group.data()), interface_name(e.ifindex));
   last_listener_tick(leave);
 }
@@ -361,7 +361,7 @@ void Querier::on_explicit_leave(const jc_event& e) {
   leave->group = group;
   leave->verify = false;
   leaves_[key] = leave;
-  log::debug("querier: {} left {} on {}; group-specific queries for the link's snooping devices",
+  core::log::debug("querier: {} left {} on {}; group-specific queries for the link's snooping devices",
              format_address(e.host), format_address(group.data()), interface_name(e.ifindex));
   last_listener_tick(leave);
 }
@@ -392,10 +392,10 @@ void Querier::last_listener_tick(const std::shared_ptr<PendingLeave>& leave) {
   std::memcpy(key.host, leave->host.data(), 16);
   leaves_.erase(std::make_tuple(leave->ifindex, leave->group, leave->host));
   auto r = backend_.forget(key, leave->leave_ns, JC_LEFT_QUERY);
-  if (!r) log::error("membership: forgetting {} in {} failed: {}", format_address(leave->host.data()),
+  if (!r) core::log::error("membership: forgetting {} in {} failed: {}", format_address(leave->host.data()),
                      format_address(leave->group.data()), r.error().message());
   else if (r.value() == MembershipBackend::ForgetOutcome::kept)
-    log::debug("querier: {} still listens to {} (reported after its leave)", format_address(leave->host.data()),
+    core::log::debug("querier: {} still listens to {} (reported after its leave)", format_address(leave->host.data()),
                format_address(leave->group.data()));
 }
 

@@ -47,7 +47,7 @@ class Querier {
   // `interfaces` (the daemon's LinkWatcher table) gives each port the
   // address it queries from.
   Querier(boost::asio::io_context& io, const MembershipSection& config, MembershipBackend& backend,
-          const InterfaceTable& interfaces);
+          const core::InterfaceTable& interfaces);
   ~Querier();
 
   void add_interface(int ifindex, const std::string& name);
@@ -87,7 +87,7 @@ class Querier {
   boost::asio::io_context& io_;
   MembershipSection config_;
   MembershipBackend& backend_;
-  const InterfaceTable& interfaces_;
+  const core::InterfaceTable& interfaces_;
   UniqueFd igmp_socket_;
   UniqueFd mld_socket_;
   std::map<std::pair<int, int>, std::unique_ptr<Port>> ports_;  // (ifindex, family)

@@ -22,7 +22,7 @@ class MembershipTap {
 
   // Keeps a handler registered; dropping it stops delivery, releases the
   // VIFs it pinned and leaves the report groups.
-  using Subscription = daemon::Subscription<MembershipTap>;
+  using Subscription = core::Subscription<MembershipTap>;
 
   virtual ~MembershipTap() = default;
 
@@ -41,7 +41,7 @@ class MembershipTap {
                                                     Handler handler) = 0;
 
  protected:
-  friend class daemon::Subscription<MembershipTap>;
+  friend class daemon::core::Subscription<MembershipTap>;
   virtual void unsubscribe(std::uint64_t id) = 0;
 };
 

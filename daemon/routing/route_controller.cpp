@@ -35,8 +35,8 @@ std::optional<kernel::TemplateMatch> template_match(const RoutingPlan& plan, int
 
 // ---- construction -----------------------------------------------------
 
-RouteController::RouteController(asio::io_context& io, ControlServer& control, RoutingSection config,
-                                 LinkWatcher& links)
+RouteController::RouteController(asio::io_context& io, core::ControlServer& control, RoutingSection config,
+                                 core::LinkWatcher& links)
     : io_(io),
       control_(control),
       config_(std::move(config)),
@@ -80,17 +80,17 @@ Result<void> RouteController::start() {
   auto ev = netlink::NetlinkSocket::open_events({RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE});
   if (!ev) return std::move(ev).error().context("cannot listen to rtnetlink route events");
   events_ = std::move(ev.value());
-  link_subscription_ = links_.subscribe([this](const LinkChange& c) { on_link(c); });
+  link_subscription_ = links_.subscribe([this](const core::LinkChange& c) { on_link(c); });
   watch_events();
   started_ = true;
-  for (const auto& w : config_.warnings) log::warning("routing: {}", w);
+  for (const auto& w : config_.warnings) core::log::warning("routing: {}", w);
   if (auto applied = apply(Mode::transaction); !applied) {
     started_ = false;
     return Error(std::errc::invalid_argument,
                  "the configuration cannot be applied, nothing was changed: " + applied.error().message());
   }
   if (config_.enabled)
-    log::info("routing: {} (S,G) routes, {} templates, {} group block routes, {} pending", plan_.routes.size(),
+    core::log::info("routing: {} (S,G) routes, {} templates, {} group block routes, {} pending", plan_.routes.size(),
               plan_.templates.size(), plan_.group_routes.size(), plan_.pending.size());
   forwarding_.schedule_expiry(config_.dynamic_expiry);
   return success();
@@ -115,7 +115,7 @@ void RouteController::stop() {
   group_routes_.routes_changed();
   group_routes_.rules_changed();
   if (auto applied = apply(Mode::best_effort); !applied)
-    log::warning("routing: while stopping: {}", applied.error().message());
+    core::log::warning("routing: while stopping: {}", applied.error().message());
   forwarding_.close_all();
   link_subscription_.reset();
   if (events_watch_) {
@@ -136,12 +136,12 @@ Result<void> RouteController::reload(const RoutingSection& next) {
   // The table, protocol or priority may have changed: look again.
   group_routes_.routes_changed();
   group_routes_.rules_changed();
-  for (const auto& w : config_.warnings) log::warning("routing: {}", w);
+  for (const auto& w : config_.warnings) core::log::warning("routing: {}", w);
   // Another multicast routing table means other sockets: the old table is
   // given up (its entries go with it) and the new one built from scratch.
   const bool new_table = previous.table != config_.table;
   if (new_table) {
-    log::notice("routing: moving from multicast routing table {} to {}; routed traffic pauses",
+    core::log::notice("routing: moving from multicast routing table {} to {}; routed traffic pauses",
                 previous.table.value_or(netlink::default_mroute_table_ipv4),
                 config_.table.value_or(netlink::default_mroute_table_ipv4));
     forwarding_.close_all();
@@ -155,15 +155,15 @@ Result<void> RouteController::reload(const RoutingSection& next) {
     }
     return Error(std::errc::invalid_argument, why);
   }
-  log::info("routing: reloaded: {} (S,G) routes, {} templates, {} group block routes, {} pending", plan_.routes.size(),
+  core::log::info("routing: reloaded: {} (S,G) routes, {} templates, {} group block routes, {} pending", plan_.routes.size(),
             plan_.templates.size(), plan_.group_routes.size(), plan_.pending.size());
   // Routes and rules installed under a protocol or table no longer in
   // use would be orphans: remove them.
   if (previous.route_protocol != config_.route_protocol || previous.group_route_table != config_.group_route_table)
     for (const auto& m : kernel::GroupRoutes::remove_routes(*netlink_, previous.route_protocol, previous.group_route_table))
-      log::warning("routing: {}", m);
+      core::log::warning("routing: {}", m);
   if (previous.route_protocol != config_.route_protocol)
-    for (const auto& m : kernel::GroupRoutes::remove_rules(*netlink_, previous.route_protocol)) log::warning("routing: {}", m);
+    for (const auto& m : kernel::GroupRoutes::remove_rules(*netlink_, previous.route_protocol)) core::log::warning("routing: {}", m);
   forwarding_.schedule_expiry(config_.dynamic_expiry);
   return success();
 }
@@ -187,22 +187,22 @@ Json RouteController::status() const {
 
 // ---- interfaces and events --------------------------------------------
 
-void RouteController::on_link(const LinkChange& c) {
+void RouteController::on_link(const core::LinkChange& c) {
   switch (c.kind) {
-    case LinkChange::Kind::gone:
+    case core::LinkChange::Kind::gone:
       // The kernel dropped the device's memberships, VIF and MDB entries.
       joins_.forget_interface(c.ifindex);
       forwarding_.forget_interface(c.ifindex);
       bridges_.forget_interface(c.ifindex);
       [[fallthrough]];
-    case LinkChange::Kind::appeared:
-    case LinkChange::Kind::changed:
-    case LinkChange::Kind::resynced:
+    case core::LinkChange::Kind::appeared:
+    case core::LinkChange::Kind::changed:
+    case core::LinkChange::Kind::resynced:
       // A device going down takes its IPv4 routes with it, silently.
       group_routes_.routes_changed();
       group_routes_.rules_changed();
       break;
-    case LinkChange::Kind::addresses:
+    case core::LinkChange::Kind::addresses:
       break;
   }
   schedule_reconcile();
@@ -230,7 +230,7 @@ void RouteController::on_events() {
     return netlink::success();
   });
   if (!r && r.error() == std::errc::no_buffer_space) {
-    log::warning("routing: rtnetlink route events were lost; checking the group routes again");
+    core::log::warning("routing: rtnetlink route events were lost; checking the group routes again");
     changed = true;
     group_routes_.routes_changed();
     group_routes_.rules_changed();
@@ -244,31 +244,31 @@ void RouteController::on_forwarding(const kernel::ForwardingEvent& e) {
   const std::string source = e.key.source.to_string();
   const std::string group = e.key.group.to_string();
   switch (e.kind) {
-    case Kind::opened: log::info("routing: {} multicast routing table {} opened", family, e.table); return;
-    case Kind::closed: log::info("routing: {} multicast routing table {} closed", family, e.table); return;
+    case Kind::opened: core::log::info("routing: {} multicast routing table {} opened", family, e.table); return;
+    case Kind::closed: core::log::info("routing: {} multicast routing table {} closed", family, e.table); return;
     case Kind::read_failed:
-      log::warning("routing: reading the {} multicast routing socket: {}", family, e.error.message());
+      core::log::warning("routing: reading the {} multicast routing socket: {}", family, e.error.message());
       return;
     case Kind::unknown_vif:
-      log::debug("routing: upcall for unknown {} {}", e.family == AF_INET ? "VIF" : "MIF", e.vif);
+      core::log::debug("routing: upcall for unknown {} {}", e.family == AF_INET ? "VIF" : "MIF", e.vif);
       return;
     case Kind::other_upcall:
-      log::debug("routing: {} upcall for ({}, {}) on {}", e.detail, source, group, e.iif);
+      core::log::debug("routing: {} upcall for ({}, {}) on {}", e.detail, source, group, e.iif);
       return;
     case Kind::install_failed:
-      log::warning("routing: cannot install ({}, {}) from {}: {}", source, group, e.iif, e.error.message());
+      core::log::warning("routing: cannot install ({}, {}) from {}: {}", source, group, e.iif, e.error.message());
       return;
     case Kind::resolved:
     case Kind::stop: {
       Json oifs = Json::array();
       for (const auto& [oif, ttl] : e.oifs) oifs.push_back(interfaces_.name(oif));
       if (e.match) {
-        log::info("routing: ({}, {}) from {} resolved by {} ({}) to {}", source, group, e.iif, *e.match->description,
+        core::log::info("routing: ({}, {}) from {} resolved by {} ({}) to {}", source, group, e.iif, *e.match->description,
                   *e.match->origin, oifs.dump());
       } else {
         // As smcrouted does: an entry without outputs stops further upcalls
         // for traffic nobody routes.
-        log::debug("routing: ({}, {}) from {} matches no template; installed as a stop filter", source, group,
+        core::log::debug("routing: ({}, {}) from {} matches no template; installed as a stop filter", source, group,
                    e.iif);
       }
       control_.publish("routing", {{"event", e.match ? "resolved" : "stop"},
@@ -280,12 +280,12 @@ void RouteController::on_forwarding(const kernel::ForwardingEvent& e) {
                                    {"template", e.match ? *e.match->origin : ""}});
       return;
     }
-    case Kind::dump_failed: log::warning("routing: cannot read the {} MFC: {}", family, e.error.message()); return;
+    case Kind::dump_failed: core::log::warning("routing: cannot read the {} MFC: {}", family, e.error.message()); return;
     case Kind::expire_failed:
-      log::warning("routing: cannot expire ({}, {}): {}", source, group, e.error.message());
+      core::log::warning("routing: cannot expire ({}, {}): {}", source, group, e.error.message());
       return;
     case Kind::expired:
-      log::info("routing: ({}, {}) expired after {} s without traffic", source, group,
+      core::log::info("routing: ({}, {}) expired after {} s without traffic", source, group,
                 config_.dynamic_expiry.count() / 1000);
       control_.publish("routing",
                        {{"event", "expired"}, {"family", family}, {"source", source}, {"group", group}});
@@ -302,7 +302,7 @@ void RouteController::schedule_reconcile() {
 void RouteController::reconcile_now() {
   reconcile_scheduled_ = false;
   if (!started_) return;
-  if (auto applied = apply(Mode::best_effort); !applied) log::warning("routing: {}", applied.error().message());
+  if (auto applied = apply(Mode::best_effort); !applied) core::log::warning("routing: {}", applied.error().message());
 }
 
 // ---- planning -----------------------------------------------------------
@@ -345,14 +345,14 @@ void RouteController::log_pending(const RoutingPlan& plan, const RoutingPlan* be
     if (before)
       for (const auto& q : before->pending) known |= q.what == p.what && q.reason == p.reason;
     if (known) continue;
-    if (p.vif_exhausted) log::error("routing: {} ({}): {}", p.what, p.origin, p.reason);
-    else log::notice("routing: {} ({}) is pending: {}", p.what, p.origin, p.reason);
+    if (p.vif_exhausted) core::log::error("routing: {} ({}): {}", p.what, p.origin, p.reason);
+    else core::log::notice("routing: {} ({}) is pending: {}", p.what, p.origin, p.reason);
   }
   if (before) {
     for (const auto& q : before->pending) {
       bool still = false;
       for (const auto& p : plan.pending) still |= q.what == p.what;
-      if (!still) log::info("routing: {} ({}) is no longer pending", q.what, q.origin);
+      if (!still) core::log::info("routing: {} ({}) is no longer pending", q.what, q.origin);
     }
   }
   // A route installed without an output: a late interface, or a typo.
@@ -360,13 +360,13 @@ void RouteController::log_pending(const RoutingPlan& plan, const RoutingPlan* be
     bool known = false;
     if (before)
       for (const auto& q : before->incomplete) known |= q.what == p.what && q.reason == p.reason;
-    if (!known) log::warning("routing: {} ({}): {}", p.what, p.origin, p.reason);
+    if (!known) core::log::warning("routing: {} ({}): {}", p.what, p.origin, p.reason);
   }
   if (before) {
     for (const auto& q : before->incomplete) {
       bool still = false;
       for (const auto& p : plan.incomplete) still |= q.what == p.what && q.reason == p.reason;
-      if (!still) log::info("routing: {} ({}) no longer misses an output", q.what, q.origin);
+      if (!still) core::log::info("routing: {} ({}) no longer misses an output", q.what, q.origin);
     }
   }
 }
@@ -390,14 +390,14 @@ Result<void> RouteController::apply(Mode mode) {
   if (applied) applied = bridges_.apply_mdb(*netlink_, tx, plan.mdb, interfaces_);
   if (applied)
     applied = bridges_.apply_settings(*netlink_, tx, plan.bridges, interfaces_, [](const std::string& bridge) {
-      log::info("routing: bridge {} multicast settings changed as configured", bridge);
+      core::log::info("routing: bridge {} multicast settings changed as configured", bridge);
     });
   if (!applied) {
     tx.rollback();
     return applied;
   }
   tx.commit();
-  for (const auto& e : tx.failures()) log::warning("routing: {}", e.message());
+  for (const auto& e : tx.failures()) core::log::warning("routing: {}", e.message());
   if (!stopping_) log_pending(plan, started_ ? &plan_ : nullptr);
   plan_ = std::move(plan);
   return success();
@@ -444,8 +444,8 @@ Result<void> RouteController::route_group(RouteOwner owner, const IpAddress& gro
     runtime_ = std::move(previous);
     return Error(std::errc::operation_not_permitted, applied.error().message());
   }
-  if (rule.to.empty()) log::info("routing: {} route {} from {} removed", rule.origin, group.to_string(), from);
-  else log::info("routing: {} route {}", rule.origin, rule.describe());
+  if (rule.to.empty()) core::log::info("routing: {} route {} from {} removed", rule.origin, group.to_string(), from);
+  else core::log::info("routing: {} route {}", rule.origin, rule.describe());
   return success();
 }
 
@@ -482,7 +482,7 @@ Result<MembershipTap::Subscription> RouteController::subscribe_membership(int fa
           for (const auto& a : interfaces_.addresses(index))
             if (a.address == p.source) return;
         for (const auto& pattern : it->second.interfaces) {
-          if (interface_matches(pattern, link->name)) {
+          if (core::interface_matches(pattern, link->name)) {
             handler(p);
             return;
           }

@@ -64,10 +64,10 @@
 
 namespace joincast::daemon::routing {
 
-class RouteController final : public ConfiguredModule<RoutingSection>, public RouteRequests, public MembershipTap {
+class RouteController final : public core::ConfiguredModule<RoutingSection>, public RouteRequests, public MembershipTap {
  public:
   // `links` is the daemon's one interface watcher; it must outlive this.
-  RouteController(boost::asio::io_context& io, ControlServer& control, RoutingSection config, LinkWatcher& links);
+  RouteController(boost::asio::io_context& io, core::ControlServer& control, RoutingSection config, core::LinkWatcher& links);
   ~RouteController() override;
 
   std::string_view name() const override { return "routing"; }
@@ -121,7 +121,7 @@ class RouteController final : public ConfiguredModule<RoutingSection>, public Ro
   void reconcile_now();
 
   // Events.
-  void on_link(const LinkChange& change);
+  void on_link(const core::LinkChange& change);
   void watch_events();
   void on_events();
   // Says (logs, publishes) what the forwarding did on its own.
@@ -141,12 +141,12 @@ class RouteController final : public ConfiguredModule<RoutingSection>, public Ro
   void unsubscribe(std::uint64_t id) override;
 
   boost::asio::io_context& io_;
-  ControlServer& control_;
+  core::ControlServer& control_;
   RoutingSection config_;
   std::vector<RouteRule> runtime_;
-  LinkWatcher& links_;
-  const InterfaceTable& interfaces_;  // the watcher's
-  LinkWatcher::Subscription link_subscription_;
+  core::LinkWatcher& links_;
+  const core::InterfaceTable& interfaces_;  // the watcher's
+  core::LinkWatcher::Subscription link_subscription_;
   std::optional<netlink::NetlinkSocket> netlink_;
   std::optional<netlink::NetlinkSocket> events_;
   std::unique_ptr<boost::asio::posix::stream_descriptor> events_watch_;  // route deletions

@@ -132,7 +132,7 @@ Result<RouteRule> RouteController::rule_from_request(const Json& request, bool n
   auto valid_name = [](const std::string& n) {
     if (n.empty() || n.size() >= 16) return false;
     std::string_view base = n;
-    if (is_interface_wildcard(base)) base.remove_suffix(1);
+    if (core::is_interface_wildcard(base)) base.remove_suffix(1);
     return std::none_of(base.begin(), base.end(), [](char c) { return c == '/' || c == '+' || c == ':' || c <= ' '; });
   };
   RouteRule r;
@@ -212,10 +212,10 @@ Result<Json> RouteController::route_add_command(const Json& request) {
   const bool one = !merged && rule.source_specific();
   if (auto added = one ? add_source_specific(rule) : apply(Mode::transaction); !added) {
     runtime_ = std::move(previous);
-    log::warning("routing: route add {} refused: {}", rule.describe(), added.error().message());
+    core::log::warning("routing: route add {} refused: {}", rule.describe(), added.error().message());
     return invalid(added.error().message());
   }
-  log::info("routing: route {} added at runtime", rule.describe());
+  core::log::info("routing: route {} added at runtime", rule.describe());
   Json answer{{"route", rule.describe()}, {"kind", rule.source_specific() ? "sg" : "template"}};
   const std::string what = "route " + rule.describe();
   auto p = std::find_if(plan_.pending.begin(), plan_.pending.end(), [&](const Pending& x) { return x.what == what; });
@@ -263,7 +263,7 @@ Result<Json> RouteController::route_del_command(const Json& request) {
     runtime_ = std::move(previous);
     return invalid(applied.error().message());
   }
-  log::info("routing: route {} removed at runtime", rule.describe());
+  core::log::info("routing: route {} removed at runtime", rule.describe());
   return Json{{"route", rule.describe()}, {"removed", removed}};
 }
 
@@ -296,7 +296,7 @@ Result<void> RouteController::add_source_specific(const RouteRule& rule) {
       restore();
       return e;
     }
-    log::notice("routing: {} ({}) is pending: {}", p.what, p.origin, p.reason);
+    core::log::notice("routing: {} ({}) is pending: {}", p.what, p.origin, p.reason);
     return success();  // waits for its interface; nothing to install now
   }
   kernel::Transaction tx(Mode::transaction);
@@ -312,7 +312,7 @@ Result<void> RouteController::add_source_specific(const RouteRule& rule) {
   if (auto applied = apply_rules(plan_, tx); !applied) return fail(applied.error());
   tx.commit();
   for (std::size_t i = saved_incomplete; i < plan_.incomplete.size(); ++i)
-    log::warning("routing: {} ({}): {}", plan_.incomplete[i].what, plan_.incomplete[i].origin, plan_.incomplete[i].reason);
+    core::log::warning("routing: {} ({}): {}", plan_.incomplete[i].what, plan_.incomplete[i].origin, plan_.incomplete[i].reason);
   forwarding_.installed(key, entry.value());
   return success();
 }

@@ -7,7 +7,7 @@
 
 namespace joincast::daemon::routing {
 
-RoutingCheck check_routing(const RoutingSection& config, const InterfaceTable& interfaces) {
+RoutingCheck check_routing(const RoutingSection& config, const core::InterfaceTable& interfaces) {
   RoutingCheck out;
   out.warnings = config.warnings;
   if (!config.enabled) return out;

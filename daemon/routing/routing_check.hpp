@@ -20,6 +20,6 @@ struct RoutingCheck {
   std::vector<std::string> pending;   // it would wait for an interface
 };
 
-RoutingCheck check_routing(const RoutingSection& config, const InterfaceTable& interfaces);
+RoutingCheck check_routing(const RoutingSection& config, const core::InterfaceTable& interfaces);
 
 }  // namespace joincast::daemon::routing

@@ -15,56 +15,56 @@ namespace {
 
 bool valid_interface_name(std::string_view name, bool allow_wildcard) {
   std::string_view base = name;
-  if (allow_wildcard && is_interface_wildcard(base)) base.remove_suffix(1);
+  if (allow_wildcard && core::is_interface_wildcard(base)) base.remove_suffix(1);
   if (name.empty() || name.size() >= 16) return false;
   for (char c : base)
     if (c == '/' || c == '+' || c == ':' || c <= ' ') return false;
   return true;
 }
 
-std::string origin_of(const ConfigReader& r, const toml::node& n) {
+std::string origin_of(const core::ConfigReader& r, const toml::node& n) {
   return fmt::format("{}:{}", r.file(), n.source().begin.line);
 }
 
 // "a.b.c.d[/len]" or "x::y[/len]" in key `name` of t.
-std::optional<IpPrefix> prefix_value(ConfigReader& r, const toml::table& t, std::string_view name,
+std::optional<IpPrefix> prefix_value(core::ConfigReader& r, const toml::table& t, std::string_view name,
                                      const std::string& path) {
   const toml::node* n = t.get(name);
   if (!n) return std::nullopt;
   auto s = n->value_exact<std::string>();
   auto p = s ? IpPrefix::parse(*s) : std::nullopt;
   if (!p) {
-    r.error(n, ConfigReader::join(path, name), "must be an address or ADDRESS/LEN string");
+    r.error(n, core::ConfigReader::join(path, name), "must be an address or ADDRESS/LEN string");
     return std::nullopt;
   }
   return p;
 }
 
-std::optional<IpPrefix> group_value(ConfigReader& r, const toml::table& t, std::string_view name,
+std::optional<IpPrefix> group_value(core::ConfigReader& r, const toml::table& t, std::string_view name,
                                     const std::string& path) {
   const toml::node* n = t.get(name);
   if (!n) return std::nullopt;
   auto text = n->value_exact<std::string>();
   if (!text) {
-    r.error(n, ConfigReader::join(path, name), "must be a group or GROUP/LEN string");
+    r.error(n, core::ConfigReader::join(path, name), "must be a group or GROUP/LEN string");
     return std::nullopt;
   }
   std::string error;
   auto g = parse_group_prefix(*text, error);
-  if (!g) r.error(n, ConfigReader::join(path, name), error);
+  if (!g) r.error(n, core::ConfigReader::join(path, name), error);
   return g;
 }
 
-std::optional<IpPrefix> source_value(ConfigReader& r, const toml::table& t, std::string_view name,
+std::optional<IpPrefix> source_value(core::ConfigReader& r, const toml::table& t, std::string_view name,
                                      const std::string& path, const std::optional<IpPrefix>& group) {
   auto s = prefix_value(r, t, name, path);
   if (!s) return std::nullopt;
   if (s->address().is_multicast()) {
-    r.error(t.get(name), ConfigReader::join(path, name), "a source must be a unicast address");
+    r.error(t.get(name), core::ConfigReader::join(path, name), "a source must be a unicast address");
     return std::nullopt;
   }
   if (group && group->family() != s->family()) {
-    r.error(t.get(name), ConfigReader::join(path, name), "source and group must be of the same address family");
+    r.error(t.get(name), core::ConfigReader::join(path, name), "source and group must be of the same address family");
     return std::nullopt;
   }
   // 0.0.0.0 or :: means any source, as in smcroute.
@@ -75,38 +75,38 @@ std::optional<IpPrefix> source_value(ConfigReader& r, const toml::table& t, std:
 // Iterates an array of tables ([[routing.route]]): calls f(table, path) for
 // each element, reporting non-tables.
 template <class F>
-void each_table(ConfigReader& r, const toml::table& parent, std::string_view name, const std::string& path, F&& f) {
+void each_table(core::ConfigReader& r, const toml::table& parent, std::string_view name, const std::string& path, F&& f) {
   const toml::node* n = parent.get(name);
   if (!n) return;
   const toml::array* a = n->as_array();
   if (!a) {
-    r.error(n, ConfigReader::join(path, name), "must be an array of tables ([[" + ConfigReader::join(path, name) + "]])");
+    r.error(n, core::ConfigReader::join(path, name), "must be an array of tables ([[" + core::ConfigReader::join(path, name) + "]])");
     return;
   }
   std::size_t i = 0;
   for (const toml::node& item : *a) {
-    const std::string item_path = fmt::format("{}[{}]", ConfigReader::join(path, name), i++);
+    const std::string item_path = fmt::format("{}[{}]", core::ConfigReader::join(path, name), i++);
     if (const toml::table* t = item.as_table()) f(*t, item_path);
     else r.error(&item, item_path, "must be a table");
   }
 }
 
-std::string interface_value(ConfigReader& r, const toml::table& t, std::string_view name, const std::string& path,
+std::string interface_value(core::ConfigReader& r, const toml::table& t, std::string_view name, const std::string& path,
                             bool required, bool allow_wildcard) {
   const toml::node* n = t.get(name);
   if (!n) {
-    if (required) r.error(&t, ConfigReader::join(path, name), "is required");
+    if (required) r.error(&t, core::ConfigReader::join(path, name), "is required");
     return {};
   }
   std::string s = r.string(t, name, path, "");
   if (!valid_interface_name(s, allow_wildcard)) {
-    r.error(n, ConfigReader::join(path, name), fmt::format("\"{}\" is not a valid interface name", s));
+    r.error(n, core::ConfigReader::join(path, name), fmt::format("\"{}\" is not a valid interface name", s));
     return {};
   }
   return s;
 }
 
-void parse_route(ConfigReader& r, const toml::table& t, const std::string& path, RoutingSection& s) {
+void parse_route(core::ConfigReader& r, const toml::table& t, const std::string& path, RoutingSection& s) {
   r.only_keys(t, path, {"from", "source", "group", "block", "to"});
   RouteRule rule;
   rule.origin = origin_of(r, t);
@@ -128,7 +128,7 @@ void parse_route(ConfigReader& r, const toml::table& t, const std::string& path,
   s.routes.push_back(std::move(rule));
 }
 
-void parse_join(ConfigReader& r, const toml::table& t, const std::string& path, RoutingSection& s) {
+void parse_join(core::ConfigReader& r, const toml::table& t, const std::string& path, RoutingSection& s) {
   r.only_keys(t, path, {"interface", "group", "source"});
   StaticJoin j;
   j.origin = origin_of(r, t);
@@ -141,7 +141,7 @@ void parse_join(ConfigReader& r, const toml::table& t, const std::string& path, 
   s.joins.push_back(std::move(j));
 }
 
-void parse_block(ConfigReader& r, const toml::table& t, const std::string& path, RoutingSection& s) {
+void parse_block(core::ConfigReader& r, const toml::table& t, const std::string& path, RoutingSection& s) {
   r.only_keys(t, path, {"name", "interface", "derive_from", "prefix", "ids", "groups", "scope", "route"});
   GroupBlockConfig b;
   b.origin = origin_of(r, t);
@@ -184,7 +184,7 @@ void parse_block(ConfigReader& r, const toml::table& t, const std::string& path,
   s.blocks.push_back(std::move(b));
 }
 
-void parse_bridge(ConfigReader& r, const toml::table& t, const std::string& path, RoutingSection& s) {
+void parse_bridge(core::ConfigReader& r, const toml::table& t, const std::string& path, RoutingSection& s) {
   r.only_keys(t, path,
               {"name", "snooping", "querier", "igmp_version", "mld_version", "multicast_router", "query_interval",
                "query_response_interval", "membership_interval"});
@@ -214,7 +214,7 @@ void parse_bridge(ConfigReader& r, const toml::table& t, const std::string& path
   s.bridges.push_back(std::move(b));
 }
 
-void parse_mdb(ConfigReader& r, const toml::table& t, const std::string& path, RoutingSection& s) {
+void parse_mdb(core::ConfigReader& r, const toml::table& t, const std::string& path, RoutingSection& s) {
   r.only_keys(t, path, {"bridge", "port", "group", "source", "vid", "permanent"});
   MdbConfig e;
   e.origin = origin_of(r, t);
@@ -233,7 +233,7 @@ void parse_mdb(ConfigReader& r, const toml::table& t, const std::string& path, R
   if (g) s.mdb.push_back(std::move(e));
 }
 
-void parse_interface(ConfigReader& r, const toml::table& t, const std::string& path, RoutingSection& s) {
+void parse_interface(core::ConfigReader& r, const toml::table& t, const std::string& path, RoutingSection& s) {
   r.only_keys(t, path, {"name", "ttl_threshold"});
   InterfaceConfig i;
   i.origin = origin_of(r, t);
@@ -242,7 +242,7 @@ void parse_interface(ConfigReader& r, const toml::table& t, const std::string& p
   s.interfaces.push_back(std::move(i));
 }
 
-std::uint32_t table_value(ConfigReader& r, const toml::table& t, std::string_view name, const std::string& path,
+std::uint32_t table_value(core::ConfigReader& r, const toml::table& t, std::string_view name, const std::string& path,
                           std::uint32_t fallback) {
   const toml::node* n = t.get(name);
   if (!n) return fallback;
@@ -250,13 +250,13 @@ std::uint32_t table_value(ConfigReader& r, const toml::table& t, std::string_vie
     if (*s == "local") return 255;
     if (*s == "main") return 254;
     if (*s == "default") return 253;
-    r.error(n, ConfigReader::join(path, name), "must be \"local\", \"main\", \"default\" or a table number");
+    r.error(n, core::ConfigReader::join(path, name), "must be \"local\", \"main\", \"default\" or a table number");
     return fallback;
   }
   return static_cast<std::uint32_t>(r.integer(t, name, path, fallback, 1, 0xffffffffLL));
 }
 
-void merge_smcroute(ConfigReader& r, const SmcrouteConf& conf, RoutingSection& s) {
+void merge_smcroute(core::ConfigReader& r, const SmcrouteConf& conf, RoutingSection& s) {
   for (const auto& p : conf.phyints) {
     InterfaceConfig i;
     i.name = p.name;
@@ -282,8 +282,8 @@ void merge_smcroute(ConfigReader& r, const SmcrouteConf& conf, RoutingSection& s
 
 // An error at an origin "file:line" (the TOML file or an included
 // smcroute.conf).
-ConfigError error_at(const std::string& origin, std::string key, std::string message) {
-  ConfigError e;
+core::ConfigError error_at(const std::string& origin, std::string key, std::string message) {
+  core::ConfigError e;
   auto colon = origin.rfind(':');
   e.file = origin.substr(0, colon);
   if (colon != std::string::npos) {
@@ -297,7 +297,7 @@ ConfigError error_at(const std::string& origin, std::string key, std::string mes
 
 // Checks that need the whole section: block references, families,
 // conflicting (S,G) routes.
-void cross_check(ConfigReader& r, RoutingSection& s) {
+void cross_check(core::ConfigReader& r, RoutingSection& s) {
   std::map<std::string, const GroupBlockConfig*> blocks;
   for (const auto& b : s.blocks) {
     if (!b.name.empty() && !blocks.emplace(b.name, &b).second)
@@ -370,7 +370,7 @@ std::optional<IpPrefix> parse_group_prefix(std::string_view text, std::string& e
 }
 
 bool RouteRule::source_specific() const {
-  return block.empty() && group && group->is_host() && source && source->is_host() && !is_interface_wildcard(from);
+  return block.empty() && group && group->is_host() && source && source->is_host() && !core::is_interface_wildcard(from);
 }
 
 bool RouteRule::same_selector(const RouteRule& o) const {
@@ -389,7 +389,7 @@ std::string RouteRule::describe() const {
   return s;
 }
 
-void parse_routing(ConfigReader& r, const toml::table& root, RoutingSection& s) {
+void parse_routing(core::ConfigReader& r, const toml::table& root, RoutingSection& s) {
   const std::string path = "routing";
   if (!root.get("routing")) return;
   const toml::table& t = *r.table(root, "routing", "");

@@ -128,6 +128,6 @@ std::optional<IpPrefix> parse_group_prefix(std::string_view text, std::string& e
 
 // Parses [routing] from root into section; errors go to reader (with the
 // smcroute.conf file name for lines from an included file).
-void parse_routing(ConfigReader& reader, const toml::table& root, RoutingSection& section);
+void parse_routing(core::ConfigReader& reader, const toml::table& root, RoutingSection& section);
 
 }  // namespace joincast::daemon::routing

@@ -46,7 +46,7 @@ class Planner {
   InterfaceSetting setting(std::string_view name) const {
     InterfaceSetting s;
     for (const auto& i : in_.config.interfaces) {
-      if (!interface_matches(i.name, name)) continue;
+      if (!core::interface_matches(i.name, name)) continue;
       s.ttl = i.ttl_threshold;
       s.enabled = i.enabled;
       s.origin = i.origin;
@@ -327,7 +327,7 @@ class Planner {
   }
 
   const PlanInput& in_;
-  const InterfaceTable& ifs_;
+  const core::InterfaceTable& ifs_;
   RoutingPlan plan_;
 };
 
@@ -335,7 +335,7 @@ class Planner {
 
 bool Template::matches(std::string_view iif_name, const IpAddress& source_address,
                        const IpAddress& group_address) const {
-  if (group_address.family() != family || !interface_matches(from, iif_name)) return false;
+  if (group_address.family() != family || !core::interface_matches(from, iif_name)) return false;
   if (!group.contains(group_address)) return false;
   return !source || source->contains(source_address);
 }

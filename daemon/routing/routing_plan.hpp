@@ -100,7 +100,7 @@ struct RoutingPlan {
 struct PlanInput {
   const RoutingSection& config;
   const std::vector<RouteRule>& runtime;
-  const InterfaceTable& interfaces;
+  const core::InterfaceTable& interfaces;
   // family -> interfaces that must have a VIF whatever the routes say (the
   // membership tap); they are served first.
   std::map<int, std::set<int>> pinned;

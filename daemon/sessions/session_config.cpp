@@ -6,7 +6,7 @@
 
 namespace joincast::daemon::sessions {
 
-void parse_sessions(ConfigReader& r, const toml::table& root, SessionsSection& s) {
+void parse_sessions(core::ConfigReader& r, const toml::table& root, SessionsSection& s) {
   const std::string path = "sessions";
   const toml::table& t = *r.table(root, "sessions", "");
   r.only_keys(t, path,

@@ -36,6 +36,6 @@ struct SessionsSection {
   std::string state_dir;
 };
 
-void parse_sessions(ConfigReader& r, const toml::table& root, SessionsSection& s);
+void parse_sessions(core::ConfigReader& r, const toml::table& root, SessionsSection& s);
 
 }  // namespace joincast::daemon::sessions

@@ -26,7 +26,7 @@ void SessionManager::start_dvb(Entry& e) {
       // start timed out): the service it added now is nobody's.
       if (!failure)
         catalogue_.stop_dvb(target, group, ifindex, [name = group.to_string()](const media::SourceFailure& f) {
-          if (f) log::warning("session {}: stopping the DVB service: {}", name, f.reason);
+          if (f) core::log::warning("session {}: stopping the DVB service: {}", name, f.reason);
         });
       return;
     }
@@ -65,7 +65,7 @@ void SessionManager::start_dvb(Entry& e) {
     }
     x->failures = 0;
     started_total_++;
-    log::info("session {}: {} is on air from dvblast", x->group.to_string(), x->service);
+    core::log::info("session {}: {} is on air from dvblast", x->group.to_string(), x->service);
     publish(*x, "on-air", "dvblast");
     update_routes(*x);
   });
@@ -79,7 +79,7 @@ void SessionManager::on_dvb_failure(const media::DvbCarrier& carrier, const medi
     if (e->dvb_running && e->resolved && std::get<DvbTarget>(e->resolved->target).carrier.same_tuning(carrier))
       running.push_back(e.get());
   if (running.empty()) {
-    log::error("dvb: {}", failure.reason);
+    core::log::error("dvb: {}", failure.reason);
     return;
   }
   for (Entry* e : running) {

@@ -49,7 +49,7 @@ milliseconds backoff(milliseconds initial, milliseconds max, unsigned failures) 
 }  // namespace
 
 SessionManager::SessionManager(boost::asio::io_context& io, const SessionsSection& config, SessionEnvironment env,
-                               ControlServer& control)
+                               core::ControlServer& control)
     : io_(io),
       config_(config),
       clock_(env.clock),
@@ -67,7 +67,7 @@ Result<void> SessionManager::start() {
   catalogue_.on_dvb_failure(
       [this](const media::DvbCarrier& carrier, const media::SourceFailure& f) { on_dvb_failure(carrier, f); });
   if (config_.interface.empty()) {
-    log::info("sessions: no sessions.interface configured; joins start no streams");
+    core::log::info("sessions: no sessions.interface configured; joins start no streams");
     return success();
   }
   return start_engine();
@@ -81,7 +81,7 @@ Result<void> SessionManager::start_engine() {
   if (!engine) return std::move(engine).error().context("the media engine cannot start");
   engine_ = std::move(engine).value();
   std::string note = engine_->sender_note();
-  log::info("sessions: streams leave by {} ({} worker thread{}{})", config_.interface, engine_->threads(),
+  core::log::info("sessions: streams leave by {} ({} worker thread{}{})", config_.interface, engine_->threads(),
             engine_->threads() == 1 ? "" : "s", note.empty() ? ", io_uring" : ", " + note);
 
   // Groups that have listeners already (pinned maps kept them over a restart).
@@ -108,7 +108,7 @@ Result<void> SessionManager::reload(const SessionsSection& config) {
     }
   } else {
     if (restart && !entries_.empty())
-      log::warning("sessions: interface or threads changed; running sessions keep the old ones until they stop");
+      core::log::warning("sessions: interface or threads changed; running sessions keep the old ones until they stop");
     config_ = next;
   }
   receiver_budget_->set_limit(config_.rtcp_receivers_total);  // running sessions keep their per-session cap
@@ -162,7 +162,7 @@ void SessionManager::on_membership(const MembershipEvent& ev) {
                         (ev.kind == MembershipEvent::Kind::listener_joined && ev.listeners > 1);
     if (joined) {
       auto n = engine_->well_known_joined(a);
-      log::debug("sessions: a host joined the SAP group {}: {} stream{} announced there", key_group(g).to_string(), n,
+      core::log::debug("sessions: a host joined the SAP group {}: {} stream{} announced there", key_group(g).to_string(), n,
                  n == 1 ? "" : "s");
     }
     return;
@@ -203,7 +203,7 @@ void SessionManager::on_listener(const Address16& group) {
     e.state = e.started_at ? State::running : State::starting;
     e.since = clock_.now();
     if (e.state == State::starting) arm_start_timeout(e);
-    log::info("session {}: a listener is back; the stream goes on", e.group.to_string());
+    core::log::info("session {}: a listener is back; the stream goes on", e.group.to_string());
     publish(e, "listener-back");
   }
   if (e.media && (e.state == State::running || e.state == State::starting)) engine_->listener_appeared(*e.media);
@@ -222,7 +222,7 @@ void SessionManager::on_group_down(const Address16& group) {
   if (e->state == State::grace) return;
   e->state = State::grace;
   e->since = clock_.now();
-  log::info("session {}: last listener left; stopping in {} ms unless one comes back", e->group.to_string(),
+  core::log::info("session {}: last listener left; stopping in {} ms unless one comes back", e->group.to_string(),
             config_.grace.count());
   publish(*e, "grace", fmt::format("{} ms", config_.grace.count()));
   e->timer->start(config_.grace, [this, group] {
@@ -265,7 +265,7 @@ void SessionManager::wait(Entry& e, const std::string& reason, milliseconds retr
   e.reason_kind = kind;
   if (changed) {
     errors_[kind]++;
-    log::notice("session {}: not started: {}", e.group.to_string(), reason);
+    core::log::notice("session {}: not started: {}", e.group.to_string(), reason);
     publish(e, "waiting", reason);
   }
   auto key = e.key;
@@ -376,7 +376,7 @@ void SessionManager::start_session(Entry& e) {
   // match a new entry for the same group.
   const std::uint64_t gen = e.generation = ++generations_;
   const Address16 key = e.key;
-  log::info("session {}: starting {} ({})", e.group.to_string(), e.service, e.directory);
+  core::log::info("session {}: starting {} ({})", e.group.to_string(), e.service, e.directory);
   publish(e, "starting");
 
   arm_start_timeout(e);
@@ -453,7 +453,7 @@ void SessionManager::on_media_event(const media::SessionEvent& ev) {
       auto ms = duration_cast<milliseconds>(clock_.now() - e->first_listener).count();
       std::string codec;
       if (auto s = engine_->stats(ev.id)) codec = s.value().codec;
-      log::info("session {}: on air: {} ({}), {} ms after the first join", e->group.to_string(), e->service,
+      core::log::info("session {}: on air: {} ({}), {} ms after the first join", e->group.to_string(), e->service,
                 codec.empty() ? "?" : codec, ms);
       publish(*e, "on-air", fmt::format("{}, {} ms after the first join", codec.empty() ? "?" : codec, ms));
       update_routes(*e);
@@ -498,7 +498,7 @@ void SessionManager::record_failure(Entry& e, State next, const std::string& rea
 void SessionManager::fail(Entry& e, const std::string& reason, const char* kind) {
   record_failure(e, State::retrying, reason, kind);
   auto delay = backoff(config_.retry_initial, config_.retry_max, e.failures);
-  log::warning("session {} ({}): {}; retrying in {:.1f} s", e.group.to_string(), e.service, reason,
+  core::log::warning("session {} ({}): {}; retrying in {:.1f} s", e.group.to_string(), e.service, reason,
                static_cast<double>(delay.count()) / 1000.0);
   publish(e, "failed", fmt::format("{}; retrying in {:.1f} s", reason, static_cast<double>(delay.count()) / 1000.0));
   const Address16 key = e.key;
@@ -509,7 +509,7 @@ void SessionManager::fail(Entry& e, const std::string& reason, const char* kind)
 
 void SessionManager::give_up(Entry& e, const std::string& reason, const char* kind) {
   record_failure(e, State::failed, reason, kind);
-  log::warning("session {} ({}): {}; not retried", e.group.to_string(), e.service, reason);
+  core::log::warning("session {} ({}): {}; not retried", e.group.to_string(), e.service, reason);
   publish(e, "failed", reason + "; not retried");
 }
 
@@ -526,13 +526,13 @@ void SessionManager::release(Entry& e) {
     std::string group = e.group.to_string();
     catalogue_.stop_dvb(std::get<DvbTarget>(e.resolved->target), e.group, ifindex,
                         [group](const media::SourceFailure& f) {
-                          if (f) log::warning("session {}: stopping the DVB service: {}", group, f.reason);
+                          if (f) core::log::warning("session {}: stopping the DVB service: {}", group, f.reason);
                         });
   }
   e.dvb_running = false;
   if (!e.routed_to.empty() && routes_.enabled()) {
     if (auto r = routes_.route(e.group, config_.interface, {}); !r)
-      log::warning("session {}: removing its route failed: {}", e.group.to_string(), r.error().message());
+      core::log::warning("session {}: removing its route failed: {}", e.group.to_string(), r.error().message());
   }
   e.routed_to.clear();
   e.started_at.reset();
@@ -547,7 +547,7 @@ void SessionManager::stop_session(const Address16& group, const std::string& why
   auto uptime = e->started_at ? duration_cast<seconds>(clock_.now() - *e->started_at).count() : 0;
   release(*e);
   entries_.erase(group);
-  if (was_active) log::info("session {}: stopped ({}) after {} s: {}", name, why, uptime, service);
+  if (was_active) core::log::info("session {}: stopped ({}) after {} s: {}", name, why, uptime, service);
   if (!stopping_) start_waiting();  // a slot is free
 }
 
@@ -566,7 +566,7 @@ void SessionManager::update_routes(Entry& e) {
   std::sort(to.begin(), to.end());
   if (to == e.routed_to) return;
   if (auto r = routes_.route(e.group, config_.interface, to); !r) {
-    log::warning("session {}: cannot route the stream to {}: {}", e.group.to_string(),
+    core::log::warning("session {}: cannot route the stream to {}: {}", e.group.to_string(),
                  to.empty() ? std::string("nowhere") : fmt::format("{}", fmt::join(to, ", ")), r.error().message());
     return;
   }

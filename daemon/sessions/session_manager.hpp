@@ -54,10 +54,10 @@ struct SessionEnvironment {
   StreamEngineFactory make_engine;
 };
 
-class SessionManager final : public ConfiguredModule<SessionsSection> {
+class SessionManager final : public core::ConfiguredModule<SessionsSection> {
  public:
   SessionManager(boost::asio::io_context& io, const SessionsSection& config, SessionEnvironment env,
-                 ControlServer& control);
+                 core::ControlServer& control);
   ~SessionManager() override;
 
   std::string_view name() const override { return "sessions"; }
@@ -78,7 +78,7 @@ class SessionManager final : public ConfiguredModule<SessionsSection> {
   nlohmann::json sessions_json() const;
   nlohmann::json summary() const;
   nlohmann::json status() const override { return summary(); }
-  void collect_metrics(MetricsWriter& w) const override;
+  void collect_metrics(core::MetricsWriter& w) const override;
 
  private:
   enum class State { waiting, starting, running, grace, retrying, failed };
@@ -140,7 +140,7 @@ class SessionManager final : public ConfiguredModule<SessionsSection> {
   ListenerView& listeners_;
   StreamRoutes& routes_;
   StreamEngineFactory make_engine_;
-  ControlServer& control_;
+  core::ControlServer& control_;
   std::unique_ptr<StreamEngine> engine_;
   std::shared_ptr<media::ReceiverBudget> receiver_budget_;  // RTCP receivers in all sessions
   media::ReceiverLimits receiver_limits() const { return {config_.rtcp_receivers, receiver_budget_}; }

@@ -37,7 +37,7 @@ void SessionManager::register_commands() {
   control_.add("sessions", "streams: state, service, listeners, RTP and RTCP statistics",
                [this](const nlohmann::json&) { return sessions_json(); });
   control_.add("sdp", "the SDP a session announces: {\"group\": G}",
-               ControlServer::Handler([this](const nlohmann::json& request) -> Result<nlohmann::json> {
+               core::ControlServer::Handler([this](const nlohmann::json& request) -> Result<nlohmann::json> {
                  auto g = GroupAddress::parse(request.value("group", std::string()));
                  if (!g) return invalid("\"group\" must be a multicast group address");
                  const std::string name = g.value().to_string();
@@ -112,7 +112,7 @@ nlohmann::json SessionManager::summary() const {
   return j;
 }
 
-void SessionManager::collect_metrics(MetricsWriter& w) const {
+void SessionManager::collect_metrics(core::MetricsWriter& w) const {
   std::map<std::string, unsigned> by_state = {
       {"waiting", 0}, {"starting", 0}, {"running", 0}, {"grace", 0}, {"retrying", 0}, {"failed", 0}};
   double packets = 0, bytes = 0, receivers = 0, lost = 0, sap = 0, send_errors = 0;

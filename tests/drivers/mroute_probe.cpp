@@ -77,12 +77,12 @@ int main(int argc, char** argv) {
   const int family = std::string(argv[2]) == "ipv6" ? AF_INET6 : AF_INET;
   std::vector<std::string> interfaces(argv + 3, argv + argc);
   boost::asio::io_context io;
-  daemon::ControlServer control(io, argv[1], 0600, "");
+  daemon::core::ControlServer control(io, argv[1], 0600, "");
   if (auto ec = control.open()) {
     fmt::print(stderr, "control socket: {}\n", ec.message());
     return 1;
   }
-  daemon::LinkWatcher links(io);
+  daemon::core::LinkWatcher links(io);
   if (auto r = links.start(); !r) {
     fmt::print(stderr, "link watcher: {}\n", r.error().message());
     return 1;

@@ -26,7 +26,7 @@ namespace {
 struct Harness {
   std::filesystem::path dir = std::filesystem::temp_directory_path() / ("jc-fuzz-control-" + std::to_string(::getpid()));
   asio::io_context io;
-  daemon::ControlServer server{io, (dir / "control.sock").string(), 0600, ""};
+  daemon::core::ControlServer server{io, (dir / "control.sock").string(), 0600, ""};
   Harness() {
     std::filesystem::create_directories(dir);
     FUZZ_CHECK(!server.open());

@@ -29,7 +29,7 @@ bool zone_name_ok(std::string_view n) {
   });
 }
 
-ServiceSet parse_services(ConfigReader& r, const toml::table& t, const std::string& path) {
+ServiceSet parse_services(core::ConfigReader& r, const toml::table& t, const std::string& path) {
   ServiceSet s;
   if (!t.get("services")) return s;
   s.all = false;
@@ -40,7 +40,7 @@ ServiceSet parse_services(ConfigReader& r, const toml::table& t, const std::stri
     }
     auto type = parse_service_type(text);
     if (!type) {
-      r.error(t.get("services"), ConfigReader::join(path, "services"),
+      r.error(t.get("services"), core::ConfigReader::join(path, "services"),
               "\"" + text + "\" is not a service type (\"_name._tcp\" or \"_name._udp\", or \"all\")");
       continue;
     }
@@ -80,7 +80,7 @@ std::optional<Name> parse_host_name(std::string_view text) {
   return name;
 }
 
-void parse_mdns_section(ConfigReader& r, const toml::table& root, MdnsSection& m) {
+void parse_mdns_section(core::ConfigReader& r, const toml::table& root, MdnsSection& m) {
   const toml::table* t = r.table(root, "mdns", "mdns");
   if (!t) return;
   r.only_keys(*t, "mdns", {"zone", "rule", "stateful", "query_window", "rate", "burst"});
@@ -114,25 +114,25 @@ void parse_mdns_section(ConfigReader& r, const toml::table& root, MdnsSection& m
     zone.origin = fmt::format("{}:{}", r.file(), z.source().begin.line);
     zone.name = r.string(z, "name", path, "");
     if (zone.name.empty())
-      r.error(&z, ConfigReader::join(path, "name"), "is required");
+      r.error(&z, core::ConfigReader::join(path, "name"), "is required");
     else if (!zone_name_ok(zone.name))
-      r.error(z.get("name"), ConfigReader::join(path, "name"),
+      r.error(z.get("name"), core::ConfigReader::join(path, "name"),
               "\"" + zone.name + "\" is not a zone name (letters, digits, '-' and '_', at most 32)");
     else if (std::any_of(m.zones.begin(), m.zones.end(), [&](const MdnsZone& o) { return o.name == zone.name; }))
-      r.error(z.get("name"), ConfigReader::join(path, "name"), "zone \"" + zone.name + "\" is defined twice");
+      r.error(z.get("name"), core::ConfigReader::join(path, "name"), "zone \"" + zone.name + "\" is defined twice");
     zone.interfaces = r.strings(z, "interfaces", path);
     if (zone.interfaces.empty())
-      r.error(z.get("interfaces") ? z.get("interfaces") : &z, ConfigReader::join(path, "interfaces"),
+      r.error(z.get("interfaces") ? z.get("interfaces") : &z, core::ConfigReader::join(path, "interfaces"),
               "is required: the interfaces (VLANs, bridges) of the zone");
     for (const auto& ifname : zone.interfaces) {
       if (ifname.empty() || ifname.size() >= 16 || ifname.find('/') != std::string::npos || ifname.back() == '+') {
-        r.error(z.get("interfaces"), ConfigReader::join(path, "interfaces"),
+        r.error(z.get("interfaces"), core::ConfigReader::join(path, "interfaces"),
                 "\"" + ifname + "\" is not an interface name (no wildcards here)");
         continue;
       }
       auto [it, fresh] = interface_zone.emplace(ifname, zone.name);
       if (!fresh)
-        r.error(z.get("interfaces"), ConfigReader::join(path, "interfaces"),
+        r.error(z.get("interfaces"), core::ConfigReader::join(path, "interfaces"),
                 "\"" + ifname + "\" is already in zone \"" + it->second + "\" (an interface is in one zone)");
     }
     zone.trust = static_cast<int>(r.integer(z, "trust", path, 0, 0, 1000));
@@ -151,12 +151,12 @@ void parse_mdns_section(ConfigReader& r, const toml::table& root, MdnsSection& m
     rule.to = r.string(rt, "to", path, "");
     for (auto [key, value] : {std::pair{"from", &rule.from}, std::pair{"to", &rule.to}}) {
       if (value->empty())
-        r.error(&rt, ConfigReader::join(path, key), "is required: a zone name");
+        r.error(&rt, core::ConfigReader::join(path, key), "is required: a zone name");
       else if (!known(*value))
-        r.error(rt.get(key), ConfigReader::join(path, key), "\"" + *value + "\" is not a zone ([[mdns.zone]] name)");
+        r.error(rt.get(key), core::ConfigReader::join(path, key), "\"" + *value + "\" is not a zone ([[mdns.zone]] name)");
     }
     if (!rule.from.empty() && rule.from == rule.to)
-      r.error(rt.get("to"), ConfigReader::join(path, "to"), "is the same zone as from: a zone sees itself anyway");
+      r.error(rt.get("to"), core::ConfigReader::join(path, "to"), "is the same zone as from: a zone sees itself anyway");
     for (const auto& o : m.rules)
       if (o.from == rule.from && o.to == rule.to && !rule.from.empty())
         r.error(&rt, path, fmt::format("a second rule from \"{}\" to \"{}\" (the first is at {})", rule.from, rule.to,
@@ -165,7 +165,7 @@ void parse_mdns_section(ConfigReader& r, const toml::table& root, MdnsSection& m
     for (const auto& text : r.strings(rt, "hosts", path)) {
       auto h = parse_host_name(text);
       if (!h) {
-        r.error(rt.get("hosts"), ConfigReader::join(path, "hosts"),
+        r.error(rt.get("hosts"), core::ConfigReader::join(path, "hosts"),
                 "\"" + text + "\" is not a host name (\"printer\" or \"printer.local\")");
         continue;
       }

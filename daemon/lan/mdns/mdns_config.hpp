@@ -72,6 +72,6 @@ std::optional<ServiceType> parse_service_type(std::string_view text);
 // "printer" or "printer.local" → printer.local; nullopt if not a host name.
 std::optional<Name> parse_host_name(std::string_view text);
 
-void parse_mdns_section(ConfigReader& r, const toml::table& root, MdnsSection& m);
+void parse_mdns_section(core::ConfigReader& r, const toml::table& root, MdnsSection& m);
 
 }  // namespace joincast::daemon::lan::mdns

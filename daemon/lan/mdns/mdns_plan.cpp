@@ -13,7 +13,7 @@ int MdnsPlan::zone_of(int ifindex) const {
   return -1;
 }
 
-MdnsPlan plan_mdns(const MdnsSection& config, const InterfaceTable& interfaces) {
+MdnsPlan plan_mdns(const MdnsSection& config, const core::InterfaceTable& interfaces) {
   MdnsPlan plan;
   for (std::size_t z = 0; z < config.zones.size(); ++z)
     for (const auto& name : config.zones[z].interfaces) {

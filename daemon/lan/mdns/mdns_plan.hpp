@@ -37,6 +37,6 @@ struct MdnsPlan {
   int zone_of(int ifindex) const;
 };
 
-MdnsPlan plan_mdns(const MdnsSection& config, const InterfaceTable& interfaces);
+MdnsPlan plan_mdns(const MdnsSection& config, const core::InterfaceTable& interfaces);
 
 }  // namespace joincast::daemon::lan::mdns

@@ -24,7 +24,8 @@ constexpr auto reflector_log_interval = std::chrono::minutes(1);
 
 }  // namespace
 
-MdnsRelay::MdnsRelay(boost::asio::io_context& io, ControlServer& control, MdnsSection config, LinkWatcher& links)
+MdnsRelay::MdnsRelay(boost::asio::io_context& io, core::ControlServer& control, MdnsSection config,
+                     core::LinkWatcher& links)
     : io_(io),
       control_(control),
       config_(std::move(config)),
@@ -47,7 +48,7 @@ Result<void> MdnsRelay::start() {
   zones_.assign(policy_.zones(), {});
   if (!config_.enabled()) return success();
   if (auto r = open_sockets(); !r) return r;
-  link_subscription_ = links_.subscribe([this](const LinkChange&) { reconcile(); });
+  link_subscription_ = links_.subscribe([this](const core::LinkChange&) { reconcile(); });
   reconcile();
   return success();
 }
@@ -82,7 +83,7 @@ Result<void> MdnsRelay::reload(const MdnsSection& next) {
     close_sockets();
     return success();
   }
-  if (!link_subscription_) link_subscription_ = links_.subscribe([this](const LinkChange&) { reconcile(); });
+  if (!link_subscription_) link_subscription_ = links_.subscribe([this](const core::LinkChange&) { reconcile(); });
   reconcile();
   return success();
 }
@@ -105,7 +106,7 @@ Result<void> MdnsRelay::open_sockets() {
   if (auto s6 = MdnsSocket::open(AF_INET6))
     v6_.socket.emplace(std::move(s6).value());
   else
-    log::warning("mdns: no IPv6 socket ({}): IPv6 mDNS is not relayed", s6.error().message());
+    core::log::warning("mdns: no IPv6 socket ({}): IPv6 mDNS is not relayed", s6.error().message());
   for (Listener* l : {&v4_, &v6_}) {
     if (!l->socket) continue;
     l->watch = std::make_unique<boost::asio::posix::stream_descriptor>(io_, ::dup(l->socket->fd()));
@@ -138,7 +139,7 @@ void MdnsRelay::on_readable(Listener& l) {
     auto d = l.socket->receive();
     if (!d) {
       if (d.error() != std::errc::resource_unavailable_try_again && d.error() != std::errc::operation_would_block)
-        log::warning("mdns: receiving: {}", d.error().message());
+        core::log::warning("mdns: receiving: {}", d.error().message());
       return;
     }
     handle(*l.socket, d.value());
@@ -177,7 +178,7 @@ void MdnsRelay::handle(const MdnsSocket& socket, const Datagram& d) {
   if (!m) {
     ++zc.malformed;
     zc.last_malformed = fmt::format("{}: {}", d.source.to_string(), m.error().message());
-    log::debug("mdns: malformed message from {} on {}: {}", d.source.to_string(), links_.interfaces().name(d.ifindex),
+    core::log::debug("mdns: malformed message from {} on {}: {}", d.source.to_string(), links_.interfaces().name(d.ifindex),
                m.error().message());
     return;
   }
@@ -406,7 +407,7 @@ bool MdnsRelay::answer_legacy(const Message& m, std::size_t from, Clock::time_po
 void MdnsRelay::send_to_zone(const MdnsSocket& socket, std::size_t zone, const Message& m) {
   auto bytes = write_message(m);
   if (!bytes) {
-    log::warning("mdns: cannot encode a message for zone {}: {}", policy_.zone_name(zone), bytes.error().message());
+    core::log::warning("mdns: cannot encode a message for zone {}: {}", policy_.zone_name(zone), bytes.error().message());
     return;
   }
   for (const auto& zi : joined_) {
@@ -414,7 +415,7 @@ void MdnsRelay::send_to_zone(const MdnsSocket& socket, std::size_t zone, const M
     const IpAddress& local = socket.family() == AF_INET ? zi.v4 : zi.v6;
     if (local.empty()) continue;
     if (auto r = socket.send(zi.ifindex, local, bytes.value()); !r)
-      log::debug("mdns: {} on {}: {}", policy_.zone_name(zone), zi.interface, r.error().message());
+      core::log::debug("mdns: {} on {}: {}", policy_.zone_name(zone), zi.interface, r.error().message());
   }
 }
 
@@ -425,7 +426,7 @@ void MdnsRelay::reconcile() {
     if (std::find(next.interfaces.begin(), next.interfaces.end(), zi) != next.interfaces.end()) continue;
     if (v4_.socket && !zi.v4.empty()) (void)v4_.socket->leave(zi.ifindex, zi.v4);
     if (v6_.socket && !zi.v6.empty()) (void)v6_.socket->leave(zi.ifindex, zi.v6);
-    log::info("mdns: zone {} no longer on {}", policy_.zone_name(zi.zone), zi.interface);
+    core::log::info("mdns: zone {} no longer on {}", policy_.zone_name(zi.zone), zi.interface);
   }
   std::vector<ZoneInterface> joined;
   for (const auto& zi : next.interfaces) {
@@ -439,9 +440,9 @@ void MdnsRelay::reconcile() {
       if (!errors.empty()) {
         std::string all;
         for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
-        log::error("mdns: zone {} on {}: {}", policy_.zone_name(zi.zone), zi.interface, all);
+        core::log::error("mdns: zone {} on {}: {}", policy_.zone_name(zi.zone), zi.interface, all);
       } else {
-        log::info("mdns: zone {} on {} ({}{}{})", policy_.zone_name(zi.zone), zi.interface,
+        core::log::info("mdns: zone {} on {} ({}{}{})", policy_.zone_name(zi.zone), zi.interface,
                   zi.v4.empty() ? "" : zi.v4.to_string(), !zi.v4.empty() && !zi.v6.empty() ? ", " : "",
                   zi.v6.empty() ? "" : zi.v6.to_string());
       }
@@ -453,7 +454,7 @@ void MdnsRelay::reconcile() {
   for (const auto& p : next.pending) {
     std::string line = fmt::format("zone {}: {}", config_.zones[p.zone].name, p.reason);
     if (std::find(pending_logged_.begin(), pending_logged_.end(), line) == pending_logged_.end())
-      log::notice("mdns: {} waits: {}", p.interface, line);
+      core::log::notice("mdns: {} waits: {}", p.interface, line);
     logged.push_back(std::move(line));
   }
   pending_logged_ = std::move(logged);
@@ -545,7 +546,7 @@ nlohmann::json MdnsRelay::status() const {
           {"pending", pending}};
 }
 
-void MdnsRelay::collect_metrics(MetricsWriter& w) const {
+void MdnsRelay::collect_metrics(core::MetricsWriter& w) const {
   if (!config_.enabled()) return;
   for (std::size_t z = 0; z < policy_.zones(); ++z)
   {
@@ -563,7 +564,7 @@ void MdnsRelay::collect_metrics(MetricsWriter& w) const {
     for (std::size_t to = 0; to < policy_.zones(); ++to) {
       if (from == to) continue;
       const PairCounters& c = pairs_[from * policy_.zones() + to];
-      const MetricsWriter::Labels l = {{"from", policy_.zone_name(from)}, {"to", policy_.zone_name(to)}};
+      const core::MetricsWriter::Labels l = {{"from", policy_.zone_name(from)}, {"to", policy_.zone_name(to)}};
       w.counter("joincast_mdns_forwarded_total", "mDNS messages relayed from one zone into another",
                 static_cast<double>(c.queries_forwarded + c.responses_forwarded), l);
       w.counter("joincast_mdns_filtered_total", "mDNS messages the policy kept from crossing",

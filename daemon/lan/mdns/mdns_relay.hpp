@@ -40,9 +40,9 @@
 
 namespace joincast::daemon::lan::mdns {
 
-class MdnsRelay final : public ConfiguredModule<MdnsSection> {
+class MdnsRelay final : public core::ConfiguredModule<MdnsSection> {
  public:
-  MdnsRelay(boost::asio::io_context& io, ControlServer& control, MdnsSection config, LinkWatcher& links);
+  MdnsRelay(boost::asio::io_context& io, core::ControlServer& control, MdnsSection config, core::LinkWatcher& links);
   ~MdnsRelay() override;
 
   std::string_view name() const override { return "mdns"; }
@@ -50,7 +50,7 @@ class MdnsRelay final : public ConfiguredModule<MdnsSection> {
   Result<void> reload(const MdnsSection& next) override;
   void stop() override;
   nlohmann::json status() const override;  // null without zones
-  void collect_metrics(MetricsWriter& w) const override;
+  void collect_metrics(core::MetricsWriter& w) const override;
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -109,12 +109,12 @@ class MdnsRelay final : public ConfiguredModule<MdnsSection> {
   PairCounters& pair(std::size_t from, std::size_t to) { return pairs_[from * policy_.zones() + to]; }
 
   boost::asio::io_context& io_;
-  ControlServer& control_;
+  core::ControlServer& control_;
   MdnsSection config_;
-  LinkWatcher& links_;
+  core::LinkWatcher& links_;
   Policy policy_;
   MdnsPlan plan_;
-  LinkWatcher::Subscription link_subscription_;
+  core::LinkWatcher::Subscription link_subscription_;
   Listener v4_, v6_;
   std::vector<ZoneInterface> joined_;
   std::vector<PairCounters> pairs_;

@@ -33,7 +33,7 @@ std::string address16_text(const std::uint8_t (&a)[16]) {
 
 }  // namespace
 
-Monitor::Monitor(boost::asio::io_context& io, ControlServer& control, MonitorSection config, LinkWatcher& links)
+Monitor::Monitor(boost::asio::io_context& io, core::ControlServer& control, MonitorSection config, core::LinkWatcher& links)
     : io_(io), control_(control), config_(std::move(config)), links_(links), listener_timer_(io) {}
 
 Monitor::~Monitor() { stop(); }
@@ -49,7 +49,7 @@ Result<void> Monitor::start() {
   auto program = MonitorProgram::load();
   if (!program) return std::move(program).error();
   program_ = std::move(program).value();
-  link_subscription_ = links_.subscribe([this](const LinkChange&) { reconcile(); });
+  link_subscription_ = links_.subscribe([this](const core::LinkChange&) { reconcile(); });
   reconcile();
   return success();
 }
@@ -60,7 +60,7 @@ Result<void> Monitor::reload(const MonitorSection& next) {
     auto program = MonitorProgram::load();
     if (!program) return std::move(program).error();
     program_ = std::move(program).value();
-    link_subscription_ = links_.subscribe([this](const LinkChange&) { reconcile(); });
+    link_subscription_ = links_.subscribe([this](const core::LinkChange&) { reconcile(); });
   }
   config_ = next;
   // Entries are matched by position: a changed entry is applied afresh.
@@ -136,9 +136,9 @@ void Monitor::activate(const Binding& b, Active& a) {
   a.error.clear();
   for (const auto& e1 : errors) a.error += (a.error.empty() ? "" : "; ") + e1;
   if (!a.error.empty())
-    log::error("monitor: {} port {} on {}: {}", b.group.to_string(), b.port, b.interface, a.error);
+    core::log::error("monitor: {} port {} on {}: {}", b.group.to_string(), b.port, b.interface, a.error);
   else
-    log::info("monitor: {} {} port {} on {}{}{}", e.service, b.group.to_string(), b.port, b.interface,
+    core::log::info("monitor: {} {} port {} on {}{}{}", e.service, b.group.to_string(), b.port, b.interface,
               e.rewrite ? fmt::format(", rewritten to {}", b.local.to_string()) : "",
               e.senders.empty() ? "" : fmt::format(", {} allowed sender prefix{}", e.senders.size(),
                                                    e.senders.size() == 1 ? "" : "es"));
@@ -171,7 +171,7 @@ void Monitor::reconcile() {
       continue;
     }
     if (w == wanted.end())
-      log::info("monitor: {} port {} on {} no longer in force", it->second.binding.group.to_string(),
+      core::log::info("monitor: {} port {} on {} no longer in force", it->second.binding.group.to_string(),
                 it->second.binding.port, it->second.binding.interface);
     if (!links_.interfaces().find(it->second.binding.ifindex)) joins_.forget_interface(it->second.binding.ifindex);
     deactivate(it->second);
@@ -206,7 +206,7 @@ void Monitor::reconcile() {
       return o.entry == p.entry && o.interface == p.interface && o.group == p.group && o.reason == p.reason;
     };
     if (std::none_of(pending_.begin(), pending_.end(), same))
-      log::notice("monitor: {} of monitor[{}] ({}) waits: {}", p.group, p.entry, config_.entries[p.entry].service,
+      core::log::notice("monitor: {} of monitor[{}] ({}) waits: {}", p.group, p.entry, config_.entries[p.entry].service,
                   p.reason);
   }
   pending_ = std::move(plan.pending);
@@ -219,7 +219,7 @@ void Monitor::check_listeners() {
   if (active_.empty()) return;
   auto bound = read_bound_udp();
   if (!bound) {
-    log::warning("monitor: cannot tell which UDP ports are listened on: {}", bound.error().message());
+    core::log::warning("monitor: cannot tell which UDP ports are listened on: {}", bound.error().message());
     return;
   }
   std::set<Key> unheard;
@@ -227,12 +227,12 @@ void Monitor::check_listeners() {
     const Binding& b = a.binding;
     if (receives(bound.value(), b.group, b.port, b.local)) {
       if (unheard_.count(key))
-        log::info("monitor: a daemon now listens on udp {} for {} on {}", b.port, b.group.to_string(), b.interface);
+        core::log::info("monitor: a daemon now listens on udp {} for {} on {}", b.port, b.group.to_string(), b.interface);
       continue;
     }
     unheard.insert(key);
     if (!unheard_.count(key))
-      log::warning("monitor: nothing listens on udp port {} ({}, {} on {}): its datagrams are lost until a daemon "
+      core::log::warning("monitor: nothing listens on udp port {} ({}, {} on {}): its datagrams are lost until a daemon "
                    "binds the port on the wildcard address",
                    b.port, config_.entries[b.entry].service, b.group.to_string(), b.interface);
   }
@@ -299,12 +299,12 @@ nlohmann::json Monitor::status() const {
   return {{"entries", entries}, {"pending", pending}};
 }
 
-void Monitor::collect_metrics(MetricsWriter& w) const {
+void Monitor::collect_metrics(core::MetricsWriter& w) const {
   if (!program_) return;
   for (const auto& [key, a] : active_) {
     auto c = program_->counters(a.id);
     if (!c) continue;
-    const MetricsWriter::Labels labels = {{"service", config_.entries[a.binding.entry].service},
+    const core::MetricsWriter::Labels labels = {{"service", config_.entries[a.binding.entry].service},
                                           {"interface", a.binding.interface},
                                           {"group", a.binding.group.to_string()},
                                           {"port", std::to_string(a.binding.port)}};

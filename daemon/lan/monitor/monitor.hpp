@@ -34,9 +34,9 @@
 
 namespace joincast::daemon::lan::monitor {
 
-class Monitor final : public ConfiguredModule<MonitorSection> {
+class Monitor final : public core::ConfiguredModule<MonitorSection> {
  public:
-  Monitor(boost::asio::io_context& io, ControlServer& control, MonitorSection config, LinkWatcher& links);
+  Monitor(boost::asio::io_context& io, core::ControlServer& control, MonitorSection config, core::LinkWatcher& links);
   ~Monitor() override;
 
   std::string_view name() const override { return "monitor"; }
@@ -46,7 +46,7 @@ class Monitor final : public ConfiguredModule<MonitorSection> {
   void stop() override;
   // null without [[monitor]] entries.
   nlohmann::json status() const override;
-  void collect_metrics(MetricsWriter& w) const override;
+  void collect_metrics(core::MetricsWriter& w) const override;
 
  private:
   using Key = std::tuple<int, IpAddress, std::uint16_t>;
@@ -68,10 +68,10 @@ class Monitor final : public ConfiguredModule<MonitorSection> {
   nlohmann::json binding_json(const Active& a, const std::vector<BoundUdp>* bound) const;
 
   boost::asio::io_context& io_;
-  ControlServer& control_;
+  core::ControlServer& control_;
   MonitorSection config_;
-  LinkWatcher& links_;
-  LinkWatcher::Subscription link_subscription_;
+  core::LinkWatcher& links_;
+  core::LinkWatcher::Subscription link_subscription_;
   std::unique_ptr<MonitorProgram> program_;
   routing::kernel::StaticJoins joins_;
   std::map<Key, Active> active_;

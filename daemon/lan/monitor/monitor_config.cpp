@@ -42,56 +42,56 @@ std::optional<GroupSpec> parse_group(std::string_view text) {
   return GroupSpec{GroupSpec::Kind::address, *a};
 }
 
-void parse_entry(ConfigReader& r, const toml::table& t, const std::string& path, MonitorEntry& e) {
+void parse_entry(core::ConfigReader& r, const toml::table& t, const std::string& path, MonitorEntry& e) {
   r.only_keys(t, path, {"service", "port", "interfaces", "groups", "senders", "rewrite"});
   e.origin = fmt::format("{}:{}", r.file(), t.source().begin.line);
   e.service = r.string(t, "service", path, "");
   auto known = std::find_if(services().begin(), services().end(), [&](const Service& s) { return s.name == e.service; });
   if (e.service.empty()) {
-    r.error(&t, ConfigReader::join(path, "service"), "is required: one of " + names());
+    r.error(&t, core::ConfigReader::join(path, "service"), "is required: one of " + names());
     return;
   }
   if (known == services().end()) {
-    r.error(t.get("service"), ConfigReader::join(path, "service"),
+    r.error(t.get("service"), core::ConfigReader::join(path, "service"),
             "\"" + e.service + "\" is not a service joincast knows; one of " + names() +
                 " (\"udp\" with a port for any other)");
     return;
   }
   e.port = static_cast<std::uint16_t>(r.integer(t, "port", path, known->port, 0, 65535));
   if (e.port == 0)
-    r.error(t.get("port") ? t.get("port") : &t, ConfigReader::join(path, "port"),
+    r.error(t.get("port") ? t.get("port") : &t, core::ConfigReader::join(path, "port"),
             "is required for service \"udp\" (1-65535)");
 
   e.interfaces = r.strings(t, "interfaces", path);
-  if (e.interfaces.empty()) r.error(t.get("interfaces") ? t.get("interfaces") : &t, ConfigReader::join(path, "interfaces"),
+  if (e.interfaces.empty()) r.error(t.get("interfaces") ? t.get("interfaces") : &t, core::ConfigReader::join(path, "interfaces"),
                                     "is required: the interfaces the switches' traffic arrives on");
   for (const auto& name : e.interfaces)
     if (name.empty() || name.size() >= 16 || name.find('/') != std::string::npos || name.back() == '+')
-      r.error(t.get("interfaces"), ConfigReader::join(path, "interfaces"),
+      r.error(t.get("interfaces"), core::ConfigReader::join(path, "interfaces"),
               "\"" + name + "\" is not an interface name (no wildcards here)");
 
   std::vector<std::string> groups = r.strings(t, "groups", path);
   if (!t.get("groups"))
     for (auto g : known->groups) groups.emplace_back(g);
   if (groups.empty())
-    r.error(t.get("groups") ? t.get("groups") : &t, ConfigReader::join(path, "groups"),
+    r.error(t.get("groups") ? t.get("groups") : &t, core::ConfigReader::join(path, "groups"),
             "is required for service \"udp\": multicast addresses, or \"rfc6034\"");
   for (const auto& text : groups) {
     auto g = parse_group(text);
     if (!g) {
-      r.error(t.get("groups"), ConfigReader::join(path, "groups"),
+      r.error(t.get("groups"), core::ConfigReader::join(path, "groups"),
               "\"" + text + "\" is neither a multicast address nor \"rfc6034\"");
       continue;
     }
     if (g->kind == GroupSpec::Kind::address && g->address.is_v6() && (g->address.data()[1] & 0x0f) <= 1)
-      r.error(t.get("groups"), ConfigReader::join(path, "groups"), "\"" + text + "\" is interface-local: nothing arrives there");
+      r.error(t.get("groups"), core::ConfigReader::join(path, "groups"), "\"" + text + "\" is interface-local: nothing arrives there");
     if (std::find(e.groups.begin(), e.groups.end(), *g) == e.groups.end()) e.groups.push_back(*g);
   }
 
   for (const auto& text : r.strings(t, "senders", path)) {
     auto p = IpPrefix::parse(text);
     if (!p || p->address().is_multicast()) {
-      r.error(t.get("senders"), ConfigReader::join(path, "senders"),
+      r.error(t.get("senders"), core::ConfigReader::join(path, "senders"),
               "\"" + text + "\" is not a unicast address or subnet (a.b.c.d, a.b.c.d/len, x::y/len)");
       continue;
     }
@@ -110,7 +110,7 @@ std::uint16_t service_port(std::string_view service) {
 
 std::string GroupSpec::describe() const { return kind == Kind::rfc6034 ? "rfc6034" : address.to_string(); }
 
-void parse_monitor_section(ConfigReader& r, const toml::table& root, MonitorSection& m) {
+void parse_monitor_section(core::ConfigReader& r, const toml::table& root, MonitorSection& m) {
   const toml::node* n = root.get("monitor");
   if (!n) return;
   const toml::array* a = n->as_array();

@@ -47,6 +47,6 @@ struct MonitorSection {
 // The well-known port of a service name, 0 if it has none.
 std::uint16_t service_port(std::string_view service);
 
-void parse_monitor_section(ConfigReader& r, const toml::table& root, MonitorSection& m);
+void parse_monitor_section(core::ConfigReader& r, const toml::table& root, MonitorSection& m);
 
 }  // namespace joincast::daemon::lan::monitor

@@ -34,7 +34,7 @@ IpAddress rfc6034_group(const IpAddress& unicast_v4) {
   return IpAddress::v4(a);
 }
 
-MonitorPlan plan_monitor(const MonitorSection& config, const InterfaceTable& interfaces) {
+MonitorPlan plan_monitor(const MonitorSection& config, const core::InterfaceTable& interfaces) {
   MonitorPlan plan;
   for (std::size_t i = 0; i < config.entries.size(); ++i) {
     const MonitorEntry& e = config.entries[i];

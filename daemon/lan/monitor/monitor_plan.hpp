@@ -50,6 +50,6 @@ struct MonitorPlan {
 // A longer prefix gets the group of the /24 it lies in.
 IpAddress rfc6034_group(const IpAddress& unicast_v4);
 
-MonitorPlan plan_monitor(const MonitorSection& config, const InterfaceTable& interfaces);
+MonitorPlan plan_monitor(const MonitorSection& config, const core::InterfaceTable& interfaces);
 
 }  // namespace joincast::daemon::lan::monitor

@@ -76,8 +76,8 @@ nlohmann::json ssdp_json(const SsdpSection& config, const std::vector<CounterEnt
   return {{"zones", std::move(zones)}};
 }
 
-Ssdp::Ssdp(boost::asio::io_context& io, SsdpSection config, std::string pin_root, ControlServer& control,
-           LinkWatcher& links)
+Ssdp::Ssdp(boost::asio::io_context& io, SsdpSection config, std::string pin_root, core::ControlServer& control,
+           core::LinkWatcher& links)
     : io_(io),
       config_(std::move(config)),
       pin_root_(std::move(pin_root)),
@@ -102,10 +102,10 @@ Result<void> Ssdp::start() {
     if (!loaded) return std::move(loaded).error().context("loading bpf/ssdp.bpf.c");
     program_ = std::move(loaded).value();
     if (!program_->replaced_pins().empty())
-      log::warning("ssdp: pinned maps replaced: {}", program_->replaced_pins());
+      core::log::warning("ssdp: pinned maps replaced: {}", program_->replaced_pins());
   }
   open_listener();
-  link_subscription_ = links_.subscribe([this](const LinkChange&) { reconcile(); });
+  link_subscription_ = links_.subscribe([this](const core::LinkChange&) { reconcile(); });
   reconcile();
   watch_loops();
   return success();
@@ -152,11 +152,11 @@ void Ssdp::forget(const std::string& name) {
       devices_.erase(d);
     }
     if (auto r = program_->unconfigure(static_cast<std::uint32_t>(ifindex)); !r)
-      log::warning("ssdp: {}: cannot remove its entry: {}", name, r.error().message());
+      core::log::warning("ssdp: {}: cannot remove its entry: {}", name, r.error().message());
     if (auto r = program_->detach(ifindex); !r)
-      log::warning("ssdp: {}: cannot detach: {}", name, r.error().message());
+      core::log::warning("ssdp: {}: cannot detach: {}", name, r.error().message());
     else
-      log::info("ssdp: {} left zone \"{}\"", name, config_.zones.size() > it->second.zone
+      core::log::info("ssdp: {} left zone \"{}\"", name, config_.zones.size() > it->second.zone
                                                       ? config_.zones[it->second.zone].name
                                                       : std::string("(removed)"));
   }
@@ -215,7 +215,7 @@ Result<void> Ssdp::apply_interface(const Zone& zone, std::size_t zone_index, con
   if (!program_->attached().count(ifindex)) {
     if (auto r = program_->attach(ifindex); !r) return r;
     join(ifindex, true);
-    log::info("ssdp: {} joined zone \"{}\"", name, zone.name);
+    core::log::info("ssdp: {} joined zone \"{}\"", name, zone.name);
   }
   return success();
 }
@@ -244,7 +244,7 @@ void Ssdp::reconcile() {
     if (m.ifindex == 0) continue;
     auto r = apply_interface(config_.zones[m.zone], m.zone, name, m.ifindex);
     std::string error = r ? "" : r.error().message();
-    if (error != m.error && !error.empty()) log::warning("ssdp: {}: {}", name, error);
+    if (error != m.error && !error.empty()) core::log::warning("ssdp: {}: {}", name, error);
     m.error = error;
   }
 }
@@ -263,7 +263,7 @@ void Ssdp::open_listener() {
     ec.assign(errno, boost::system::system_category());
   if (!ec) s->bind(ip::udp::endpoint(ip::address_v4::any(), JC_SSDP_PORT), ec);
   if (ec) {
-    log::warning("ssdp: no devices table: cannot listen on port {}: {}", JC_SSDP_PORT, ec.message());
+    core::log::warning("ssdp: no devices table: cannot listen on port {}: {}", JC_SSDP_PORT, ec.message());
     return;
   }
   int off = 0;
@@ -280,7 +280,7 @@ void Ssdp::join(int ifindex, bool on) {
   if (::setsockopt(listener_->native_handle(), IPPROTO_IP, on ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &m,
                    sizeof m) < 0 &&
       on)
-    log::warning("ssdp: {}: cannot join 239.255.255.250 for the devices table: {}",
+    core::log::warning("ssdp: {}: cannot join 239.255.255.250 for the devices table: {}",
                  links_.interfaces().name(ifindex), std::strerror(errno));
 }
 
@@ -358,7 +358,7 @@ void Ssdp::watch_loops() {
     constexpr std::uint64_t idle_ns = 60'000'000'000ULL;
     if (now > idle_ns)
       if (auto r = program_->collect_buckets(now - idle_ns); !r)
-        log::warning("ssdp: cannot age the rate-limit table: {}", r.error().message());
+        core::log::warning("ssdp: cannot age the rate-limit table: {}", r.error().message());
     auto counters = program_->counters();
     if (counters) {
       for (const auto& c : counters.value()) {
@@ -368,7 +368,7 @@ void Ssdp::watch_loops() {
                                     std::pair<const char*, std::uint64_t>{"loop", c.value.loop}}) {
           auto& seen = reported_[{c.key.ifindex, field}];
           if (value > seen)
-            log::warning("ssdp: {}: {} SSDP packets {} in the last minute, not relayed", name, value - seen,
+            core::log::warning("ssdp: {}: {} SSDP packets {} in the last minute, not relayed", name, value - seen,
                          std::strcmp(field, "loop") == 0 ? "were our own copies coming back (a loop)"
                                                          : "came from another relay");
           seen = value;
@@ -409,7 +409,7 @@ nlohmann::json Ssdp::status() const {
   return out;
 }
 
-void Ssdp::collect_metrics(MetricsWriter& w) const {
+void Ssdp::collect_metrics(core::MetricsWriter& w) const {
   if (!program_) return;
   auto counters = program_->counters();
   if (!counters) return;

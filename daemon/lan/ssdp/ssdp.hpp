@@ -31,10 +31,10 @@
 
 namespace joincast::daemon::lan::ssdp {
 
-class Ssdp final : public ConfiguredModule<SsdpSection> {
+class Ssdp final : public core::ConfiguredModule<SsdpSection> {
  public:
-  Ssdp(boost::asio::io_context& io, SsdpSection config, std::string pin_root, ControlServer& control,
-       LinkWatcher& links);
+  Ssdp(boost::asio::io_context& io, SsdpSection config, std::string pin_root, core::ControlServer& control,
+       core::LinkWatcher& links);
   ~Ssdp() override;
 
   std::string_view name() const override { return "ssdp"; }
@@ -44,7 +44,7 @@ class Ssdp final : public ConfiguredModule<SsdpSection> {
   Result<void> reload(const SsdpSection& next) override;
   void stop() override;
   nlohmann::json status() const override;
-  void collect_metrics(MetricsWriter& w) const override;
+  void collect_metrics(core::MetricsWriter& w) const override;
 
  private:
   struct Member {
@@ -73,9 +73,9 @@ class Ssdp final : public ConfiguredModule<SsdpSection> {
   boost::asio::io_context& io_;
   SsdpSection config_;
   std::string pin_root_;
-  ControlServer& control_;
-  LinkWatcher& links_;
-  LinkWatcher::Subscription link_subscription_;
+  core::ControlServer& control_;
+  core::LinkWatcher& links_;
+  core::LinkWatcher::Subscription link_subscription_;
   std::unique_ptr<SsdpProgram> program_;
   std::map<std::string, Member> members_;  // by interface name
   boost::asio::steady_timer loop_timer_;

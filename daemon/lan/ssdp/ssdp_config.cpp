@@ -99,7 +99,7 @@ std::vector<RelayRule> effective_rules(const Zone& zone) {
   return out;
 }
 
-void parse_ssdp_section(ConfigReader& r, const toml::table& root, SsdpSection& s) {
+void parse_ssdp_section(core::ConfigReader& r, const toml::table& root, SsdpSection& s) {
   const toml::table& t = *r.table(root, "ssdp", "");
   r.only_keys(t, "ssdp", {"zone"});
   const toml::node* zones = t.get("zone");

@@ -64,6 +64,6 @@ std::optional<std::array<std::uint8_t, 6>> parse_mac(std::string_view text);
 // One relay rule as the config spells it; nullopt and why if malformed.
 std::optional<RelayRule> parse_rule(std::string_view text, std::string& why, bool& both_ways);
 
-void parse_ssdp_section(ConfigReader& r, const toml::table& root, SsdpSection& s);
+void parse_ssdp_section(core::ConfigReader& r, const toml::table& root, SsdpSection& s);
 
 }  // namespace joincast::daemon::lan::ssdp

@@ -10,7 +10,7 @@
 namespace joincast::daemon::routing::kernel {
 
 Result<void> BridgeState::apply_mdb(netlink::NetlinkSocket& nl, Transaction& tx, const std::vector<PlannedMdb>& wanted,
-                                    const InterfaceTable& interfaces) {
+                                    const core::InterfaceTable& interfaces) {
   std::vector<netlink::MdbEntry> keep;
   for (const auto& e : mdb_installed_) {
     bool want = std::any_of(wanted.begin(), wanted.end(), [&](const PlannedMdb& p) { return same_mdb(p.entry, e); });
@@ -56,7 +56,7 @@ Result<void> BridgeState::apply_mdb(netlink::NetlinkSocket& nl, Transaction& tx,
 
 Result<void> BridgeState::apply_settings(netlink::NetlinkSocket& nl, Transaction& tx,
                                          const std::map<int, netlink::BridgeMulticast>& wanted,
-                                         const InterfaceTable& interfaces, const Changed& changed) {
+                                         const core::InterfaceTable& interfaces, const Changed& changed) {
   auto set = [&nl](int ifindex, const netlink::BridgeMulticast& values) -> Result<void> {
     auto msg = netlink::set_bridge_multicast(ifindex, values);
     return nl.request(msg);

@@ -32,11 +32,11 @@ class BridgeState {
 
   // Makes the MDB entries joincastd added be `wanted`.
   Result<void> apply_mdb(netlink::NetlinkSocket& nl, Transaction& tx, const std::vector<PlannedMdb>& wanted,
-                         const InterfaceTable& interfaces);
+                         const core::InterfaceTable& interfaces);
   // Makes the bridges of `wanted` (bridge ifindex -> settings to enforce)
   // have those settings, and gives the others back what they had.
   Result<void> apply_settings(netlink::NetlinkSocket& nl, Transaction& tx,
-                              const std::map<int, netlink::BridgeMulticast>& wanted, const InterfaceTable& interfaces,
+                              const std::map<int, netlink::BridgeMulticast>& wanted, const core::InterfaceTable& interfaces,
                               const Changed& changed);
   // The device is gone, and with it its MDB entries and settings.
   void forget_interface(int ifindex);

@@ -18,7 +18,7 @@ namespace joincast::daemon::routing::kernel {
 
 using Kind = ForwardingEvent::Kind;
 
-MulticastForwarding::MulticastForwarding(asio::io_context& io, const InterfaceTable& interfaces, Table table,
+MulticastForwarding::MulticastForwarding(asio::io_context& io, const core::InterfaceTable& interfaces, Table table,
                                          Matcher match, Configured configured, EventHandler on_event)
     : io_(io),
       interfaces_(interfaces),

@@ -100,7 +100,7 @@ class MulticastForwarding {
   // `interfaces` must outlive this. `table` names the multicast routing
   // table of a family; `match` and `configured` answer for the plan in
   // force (upcalls); `on_event` hears what happens on its own.
-  MulticastForwarding(boost::asio::io_context& io, const InterfaceTable& interfaces, Table table, Matcher match,
+  MulticastForwarding(boost::asio::io_context& io, const core::InterfaceTable& interfaces, Table table, Matcher match,
                       Configured configured, EventHandler on_event);
   MulticastForwarding(const MulticastForwarding&) = delete;
   MulticastForwarding& operator=(const MulticastForwarding&) = delete;
@@ -152,7 +152,7 @@ class MulticastForwarding {
 
   boost::asio::io_context& io_;
   netlink::NetlinkSocket* nl_ = nullptr;
-  const InterfaceTable& interfaces_;
+  const core::InterfaceTable& interfaces_;
   Table table_;
   Matcher match_;
   Configured configured_;

@@ -124,7 +124,7 @@ std::vector<PlannedJoin> StaticJoins::joined() const {
   return out;
 }
 
-Result<void> StaticJoins::apply(const std::set<PlannedJoin>& wanted, Transaction& tx, const InterfaceTable& interfaces) {
+Result<void> StaticJoins::apply(const std::set<PlannedJoin>& wanted, Transaction& tx, const core::InterfaceTable& interfaces) {
   for (const auto& j : joined()) {
     if (wanted.count(j)) continue;
     auto r = leave(j);

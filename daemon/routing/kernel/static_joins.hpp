@@ -40,7 +40,7 @@ class StaticJoins {
   ~StaticJoins();
 
   // Makes the memberships be `wanted`, leaving the others.
-  Result<void> apply(const std::set<PlannedJoin>& wanted, Transaction& tx, const InterfaceTable& interfaces);
+  Result<void> apply(const std::set<PlannedJoin>& wanted, Transaction& tx, const core::InterfaceTable& interfaces);
   // Joins (ASM, or SSM with a source); joined already is success.
   Result<void> join(const PlannedJoin& j);
   // Leaves; a membership the kernel dropped with its device is success.

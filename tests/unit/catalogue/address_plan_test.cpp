@@ -123,7 +123,7 @@ TEST_CASE("one prefix choice: station groups and routing's group blocks take the
   using joincast::netlink::InterfaceAddress;
   using joincast::IpAddress;
   using joincast::IpPrefix;
-  InterfaceTable t;
+  core::InterfaceTable t;
   joincast::netlink::Link l;
   l.ifindex = 4;
   l.name = "int0";

@@ -37,12 +37,12 @@ query_response_interval = "2s"
 }
 
 TEST_CASE("durations accept units and plain seconds") {
-  CHECK(parse_duration("500ms") == 500ms);
-  CHECK(parse_duration("1.5s") == 1500ms);
-  CHECK(parse_duration("2m") == 120s);
-  CHECK(parse_duration("3") == 3s);
-  CHECK_FALSE(parse_duration("soon"));
-  CHECK_FALSE(parse_duration("-1s"));
+  CHECK(core::parse_duration("500ms") == 500ms);
+  CHECK(core::parse_duration("1.5s") == 1500ms);
+  CHECK(core::parse_duration("2m") == 120s);
+  CHECK(core::parse_duration("3") == 3s);
+  CHECK_FALSE(core::parse_duration("soon"));
+  CHECK_FALSE(core::parse_duration("-1s"));
 }
 
 TEST_CASE("errors name file and line and key") {

@@ -27,14 +27,14 @@ namespace {
 struct Fixture {
   std::filesystem::path dir;
   asio::io_context io;
-  std::unique_ptr<ControlServer> server;
+  std::unique_ptr<core::ControlServer> server;
   std::thread thread;
 
   Fixture() {
     char tmpl[] = "/tmp/jc-control-XXXXXX";
     REQUIRE(::mkdtemp(tmpl));
     dir = tmpl;
-    server = std::make_unique<ControlServer>(io, (dir / "control.sock").string(), 0600, "");
+    server = std::make_unique<core::ControlServer>(io, (dir / "control.sock").string(), 0600, "");
     server->add("echo", "answers its request", [](const Json& r) { return Json{{"got", r}}; });
     server->add("refuse", "fails with a message", [](const Json&) -> Result<Json> {
       return Error(std::errc::invalid_argument, "refuse: the group 10.0.0.1 is not a multicast group");

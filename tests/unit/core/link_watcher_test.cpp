@@ -14,7 +14,7 @@ using namespace joincast::daemon;
 using joincast::IpAddress;
 using joincast::netlink::InterfaceAddress;
 using joincast::netlink::Link;
-using Kind = LinkChange::Kind;
+using Kind = core::LinkChange::Kind;
 
 namespace {
 
@@ -38,9 +38,9 @@ InterfaceAddress address(int ifindex, const char* a, unsigned len, bool deleted 
 }
 
 struct Recorder {
-  std::vector<LinkChange> seen;
-  LinkWatcher::Handler handler() {
-    return [this](const LinkChange& c) { seen.push_back(c); };
+  std::vector<core::LinkChange> seen;
+  core::LinkWatcher::Handler handler() {
+    return [this](const core::LinkChange& c) { seen.push_back(c); };
   }
 };
 
@@ -48,7 +48,7 @@ struct Recorder {
 
 TEST_CASE("the link watcher keeps the table and says what changed, once per change") {
   boost::asio::io_context io;
-  LinkWatcher w(io);
+  core::LinkWatcher w(io);
   Recorder r;
   auto sub = w.subscribe(r.handler());
 
@@ -101,19 +101,19 @@ TEST_CASE("the link watcher keeps the table and says what changed, once per chan
 
 TEST_CASE("link watcher subscriptions: every subscriber in order, and dropping one stops its events") {
   boost::asio::io_context io;
-  LinkWatcher w(io);
+  core::LinkWatcher w(io);
   std::vector<std::string> order;
-  auto a = w.subscribe([&](const LinkChange&) { order.push_back("a"); });
-  LinkWatcher::Subscription b = w.subscribe([&](const LinkChange&) { order.push_back("b"); });
+  auto a = w.subscribe([&](const core::LinkChange&) { order.push_back("a"); });
+  core::LinkWatcher::Subscription b = w.subscribe([&](const core::LinkChange&) { order.push_back("b"); });
   w.apply(link(2, "eth0"));
   CHECK(order == std::vector<std::string>{"a", "b"});
   b.reset();
   w.apply(link(3, "eth1"));
   CHECK(order == std::vector<std::string>{"a", "b", "a"});
   // A handler may drop its own subscription while being told.
-  LinkWatcher::Subscription self;
+  core::LinkWatcher::Subscription self;
   int calls = 0;
-  self = w.subscribe([&](const LinkChange&) {
+  self = w.subscribe([&](const core::LinkChange&) {
     ++calls;
     self.reset();
   });
@@ -121,19 +121,19 @@ TEST_CASE("link watcher subscriptions: every subscriber in order, and dropping o
   w.apply(link(6, "eth3"));
   CHECK(calls == 1);
   // A subscription outliving the watcher is harmless.
-  auto other = std::make_unique<LinkWatcher>(io);
-  auto late = other->subscribe([](const LinkChange&) {});
+  auto other = std::make_unique<core::LinkWatcher>(io);
+  auto late = other->subscribe([](const core::LinkChange&) {});
   other.reset();
   late.reset();
 }
 
 TEST_CASE("after lost events the watcher replaces its table and says resynced") {
   boost::asio::io_context io;
-  LinkWatcher w(io);
+  core::LinkWatcher w(io);
   w.apply(link(2, "eth0"));
   Recorder r;
   auto sub = w.subscribe(r.handler());
-  InterfaceTable fresh;
+  core::InterfaceTable fresh;
   fresh.apply(link(7, "eth9"));
   w.replace(std::move(fresh));
   REQUIRE(r.seen.size() == 1);

@@ -11,10 +11,10 @@
 
 using namespace joincast::daemon;
 
-TEST_CASE("log::escape makes control characters visible") {
-  CHECK(log::escape("plain Radio 1 / äöü") == "plain Radio 1 / äöü");
-  CHECK(log::escape("a\nb\rc\td") == "a\\nb\\rc\\td");
-  CHECK(log::escape(std::string("\x1b[31m\x7f\0x", 8)) == "\\x1b[31m\\x7f\\x00x");
+TEST_CASE("core::log::escape makes control characters visible") {
+  CHECK(core::log::escape("plain Radio 1 / äöü") == "plain Radio 1 / äöü");
+  CHECK(core::log::escape("a\nb\rc\td") == "a\\nb\\rc\\td");
+  CHECK(core::log::escape(std::string("\x1b[31m\x7f\0x", 8)) == "\\x1b[31m\\x7f\\x00x");
 }
 
 TEST_CASE("a logged URL with a line break stays one line") {
@@ -24,7 +24,7 @@ TEST_CASE("a logged URL with a line break stays one line") {
   int saved = ::dup(2);
   REQUIRE(saved >= 0);
   ::dup2(::fileno(capture), 2);
-  log::warning("session {}: {}", "ff3e::1", "http://evil/\n<3>joincastd: forged entry\r\n");
+  core::log::warning("session {}: {}", "ff3e::1", "http://evil/\n<3>joincastd: forged entry\r\n");
   std::fflush(stderr);
   ::dup2(saved, 2);
   ::close(saved);

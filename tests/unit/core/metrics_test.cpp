@@ -6,7 +6,7 @@
 using namespace joincast::daemon;
 
 TEST_CASE("one HELP and TYPE per family with escaped labels and integers without exponent") {
-  MetricsWriter w;
+  core::MetricsWriter w;
   w.gauge("joincast_listeners", "Listeners per interface.", 3, {{"interface", "br0"}});
   w.gauge("joincast_listeners", "Listeners per interface.", 1, {{"interface", "we\"ird\\\n"}});
   w.counter("joincast_bytes_total", "Bytes.", 12345678901.0);
@@ -22,12 +22,12 @@ TEST_CASE("one HELP and TYPE per family with escaped labels and integers without
 
 TEST_CASE("listen addresses") {
   boost::asio::ip::tcp::endpoint ep;
-  CHECK(parse_endpoint("127.0.0.1:9185", ep));
+  CHECK(core::parse_endpoint("127.0.0.1:9185", ep));
   CHECK(ep.port() == 9185);
-  CHECK(parse_endpoint("[::1]:9185", ep));
+  CHECK(core::parse_endpoint("[::1]:9185", ep));
   CHECK(ep.address().is_v6());
-  CHECK_FALSE(parse_endpoint("localhost:9185", ep));
-  CHECK_FALSE(parse_endpoint("127.0.0.1", ep));
-  CHECK_FALSE(parse_endpoint("127.0.0.1:0", ep));
-  CHECK_FALSE(parse_endpoint("127.0.0.1:70000", ep));
+  CHECK_FALSE(core::parse_endpoint("localhost:9185", ep));
+  CHECK_FALSE(core::parse_endpoint("127.0.0.1", ep));
+  CHECK_FALSE(core::parse_endpoint("127.0.0.1:0", ep));
+  CHECK_FALSE(core::parse_endpoint("127.0.0.1:70000", ep));
 }

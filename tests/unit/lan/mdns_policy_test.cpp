@@ -310,7 +310,7 @@ TEST_CASE("mdns filter: avahi's real announcement, filtered to _ipp._tcp") {
 }
 
 TEST_CASE("mdns plan: zone interfaces with their addresses, missing ones wait") {
-  InterfaceTable t;
+  core::InterfaceTable t;
   netlink::Link lan;
   lan.ifindex = 3;
   lan.name = "lan0";

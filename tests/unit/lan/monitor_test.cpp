@@ -18,8 +18,8 @@ namespace {
 
 IpAddress ip(const char* text) { return *IpAddress::parse(text); }
 
-InterfaceTable management_vlan(bool with_address = true) {
-  InterfaceTable t;
+core::InterfaceTable management_vlan(bool with_address = true) {
+  core::InterfaceTable t;
   netlink::Link link;
   link.ifindex = 7;
   link.name = "mgmt0";

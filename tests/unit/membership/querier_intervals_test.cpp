@@ -59,7 +59,7 @@ TEST_CASE("where joincastd does not query, the querier heard on the link sets th
   config.querier = false;
   config.timers = short_timers();
   HeardQueries backend;
-  InterfaceTable interfaces;
+  core::InterfaceTable interfaces;
   Querier querier(io, config, backend, interfaces);
   querier.add_interface(7, "br0");  // no port: querier = false
   CHECK(querier.listener_interval(7, AF_INET) == 5s);

@@ -74,7 +74,7 @@ jc_event leave(std::uint8_t type, std::uint8_t host_last, std::uint64_t time_ns)
 TEST_CASE("an IGMPv2 Leave is verified for last_listener_query_count rounds, then the host is forgotten") {
   boost::asio::io_context io;
   Forgets backend;
-  InterfaceTable interfaces;
+  core::InterfaceTable interfaces;
   Querier querier(io, non_querier(3), backend, interfaces);
   const jc_event e = leave(JC_EV_LEAVE_PENDING, 5, 1234);
   querier.on_leave_pending(e);
@@ -94,7 +94,7 @@ TEST_CASE("an IGMPv2 Leave is verified for last_listener_query_count rounds, the
 TEST_CASE("a repeated leave of the same host joins the running verification") {
   boost::asio::io_context io;
   Forgets backend;
-  InterfaceTable interfaces;
+  core::InterfaceTable interfaces;
   Querier querier(io, non_querier(2), backend, interfaces);
   querier.on_leave_pending(leave(JC_EV_LEAVE_PENDING, 5, 1000));
   querier.on_leave_pending(leave(JC_EV_LEAVE_PENDING, 5, 2000));  // the host repeats its Leave
@@ -109,7 +109,7 @@ TEST_CASE("a repeated leave of the same host joins the running verification") {
 TEST_CASE("after an explicit MLDv2/IGMPv3 leave a non-querier sends nothing and forgets nothing") {
   boost::asio::io_context io;
   Forgets backend;
-  InterfaceTable interfaces;
+  core::InterfaceTable interfaces;
   Querier querier(io, non_querier(2), backend, interfaces);
   querier.add_interface(7, "br0");
   querier.on_explicit_leave(leave(JC_EV_LISTENER_LEAVE, 5, 1000));
@@ -121,7 +121,7 @@ TEST_CASE("after an explicit MLDv2/IGMPv3 leave a non-querier sends nothing and 
 TEST_CASE("a querier without an address on the link sends no group-specific queries after an explicit leave") {
   boost::asio::io_context io;
   Forgets backend;
-  InterfaceTable interfaces;  // no addresses: nothing to query from
+  core::InterfaceTable interfaces;  // no addresses: nothing to query from
   MembershipSection config = non_querier(2);
   config.querier = true;
   config.query_ipv6 = false;

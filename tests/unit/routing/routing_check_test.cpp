@@ -14,7 +14,7 @@ using namespace joincast::daemon::routing;
 
 namespace {
 
-void add_link(InterfaceTable& t, int ifindex, const std::string& name) {
+void add_link(core::InterfaceTable& t, int ifindex, const std::string& name) {
   joincast::netlink::Link l;
   l.ifindex = ifindex;
   l.name = name;
@@ -31,7 +31,7 @@ RoutingSection section(const std::string& toml) {
 }  // namespace
 
 TEST_CASE("check_routing refuses what the daemon refuses at start: a route needing a 33rd VIF") {
-  InterfaceTable t;
+  core::InterfaceTable t;
   std::string toml = "[routing]\n";
   for (int i = 0; i < 33; ++i) {
     add_link(t, 10 + i, fmt::format("v{}", i));
@@ -43,13 +43,13 @@ TEST_CASE("check_routing refuses what the daemon refuses at start: a route needi
   CHECK(c.errors[0].find("needs a VIF for v32, but all 32 VIFs of multicast routing table 253 are in use") !=
         std::string::npos);
   // 32 are fine.
-  InterfaceTable fewer;
+  core::InterfaceTable fewer;
   for (int i = 0; i < 32; ++i) add_link(fewer, 10 + i, fmt::format("v{}", i));
   CHECK(check_routing(section(toml), fewer).errors.empty());
 }
 
 TEST_CASE("check_routing warns of a route output that matches no interface (a typo such as to ext1)") {
-  InterfaceTable t;
+  core::InterfaceTable t;
   add_link(t, 2, "eth0");
   add_link(t, 3, "eth1");
   auto c = check_routing(section(R"([routing]
@@ -68,7 +68,7 @@ to = ["eth1", "ext1"]
 }
 
 TEST_CASE("a route without outputs is a warning") {
-  InterfaceTable t;
+  core::InterfaceTable t;
   add_link(t, 2, "eth0");
   auto c = check_routing(section(R"([routing]
 [[routing.route]]

@@ -22,7 +22,7 @@ namespace {
 
 IpAddress ip(const char* s) { return *IpAddress::parse(s); }
 
-void add_link(InterfaceTable& t, int ifindex, const std::string& name, bool up = true, const std::string& kind = "",
+void add_link(core::InterfaceTable& t, int ifindex, const std::string& name, bool up = true, const std::string& kind = "",
               int master = 0) {
   Link l;
   l.ifindex = ifindex;
@@ -34,7 +34,7 @@ void add_link(InterfaceTable& t, int ifindex, const std::string& name, bool up =
   t.apply(l);
 }
 
-void add_address(InterfaceTable& t, int ifindex, const char* a, unsigned len, bool deleted = false) {
+void add_address(core::InterfaceTable& t, int ifindex, const char* a, unsigned len, bool deleted = false) {
   InterfaceAddress x;
   x.ifindex = ifindex;
   x.address = ip(a);
@@ -53,7 +53,7 @@ RoutingSection section(const std::string& toml) {
   return r.config.routing;
 }
 
-RoutingPlan plan(const RoutingSection& s, const InterfaceTable& t, const std::vector<RouteRule>& runtime = {},
+RoutingPlan plan(const RoutingSection& s, const core::InterfaceTable& t, const std::vector<RouteRule>& runtime = {},
                  std::map<int, std::set<int>> pinned = {}) {
   return make_plan({s, runtime, t, std::move(pinned)});
 }
@@ -61,7 +61,7 @@ RoutingPlan plan(const RoutingSection& s, const InterfaceTable& t, const std::ve
 }  // namespace
 
 TEST_CASE("an (S,G) route becomes one entry with VIFs for its interfaces") {
-  InterfaceTable t;
+  core::InterfaceTable t;
   add_link(t, 2, "eth0");
   add_link(t, 3, "eth1");
   add_link(t, 4, "eth2");
@@ -88,7 +88,7 @@ to = ["eth1", "eth2"]
 }
 
 TEST_CASE("a missing input interface makes the route pending, a missing output is left out") {
-  InterfaceTable t;
+  core::InterfaceTable t;
   add_link(t, 3, "eth1");
   auto s = section(R"([routing]
 [[routing.route]]
@@ -116,7 +116,7 @@ to = ["eth0", "eth1"]
 }
 
 TEST_CASE("a route output that matches no interface is listed as incomplete, the route installed without it") {
-  InterfaceTable t;
+  core::InterfaceTable t;
   add_link(t, 2, "eth0");
   add_link(t, 3, "eth1");
   auto s = section(R"([routing]
@@ -146,7 +146,7 @@ to = ["ext+"]
 }
 
 TEST_CASE("several lines for one (S,G) add up their outputs, as smcroute does") {
-  InterfaceTable t;
+  core::InterfaceTable t;
   add_link(t, 2, "eth0");
   add_link(t, 3, "eth1");
   add_link(t, 4, "eth2");
@@ -166,7 +166,7 @@ to = ["eth1"]
 }
 
 TEST_CASE("(*,G) and ranges are templates, and the first matching one wins") {
-  InterfaceTable t;
+  core::InterfaceTable t;
   add_link(t, 2, "eth0");
   add_link(t, 3, "eth1");
   add_link(t, 4, "eth2");
@@ -205,7 +205,7 @@ to = ["eth2"]
 }
 
 TEST_CASE("a route needing a 33rd VIF is pending with a reason that says so") {
-  InterfaceTable t;
+  core::InterfaceTable t;
   std::string toml = "[routing]\n";
   for (int i = 0; i < 33; ++i) {
     add_link(t, 10 + i, fmt::format("v{}", i));
@@ -230,7 +230,7 @@ TEST_CASE("a route needing a 33rd VIF is pending with a reason that says so") {
 }
 
 TEST_CASE("pinned interfaces (the membership tap) get their VIFs first") {
-  InterfaceTable t;
+  core::InterfaceTable t;
   std::string toml = "[routing]\n";
   for (int i = 0; i < 32; ++i) {
     add_link(t, 10 + i, fmt::format("v{}", i));
@@ -243,7 +243,7 @@ TEST_CASE("pinned interfaces (the membership tap) get their VIFs first") {
 }
 
 TEST_CASE("group blocks: derived from the /64, routed to their interface, renumbered with it") {
-  InterfaceTable t;
+  core::InterfaceTable t;
   add_link(t, 2, "int0");
   add_link(t, 3, "ext0");
   auto s = section(R"([routing]
@@ -294,7 +294,7 @@ to = ["ext0"]
 }
 
 TEST_CASE("literal group blocks route IPv4 groups too") {
-  InterfaceTable t;
+  core::InterfaceTable t;
   add_link(t, 2, "int0");
   auto s = section(R"([routing]
 [[routing.group_block]]
@@ -310,7 +310,7 @@ groups = ["239.255.255.250", "ff0e::2:7ffe"]
 }
 
 TEST_CASE("joins expand ranges, and phyint disable keeps an interface out") {
-  InterfaceTable t;
+  core::InterfaceTable t;
   add_link(t, 2, "eth0");
   add_link(t, 3, "eth1");
   auto s = section(R"([routing]
@@ -341,7 +341,7 @@ to = ["eth1"]
 }
 
 TEST_CASE("MDB entries and bridge settings wait for their bridge and port") {
-  InterfaceTable t;
+  core::InterfaceTable t;
   add_link(t, 5, "br0", true, "bridge");
   add_link(t, 6, "eth1", true, "veth", 0);
   auto s = section(R"([routing]
@@ -366,7 +366,7 @@ group = "239.1.1.1"
 }
 
 TEST_CASE("planning one more (S,G) on top gives what planning everything gives") {
-  InterfaceTable t;
+  core::InterfaceTable t;
   add_link(t, 2, "eth0");
   add_link(t, 3, "eth1");
   add_link(t, 4, "eth2");

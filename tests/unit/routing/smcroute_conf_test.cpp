@@ -204,11 +204,11 @@ TEST_CASE("read_smcroute_conf reads real files") {
 }
 
 TEST_CASE("interface wildcards match by prefix, as smcroute's eth+") {
-  CHECK(interface_matches("eth+", "eth0"));
-  CHECK(interface_matches("eth+", "eth10"));
-  CHECK_FALSE(interface_matches("eth+", "wlan0"));
-  CHECK(interface_matches("eth0", "eth0"));
-  CHECK_FALSE(interface_matches("eth0", "eth01"));
-  CHECK(is_interface_wildcard("br+"));
-  CHECK_FALSE(is_interface_wildcard("br0"));
+  CHECK(core::interface_matches("eth+", "eth0"));
+  CHECK(core::interface_matches("eth+", "eth10"));
+  CHECK_FALSE(core::interface_matches("eth+", "wlan0"));
+  CHECK(core::interface_matches("eth0", "eth0"));
+  CHECK_FALSE(core::interface_matches("eth0", "eth01"));
+  CHECK(core::is_interface_wildcard("br+"));
+  CHECK_FALSE(core::is_interface_wildcard("br0"));
 }

@@ -292,7 +292,7 @@ struct SessionLab {
   FakeCatalogue catalogue{io};
   FakeListeners listeners;
   NoRoutes routes;
-  ControlServer control{io, "/nonexistent/joincast-test.sock", 0600, ""};
+  core::ControlServer control{io, "/nonexistent/joincast-test.sock", 0600, ""};
   sessions::SessionsSection config;
   FakeEngine* engine = nullptr;
   bool engine_fails = false;
