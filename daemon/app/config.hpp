@@ -26,9 +26,9 @@ namespace joincast::daemon::app {
 struct Config {
   std::string path;
   core::DaemonSection daemon;
-  MembershipSection membership;
+  membership::MembershipSection membership;
   core::MetricsSection metrics;
-  ProxySection proxy;
+  membership::ProxySection proxy;
   sessions::SessionsSection sessions;
   routing::RoutingSection routing;
   lan::ssdp::SsdpSection ssdp;

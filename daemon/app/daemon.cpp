@@ -41,10 +41,10 @@ Daemon::Daemon(Config config, Options options)
   catalogue_ =
       std::make_unique<Catalogue>(io_, control_, config_.catalogue, config_.daemon.state_dir, links_.interfaces());
   add(*catalogue_, &Config::catalogue);
-  membership_ = std::make_unique<Membership>(io_, config_.membership, control_, *routes_, links_);
+  membership_ = std::make_unique<membership::Membership>(io_, config_.membership, control_, *routes_, links_);
   add(*membership_, &Config::membership);
   proxy_ =
-      std::make_unique<MembershipProxy>(config_.proxy, [this] { return membership_->active_groups(); }, links_);
+      std::make_unique<membership::MembershipProxy>(config_.proxy, [this] { return membership_->active_groups(); }, links_);
   add(*proxy_, &Config::proxy);
   session_environment_ =
       std::make_unique<DaemonSessionEnvironment>(io_, *catalogue_, *membership_, *routes_, links_.interfaces());
@@ -58,10 +58,10 @@ Daemon::Daemon(Config config, Options options)
   add(*mdns_, &Config::mdns);
 
   // How modules hear of each other: membership's events, once.
-  membership_->observe([this](const MembershipEvent& e) {
+  membership_->observe([this](const membership::MembershipEvent& e) {
     sessions_->on_membership(e);
-    if (e.kind == MembershipEvent::Kind::group_up) proxy_->group_up(e.group);
-    else if (e.kind == MembershipEvent::Kind::group_down) proxy_->group_down(e.group);
+    if (e.kind == membership::MembershipEvent::Kind::group_up) proxy_->group_up(e.group);
+    else if (e.kind == membership::MembershipEvent::Kind::group_down) proxy_->group_down(e.group);
   });
   metrics_.add_collector([this](core::MetricsWriter& w) {
     for (const auto& m : modules_) m.module->collect_metrics(w);

@@ -79,8 +79,8 @@ class Daemon {
   core::LinkWatcher links_;  // the one interface watcher every module subscribes to
   std::unique_ptr<routing::RouteController> routes_;
   std::unique_ptr<Catalogue> catalogue_;  // groups -> stations and DVB services
-  std::unique_ptr<Membership> membership_;
-  std::unique_ptr<MembershipProxy> proxy_;
+  std::unique_ptr<membership::Membership> membership_;
+  std::unique_ptr<membership::MembershipProxy> proxy_;
   std::unique_ptr<DaemonSessionEnvironment> session_environment_;
   std::unique_ptr<sessions::SessionManager> sessions_;
   std::unique_ptr<lan::monitor::Monitor> monitor_;

@@ -35,7 +35,7 @@ class CatalogueSessions final : public sessions::SessionCatalogue {
 
 class MembershipListeners final : public sessions::ListenerView {
  public:
-  MembershipListeners(Membership& membership, const core::InterfaceTable& interfaces)
+  MembershipListeners(membership::Membership& membership, const core::InterfaceTable& interfaces)
       : membership_(membership), interfaces_(interfaces) {}
   Index listeners() const override;
   std::set<int> listener_interfaces(const Address16& group) const override;
@@ -44,7 +44,7 @@ class MembershipListeners final : public sessions::ListenerView {
   unsigned interface_index(const std::string& name) const override;
 
  private:
-  Membership& membership_;
+  membership::Membership& membership_;
   const core::InterfaceTable& interfaces_;  // the daemon's LinkWatcher table
 };
 
@@ -62,7 +62,7 @@ class RoutedStreams final : public sessions::StreamRoutes {
 sessions::StreamEngineFactory media_engine_factory();
 
 struct DaemonSessionEnvironment {
-  DaemonSessionEnvironment(boost::asio::io_context& io, Catalogue& c, Membership& m, routing::RouteRequests& r,
+  DaemonSessionEnvironment(boost::asio::io_context& io, Catalogue& c, membership::Membership& m, routing::RouteRequests& r,
                            const core::InterfaceTable& interfaces)
       : clock(io), catalogue(c), listeners(m, interfaces), routes(r) {}
   sessions::SessionEnvironment get() { return {clock, catalogue, listeners, routes, media_engine_factory()}; }

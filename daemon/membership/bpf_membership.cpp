@@ -8,7 +8,7 @@
 
 #include <cstring>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership {
 
 Result<std::unique_ptr<BpfMembership>> BpfMembership::create(boost::asio::io_context& io,
                                                              const MembershipProgram::Options& options,
@@ -88,4 +88,4 @@ int BpfMembership::on_ring_event(void* ctx, void* data, std::size_t size) {
   return 0;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership

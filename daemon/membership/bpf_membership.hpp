@@ -13,7 +13,7 @@
 
 struct ring_buffer;
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership {
 
 class BpfMembership final : public MembershipBackend {
  public:
@@ -52,4 +52,4 @@ class BpfMembership final : public MembershipBackend {
   boost::asio::posix::stream_descriptor ring_wait_;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership

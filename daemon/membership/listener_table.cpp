@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership {
 
 bool group_trackable(const Address16& g, bool link_local_too) {
   if (is_ipv4_mapped(g.data())) {
@@ -255,4 +255,4 @@ std::vector<QuerierEntry> ListenerTable::queriers() const {
   return out;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership

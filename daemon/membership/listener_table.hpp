@@ -14,7 +14,7 @@
 #include <map>
 #include <tuple>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership {
 
 class ListenerTable {
  public:
@@ -77,4 +77,4 @@ class ListenerTable {
 // unless link_local_too.
 bool group_trackable(const Address16& group, bool link_local_too);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership

@@ -18,7 +18,7 @@
 #include <map>
 #include <stdexcept>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership {
 
 using namespace std::chrono;
 
@@ -510,9 +510,9 @@ nlohmann::json Membership::status() const {
   return out;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership {
 
 void Membership::collect_metrics(core::MetricsWriter& w) const {
   if (!backend_) return;
@@ -549,4 +549,4 @@ void Membership::collect_metrics(core::MetricsWriter& w) const {
   }
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership

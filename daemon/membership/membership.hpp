@@ -25,11 +25,11 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
-
-namespace routing {
+namespace joincast::daemon::routing {
 class MembershipTap;
-}  // namespace routing
+}  // namespace joincast::daemon::routing
+
+namespace joincast::daemon::membership {
 
 class Membership final : public core::ConfiguredModule<MembershipSection> {
  public:
@@ -105,4 +105,4 @@ class Membership final : public core::ConfiguredModule<MembershipSection> {
   std::set<Address16> up_;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership

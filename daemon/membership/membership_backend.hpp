@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership {
 
 class MembershipBackend {
  public:
@@ -42,4 +42,4 @@ class MembershipBackend {
   virtual void deliver_pending() {}
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership

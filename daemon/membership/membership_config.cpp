@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership {
 
 namespace {
 
@@ -105,4 +105,4 @@ const char* backend_name(MembershipSection::Backend b) {
   return "?";
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership {
 
 using std::chrono::milliseconds;
 
@@ -65,4 +65,4 @@ void parse_membership_section(core::ConfigReader& r, const toml::table& root, Me
 void parse_proxy_section(core::ConfigReader& r, const toml::table& root, const MembershipSection& membership,
                          ProxySection& p);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership

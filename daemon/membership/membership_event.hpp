@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership {
 
 struct MembershipEvent {
   enum class Kind {
@@ -24,4 +24,4 @@ struct MembershipEvent {
   unsigned listeners = 0;  // the group's listener count after the event
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership

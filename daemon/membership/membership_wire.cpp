@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
-namespace joincast::daemon::wire {
+namespace joincast::daemon::membership::wire {
 
 namespace {
 
@@ -204,4 +204,4 @@ std::optional<Decoded> decode_mld(std::span<const std::uint8_t> msg, DecodeError
   }
 }
 
-}  // namespace joincast::daemon::wire
+}  // namespace joincast::daemon::membership::wire

@@ -13,7 +13,7 @@
 #include <span>
 #include <vector>
 
-namespace joincast::daemon::wire {
+namespace joincast::daemon::membership::wire {
 
 // RFC 3376 §4.1.1 / §4.1.7 and RFC 3810 §5.1.3 / §5.1.9: codes at or above
 // 128 (32768 for MLD's Maximum Response Code) are floating point.
@@ -67,4 +67,4 @@ std::optional<Decoded> decode_igmp(std::span<const std::uint8_t> msg, DecodeErro
 // Decodes an ICMPv6 MLD message (the kernel has checked its checksum).
 std::optional<Decoded> decode_mld(std::span<const std::uint8_t> msg, DecodeError* error = nullptr);
 
-}  // namespace joincast::daemon::wire
+}  // namespace joincast::daemon::membership::wire

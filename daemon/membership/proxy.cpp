@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership {
 
 MembershipProxy::MembershipProxy(ProxySection config, ActiveGroups active_groups, core::LinkWatcher& links)
     : config_(std::move(config)), active_groups_(std::move(active_groups)), links_(links) {}
@@ -110,4 +110,4 @@ nlohmann::json MembershipProxy::status() const {
   return nlohmann::json{{"upstream", config_.upstream}, {"groups", groups}};
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership {
 
 class MembershipProxy final : public core::ConfiguredModule<ProxySection> {
  public:
@@ -69,4 +69,4 @@ class MembershipProxy final : public core::ConfiguredModule<ProxySection> {
   std::map<Address16, Membership> joined_;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership

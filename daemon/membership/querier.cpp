@@ -14,7 +14,7 @@
 
 #include <cstring>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership {
 
 using namespace std::chrono;
 
@@ -459,4 +459,4 @@ nlohmann::json Querier::status() const {
   return out;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership

@@ -27,7 +27,7 @@
 #include <optional>
 #include <string>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership {
 
 // The intervals another router's query implies for a non-querier: RFC 3810
 // §9.4-9.5 (RFC 3376 §8.4-8.5) with that querier's robustness and query
@@ -94,4 +94,4 @@ class Querier {
   std::map<std::tuple<int, Address16, Address16>, std::shared_ptr<PendingLeave>> leaves_;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership

@@ -8,7 +8,7 @@
 
 #include <cstring>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership {
 
 SocketMembership::SocketMembership(routing::MembershipTap& routes, bool track_link_local, ListenerTable::Quotas quotas,
                                    EventHandler on_event)
@@ -95,4 +95,4 @@ Result<bool> SocketMembership::collect_group(const jc_group_key& key, std::uint6
   return table_.collect_group(key, idle_since_ns);
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership

@@ -18,7 +18,7 @@
 #include <set>
 #include <string>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership {
 
 class SocketMembership final : public MembershipBackend {
  public:
@@ -49,4 +49,4 @@ class SocketMembership final : public MembershipBackend {
   routing::MembershipTap::Subscription v4_, v6_;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership

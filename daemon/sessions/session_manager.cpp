@@ -147,7 +147,7 @@ bool SessionManager::active(const Entry& e) const {
   return e.state == State::starting || e.state == State::running || e.state == State::grace;
 }
 
-void SessionManager::on_membership(const MembershipEvent& ev) {
+void SessionManager::on_membership(const membership::MembershipEvent& ev) {
   if (!engine_ || stopping_) return;
   const Address16& g = ev.group;
   if (auto a = key_group(g).address(); media::is_sap_well_known_group(a)) {
@@ -158,8 +158,8 @@ void SessionManager::on_membership(const MembershipEvent& ev) {
     // together: announce once, on the group_up (which also stands alone
     // when membership recovers lost events); each later host's join is a
     // listener_joined of its own.
-    const bool joined = ev.kind == MembershipEvent::Kind::group_up ||
-                        (ev.kind == MembershipEvent::Kind::listener_joined && ev.listeners > 1);
+    const bool joined = ev.kind == membership::MembershipEvent::Kind::group_up ||
+                        (ev.kind == membership::MembershipEvent::Kind::listener_joined && ev.listeners > 1);
     if (joined) {
       auto n = engine_->well_known_joined(a);
       core::log::debug("sessions: a host joined the SAP group {}: {} stream{} announced there", key_group(g).to_string(), n,
@@ -169,18 +169,18 @@ void SessionManager::on_membership(const MembershipEvent& ev) {
   }
   // The group's listener count as membership last reported it (`joincast
   // sessions`: listeners by membership, whatever the players do with RTCP).
-  if (ev.kind == MembershipEvent::Kind::group_down) listener_counts_.erase(g);
+  if (ev.kind == membership::MembershipEvent::Kind::group_down) listener_counts_.erase(g);
   else listener_counts_[g] = ev.listeners;
   switch (ev.kind) {
-    case MembershipEvent::Kind::group_up:
-    case MembershipEvent::Kind::listener_joined:
+    case membership::MembershipEvent::Kind::group_up:
+    case membership::MembershipEvent::Kind::listener_joined:
       on_listener(g);
       break;
-    case MembershipEvent::Kind::listener_left:
+    case membership::MembershipEvent::Kind::listener_left:
       if (Entry* e = find(g); e && ev.listeners > 0)
         schedule(g, e->state == State::waiting ? kEvaluate : kRoutes);  // a policy may hinge on who is left
       break;
-    case MembershipEvent::Kind::group_down:
+    case membership::MembershipEvent::Kind::group_down:
       on_group_down(g);
       break;
   }

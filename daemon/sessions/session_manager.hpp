@@ -72,7 +72,7 @@ class SessionManager final : public core::ConfiguredModule<SessionsSection> {
   // Stops every session: SAP deletions and RTCP BYEs go out.
   void stop() override;
 
-  void on_membership(const MembershipEvent& e);
+  void on_membership(const membership::MembershipEvent& e);
 
   // What "sessions" answers: every group's session, state and statistics.
   nlohmann::json sessions_json() const;

@@ -18,25 +18,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool mld = mode == 2;
   if (mode == 1 && bytes.size() >= 4) {
     bytes[2] = bytes[3] = 0;
-    auto sum = daemon::wire::internet_checksum(bytes);
+    auto sum = daemon::membership::wire::internet_checksum(bytes);
     bytes[2] = static_cast<std::uint8_t>(sum >> 8);
     bytes[3] = static_cast<std::uint8_t>(sum);
   }
   std::span<const std::uint8_t> msg(bytes);
-  daemon::wire::DecodeError why{};
-  auto d = mld ? daemon::wire::decode_mld(msg, &why) : daemon::wire::decode_igmp(msg, &why);
+  daemon::membership::wire::DecodeError why{};
+  auto d = mld ? daemon::membership::wire::decode_mld(msg, &why) : daemon::membership::wire::decode_igmp(msg, &why);
   if (!d) {
-    FUZZ_CHECK(why == daemon::wire::DecodeError::truncated || why == daemon::wire::DecodeError::malformed ||
-               why == daemon::wire::DecodeError::bad_checksum);
+    FUZZ_CHECK(why == daemon::membership::wire::DecodeError::truncated || why == daemon::membership::wire::DecodeError::malformed ||
+               why == daemon::membership::wire::DecodeError::bad_checksum);
     return 0;
   }
   const std::size_t address = mld ? 16 : 4;
-  if (d->kind == daemon::wire::Decoded::Kind::query) FUZZ_CHECK(d->records.empty());
+  if (d->kind == daemon::membership::wire::Decoded::Kind::query) FUZZ_CHECK(d->records.empty());
   // Each record takes at least a header and a group address; its sources are listed in it.
   FUZZ_CHECK(d->records.size() <= msg.size() / address + 1);
   for (const auto& r : d->records) FUZZ_CHECK(std::size_t{r.sources} * address <= msg.size());
   // The code conversions round-trip within their precision.
   std::uint8_t c8 = msg.empty() ? 0 : msg[0];
-  FUZZ_CHECK(daemon::wire::encode_code8(daemon::wire::decode_code8(c8)) == c8 || c8 >= 128);
+  FUZZ_CHECK(daemon::membership::wire::encode_code8(daemon::membership::wire::decode_code8(c8)) == c8 || c8 >= 128);
   return 0;
 }

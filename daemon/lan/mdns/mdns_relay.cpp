@@ -232,7 +232,7 @@ void MdnsRelay::log_reflectors(Clock::time_point now) {
 }
 
 void MdnsRelay::log_reflector(const ReflectorWatch::Reflector& r) const {
-  log::warning("mdns: {} in zone {} reflects mDNS of zone {} ({} records copied, {} of its messages not relayed): "
+  core::log::warning("mdns: {} in zone {} reflects mDNS of zone {} ({} records copied, {} of its messages not relayed): "
                "another reflector on these links; its traffic is not relayed, so the two do not loop",
                r.address.to_string(), policy_.zone_name(r.zone), policy_.zone_name(r.origin_zone), r.copies, r.dropped);
 }
@@ -382,7 +382,7 @@ bool MdnsRelay::answer_legacy(const Message& m, std::size_t from, Clock::time_po
     learn(from, la.asker, m, now);
     auto bytes = write_message(*reply);
     if (!bytes) {
-      log::warning("mdns: cannot encode a legacy reply for {}: {}", la.source.to_string(), bytes.error().message());
+      core::log::warning("mdns: cannot encode a legacy reply for {}: {}", la.source.to_string(), bytes.error().message());
       continue;
     }
     const Listener& l = la.source.is_v4() ? v4_ : v6_;
@@ -396,7 +396,7 @@ bool MdnsRelay::answer_legacy(const Message& m, std::size_t from, Clock::time_po
     if (la.source.is_v4() && local.empty()) continue;
     if (la.source.is_v6()) local = *IpAddress::parse("::");
     if (auto r = l.socket->send_unicast(la.ifindex, local, la.source, la.port, bytes.value()); !r) {
-      log::debug("mdns: legacy reply to {} port {}: {}", la.source.to_string(), la.port, r.error().message());
+      core::log::debug("mdns: legacy reply to {} port {}: {}", la.source.to_string(), la.port, r.error().message());
       continue;
     }
     ++pair(from, la.asker).legacy_answers;

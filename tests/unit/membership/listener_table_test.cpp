@@ -16,10 +16,10 @@ Address16 addr(const char* text) { return *parse_address(text); }
 
 struct Fixture {
   std::vector<jc_event> events;
-  ListenerTable table{[this](const jc_event& e) { events.push_back(e); }, false, ListenerTable::Quotas{}};
+  membership::ListenerTable table{[this](const jc_event& e) { events.push_back(e); }, false, membership::ListenerTable::Quotas{}};
   std::uint64_t now = 1'000'000'000;
 
-  ListenerTable::Origin from(const char* host, std::uint8_t version = JC_MLDV2, std::uint32_t ifindex = 7) {
+  membership::ListenerTable::Origin from(const char* host, std::uint8_t version = JC_MLDV2, std::uint32_t ifindex = 7) {
     now += 1'000'000;
     return {now, ifindex, addr(host), version, 0};
   }
@@ -77,12 +77,12 @@ TEST_CASE("a v1 leave only marks the host and forget completes it unless it repo
 
   // It answered the group-specific query: kept.
   f.table.apply(f.from("10.0.0.1", JC_IGMPV2), {JC_REC_V1_REPORT, addr("239.1.1.1"), 0});
-  CHECK(f.table.forget(l.key, leave.now_ns, JC_LEFT_QUERY, f.now) == MembershipBackend::ForgetOutcome::kept);
+  CHECK(f.table.forget(l.key, leave.now_ns, JC_LEFT_QUERY, f.now) == membership::MembershipBackend::ForgetOutcome::kept);
   CHECK(f.table.listeners()[0].value.leave_ns == 0);
   // Silent after a second leave: forgotten, with the reason.
   auto again = f.from("10.0.0.1", JC_IGMPV2);
   f.table.apply(again, {JC_REC_V1_LEAVE, addr("239.1.1.1"), 0});
-  CHECK(f.table.forget(l.key, again.now_ns, JC_LEFT_QUERY, f.now) == MembershipBackend::ForgetOutcome::forgotten);
+  CHECK(f.table.forget(l.key, again.now_ns, JC_LEFT_QUERY, f.now) == membership::MembershipBackend::ForgetOutcome::forgotten);
   CHECK(f.count("239.1.1.1") == 0);
   CHECK(f.events[f.events.size() - 2].reason == JC_LEFT_QUERY);
   CHECK(f.events.back().type == JC_EV_GROUP_DOWN);
@@ -122,8 +122,8 @@ TEST_CASE("link-scope and non-multicast groups are skipped unless asked for") {
   CHECK_FALSE(f.table.apply(f.from("10.0.0.1", JC_IGMPV3), {JC_REC_IS_EX, addr("224.0.0.251"), 0}));
   CHECK_FALSE(f.table.apply(f.from("10.0.0.1", JC_IGMPV3), {JC_REC_IS_EX, addr("10.1.1.1"), 0}));
   CHECK(f.table.counters().records_skipped == 3);
-  CHECK(group_trackable(addr("ff02::fb"), true));
-  CHECK_FALSE(group_trackable(addr("ff01::1"), true));
+  CHECK(membership::group_trackable(addr("ff02::fb"), true));
+  CHECK_FALSE(membership::group_trackable(addr("ff01::1"), true));
 }
 
 TEST_CASE("forget honours unless_reported_after and empty groups are collected only when idle") {
@@ -131,9 +131,9 @@ TEST_CASE("forget honours unless_reported_after and empty groups are collected o
   auto join = f.from("fe80::1");
   f.table.apply(join, {JC_REC_IS_EX, addr(G), 0});
   auto key = f.table.listeners()[0].key;
-  CHECK(f.table.forget(key, join.now_ns - 1, JC_LEFT_TIMEOUT, f.now) == MembershipBackend::ForgetOutcome::kept);
-  CHECK(f.table.forget(key, join.now_ns, JC_LEFT_TIMEOUT, f.now) == MembershipBackend::ForgetOutcome::forgotten);
-  CHECK(f.table.forget(key, join.now_ns, JC_LEFT_TIMEOUT, f.now) == MembershipBackend::ForgetOutcome::absent);
+  CHECK(f.table.forget(key, join.now_ns - 1, JC_LEFT_TIMEOUT, f.now) == membership::MembershipBackend::ForgetOutcome::kept);
+  CHECK(f.table.forget(key, join.now_ns, JC_LEFT_TIMEOUT, f.now) == membership::MembershipBackend::ForgetOutcome::forgotten);
+  CHECK(f.table.forget(key, join.now_ns, JC_LEFT_TIMEOUT, f.now) == membership::MembershipBackend::ForgetOutcome::absent);
   auto gkey = f.table.groups()[0].key;
   CHECK_FALSE(f.table.collect_group(gkey, f.now - 1));
   CHECK(f.table.collect_group(gkey, f.now));
@@ -142,11 +142,11 @@ TEST_CASE("forget honours unless_reported_after and empty groups are collected o
 
 TEST_CASE("group quotas per host and per interface, as the BPF program's") {
   std::vector<jc_event> events;
-  ListenerTable table{[&](const jc_event& e) { events.push_back(e); }, false, ListenerTable::Quotas{2, 3}};
+  membership::ListenerTable table{[&](const jc_event& e) { events.push_back(e); }, false, membership::ListenerTable::Quotas{2, 3}};
   std::uint64_t now = 1'000'000'000;
   auto from = [&](const char* host, std::uint32_t ifindex = 7) {
     now += 1'000'000;
-    return ListenerTable::Origin{now, ifindex, addr(host), JC_MLDV2, 0};
+    return membership::ListenerTable::Origin{now, ifindex, addr(host), JC_MLDV2, 0};
   };
   CHECK(table.apply(from("fe80::1"), {JC_REC_TO_EX, addr("ff3e::1"), 0}));
   CHECK(table.apply(from("fe80::1"), {JC_REC_TO_EX, addr("ff3e::2"), 0}));
@@ -164,7 +164,7 @@ TEST_CASE("group quotas per host and per interface, as the BPF program's") {
   key.ifindex = 7;
   std::memcpy(key.group, addr("ff3e::2").data(), 16);
   std::memcpy(key.host, addr("fe80::1").data(), 16);
-  CHECK(table.forget(key, now, JC_LEFT_TIMEOUT, now) == MembershipBackend::ForgetOutcome::forgotten);
+  CHECK(table.forget(key, now, JC_LEFT_TIMEOUT, now) == membership::MembershipBackend::ForgetOutcome::forgotten);
   CHECK(table.apply(from("fe80::1"), {JC_REC_TO_EX, addr("ff3e::5"), 0}));
   CHECK(table.listeners().size() == 4);
 }

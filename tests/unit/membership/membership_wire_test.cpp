@@ -12,28 +12,28 @@ using namespace joincast::daemon;
 using namespace std::chrono_literals;
 
 TEST_CASE("floating-point codes round-trip and round down (RFC 3376 §4.1.1 and RFC 3810 §5.1.3)") {
-  CHECK(wire::encode_code8(100) == 100);
-  CHECK(wire::decode_code8(127) == 127);
+  CHECK(membership::wire::encode_code8(100) == 100);
+  CHECK(membership::wire::decode_code8(127) == 127);
   // 128 = (0 | 0x10) << 3 -> exp 0 mant 0
-  CHECK(wire::encode_code8(128) == 0x80);
-  CHECK(wire::decode_code8(0x80) == 128);
-  CHECK(wire::decode_code8(0xff) == 31744);
+  CHECK(membership::wire::encode_code8(128) == 0x80);
+  CHECK(membership::wire::decode_code8(0x80) == 128);
+  CHECK(membership::wire::decode_code8(0xff) == 31744);
   for (std::uint32_t v : {128u, 200u, 1000u, 3174u, 31744u}) {
-    std::uint32_t back = wire::decode_code8(wire::encode_code8(v));
+    std::uint32_t back = membership::wire::decode_code8(membership::wire::encode_code8(v));
     CHECK(back <= v);
     CHECK(back * 17 >= v * 16);  // within one mantissa step
   }
-  CHECK(wire::encode_code16(10000) == 10000);
-  CHECK(wire::decode_code16(0x8000) == 32768);
+  CHECK(membership::wire::encode_code16(10000) == 10000);
+  CHECK(membership::wire::decode_code16(0x8000) == 32768);
   for (std::uint32_t v : {32768u, 100000u, 1000000u}) {
-    std::uint32_t back = wire::decode_code16(wire::encode_code16(v));
+    std::uint32_t back = membership::wire::decode_code16(membership::wire::encode_code16(v));
     CHECK(back <= v);
     CHECK(back * 4097 >= v * 4096);
   }
 }
 
 TEST_CASE("an IGMPv3 general query has the RFC 3376 layout and a valid checksum") {
-  auto q = wire::igmpv3_query(0, {10s, 125s, 2, false});
+  auto q = membership::wire::igmpv3_query(0, {10s, 125s, 2, false});
   REQUIRE(q.size() == 12);
   CHECK(q[0] == 0x11);
   CHECK(q[1] == 100);  // 10 s in tenths
@@ -41,23 +41,23 @@ TEST_CASE("an IGMPv3 general query has the RFC 3376 layout and a valid checksum"
   CHECK(q[9] == 125);  // QQIC
   CHECK(q[10] == 0);
   CHECK(q[11] == 0);
-  CHECK(wire::internet_checksum(q) == 0);  // a correct checksum sums to zero
+  CHECK(membership::wire::internet_checksum(q) == 0);  // a correct checksum sums to zero
 }
 
 TEST_CASE("a group-specific IGMPv3 query carries the group") {
   std::uint32_t g = htonl(0xefff0001);  // 239.255.0.1
-  auto q = wire::igmpv3_query(g, {1s, 125s, 2, false});
+  auto q = membership::wire::igmpv3_query(g, {1s, 125s, 2, false});
   CHECK(q[1] == 10);
   CHECK(q[4] == 239);
   CHECK(q[5] == 255);
   CHECK(q[7] == 1);
-  CHECK(wire::internet_checksum(q) == 0);
+  CHECK(membership::wire::internet_checksum(q) == 0);
 }
 
 TEST_CASE("an MLDv2 query has the RFC 3810 layout") {
   Address16 group{};
   REQUIRE(inet_pton(AF_INET6, "ff3e:40:2001:db8:d0be:f00d:8000:0", group.data()) == 1);
-  auto q = wire::mldv2_query(group, {1s, 125s, 2, false});
+  auto q = membership::wire::mldv2_query(group, {1s, 125s, 2, false});
   REQUIRE(q.size() == 28);
   CHECK(q[0] == 130);
   CHECK(((q[4] << 8) | q[5]) == 1000);  // Maximum Response Code in ms
@@ -71,13 +71,13 @@ TEST_CASE("an IGMPv3 report decodes into its records") {
   std::vector<std::uint8_t> m = {0x22, 0, 0, 0, 0, 0, 0, 2,
                                  4,    0, 0, 0, 239, 1, 1, 1,
                                  5,    0, 0, 1, 239, 2, 2, 2, 10, 0, 0, 1};
-  auto sum = wire::internet_checksum(m);
+  auto sum = membership::wire::internet_checksum(m);
   m[2] = static_cast<std::uint8_t>(sum >> 8);
   m[3] = static_cast<std::uint8_t>(sum);
-  wire::DecodeError err{};
-  auto d = wire::decode_igmp(m, &err);
+  membership::wire::DecodeError err{};
+  auto d = membership::wire::decode_igmp(m, &err);
   REQUIRE(d);
-  CHECK(d->kind == wire::Decoded::Kind::report);
+  CHECK(d->kind == membership::wire::Decoded::Kind::report);
   CHECK(d->version == JC_IGMPV3);
   REQUIRE(d->records.size() == 2);
   CHECK(d->records[0].type == JC_REC_TO_EX);
@@ -88,22 +88,22 @@ TEST_CASE("an IGMPv3 report decodes into its records") {
 
 TEST_CASE("decoding refuses lies: a record count beyond the message or a bad checksum") {
   std::vector<std::uint8_t> m = {0x22, 0, 0, 0, 0, 0, 0, 5, 4, 0, 0, 0, 239, 1, 1, 1};
-  auto sum = wire::internet_checksum(m);
+  auto sum = membership::wire::internet_checksum(m);
   m[2] = static_cast<std::uint8_t>(sum >> 8);
   m[3] = static_cast<std::uint8_t>(sum);
-  wire::DecodeError err{};
-  CHECK_FALSE(wire::decode_igmp(m, &err));
-  CHECK(err == wire::DecodeError::truncated);
+  membership::wire::DecodeError err{};
+  CHECK_FALSE(membership::wire::decode_igmp(m, &err));
+  CHECK(err == membership::wire::DecodeError::truncated);
   m[3] ^= 1;
-  CHECK_FALSE(wire::decode_igmp(m, &err));
-  CHECK(err == wire::DecodeError::bad_checksum);
+  CHECK_FALSE(membership::wire::decode_igmp(m, &err));
+  CHECK(err == membership::wire::DecodeError::bad_checksum);
 }
 
 TEST_CASE("MLDv1 report and done decode to the v1 pseudo records") {
   std::vector<std::uint8_t> m(24, 0);
   m[0] = 132;
   REQUIRE(inet_pton(AF_INET6, "ff3e:40:2001:db8::1", m.data() + 8) == 1);
-  auto d = wire::decode_mld(m);
+  auto d = membership::wire::decode_mld(m);
   REQUIRE(d);
   CHECK(d->version == JC_MLDV1);
   REQUIRE(d->records.size() == 1);

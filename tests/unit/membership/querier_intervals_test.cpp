@@ -25,8 +25,8 @@ jc_querier heard(unsigned qrv, unsigned qqi_s, unsigned max_resp_ms) {
 }
 
 // The short timers of the netns tests: listener interval 2 × 2 s + 1 s.
-MembershipTimers short_timers() {
-  MembershipTimers t;
+membership::MembershipTimers short_timers() {
+  membership::MembershipTimers t;
   t.query_interval = 2s;
   t.query_response_interval = 1s;
   t.listener_interval = 5s;
@@ -35,7 +35,7 @@ MembershipTimers short_timers() {
 }
 
 // A backend that holds only what queries were heard.
-class HeardQueries : public MembershipBackend {
+class HeardQueries : public membership::MembershipBackend {
  public:
   std::vector<QuerierEntry> heard;
   const char* name() const override { return "test"; }
@@ -55,12 +55,12 @@ class HeardQueries : public MembershipBackend {
 
 TEST_CASE("where joincastd does not query, the querier heard on the link sets the listener interval") {
   boost::asio::io_context io;
-  MembershipSection config;
+  membership::MembershipSection config;
   config.querier = false;
   config.timers = short_timers();
   HeardQueries backend;
   core::InterfaceTable interfaces;
-  Querier querier(io, config, backend, interfaces);
+  membership::Querier querier(io, config, backend, interfaces);
   querier.add_interface(7, "br0");  // no port: querier = false
   CHECK(querier.listener_interval(7, AF_INET) == 5s);
 
@@ -81,32 +81,32 @@ TEST_CASE("where joincastd does not query, the querier heard on the link sets th
 
 TEST_CASE("a querier that lets hosts answer later than our timers stretches the listener interval") {
   // A Linux bridge querier: QRV 2, query every second, 10 s to answer.
-  auto a = adopted_intervals(short_timers(), heard(2, 1, 10'000));
+  auto a = membership::adopted_intervals(short_timers(), heard(2, 1, 10'000));
   CHECK(a.listener_interval == 12s);      // 2 × 1 s + 10 s
   CHECK(a.other_querier_timeout == 7s);   // 2 × 1 s + 10 s / 2
 }
 
 TEST_CASE("a querier that queries less often than ours is not mistaken for gone") {
-  MembershipTimers defaults;  // 2 × 125 s + 10 s
-  auto a = adopted_intervals(defaults, heard(2, 300, 10'000));
+  membership::MembershipTimers defaults;  // 2 × 125 s + 10 s
+  auto a = membership::adopted_intervals(defaults, heard(2, 300, 10'000));
   CHECK(a.listener_interval == 610s);
   CHECK(a.other_querier_timeout == 605s);
-  auto robust = adopted_intervals(defaults, heard(7, 125, 10'000));
+  auto robust = membership::adopted_intervals(defaults, heard(7, 125, 10'000));
   CHECK(robust.listener_interval == 885s);  // 7 × 125 s + 10 s
 }
 
 TEST_CASE("a faster querier never shortens the configured intervals") {
-  MembershipTimers defaults;
-  auto a = adopted_intervals(defaults, heard(2, 10, 1'000));
+  membership::MembershipTimers defaults;
+  auto a = membership::adopted_intervals(defaults, heard(2, 10, 1'000));
   CHECK(a.listener_interval == defaults.listener_interval);
   CHECK(a.other_querier_timeout == defaults.other_querier_timeout);
 }
 
 TEST_CASE("a v1/v2 query carries no QRV or QQI: ours stand in, its response delay still counts") {
   auto t = short_timers();
-  auto a = adopted_intervals(t, heard(0, 0, 10'000));
+  auto a = membership::adopted_intervals(t, heard(0, 0, 10'000));
   CHECK(a.listener_interval == 14s);  // 2 × 2 s (ours) + 10 s (its)
   CHECK(a.other_querier_timeout == 9s);
-  auto quick = adopted_intervals(t, heard(0, 0, 500));
+  auto quick = membership::adopted_intervals(t, heard(0, 0, 500));
   CHECK(quick.listener_interval == t.listener_interval);
 }

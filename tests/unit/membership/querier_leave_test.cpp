@@ -24,7 +24,7 @@ using namespace std::chrono_literals;
 namespace {
 
 // A backend that records what the querier asks it to forget.
-class Forgets : public MembershipBackend {
+class Forgets : public membership::MembershipBackend {
  public:
   struct Call {
     jc_listener_key key;
@@ -48,8 +48,8 @@ class Forgets : public MembershipBackend {
 
 // joincastd does not query here (another router does): the verification
 // still runs, for the elected querier's queries to be answered.
-MembershipSection non_querier(unsigned count) {
-  MembershipSection config;
+membership::MembershipSection non_querier(unsigned count) {
+  membership::MembershipSection config;
   config.querier = false;
   config.timers.last_listener_query_count = count;
   config.timers.last_listener_query_interval = 1ms;
@@ -75,7 +75,7 @@ TEST_CASE("an IGMPv2 Leave is verified for last_listener_query_count rounds, the
   boost::asio::io_context io;
   Forgets backend;
   core::InterfaceTable interfaces;
-  Querier querier(io, non_querier(3), backend, interfaces);
+  membership::Querier querier(io, non_querier(3), backend, interfaces);
   const jc_event e = leave(JC_EV_LEAVE_PENDING, 5, 1234);
   querier.on_leave_pending(e);
   CHECK(backend.calls.empty());  // not before the rounds
@@ -95,7 +95,7 @@ TEST_CASE("a repeated leave of the same host joins the running verification") {
   boost::asio::io_context io;
   Forgets backend;
   core::InterfaceTable interfaces;
-  Querier querier(io, non_querier(2), backend, interfaces);
+  membership::Querier querier(io, non_querier(2), backend, interfaces);
   querier.on_leave_pending(leave(JC_EV_LEAVE_PENDING, 5, 1000));
   querier.on_leave_pending(leave(JC_EV_LEAVE_PENDING, 5, 2000));  // the host repeats its Leave
   querier.on_leave_pending(leave(JC_EV_LEAVE_PENDING, 6, 3000));  // another host: its own
@@ -110,7 +110,7 @@ TEST_CASE("after an explicit MLDv2/IGMPv3 leave a non-querier sends nothing and 
   boost::asio::io_context io;
   Forgets backend;
   core::InterfaceTable interfaces;
-  Querier querier(io, non_querier(2), backend, interfaces);
+  membership::Querier querier(io, non_querier(2), backend, interfaces);
   querier.add_interface(7, "br0");
   querier.on_explicit_leave(leave(JC_EV_LISTENER_LEAVE, 5, 1000));
   CHECK(io.run() == 0);  // no rounds: the elected querier sends the queries
@@ -122,10 +122,10 @@ TEST_CASE("a querier without an address on the link sends no group-specific quer
   boost::asio::io_context io;
   Forgets backend;
   core::InterfaceTable interfaces;  // no addresses: nothing to query from
-  MembershipSection config = non_querier(2);
+  membership::MembershipSection config = non_querier(2);
   config.querier = true;
   config.query_ipv6 = false;
-  Querier querier(io, config, backend, interfaces);
+  membership::Querier querier(io, config, backend, interfaces);
   querier.add_interface(7, "br0");
   io.poll();  // the first general query finds no address
   auto s = querier.status();

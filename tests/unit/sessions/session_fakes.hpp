@@ -329,8 +329,8 @@ struct SessionLab {
     REQUIRE(a);
     return *a;
   }
-  void event(const std::string& group, MembershipEvent::Kind kind, int ifindex) {
-    MembershipEvent e;
+  void event(const std::string& group, membership::MembershipEvent::Kind kind, int ifindex) {
+    membership::MembershipEvent e;
     e.kind = kind;
     e.ifindex = ifindex;
     auto k = key(group);
@@ -343,11 +343,11 @@ struct SessionLab {
     auto k = key(group);
     bool first = !listeners.index.count(k);
     listeners.index[k].insert(ifindex);
-    event(group, first ? MembershipEvent::Kind::group_up : MembershipEvent::Kind::listener_joined, ifindex);
+    event(group, first ? membership::MembershipEvent::Kind::group_up : membership::MembershipEvent::Kind::listener_joined, ifindex);
   }
   void leave(const std::string& group) {
     listeners.index.erase(key(group));
-    event(group, MembershipEvent::Kind::group_down, 0);
+    event(group, membership::MembershipEvent::Kind::group_down, 0);
   }
   // The group's entry in `joincast sessions`, or null.
   nlohmann::json session(const std::string& group) const {

@@ -324,20 +324,20 @@ TEST_CASE("sessions: a host joining the well-known SAP group is announced to onc
   lab.on_air();
   // What membership sends for the group's first listener: listener_joined
   // and group_up, both with one listener; then a second host's join.
-  auto sap = [&](MembershipEvent::Kind kind, unsigned listeners) {
-    MembershipEvent e;
+  auto sap = [&](membership::MembershipEvent::Kind kind, unsigned listeners) {
+    membership::MembershipEvent e;
     e.kind = kind;
     e.ifindex = 1;
     e.group = joincast::IpAddress::parse("ff0e::2:7ffe")->to_address16();
     e.listeners = listeners;
     lab.manager->on_membership(e);
   };
-  sap(MembershipEvent::Kind::listener_joined, 1);
-  sap(MembershipEvent::Kind::group_up, 1);
+  sap(membership::MembershipEvent::Kind::listener_joined, 1);
+  sap(membership::MembershipEvent::Kind::group_up, 1);
   CHECK(lab.engine->well_known_joins.size() == 1);
-  sap(MembershipEvent::Kind::listener_joined, 2);
+  sap(membership::MembershipEvent::Kind::listener_joined, 2);
   CHECK(lab.engine->well_known_joins.size() == 2);
   // Listeners leaving announce nothing.
-  sap(MembershipEvent::Kind::listener_left, 1);
+  sap(membership::MembershipEvent::Kind::listener_left, 1);
   CHECK(lab.engine->well_known_joins.size() == 2);
 }
