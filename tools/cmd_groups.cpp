@@ -12,7 +12,7 @@ namespace joincast::tools {
 namespace {
 
 nlohmann::json from_pinned_maps(const Context& ctx, bool include_empty) {
-  auto maps = daemon::MembershipMaps::open_pinned(ctx.bpf_root);
+  auto maps = daemon::membership::loader::MembershipMaps::open_pinned(ctx.bpf_root);
   if (!maps)
     throw CliError(fmt::format("joincastd is not running and the pinned maps under {} cannot be read: {}",
                                ctx.bpf_root, maps.error().message()));
@@ -21,7 +21,7 @@ nlohmann::json from_pinned_maps(const Context& ctx, bool include_empty) {
   if (!groups || !listeners)
     throw CliError(fmt::format("reading the pinned maps under {} failed: {}", ctx.bpf_root,
                                (!groups ? groups.error() : listeners.error()).message()));
-  auto out = daemon::groups_json(groups.value(), listeners.value(), daemon::monotonic_ns(), include_empty);
+  auto out = daemon::membership::loader::groups_json(groups.value(), listeners.value(), daemon::membership::loader::monotonic_ns(), include_empty);
   out["source"] = "pinned maps " + ctx.bpf_root;
   return out;
 }
@@ -37,9 +37,9 @@ int run(Context& ctx) {
   auto answer = try_call_daemon(ctx, {{"cmd", "groups"}, {"all", all}});
   nlohmann::json doc = answer ? *answer : from_pinned_maps(ctx, all);
   if (!only.empty()) {
-    auto want = daemon::parse_address(only);
+    auto want = daemon::membership::loader::parse_address(only);
     if (!want) throw CliError("\"" + only + "\" is not an IPv4 or IPv6 address");
-    std::string canonical = daemon::format_address(want->data());
+    std::string canonical = daemon::membership::loader::format_address(want->data());
     nlohmann::json kept = nlohmann::json::array();
     for (const auto& g : doc["groups"])
       if (g["group"] == canonical) kept.push_back(g);

@@ -37,8 +37,8 @@
 
 namespace {
 
-using joincast::daemon::MembershipMaps;
-using joincast::daemon::MembershipProgram;
+using joincast::daemon::membership::loader::MembershipMaps;
+using joincast::daemon::membership::loader::MembershipProgram;
 using joincast::tests::addr;
 using joincast::tests::Bytes;
 using joincast::tests::GroupRecord;

@@ -11,9 +11,9 @@
 namespace joincast::daemon::membership {
 
 Result<std::unique_ptr<BpfMembership>> BpfMembership::create(boost::asio::io_context& io,
-                                                             const MembershipProgram::Options& options,
+                                                             const loader::MembershipProgram::Options& options,
                                                              EventHandler on_event) {
-  auto program = MembershipProgram::load(options);
+  auto program = loader::MembershipProgram::load(options);
   if (!program) return program.error();
   std::unique_ptr<BpfMembership> self(new BpfMembership(io, std::move(program).value(), std::move(on_event)));
   self->ring_ = ring_buffer__new(self->program_->events_fd(), &BpfMembership::on_ring_event, self.get(), nullptr);
@@ -25,10 +25,10 @@ Result<std::unique_ptr<BpfMembership>> BpfMembership::create(boost::asio::io_con
   return self;
 }
 
-BpfMembership::BpfMembership(boost::asio::io_context& io, std::unique_ptr<MembershipProgram> program,
+BpfMembership::BpfMembership(boost::asio::io_context& io, std::unique_ptr<loader::MembershipProgram> program,
                              EventHandler on_event)
     : program_(std::move(program)),
-      maps_(MembershipMaps::borrow(program_->listeners_fd(), program_->groups_fd(), program_->queriers_fd(),
+      maps_(loader::MembershipMaps::borrow(program_->listeners_fd(), program_->groups_fd(), program_->queriers_fd(),
                                    program_->counters_fd())),
       on_event_(std::move(on_event)),
       ring_wait_(io) {}
@@ -51,9 +51,9 @@ Result<MembershipBackend::ForgetOutcome> BpfMembership::forget(const jc_listener
   // so callers see the consequences of their own call in order.
   drain();
   switch (r.value()) {
-    case MembershipProgram::ForgetOutcome::forgotten: return ForgetOutcome::forgotten;
-    case MembershipProgram::ForgetOutcome::absent: return ForgetOutcome::absent;
-    case MembershipProgram::ForgetOutcome::kept: return ForgetOutcome::kept;
+    case loader::MembershipProgram::ForgetOutcome::forgotten: return ForgetOutcome::forgotten;
+    case loader::MembershipProgram::ForgetOutcome::absent: return ForgetOutcome::absent;
+    case loader::MembershipProgram::ForgetOutcome::kept: return ForgetOutcome::kept;
   }
   return ForgetOutcome::absent;
 }

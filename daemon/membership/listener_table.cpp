@@ -7,7 +7,7 @@
 namespace joincast::daemon::membership {
 
 bool group_trackable(const Address16& g, bool link_local_too) {
-  if (is_ipv4_mapped(g.data())) {
+  if (loader::is_ipv4_mapped(g.data())) {
     if ((g[12] & 0xf0) != 0xe0) return false;
     // 224.0.0.0/24 is link-local control (RFC 5771 §4).
     return link_local_too || !(g[12] == 224 && g[13] == 0 && g[14] == 0);
@@ -232,16 +232,16 @@ bool ListenerTable::collect_group(const jc_group_key& key, std::uint64_t idle_si
   return true;
 }
 
-std::vector<ListenerEntry> ListenerTable::listeners() const {
-  std::vector<ListenerEntry> out;
+std::vector<loader::ListenerEntry> ListenerTable::listeners() const {
+  std::vector<loader::ListenerEntry> out;
   for (const auto& [id, l] : listeners_) out.push_back({key_of(id), l});
   return out;
 }
 
-std::vector<GroupEntry> ListenerTable::groups() const {
-  std::vector<GroupEntry> out;
+std::vector<loader::GroupEntry> ListenerTable::groups() const {
+  std::vector<loader::GroupEntry> out;
   for (const auto& [g, v] : groups_) {
-    GroupEntry e{};
+    loader::GroupEntry e{};
     std::memcpy(e.key.group, g.data(), 16);
     e.value = v;
     out.push_back(e);
@@ -249,8 +249,8 @@ std::vector<GroupEntry> ListenerTable::groups() const {
   return out;
 }
 
-std::vector<QuerierEntry> ListenerTable::queriers() const {
-  std::vector<QuerierEntry> out;
+std::vector<loader::QuerierEntry> ListenerTable::queriers() const {
+  std::vector<loader::QuerierEntry> out;
   for (const auto& [k, q] : queriers_) out.push_back({{k.first, k.second}, q});
   return out;
 }

@@ -47,9 +47,9 @@ class ListenerTable {
                                           jc_leave_reason reason, std::uint64_t now_ns);
   bool collect_group(const jc_group_key& key, std::uint64_t idle_since_ns);
 
-  std::vector<ListenerEntry> listeners() const;
-  std::vector<GroupEntry> groups() const;
-  std::vector<QuerierEntry> queriers() const;
+  std::vector<loader::ListenerEntry> listeners() const;
+  std::vector<loader::GroupEntry> groups() const;
+  std::vector<loader::QuerierEntry> queriers() const;
   jc_counters& counters() { return counters_; }
   const jc_counters& counters() const { return counters_; }
 

@@ -65,7 +65,7 @@ Membership::Membership(boost::asio::io_context& io, const MembershipSection& con
 Membership::~Membership() { stop(); }
 
 Result<void> Membership::start() {
-  started_ns_ = monotonic_ns();
+  started_ns_ = loader::monotonic_ns();
   libbpf_set_print(libbpf_print);
   control_.add("groups", "groups with their listener count and listeners; \"all\": true adds empty ones",
                [this](const nlohmann::json& request) { return groups(request.value("all", false)); });
@@ -95,7 +95,7 @@ Result<void> Membership::use_socket_backend(const std::string& why) {
 
 Result<void> Membership::start_backend() {
   auto handler = [this](const jc_event& e) { on_event(e); };
-  MembershipProgram::Options options;
+  loader::MembershipProgram::Options options;
   options.pin_root = config_.bpf_pin_root;
   options.track_link_local = config_.track_link_local;
   options.verify_checksum = config_.verify_checksum;
@@ -119,7 +119,7 @@ Result<void> Membership::start_backend() {
     core::log::warning("membership: {}", why);
     if (auto r = use_socket_backend("eBPF unavailable: " + bpf.error().message()); !r) return r;
   } else {
-    auto reused = bpf.value()->maps_origin() == MembershipProgram::MapsOrigin::reused;
+    auto reused = bpf.value()->maps_origin() == loader::MembershipProgram::MapsOrigin::reused;
     if (!bpf.value()->replaced_pins().empty())
       core::log::warning("membership: the maps pinned under {} did not match this configuration or build ({}); "
                    "they were replaced by empty ones, and listeners will be learned again from their reports",
@@ -285,37 +285,37 @@ std::optional<MembershipEvent> typed_event(const jc_event& e) {
 }  // namespace
 
 void Membership::on_event(const jc_event& e) {
-  std::uint64_t now = monotonic_ns();
+  std::uint64_t now = loader::monotonic_ns();
   Address16 group;
   std::memcpy(group.data(), e.group, 16);
   if (e.type == JC_EV_GROUP_UP) up_.insert(group);
   else if (e.type == JC_EV_GROUP_DOWN) up_.erase(group);
   switch (e.type) {
     case JC_EV_LISTENER_JOIN:
-      core::log::info("membership: {} joined {} on {} ({}, {} listener{})", format_address(e.host), format_address(e.group),
-                interface_name(e.ifindex), version_name(e.version), e.listeners, e.listeners == 1 ? "" : "s");
+      core::log::info("membership: {} joined {} on {} ({}, {} listener{})", loader::format_address(e.host), loader::format_address(e.group),
+                loader::interface_name(e.ifindex), loader::version_name(e.version), e.listeners, e.listeners == 1 ? "" : "s");
       break;
     case JC_EV_LISTENER_LEAVE:
-      core::log::info("membership: {} left {} on {} ({}; {} listener{})", format_address(e.host), format_address(e.group),
-                interface_name(e.ifindex), reason_name(e.reason), e.listeners, e.listeners == 1 ? "" : "s");
+      core::log::info("membership: {} left {} on {} ({}; {} listener{})", loader::format_address(e.host), loader::format_address(e.group),
+                loader::interface_name(e.ifindex), loader::reason_name(e.reason), e.listeners, e.listeners == 1 ? "" : "s");
       if (querier_ && e.reason == JC_LEFT_REPORT) querier_->on_explicit_leave(e);
       break;
     case JC_EV_GROUP_UP:
-      core::log::notice("membership: group {} is up", format_address(e.group));
+      core::log::notice("membership: group {} is up", loader::format_address(e.group));
       break;
     case JC_EV_GROUP_DOWN:
-      core::log::notice("membership: group {} is down (no listeners)", format_address(e.group));
+      core::log::notice("membership: group {} is down (no listeners)", loader::format_address(e.group));
       break;
     case JC_EV_LEAVE_PENDING:
       if (querier_) querier_->on_leave_pending(e);
       break;
     case JC_EV_QUERY_SEEN:
-      core::log::info("membership: {} query from {} on {}", version_name(e.version), format_address(e.host),
-                interface_name(e.ifindex));
+      core::log::info("membership: {} query from {} on {}", loader::version_name(e.version), loader::format_address(e.host),
+                loader::interface_name(e.ifindex));
       if (querier_) querier_->on_query_seen(e);
       break;
   }
-  control_.publish("membership", event_json(e, now));
+  control_.publish("membership", loader::event_json(e, now));
   if (auto typed = typed_event(e))
     for (const auto& o : observers_) o(*typed);
 }
@@ -409,7 +409,7 @@ void Membership::reconcile_groups() {
   std::vector<jc_event> missed;
   auto make = [](const Address16& group, std::uint8_t type, std::uint32_t listeners) {
     jc_event e{};
-    e.time_ns = monotonic_ns();
+    e.time_ns = loader::monotonic_ns();
     e.type = type;
     e.listeners = listeners;
     std::memcpy(e.group, group.data(), 16);
@@ -428,7 +428,7 @@ void Membership::reconcile_groups() {
 void Membership::age() {
   if (!backend_) return;
   check_counters();
-  const std::uint64_t now = monotonic_ns();
+  const std::uint64_t now = loader::monotonic_ns();
   auto listeners = backend_->listeners();
   if (!listeners) {
     core::log::error("membership: reading the listener table failed: {}", listeners.error().message());
@@ -437,7 +437,7 @@ void Membership::age() {
   // Per (interface, family): another querier may set a slower pace than ours.
   std::map<std::pair<int, int>, std::uint64_t> intervals;
   auto interval_for = [&](const jc_listener_key& k) {
-    std::pair<int, int> port{static_cast<int>(k.ifindex), is_ipv4_mapped(k.group) ? AF_INET : AF_INET6};
+    std::pair<int, int> port{static_cast<int>(k.ifindex), loader::is_ipv4_mapped(k.group) ? AF_INET : AF_INET6};
     auto it = intervals.find(port);
     if (it == intervals.end()) {
       auto ms = querier_ ? querier_->listener_interval(port.first, port.second) : config_.timers.listener_interval;
@@ -449,8 +449,8 @@ void Membership::age() {
     std::uint64_t base = std::max<std::uint64_t>(l.value.last_report_ns, started_ns_);
     if (base + interval_for(l.key) > now) continue;
     auto r = backend_->forget(l.key, l.value.last_report_ns, JC_LEFT_TIMEOUT);
-    if (!r) core::log::error("membership: ageing out {} from {} failed: {}", format_address(l.key.host),
-                       format_address(l.key.group), r.error().message());
+    if (!r) core::log::error("membership: ageing out {} from {} failed: {}", loader::format_address(l.key.host),
+                       loader::format_address(l.key.group), r.error().message());
   }
   // Empty groups are kept a while (their last change is informative), then
   // deleted so the table cannot fill with groups nobody wants.
@@ -469,14 +469,14 @@ Result<nlohmann::json> Membership::groups(bool include_empty) const {
   auto g = backend_->groups();
   auto l = backend_->listeners();
   if (!g || !l) return (!g ? g.error() : l.error()).context("reading the membership maps failed");
-  auto out = groups_json(g.value(), l.value(), monotonic_ns(), include_empty);
+  auto out = loader::groups_json(g.value(), l.value(), loader::monotonic_ns(), include_empty);
   out["source"] = "joincastd";
   return out;
 }
 
 std::string Membership::pins_problem() const {
   if (!backend_ || std::strcmp(backend_->name(), "bpf") != 0) return {};
-  const std::string path = config_.bpf_pin_root + "/" + pinned_groups;
+  const std::string path = config_.bpf_pin_root + "/" + loader::pinned_groups;
   struct statfs fs {};
   std::string why;
   if (::statfs(path.c_str(), &fs) != 0) why = std::strerror(errno);
@@ -504,7 +504,7 @@ nlohmann::json Membership::status() const {
     if (auto l = backend_->listeners()) listener_count = l.value().size();
     out["groups"] = active_groups;
     out["listeners"] = listener_count;
-    if (auto c = backend_->counters()) out["counters"] = counters_json(c.value());
+    if (auto c = backend_->counters()) out["counters"] = loader::counters_json(c.value());
   }
   if (querier_) out["querier"] = querier_->status();
   return out;
@@ -518,7 +518,7 @@ void Membership::collect_metrics(core::MetricsWriter& w) const {
   if (!backend_) return;
   std::map<std::string, std::size_t> per_interface;
   if (auto l = backend_->listeners())
-    for (const auto& e : l.value()) per_interface[interface_name(e.key.ifindex)]++;
+    for (const auto& e : l.value()) per_interface[loader::interface_name(e.key.ifindex)]++;
   std::size_t groups = 0;
   if (auto g = backend_->groups())
     for (const auto& e : g.value()) groups += e.value.listeners ? 1 : 0;
@@ -530,7 +530,7 @@ void Membership::collect_metrics(core::MetricsWriter& w) const {
     w.gauge("joincast_interface_attached", "1 if the membership program watches the interface.", i.attached ? 1 : 0,
             {{"interface", name}});
   if (auto c = backend_->counters()) {
-    const auto counters = counters_json(c.value());  // the loop must not range over a temporary
+    const auto counters = loader::counters_json(c.value());  // the loop must not range over a temporary
     for (const auto& [kind, value] : counters.items())
       w.counter("joincast_membership_messages_total",
                 "Membership traffic seen by the membership backend, by outcome.", value.get<double>(),

@@ -27,9 +27,9 @@ class MembershipBackend {
   virtual Result<void> attach(int ifindex) = 0;
   virtual Result<void> detach(int ifindex) = 0;
 
-  virtual Result<std::vector<ListenerEntry>> listeners() const = 0;
-  virtual Result<std::vector<GroupEntry>> groups() const = 0;
-  virtual Result<std::vector<QuerierEntry>> queriers() const = 0;
+  virtual Result<std::vector<loader::ListenerEntry>> listeners() const = 0;
+  virtual Result<std::vector<loader::GroupEntry>> groups() const = 0;
+  virtual Result<std::vector<loader::QuerierEntry>> queriers() const = 0;
   virtual Result<jc_counters> counters() const = 0;
 
   // Removes a listener unless it reported after unless_reported_after_ns.

@@ -50,9 +50,9 @@ void MembershipProxy::on_link(const core::LinkChange& c) {
     if (m.error.empty() && m.ifindex == now) continue;
     std::string before = m.error;
     m.error = join(group, m);
-    if (m.error.empty()) core::log::info("proxy: joined {} upstream on {}", format_address(group.data()), config_.upstream);
+    if (m.error.empty()) core::log::info("proxy: joined {} upstream on {}", loader::format_address(group.data()), config_.upstream);
     else if (m.error != before)
-      core::log::warning("proxy: cannot join {} upstream: {}", format_address(group.data()), m.error);
+      core::log::warning("proxy: cannot join {} upstream: {}", loader::format_address(group.data()), m.error);
   }
 }
 
@@ -64,7 +64,7 @@ std::string MembershipProxy::join(const Address16& group, Membership& m) {
   if (!ifindex) return "upstream interface " + config_.upstream + " does not exist";
   // One socket per group: IPv4 limits memberships per socket
   // (net.ipv4.igmp_max_memberships, 20 by default).
-  bool v4 = is_ipv4_mapped(group.data());
+  bool v4 = loader::is_ipv4_mapped(group.data());
   UniqueFd fd(::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!fd) return std::strerror(errno);
   int rc;
@@ -89,21 +89,21 @@ void MembershipProxy::group_up(const Address16& group) {
   auto& m = joined_[group];
   m.error = join(group, m);
   if (m.error.empty())
-    core::log::info("proxy: joined {} upstream on {}", format_address(group.data()), config_.upstream);
+    core::log::info("proxy: joined {} upstream on {}", loader::format_address(group.data()), config_.upstream);
   else
-    core::log::warning("proxy: cannot join {} upstream on {}: {}", format_address(group.data()), config_.upstream, m.error);
+    core::log::warning("proxy: cannot join {} upstream on {}: {}", loader::format_address(group.data()), config_.upstream, m.error);
 }
 
 void MembershipProxy::group_down(const Address16& group) {
   if (joined_.erase(group))  // closing the socket makes the kernel send the leave
-    core::log::info("proxy: left {} upstream on {}", format_address(group.data()), config_.upstream);
+    core::log::info("proxy: left {} upstream on {}", loader::format_address(group.data()), config_.upstream);
 }
 
 nlohmann::json MembershipProxy::status() const {
   if (config_.upstream.empty()) return nullptr;
   nlohmann::json groups = nlohmann::json::array();
   for (const auto& [group, m] : joined_) {
-    nlohmann::json g = {{"group", format_address(group.data())}, {"joined", m.error.empty()}};
+    nlohmann::json g = {{"group", loader::format_address(group.data())}, {"joined", m.error.empty()}};
     if (!m.error.empty()) g["error"] = m.error;
     groups.push_back(std::move(g));
   }

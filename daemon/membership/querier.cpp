@@ -202,7 +202,7 @@ bool Querier::elect(Port& p) {
   } else {
     p.role = Port::Role::querier;
     auto queriers = backend_.queriers();
-    std::uint64_t now = monotonic_ns();
+    std::uint64_t now = loader::monotonic_ns();
     if (queriers) {
       for (const auto& q : queriers.value()) {
         if (static_cast<int>(q.key.ifindex) != p.ifindex || static_cast<int>(q.key.family) != p.family) continue;
@@ -227,11 +227,11 @@ bool Querier::elect(Port& p) {
     switch (p.role) {
       case Port::Role::querier:
         core::log::info("querier: {} {}: this router is the querier (address {})", p.name, family_name(p.family),
-                  format_address(p.own->data()));
+                  loader::format_address(p.own->data()));
         break;
       case Port::Role::non_querier:
         core::log::info("querier: {} {}: {} is the querier (lower address than ours, {}); staying silent", p.name,
-                  family_name(p.family), format_address(p.other->data()), format_address(p.own->data()));
+                  family_name(p.family), loader::format_address(p.other->data()), loader::format_address(p.own->data()));
         break;
       case Port::Role::no_address:
         core::log::warning("querier: {} {}: the interface has no {} address to query from; not querying", p.name,
@@ -244,7 +244,7 @@ bool Querier::elect(Port& p) {
     core::log::info("querier: {} {}: listeners age out after {:.1f} s, not {:.1f} s: the querier {} queries less often or "
               "lets hosts answer later than our timers assume",
               p.name, family_name(p.family), duration<double>(p.adopted_listener_interval).count(),
-              duration<double>(config_.timers.listener_interval).count(), format_address(p.other->data()));
+              duration<double>(config_.timers.listener_interval).count(), loader::format_address(p.other->data()));
   return p.role == Port::Role::querier;
 }
 
@@ -261,7 +261,7 @@ void Querier::general_tick(Port& p) {
   if (p.role == Port::Role::non_querier) {
     // Look again when the other querier would time out (RFC 3810 §7.6.2):
     // if it went quiet, we take over and query at once.
-    std::uint64_t now = monotonic_ns();
+    std::uint64_t now = loader::monotonic_ns();
     auto wait = milliseconds((p.other_expires_ns > now ? (p.other_expires_ns - now) / 1'000'000 : 0) + 10);
     schedule_general(p, std::min(wait, duration_cast<milliseconds>(t.query_interval)));
     return;
@@ -323,7 +323,7 @@ bool Querier::send_query(Port& p, const Address16& group) {
   if (!p.send_error.empty()) core::log::info("querier: {} {}: sending queries works again", p.name, family_name(p.family));
   p.send_error.clear();
   core::log::debug("querier: {} {}: sent {} query", p.name, family_name(p.family),
-             general ? std::string("general") : "group-specific for " + format_address(group.data()));
+             general ? std::string("general") : "group-specific for " + loader::format_address(group.data()));
   return true;
 }
 
@@ -335,20 +335,20 @@ void Querier::on_leave_pending(const jc_event& e) {
   if (leaves_.count(key)) return;  // already being verified
   auto leave = std::make_shared<PendingLeave>(io_);
   leave->ifindex = static_cast<int>(e.ifindex);
-  leave->family = is_ipv4_mapped(e.group) ? AF_INET : AF_INET6;
+  leave->family = loader::is_ipv4_mapped(e.group) ? AF_INET : AF_INET6;
   leave->group = group;
   leave->host = host;
   leave->leave_ns = e.time_ns;
   leaves_[key] = leave;
-  core::log::debug("querier: {} left {} on {}; verifying with last-listener queries", format_address(host.data()),
-             format_address(group.data()), interface_name(e.ifindex));
+  core::log::debug("querier: {} left {} on {}; verifying with last-listener queries", loader::format_address(host.data()),
+             loader::format_address(group.data()), loader::interface_name(e.ifindex));
   last_listener_tick(leave);
 }
 
 void Querier::on_explicit_leave(const jc_event& e) {
   Address16 group;
   std::memcpy(group.data(), e.group, 16);
-  const int family = is_ipv4_mapped(e.group) ? AF_INET : AF_INET6;
+  const int family = loader::is_ipv4_mapped(e.group) ? AF_INET : AF_INET6;
   Port* p = port(static_cast<int>(e.ifindex), family);
   if (!p || p->role != Port::Role::querier) return;  // the elected querier sends them
   // One round per group and link: it prunes every port whose hosts are
@@ -362,7 +362,7 @@ void Querier::on_explicit_leave(const jc_event& e) {
   leave->verify = false;
   leaves_[key] = leave;
   core::log::debug("querier: {} left {} on {}; group-specific queries for the link's snooping devices",
-             format_address(e.host), format_address(group.data()), interface_name(e.ifindex));
+             loader::format_address(e.host), loader::format_address(group.data()), loader::interface_name(e.ifindex));
   last_listener_tick(leave);
 }
 
@@ -392,15 +392,15 @@ void Querier::last_listener_tick(const std::shared_ptr<PendingLeave>& leave) {
   std::memcpy(key.host, leave->host.data(), 16);
   leaves_.erase(std::make_tuple(leave->ifindex, leave->group, leave->host));
   auto r = backend_.forget(key, leave->leave_ns, JC_LEFT_QUERY);
-  if (!r) core::log::error("membership: forgetting {} in {} failed: {}", format_address(leave->host.data()),
-                     format_address(leave->group.data()), r.error().message());
+  if (!r) core::log::error("membership: forgetting {} in {} failed: {}", loader::format_address(leave->host.data()),
+                     loader::format_address(leave->group.data()), r.error().message());
   else if (r.value() == MembershipBackend::ForgetOutcome::kept)
-    core::log::debug("querier: {} still listens to {} (reported after its leave)", format_address(leave->host.data()),
-               format_address(leave->group.data()));
+    core::log::debug("querier: {} still listens to {} (reported after its leave)", loader::format_address(leave->host.data()),
+               loader::format_address(leave->group.data()));
 }
 
 void Querier::on_query_seen(const jc_event& e) {
-  int family = is_ipv4_mapped(e.host) ? AF_INET : AF_INET6;
+  int family = loader::is_ipv4_mapped(e.host) ? AF_INET : AF_INET6;
   if (Port* p = port(static_cast<int>(e.ifindex), family)) {
     if (!elect(*p) && p->role == Port::Role::non_querier) {
       // Re-arm for the other querier's timeout.
@@ -420,7 +420,7 @@ milliseconds Querier::listener_interval(int ifindex, int family) const {
   milliseconds out = t.listener_interval;
   auto queriers = backend_.queriers();
   if (!queriers) return out;
-  const std::uint64_t now = monotonic_ns();
+  const std::uint64_t now = loader::monotonic_ns();
   for (const auto& q : queriers.value()) {
     if (static_cast<int>(q.key.ifindex) != ifindex || static_cast<int>(q.key.family) != family) continue;
     const AdoptedIntervals adopted = adopted_intervals(t, q.value);
@@ -433,7 +433,7 @@ milliseconds Querier::listener_interval(int ifindex, int family) const {
 nlohmann::json Querier::status() const {
   nlohmann::json out = nlohmann::json::array();
   auto now = steady_clock::now();
-  std::uint64_t now_ns = monotonic_ns();
+  std::uint64_t now_ns = loader::monotonic_ns();
   for (const auto& [key, p] : ports_) {
     nlohmann::json j = {
         {"interface", p->name},
@@ -444,10 +444,10 @@ nlohmann::json Querier::status() const {
         {"queries_sent", p->queries_sent},
         {"group_queries_sent", p->group_queries_sent},
     };
-    if (p->own) j["address"] = format_address(p->own->data());
+    if (p->own) j["address"] = loader::format_address(p->own->data());
     j["listener_interval_s"] = duration<double>(listener_interval(p->ifindex, p->family)).count();
     if (p->other) {
-      j["other_querier"] = format_address(p->other->data());
+      j["other_querier"] = loader::format_address(p->other->data());
       j["other_querier_expires_s"] =
           p->other_expires_ns > now_ns ? static_cast<double>(p->other_expires_ns - now_ns) / 1e9 : 0.0;
     }

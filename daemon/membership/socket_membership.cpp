@@ -55,7 +55,7 @@ void SocketMembership::on_packet(const netlink::MembershipPacket& p) {
   if (decoded->kind == wire::Decoded::Kind::other) return;
   c.messages++;
   ListenerTable::Origin origin;
-  origin.now_ns = monotonic_ns();
+  origin.now_ns = loader::monotonic_ns();
   origin.ifindex = static_cast<std::uint32_t>(p.ifindex);
   origin.version = decoded->version;
   if (p.family == AF_INET) {
@@ -77,7 +77,7 @@ void SocketMembership::on_packet(const netlink::MembershipPacket& p) {
   for (const auto& record : decoded->records) {
     // An IGMP record names an IPv4 group, an MLD record an IPv6 one: an
     // IPv4-mapped group inside MLD is no IPv4 listener.
-    if (p.family == AF_INET6 && is_ipv4_mapped(record.group.data())) {
+    if (p.family == AF_INET6 && loader::is_ipv4_mapped(record.group.data())) {
       c.records_skipped++;
       continue;
     }
@@ -88,7 +88,7 @@ void SocketMembership::on_packet(const netlink::MembershipPacket& p) {
 Result<MembershipBackend::ForgetOutcome> SocketMembership::forget(const jc_listener_key& key,
                                                                   std::uint64_t unless_reported_after_ns,
                                                                   jc_leave_reason reason) {
-  return table_.forget(key, unless_reported_after_ns, reason, monotonic_ns());
+  return table_.forget(key, unless_reported_after_ns, reason, loader::monotonic_ns());
 }
 
 Result<bool> SocketMembership::collect_group(const jc_group_key& key, std::uint64_t idle_since_ns) {

@@ -27,9 +27,9 @@ class SocketMembership final : public MembershipBackend {
   const char* name() const override { return "socket"; }
   Result<void> attach(int ifindex) override;
   Result<void> detach(int ifindex) override;
-  Result<std::vector<ListenerEntry>> listeners() const override { return table_.listeners(); }
-  Result<std::vector<GroupEntry>> groups() const override { return table_.groups(); }
-  Result<std::vector<QuerierEntry>> queriers() const override { return table_.queriers(); }
+  Result<std::vector<loader::ListenerEntry>> listeners() const override { return table_.listeners(); }
+  Result<std::vector<loader::GroupEntry>> groups() const override { return table_.groups(); }
+  Result<std::vector<loader::QuerierEntry>> queriers() const override { return table_.queriers(); }
   Result<jc_counters> counters() const override { return table_.counters(); }
   Result<ForgetOutcome> forget(const jc_listener_key& key, std::uint64_t unless_reported_after_ns,
                                jc_leave_reason reason) override;

@@ -52,8 +52,8 @@ void SessionManager::register_commands() {
 }
 
 void SessionManager::publish(const Entry& e, const char* event, const std::string& detail) {
-  const std::uint64_t now = monotonic_ns();
-  nlohmann::json j = {{"event", event},          {"time", monotonic_to_iso(now, now)}, {"group", e.group.to_string()},
+  const std::uint64_t now = membership::loader::monotonic_ns();
+  nlohmann::json j = {{"event", event},          {"time", membership::loader::monotonic_to_iso(now, now)}, {"group", e.group.to_string()},
                       {"service", e.service}, {"state", state_name(e.state)}};
   if (!detail.empty()) j["detail"] = detail;
   control_.publish("sessions", j);

@@ -21,8 +21,10 @@
 namespace joincast::tests {
 
 namespace fs = std::filesystem;
-using joincast::daemon::MembershipMaps;
-using joincast::daemon::MembershipProgram;
+using joincast::daemon::membership::loader::MembershipMaps;
+using joincast::daemon::membership::loader::MembershipProgram;
+using joincast::daemon::membership::loader::event_name;
+using joincast::daemon::membership::loader::format_address;
 
 namespace {
 
@@ -118,19 +120,19 @@ jc_counters LoadedMembership::counters() const {
   return c.value();
 }
 
-std::vector<joincast::daemon::ListenerEntry> LoadedMembership::listeners() const {
+std::vector<joincast::daemon::membership::loader::ListenerEntry> LoadedMembership::listeners() const {
   auto maps = MembershipMaps::borrow(program_->listeners_fd(), program_->groups_fd(), program_->queriers_fd(),
                                      program_->counters_fd());
   return must(maps.listeners(), "reading listeners");
 }
 
-std::vector<joincast::daemon::GroupEntry> LoadedMembership::groups() const {
+std::vector<joincast::daemon::membership::loader::GroupEntry> LoadedMembership::groups() const {
   auto maps = MembershipMaps::borrow(program_->listeners_fd(), program_->groups_fd(), program_->queriers_fd(),
                                      program_->counters_fd());
   return must(maps.groups(), "reading groups");
 }
 
-std::vector<joincast::daemon::QuerierEntry> LoadedMembership::queriers() const {
+std::vector<joincast::daemon::membership::loader::QuerierEntry> LoadedMembership::queriers() const {
   auto maps = MembershipMaps::borrow(program_->listeners_fd(), program_->groups_fd(), program_->queriers_fd(),
                                      program_->counters_fd());
   return must(maps.queriers(), "reading queriers");
@@ -234,8 +236,8 @@ void check_events(const std::vector<jc_event>& actual, const std::vector<Expecte
     const auto& x = expected[i];
     INFO("event ", i);
     CHECK(static_cast<int>(a.type) == static_cast<int>(x.type));
-    CHECK(joincast::daemon::format_address(a.group) == joincast::daemon::format_address(addr(x.group).data()));
-    CHECK(joincast::daemon::format_address(a.host) == joincast::daemon::format_address(addr(x.host).data()));
+    CHECK(joincast::daemon::membership::loader::format_address(a.group) == joincast::daemon::membership::loader::format_address(addr(x.group).data()));
+    CHECK(joincast::daemon::membership::loader::format_address(a.host) == joincast::daemon::membership::loader::format_address(addr(x.host).data()));
     CHECK(a.listeners == x.listeners);
   }
 }

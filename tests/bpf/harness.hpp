@@ -38,12 +38,12 @@ const std::string& private_bpffs();
 class LoadedMembership {
  public:
   // Loads the program with a fresh pin root on the private bpffs.
-  explicit LoadedMembership(joincast::daemon::MembershipProgram::Options options = {});
+  explicit LoadedMembership(joincast::daemon::membership::loader::MembershipProgram::Options options = {});
   ~LoadedMembership();
   LoadedMembership(const LoadedMembership&) = delete;
   LoadedMembership& operator=(const LoadedMembership&) = delete;
 
-  joincast::daemon::MembershipProgram& program() { return *program_; }
+  joincast::daemon::membership::loader::MembershipProgram& program() { return *program_; }
 
   // Runs one frame through jc_membership as if received on ifindex and
   // checks what every run must hold: verdict TC_ACT_UNSPEC and the frame
@@ -56,9 +56,9 @@ class LoadedMembership {
   int try_run(const Bytes& frame, std::uint32_t ifindex, std::uint32_t* retval, Bytes* out);
 
   jc_counters counters() const;
-  std::vector<joincast::daemon::ListenerEntry> listeners() const;
-  std::vector<joincast::daemon::GroupEntry> groups() const;
-  std::vector<joincast::daemon::QuerierEntry> queriers() const;
+  std::vector<joincast::daemon::membership::loader::ListenerEntry> listeners() const;
+  std::vector<joincast::daemon::membership::loader::GroupEntry> groups() const;
+  std::vector<joincast::daemon::membership::loader::QuerierEntry> queriers() const;
   std::optional<jc_listener> listener(std::string_view group, std::string_view host,
                                       std::uint32_t ifindex = test_ifindex) const;
   std::optional<jc_group> group(std::string_view group) const;
@@ -72,7 +72,7 @@ class LoadedMembership {
 
  private:
   std::string pin_root_;
-  std::unique_ptr<joincast::daemon::MembershipProgram> program_;
+  std::unique_ptr<joincast::daemon::membership::loader::MembershipProgram> program_;
   ring_buffer* events_ = nullptr;
   std::vector<jc_event> pending_;
 };

@@ -17,7 +17,7 @@
 #include <string>
 
 using namespace joincast::tests;
-using joincast::daemon::MembershipProgram;
+using joincast::daemon::membership::loader::MembershipProgram;
 
 namespace {
 
@@ -431,7 +431,7 @@ TEST_CASE("the largest report a test run takes: every record applied") {
   auto ev = m.events();
   REQUIRE(ev.size() == 2 * fit6);
   CHECK(ev.back().type == JC_EV_GROUP_UP);
-  CHECK(joincast::daemon::format_address(ev.back().group) == joincast::daemon::format_address(recs6.back().group.data()));
+  CHECK(joincast::daemon::membership::loader::format_address(ev.back().group) == joincast::daemon::membership::loader::format_address(recs6.back().group.data()));
 
   // IGMPv3: Ethernet 14, IPv4 with Router Alert 24, IGMP header 8, 8 per record.
   std::size_t fit4 = (limit - 14 - 24 - 8) / 8;

@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 
 using namespace joincast::tests;
-using joincast::daemon::monotonic_ns;
+using joincast::daemon::membership::loader::monotonic_ns;
 
 namespace {
 
@@ -140,7 +140,7 @@ TEST_CASE("IGMP v1 v2 and v3 queries record the querier with one event per new q
   CHECK(q->qqi_s == 0);
   CHECK(q->qrv == 0);
   CHECK(q->last_seen_ns >= before);
-  CHECK(joincast::daemon::format_address(q->addr) == router4);
+  CHECK(joincast::daemon::membership::loader::format_address(q->addr) == router4);
   auto ev = m.events();
   check_events(ev, {{JC_EV_QUERY_SEEN, "::", std::string(router4), 0}});
   CHECK(ev[0].version == JC_IGMPV1);
@@ -161,7 +161,7 @@ TEST_CASE("IGMP v1 v2 and v3 queries record the querier with one event per new q
   CHECK(q->max_resp_ms == 24800);
   CHECK(q->qqi_s == 256);
   CHECK(q->qrv == 2);
-  CHECK(joincast::daemon::format_address(q->addr) == "192.0.2.2");
+  CHECK(joincast::daemon::membership::loader::format_address(q->addr) == "192.0.2.2");
   check_events(m.events(), {{JC_EV_QUERY_SEEN, "::", "192.0.2.2", 0}});
 
   // A group-and-source-specific v3 query with plain codes.
@@ -231,7 +231,7 @@ TEST_CASE("MLDv1 and MLDv2 queries record the querier") {
   REQUIRE(q.has_value());
   CHECK(q->version == JC_MLDV1);
   CHECK(q->max_resp_ms == 10000);
-  CHECK(joincast::daemon::format_address(q->addr) == router6);
+  CHECK(joincast::daemon::membership::loader::format_address(q->addr) == router6);
   check_events(m.events(), {{JC_EV_QUERY_SEEN, "::", std::string(router6), 0}});
 
   // RFC 3810 §5.1.3: 0x8123 = mant 0x123, exp 0 -> 0x1123 << 3 = 35096 ms.

@@ -65,7 +65,7 @@ std::uint16_t inet_checksum(const std::uint8_t* data, std::size_t len, std::uint
 }
 
 Address16 addr(std::string_view text) {
-  auto a = joincast::daemon::parse_address(std::string(text));
+  auto a = joincast::daemon::membership::loader::parse_address(std::string(text));
   if (!a) throw std::invalid_argument("not an address: " + std::string(text));
   return *a;
 }

@@ -25,7 +25,7 @@
 namespace joincast::tests {
 
 using Bytes = std::vector<std::uint8_t>;
-using joincast::daemon::Address16;
+using joincast::Address16;
 
 // "239.1.2.3" (IPv4-mapped) or "ff3e::1"; throws std::invalid_argument.
 Address16 addr(std::string_view text);

@@ -13,8 +13,8 @@
 #include <vector>
 
 using namespace joincast::tests;
-using joincast::daemon::MembershipProgram;
-using joincast::daemon::monotonic_ns;
+using joincast::daemon::membership::loader::MembershipProgram;
+using joincast::daemon::membership::loader::monotonic_ns;
 
 namespace {
 

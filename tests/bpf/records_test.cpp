@@ -71,7 +71,7 @@ TEST_CASE("each record type on a host with no state") {
     std::size_t index = 0;
     for (const auto& c : cases) {
       ++index;
-      INFO(std::string(f.name), " record ", std::string(joincast::daemon::record_name(c.type)),
+      INFO(std::string(f.name), " record ", std::string(joincast::daemon::membership::loader::record_name(c.type)),
            std::string(c.with_source ? "({S})" : "({})"));
       std::string group = f.version == JC_MLDV2 ? "ff3e::c:" + std::to_string(index) : "239.3.0." + std::to_string(index);
       std::vector<std::string_view> sources;

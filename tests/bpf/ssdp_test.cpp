@@ -280,10 +280,10 @@ TEST_CASE("ssdp: the buckets of silent sources are collected and the others kept
   for (int host = 10; host < 14; ++host) lab.run_unchanged(ssdp4(msearch, 1, 0, host), 0);
   CHECK(lab.program().bucket_count().value() == 4);
   // Nothing is due before now: all kept.
-  CHECK(lab.program().collect_buckets(joincast::daemon::monotonic_ns() - 60'000'000'000ULL).value() == 0);
+  CHECK(lab.program().collect_buckets(joincast::daemon::membership::loader::monotonic_ns() - 60'000'000'000ULL).value() == 0);
   CHECK(lab.program().bucket_count().value() == 4);
   // All are due within the next second: collected as of a minute from now.
-  CHECK(lab.program().collect_buckets(joincast::daemon::monotonic_ns() + 60'000'000'000ULL).value() == 4);
+  CHECK(lab.program().collect_buckets(joincast::daemon::membership::loader::monotonic_ns() + 60'000'000'000ULL).value() == 4);
   CHECK(lab.program().bucket_count().value() == 0);
   // A collected source starts again with its full burst.
   lab.run_unchanged(ssdp4(msearch, 1, 0, 10), 0);

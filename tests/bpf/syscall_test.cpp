@@ -10,8 +10,8 @@
 #include <cstring>
 
 using namespace joincast::tests;
-using joincast::daemon::MembershipProgram;
-using joincast::daemon::monotonic_ns;
+using joincast::daemon::membership::loader::MembershipProgram;
+using joincast::daemon::membership::loader::monotonic_ns;
 using Outcome = MembershipProgram::ForgetOutcome;
 
 namespace {

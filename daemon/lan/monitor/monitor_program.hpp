@@ -23,7 +23,7 @@ namespace joincast::daemon::lan::monitor {
 class MonitorProgram {
  public:
   // "JM", after membership's filter (0x4a43, priority 1).
-  static constexpr TcSlot tc_slot{0x4a4d, 2};
+  static constexpr membership::loader::TcSlot tc_slot{0x4a4d, 2};
 
   static Result<std::unique_ptr<MonitorProgram>> load();
   ~MonitorProgram();  // detaches from every interface

@@ -354,7 +354,7 @@ void Ssdp::watch_loops() {
         }
       }
     // Sources silent for a minute get their bucket back.
-    auto now = joincast::daemon::monotonic_ns();
+    auto now = joincast::daemon::membership::loader::monotonic_ns();
     constexpr std::uint64_t idle_ns = 60'000'000'000ULL;
     if (now > idle_ns)
       if (auto r = program_->collect_buckets(now - idle_ns); !r)

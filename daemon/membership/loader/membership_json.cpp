@@ -9,7 +9,7 @@
 #include <ctime>
 #include <map>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership::loader {
 
 std::string interface_name(std::uint32_t ifindex) {
   char name[IF_NAMESIZE] = {};
@@ -117,4 +117,4 @@ nlohmann::json event_json(const jc_event& e, std::uint64_t now_ns) {
   return j;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership::loader

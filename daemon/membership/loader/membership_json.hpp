@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership::loader {
 
 // {"groups": [{"group", "listeners", "first_join", "last_change",
 //   "members": [{"interface", "ifindex", "host", "version", "mode", ...}]}]}
@@ -29,4 +29,4 @@ std::string interface_name(std::uint32_t ifindex);
 // CLOCK_MONOTONIC ns to an ISO 8601 UTC string.
 std::string monotonic_to_iso(std::uint64_t t_ns, std::uint64_t now_ns);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership::loader

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership::loader {
 
 bool is_ipv4_mapped(const std::uint8_t* a) {
   static constexpr std::uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -154,4 +154,4 @@ Result<jc_counters> MembershipMaps::counters() const {
   return total;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership::loader

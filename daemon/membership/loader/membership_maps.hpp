@@ -32,7 +32,7 @@ static_assert(sizeof(jc_event) == 56);
 static_assert(sizeof(jc_forget_args) == 48);
 static_assert(sizeof(jc_collect_args) == 24);
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership::loader {
 
 static_assert(JC_ADDR_LEN == 16);
 using joincast::Address16;  // the maps' address form (common/ip_address.hpp)
@@ -85,4 +85,4 @@ class MembershipMaps {
   std::array<UniqueFd, 4> owned_;  // open_pinned's fds; empty when borrowed
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership::loader

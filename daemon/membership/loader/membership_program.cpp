@@ -16,7 +16,7 @@
 #include <ctime>
 #include <filesystem>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership::loader {
 
 namespace fs = std::filesystem;
 
@@ -188,4 +188,4 @@ Result<void> MembershipProgram::unpin(const std::string& root) {
   return success();
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership::loader

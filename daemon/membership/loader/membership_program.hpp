@@ -19,7 +19,7 @@
 
 struct membership_bpf;
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership::loader {
 
 // libbpf returns -errno (and sets errno); a NULL pointer return leaves errno.
 inline std::error_code libbpf_error(int negative_errno) { return errno_error(-negative_errno); }
@@ -118,4 +118,4 @@ Result<void> ensure_bpffs(const std::string& dir);
 // CLOCK_MONOTONIC in nanoseconds: the clock bpf_ktime_get_ns() reads.
 std::uint64_t monotonic_ns();
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership::loader

@@ -5,7 +5,7 @@
 
 #include <cerrno>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership::loader {
 
 Result<void> tc_attach_ingress(int ifindex, int program_fd, TcSlot slot) {
   bpf_tc_hook hook{};
@@ -39,4 +39,4 @@ Result<void> tc_detach_ingress(int ifindex, TcSlot slot) {
   return success();
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership::loader

@@ -12,7 +12,7 @@
 
 #include <cstdint>
 
-namespace joincast::daemon {
+namespace joincast::daemon::membership::loader {
 
 struct TcSlot {
   std::uint32_t handle;
@@ -26,4 +26,4 @@ Result<void> tc_attach_ingress(int ifindex, int program_fd, TcSlot slot);
 // gone counts as detached.
 Result<void> tc_detach_ingress(int ifindex, TcSlot slot);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::membership::loader

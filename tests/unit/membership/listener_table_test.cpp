@@ -9,10 +9,11 @@
 #include <cstring>
 
 using namespace joincast::daemon;
+using joincast::Address16;
 
 namespace {
 
-Address16 addr(const char* text) { return *parse_address(text); }
+Address16 addr(const char* text) { return *membership::loader::parse_address(text); }
 
 struct Fixture {
   std::vector<jc_event> events;
@@ -30,7 +31,7 @@ struct Fixture {
   }
   std::uint32_t count(const char* group) {
     for (const auto& g : table.groups())
-      if (format_address(g.key.group) == group) return g.value.listeners;
+      if (membership::loader::format_address(g.key.group) == group) return g.value.listeners;
     return 0;
   }
 };
@@ -61,7 +62,7 @@ TEST_CASE("INCLUDE with sources is a join and ALLOW keeps EXCLUDE mode") {
   f.table.apply(f.from("fe80::2"), {JC_REC_TO_EX, addr(G), 0});
   f.table.apply(f.from("fe80::2"), {JC_REC_ALLOW, addr(G), 1});
   for (const auto& l : f.table.listeners())
-    if (format_address(l.key.host) == "fe80::2") CHECK(l.value.filter_mode == JC_MODE_EXCLUDE);
+    if (membership::loader::format_address(l.key.host) == "fe80::2") CHECK(l.value.filter_mode == JC_MODE_EXCLUDE);
   CHECK(f.count(G) == 2);
 }
 

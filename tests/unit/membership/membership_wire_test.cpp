@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 
 using namespace joincast::daemon;
+using joincast::Address16;
 using namespace std::chrono_literals;
 
 TEST_CASE("floating-point codes round-trip and round down (RFC 3376 §4.1.1 and RFC 3810 §5.1.3)") {
@@ -81,7 +82,7 @@ TEST_CASE("an IGMPv3 report decodes into its records") {
   CHECK(d->version == JC_IGMPV3);
   REQUIRE(d->records.size() == 2);
   CHECK(d->records[0].type == JC_REC_TO_EX);
-  CHECK(format_address(d->records[0].group.data()) == "239.1.1.1");
+  CHECK(membership::loader::format_address(d->records[0].group.data()) == "239.1.1.1");
   CHECK(d->records[1].type == JC_REC_ALLOW);
   CHECK(d->records[1].sources == 1);
 }
@@ -108,5 +109,5 @@ TEST_CASE("MLDv1 report and done decode to the v1 pseudo records") {
   CHECK(d->version == JC_MLDV1);
   REQUIRE(d->records.size() == 1);
   CHECK(d->records[0].type == JC_REC_V1_LEAVE);
-  CHECK(format_address(d->records[0].group.data()) == "ff3e:40:2001:db8::1");
+  CHECK(membership::loader::format_address(d->records[0].group.data()) == "ff3e:40:2001:db8::1");
 }

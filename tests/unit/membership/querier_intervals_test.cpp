@@ -37,13 +37,13 @@ membership::MembershipTimers short_timers() {
 // A backend that holds only what queries were heard.
 class HeardQueries : public membership::MembershipBackend {
  public:
-  std::vector<QuerierEntry> heard;
+  std::vector<membership::loader::QuerierEntry> heard;
   const char* name() const override { return "test"; }
   Result<void> attach(int) override { return success(); }
   Result<void> detach(int) override { return success(); }
-  Result<std::vector<ListenerEntry>> listeners() const override { return std::vector<ListenerEntry>{}; }
-  Result<std::vector<GroupEntry>> groups() const override { return std::vector<GroupEntry>{}; }
-  Result<std::vector<QuerierEntry>> queriers() const override { return heard; }
+  Result<std::vector<membership::loader::ListenerEntry>> listeners() const override { return std::vector<membership::loader::ListenerEntry>{}; }
+  Result<std::vector<membership::loader::GroupEntry>> groups() const override { return std::vector<membership::loader::GroupEntry>{}; }
+  Result<std::vector<membership::loader::QuerierEntry>> queriers() const override { return heard; }
   Result<jc_counters> counters() const override { return jc_counters{}; }
   Result<ForgetOutcome> forget(const jc_listener_key&, std::uint64_t, jc_leave_reason) override {
     return ForgetOutcome::absent;
@@ -64,18 +64,18 @@ TEST_CASE("where joincastd does not query, the querier heard on the link sets th
   querier.add_interface(7, "br0");  // no port: querier = false
   CHECK(querier.listener_interval(7, AF_INET) == 5s);
 
-  QuerierEntry q{};
+  membership::loader::QuerierEntry q{};
   q.key.ifindex = 7;
   q.key.family = AF_INET;
   q.value = heard(2, 1, 10'000);
-  q.value.last_seen_ns = monotonic_ns();
+  q.value.last_seen_ns = membership::loader::monotonic_ns();
   backend.heard.push_back(q);
   CHECK(querier.listener_interval(7, AF_INET) == 12s);
   CHECK(querier.listener_interval(7, AF_INET6) == 5s);  // heard for IPv4 only
   CHECK(querier.listener_interval(8, AF_INET) == 5s);   // on another interface
 
   // Silent for longer than its other-querier timeout (7 s): gone.
-  backend.heard[0].value.last_seen_ns = monotonic_ns() - 8'000'000'000ull;
+  backend.heard[0].value.last_seen_ns = membership::loader::monotonic_ns() - 8'000'000'000ull;
   CHECK(querier.listener_interval(7, AF_INET) == 5s);
 }
 

@@ -35,9 +35,9 @@ class Forgets : public membership::MembershipBackend {
   const char* name() const override { return "test"; }
   Result<void> attach(int) override { return success(); }
   Result<void> detach(int) override { return success(); }
-  Result<std::vector<ListenerEntry>> listeners() const override { return std::vector<ListenerEntry>{}; }
-  Result<std::vector<GroupEntry>> groups() const override { return std::vector<GroupEntry>{}; }
-  Result<std::vector<QuerierEntry>> queriers() const override { return std::vector<QuerierEntry>{}; }
+  Result<std::vector<membership::loader::ListenerEntry>> listeners() const override { return std::vector<membership::loader::ListenerEntry>{}; }
+  Result<std::vector<membership::loader::GroupEntry>> groups() const override { return std::vector<membership::loader::GroupEntry>{}; }
+  Result<std::vector<membership::loader::QuerierEntry>> queriers() const override { return std::vector<membership::loader::QuerierEntry>{}; }
   Result<jc_counters> counters() const override { return jc_counters{}; }
   Result<ForgetOutcome> forget(const jc_listener_key& key, std::uint64_t after, jc_leave_reason reason) override {
     calls.push_back({key, after, reason});

@@ -325,7 +325,7 @@ struct SessionLab {
   }
 
   static Address16 key(const std::string& group) {
-    auto a = parse_address(group);
+    auto a = membership::loader::parse_address(group);
     REQUIRE(a);
     return *a;
   }

@@ -17,8 +17,8 @@
 namespace joincast::daemon::lan::ssdp {
 
 namespace fs = std::filesystem;
-using joincast::daemon::ensure_bpffs;
-using joincast::daemon::libbpf_error;
+using joincast::daemon::membership::loader::ensure_bpffs;
+using joincast::daemon::membership::loader::libbpf_error;
 
 const std::array<CounterField, 13> counter_fields = {{
     {"ssdp", &jc_ssdp_counters::ssdp},
@@ -40,7 +40,7 @@ static_assert(sizeof(counter_fields) / sizeof(counter_fields[0]) * sizeof(__u64)
 
 Result<std::vector<CounterEntry>> read_counters(int fd) {
   int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) return libbpf_error(cpus < 0 ? cpus : -EINVAL);
+  if (cpus <= 0) return membership::loader::libbpf_error(cpus < 0 ? cpus : -EINVAL);
   std::vector<jc_ssdp_counters> per_cpu(static_cast<std::size_t>(cpus));
   std::vector<CounterEntry> out;
   jc_ssdp_counter_key key{}, next{};
@@ -101,13 +101,13 @@ constexpr unsigned filter_key_head_bits = 8 * (sizeof(__be32) + 1);
 }  // namespace
 
 Result<std::unique_ptr<SsdpProgram>> SsdpProgram::load(const Options& options) {
-  if (auto r = ensure_bpffs(options.pin_root); !r) return std::move(r).error().context(options.pin_root);
+  if (auto r = membership::loader::ensure_bpffs(options.pin_root); !r) return std::move(r).error().context(options.pin_root);
   std::unique_ptr<SsdpProgram> self(new SsdpProgram());
   self->pin_root_ = options.pin_root;
   self->skel_.reset(ssdp_bpf__open());
   if (!self->skel_) return last_error();
   if (int err = bpf_map__set_max_entries(self->skel_->maps.jc_ssdp_buckets, options.max_sources); err < 0)
-    return libbpf_error(err);
+    return membership::loader::libbpf_error(err);
 
   const std::pair<bpf_map*, const char*> pins[] = {
       {self->skel_->maps.jc_ssdp_ifaces, pinned_ifaces},
@@ -118,14 +118,14 @@ Result<std::unique_ptr<SsdpProgram>> SsdpProgram::load(const Options& options) {
   };
   for (const auto& [map, name] : pins) {
     std::string path = (fs::path(options.pin_root) / name).string();
-    if (int err = bpf_map__set_pin_path(map, path.c_str()); err < 0) return libbpf_error(err);
+    if (int err = bpf_map__set_pin_path(map, path.c_str()); err < 0) return membership::loader::libbpf_error(err);
     if (!options.replace_incompatible_pins) continue;
     std::string why = incompatibility(path, map);
     if (why.empty()) continue;
     if (::unlink(path.c_str()) < 0) return last_error();
     self->replaced_ += (self->replaced_.empty() ? "" : "; ") + std::string(name) + ": " + why;
   }
-  if (int err = ssdp_bpf__load(self->skel_.get()); err < 0) return libbpf_error(err);
+  if (int err = ssdp_bpf__load(self->skel_.get()); err < 0) return membership::loader::libbpf_error(err);
   return self;
 }
 
@@ -230,14 +230,14 @@ Result<std::size_t> SsdpProgram::bucket_count() const {
 }
 
 Result<void> SsdpProgram::attach(int ifindex) {
-  if (auto r = joincast::daemon::tc_attach_ingress(ifindex, program_fd(), tc_slot); !r) return r;
+  if (auto r = joincast::daemon::membership::loader::tc_attach_ingress(ifindex, program_fd(), tc_slot); !r) return r;
   attached_.insert(ifindex);
   return success();
 }
 
 Result<void> SsdpProgram::detach(int ifindex) {
   attached_.erase(ifindex);
-  return joincast::daemon::tc_detach_ingress(ifindex, tc_slot);
+  return joincast::daemon::membership::loader::tc_detach_ingress(ifindex, tc_slot);
 }
 
 int SsdpProgram::program_fd() const { return bpf_program__fd(skel_->progs.jc_ssdp); }

@@ -34,7 +34,7 @@ static_assert(sizeof(jc_ssdp_counters) == 13 * 8);
 
 namespace joincast::daemon::lan::ssdp {
 
-using joincast::daemon::TcSlot;
+using joincast::daemon::membership::loader::TcSlot;
 using Mac = std::array<std::uint8_t, 6>;
 
 struct CounterEntry {
@@ -69,7 +69,7 @@ class SsdpProgram {
   // clsact ingress: handle 0x5353 ("SS"), priority 3, after membership's
   // 0x4a43/1 (which therefore sees every packet as it came) and monitor's
   // 0x4a4d/2.
-  static constexpr TcSlot tc_slot{0x5353, 3};
+  static constexpr membership::loader::TcSlot tc_slot{0x5353, 3};
 
   static Result<std::unique_ptr<SsdpProgram>> load(const Options& options);
   ~SsdpProgram();  // detaches from every interface; maps stay pinned
