@@ -5,12 +5,15 @@
 
 namespace joincast::daemon::sessions {
 
-std::optional<std::string> limit_refusal(const SessionsSection& config, const std::string& directory, unsigned running,
-                                         unsigned running_same) {
-  if (running >= config.max_sessions) return fmt::format("{} sessions run already (sessions.max_sessions)", running);
+Result<void> within_limits(const SessionsSection& config, const std::string& directory, unsigned running,
+                           unsigned running_same) {
+  if (running >= config.max_sessions)
+    return Error(std::errc::resource_unavailable_try_again,
+                 fmt::format("{} sessions run already (sessions.max_sessions)", running));
   if (auto it = config.limits.find(directory); it != config.limits.end() && running_same >= it->second)
-    return fmt::format("{} {} sessions run already (sessions.limits.{})", running_same, directory, directory);
-  return std::nullopt;
+    return Error(std::errc::resource_unavailable_try_again,
+                 fmt::format("{} {} sessions run already (sessions.limits.{})", running_same, directory, directory));
+  return success();
 }
 
 }  // namespace joincast::daemon::sessions

@@ -4,15 +4,16 @@
 
 #include "daemon/sessions/session_config.hpp"
 
-#include <optional>
+#include "common/result.hpp"
+
 #include <string>
 
 namespace joincast::daemon::sessions {
 
-// Why one more session of `directory` may not start while `running`
-// sessions run, `running_same` of them of the same directory; nothing when
-// it may.
-std::optional<std::string> limit_refusal(const SessionsSection& config, const std::string& directory, unsigned running,
-                                         unsigned running_same);
+// Whether one more session of `directory` may start while `running`
+// sessions run, `running_same` of them of the same directory; if not,
+// std::errc::resource_unavailable_try_again naming the limit's key.
+Result<void> within_limits(const SessionsSection& config, const std::string& directory, unsigned running,
+                           unsigned running_same);
 
 }  // namespace joincast::daemon::sessions

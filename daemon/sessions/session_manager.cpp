@@ -238,22 +238,22 @@ std::set<int> SessionManager::listener_interfaces(const Address16& group) const 
   return listeners_.listener_interfaces(group);
 }
 
-std::optional<std::string> SessionManager::policy_refusal(const Entry& e, const std::set<int>& interfaces) const {
+Result<void> SessionManager::policy_allows(const Entry& e, const std::set<int>& interfaces) const {
   PolicySubject subject{e.resolved && std::holds_alternative<DvbTarget>(e.resolved->target), e.directory,
                         e.group.address()};
   std::vector<std::string> names;
   for (int ifindex : interfaces) names.push_back(listeners_.interface_name(ifindex));
-  return sessions::policy_refusal(config_.policies, subject, names);
+  return sessions::policy_allows(config_.policies, subject, names);
 }
 
-std::optional<std::string> SessionManager::limit_refusal(const Entry& e) const {
+Result<void> SessionManager::within_limits(const Entry& e) const {
   unsigned total = 0, same = 0;
   for (const auto& [k, other] : entries_) {
     if (other.get() == &e || !active(*other)) continue;
     total++;
     if (other->directory == e.directory) same++;
   }
-  return sessions::limit_refusal(config_, e.directory, total, same);
+  return sessions::within_limits(config_, e.directory, total, same);
 }
 
 void SessionManager::wait(Entry& e, const std::string& reason, milliseconds retry_after, const char* kind) {
@@ -333,12 +333,12 @@ void SessionManager::evaluate(Entry& e) {
     e.directory = "dvb";
     e.service = d.name.empty() ? fmt::format("DVB service {}", d.service_id) : d.name;
   }
-  if (auto refusal = policy_refusal(e, interfaces)) {
-    wait(e, *refusal, config_.retry_max, "policy");
+  if (auto allowed = policy_allows(e, interfaces); !allowed) {
+    wait(e, allowed.error().message(), config_.retry_max, "policy");
     return;
   }
-  if (auto refusal = limit_refusal(e)) {
-    wait(e, *refusal, config_.retry_max, "limit");
+  if (auto room = within_limits(e); !room) {
+    wait(e, room.error().message(), config_.retry_max, "limit");
     return;
   }
   start_session(e);

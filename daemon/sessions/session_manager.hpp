@@ -123,8 +123,8 @@ class SessionManager final : public core::ConfiguredModule<SessionsSection> {
   void on_dvb_failure(const media::DvbCarrier& carrier, const media::SourceFailure& failure);
 
   std::set<int> listener_interfaces(const Address16& group) const;
-  std::optional<std::string> policy_refusal(const Entry& e, const std::set<int>& interfaces) const;
-  std::optional<std::string> limit_refusal(const Entry& e) const;
+  Result<void> policy_allows(const Entry& e, const std::set<int>& interfaces) const;
+  Result<void> within_limits(const Entry& e) const;
   bool active(const Entry& e) const;
   nlohmann::json entry_json(const Entry& e) const;
   static const char* state_name(State s);

@@ -77,21 +77,21 @@ bool allows(const PolicyRule& rule, const PolicySubject& s) {
                      [&](const AllowItem& a) { return std::visit(Match{s}, a); });
 }
 
-std::optional<std::string> policy_refusal(const std::vector<PolicyRule>& policies, const PolicySubject& subject,
-                                          const std::vector<std::string>& interfaces) {
-  if (policies.empty()) return std::nullopt;
+Result<void> policy_allows(const std::vector<PolicyRule>& policies, const PolicySubject& subject,
+                           const std::vector<std::string>& interfaces) {
+  if (policies.empty()) return success();
   std::vector<std::string> refused;
   for (const std::string& name : interfaces) {
     const PolicyRule* rule = nullptr;
     for (const auto& p : policies)  // the last policy naming the interface decides
       if (std::find(p.interfaces.begin(), p.interfaces.end(), name) != p.interfaces.end()) rule = &p;
-    if (!rule || allows(*rule, subject)) return std::nullopt;  // one allowed interface is enough
+    if (!rule || allows(*rule, subject)) return success();  // one allowed interface is enough
     refused.push_back(fmt::format("{} ({})", name, rule->origin));
   }
   std::string list;
   for (const auto& r : refused) list += (list.empty() ? "" : ", ") + r;
-  return fmt::format("the policy of {} does not allow starting {}", list,
-                     subject.dvb ? "DVB services" : subject.directory);
+  return Error(std::errc::permission_denied, fmt::format("the policy of {} does not allow starting {}", list,
+                                                        subject.dvb ? "DVB services" : subject.directory));
 }
 
 }  // namespace joincast::daemon::sessions

@@ -52,9 +52,10 @@ struct PolicySubject {
 
 bool allows(const PolicyRule& rule, const PolicySubject& subject);
 
-// Why the listeners on `interfaces` may not start subject, or nothing when
-// one of them may (one allowed interface is enough).
-std::optional<std::string> policy_refusal(const std::vector<PolicyRule>& policies, const PolicySubject& subject,
-                                          const std::vector<std::string>& interfaces);
+// Whether the listeners on `interfaces` may start subject (one allowed
+// interface is enough); if not, std::errc::permission_denied with a message
+// naming the interfaces and the policies that refuse it.
+Result<void> policy_allows(const std::vector<PolicyRule>& policies, const PolicySubject& subject,
+                           const std::vector<std::string>& interfaces);
 
 }  // namespace joincast::daemon::sessions
