@@ -95,11 +95,8 @@ std::vector<std::uint8_t> mldv2_query(const Address16& group, const QueryParams&
   return m;
 }
 
-std::optional<Decoded> decode_igmp(std::span<const std::uint8_t> msg, DecodeError* error) {
-  auto fail = [&](DecodeError e) -> std::optional<Decoded> {
-    if (error) *error = e;
-    return std::nullopt;
-  };
+Result<Decoded> decode_igmp(std::span<const std::uint8_t> msg) {
+  auto fail = [](DecodeError e) -> Result<Decoded> { return Error(e); };
   if (msg.size() < 8) return fail(DecodeError::truncated);
   if (internet_checksum(msg) != 0) return fail(DecodeError::bad_checksum);
   Decoded d;
@@ -148,11 +145,8 @@ std::optional<Decoded> decode_igmp(std::span<const std::uint8_t> msg, DecodeErro
   }
 }
 
-std::optional<Decoded> decode_mld(std::span<const std::uint8_t> msg, DecodeError* error) {
-  auto fail = [&](DecodeError e) -> std::optional<Decoded> {
-    if (error) *error = e;
-    return std::nullopt;
-  };
+Result<Decoded> decode_mld(std::span<const std::uint8_t> msg) {
+  auto fail = [](DecodeError e) -> Result<Decoded> { return Error(e); };
   if (msg.size() < 8) return fail(DecodeError::truncated);
   Decoded d;
   const std::uint8_t* p = msg.data();
@@ -202,6 +196,22 @@ std::optional<Decoded> decode_mld(std::span<const std::uint8_t> msg, DecodeError
     default:
       return d;
   }
+}
+
+const std::error_category& wire_category() noexcept {
+  struct Category final : std::error_category {
+    const char* name() const noexcept override { return "igmp/mld"; }
+    std::string message(int c) const override {
+      switch (static_cast<DecodeError>(c)) {
+        case DecodeError::truncated: return "message shorter than its header or record counts say";
+        case DecodeError::malformed: return "malformed message (a query of impossible length)";
+        case DecodeError::bad_checksum: return "bad IGMP checksum";
+      }
+      return "unknown IGMP/MLD decode error";
+    }
+  };
+  static const Category category;
+  return category;
 }
 
 }  // namespace joincast::daemon::membership::wire

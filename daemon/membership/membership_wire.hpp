@@ -5,11 +5,12 @@
 // Pure functions over byte spans: no sockets, no state; unit-tested.
 #pragma once
 
+#include "common/result.hpp"
 #include "daemon/membership/loader/membership_maps.hpp"
 
 #include <chrono>
 #include <cstdint>
-#include <optional>
+#include <system_error>
 #include <span>
 #include <vector>
 
@@ -60,11 +61,18 @@ struct Decoded {
   std::uint8_t qrv = 0;
 };
 
-enum class DecodeError { truncated, malformed, bad_checksum };
+// Why a message does not decode: error codes in wire_category(), counted
+// apart by the socket backend (truncated, malformed, bad_checksum).
+enum class DecodeError { truncated = 1, malformed, bad_checksum };
+const std::error_category& wire_category() noexcept;
+inline std::error_code make_error_code(DecodeError e) noexcept { return {static_cast<int>(e), wire_category()}; }
 
 // Decodes an IGMP message (what follows the IPv4 header).
-std::optional<Decoded> decode_igmp(std::span<const std::uint8_t> msg, DecodeError* error = nullptr);
+Result<Decoded> decode_igmp(std::span<const std::uint8_t> msg);
 // Decodes an ICMPv6 MLD message (the kernel has checked its checksum).
-std::optional<Decoded> decode_mld(std::span<const std::uint8_t> msg, DecodeError* error = nullptr);
+Result<Decoded> decode_mld(std::span<const std::uint8_t> msg);
 
 }  // namespace joincast::daemon::membership::wire
+
+template <>
+struct std::is_error_code_enum<joincast::daemon::membership::wire::DecodeError> : std::true_type {};

@@ -44,14 +44,14 @@ Result<void> SocketMembership::detach(int ifindex) {
 void SocketMembership::on_packet(const netlink::MembershipPacket& p) {
   jc_counters& c = table_.counters();
   c.packets++;
-  wire::DecodeError error{};
-  auto decoded = p.family == AF_INET ? wire::decode_igmp(p.message, &error) : wire::decode_mld(p.message, &error);
-  if (!decoded) {
-    if (error == wire::DecodeError::bad_checksum) c.bad_checksum++;
-    else if (error == wire::DecodeError::truncated) c.truncated++;
+  auto result = p.family == AF_INET ? wire::decode_igmp(p.message) : wire::decode_mld(p.message);
+  if (!result) {
+    if (result.error() == wire::DecodeError::bad_checksum) c.bad_checksum++;
+    else if (result.error() == wire::DecodeError::truncated) c.truncated++;
     else c.malformed++;
     return;
   }
+  const wire::Decoded* decoded = &result.value();
   if (decoded->kind == wire::Decoded::Kind::other) return;
   c.messages++;
   ListenerTable::Origin origin;

@@ -75,9 +75,9 @@ TEST_CASE("an IGMPv3 report decodes into its records") {
   auto sum = membership::wire::internet_checksum(m);
   m[2] = static_cast<std::uint8_t>(sum >> 8);
   m[3] = static_cast<std::uint8_t>(sum);
-  membership::wire::DecodeError err{};
-  auto d = membership::wire::decode_igmp(m, &err);
-  REQUIRE(d);
+  auto r = membership::wire::decode_igmp(m);
+  REQUIRE(r);
+  const auto* d = &r.value();
   CHECK(d->kind == membership::wire::Decoded::Kind::report);
   CHECK(d->version == JC_IGMPV3);
   REQUIRE(d->records.size() == 2);
@@ -92,20 +92,23 @@ TEST_CASE("decoding refuses lies: a record count beyond the message or a bad che
   auto sum = membership::wire::internet_checksum(m);
   m[2] = static_cast<std::uint8_t>(sum >> 8);
   m[3] = static_cast<std::uint8_t>(sum);
-  membership::wire::DecodeError err{};
-  CHECK_FALSE(membership::wire::decode_igmp(m, &err));
-  CHECK(err == membership::wire::DecodeError::truncated);
+  auto r = membership::wire::decode_igmp(m);
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == membership::wire::DecodeError::truncated);
+  CHECK(r.error().message() == "message shorter than its header or record counts say");
   m[3] ^= 1;
-  CHECK_FALSE(membership::wire::decode_igmp(m, &err));
-  CHECK(err == membership::wire::DecodeError::bad_checksum);
+  r = membership::wire::decode_igmp(m);
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == membership::wire::DecodeError::bad_checksum);
 }
 
 TEST_CASE("MLDv1 report and done decode to the v1 pseudo records") {
   std::vector<std::uint8_t> m(24, 0);
   m[0] = 132;
   REQUIRE(inet_pton(AF_INET6, "ff3e:40:2001:db8::1", m.data() + 8) == 1);
-  auto d = membership::wire::decode_mld(m);
-  REQUIRE(d);
+  auto r = membership::wire::decode_mld(m);
+  REQUIRE(r);
+  const auto* d = &r.value();
   CHECK(d->version == JC_MLDV1);
   REQUIRE(d->records.size() == 1);
   CHECK(d->records[0].type == JC_REC_V1_LEAVE);
