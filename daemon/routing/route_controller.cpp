@@ -160,10 +160,11 @@ Result<void> RouteController::reload(const RoutingSection& next) {
   // Routes and rules installed under a protocol or table no longer in
   // use would be orphans: remove them.
   if (previous.route_protocol != config_.route_protocol || previous.group_route_table != config_.group_route_table)
-    for (const auto& m : kernel::GroupRoutes::remove_routes(*netlink_, previous.route_protocol, previous.group_route_table))
-      core::log::warning("routing: {}", m);
+    if (auto r = kernel::GroupRoutes::remove_routes(*netlink_, previous.route_protocol, previous.group_route_table); !r)
+      core::log::warning("routing: {}", r.error().message());
   if (previous.route_protocol != config_.route_protocol)
-    for (const auto& m : kernel::GroupRoutes::remove_rules(*netlink_, previous.route_protocol)) core::log::warning("routing: {}", m);
+    if (auto r = kernel::GroupRoutes::remove_rules(*netlink_, previous.route_protocol); !r)
+      core::log::warning("routing: {}", r.error().message());
   forwarding_.schedule_expiry(config_.dynamic_expiry);
   return success();
 }

@@ -124,39 +124,62 @@ Result<void> GroupRoutes::apply_rules(netlink::NetlinkSocket& nl, Transaction& t
   return success();
 }
 
-std::vector<std::string> GroupRoutes::remove_routes(netlink::NetlinkSocket& nl, std::uint8_t protocol,
-                                                    std::uint32_t table_id) {
-  std::vector<std::string> failures;
+namespace {
+
+// Failures of a best-effort removal, as one error: the first failure's
+// code, every failure's message.
+struct Failures {
+  std::error_code code;
+  std::string message;
+  void add(const Error& e, std::string what) {
+    if (!code) code = e.code();
+    message += fmt::format("{}{}: {}", message.empty() ? "" : "; ", what, e.message());
+  }
+  Result<void> result() const {
+    if (!code) return success();
+    return Error(code, message);
+  }
+};
+
+}  // namespace
+
+Result<void> GroupRoutes::remove_routes(netlink::NetlinkSocket& nl, std::uint8_t protocol, std::uint32_t table_id) {
+  Failures failures;
   for (int fam : {AF_INET, AF_INET6}) {
     std::vector<netlink::Route> old;
-    (void)nl.dump(netlink::dump_routes(fam, table_id, protocol), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
+    auto dumped = nl.dump(netlink::dump_routes(fam, table_id, protocol), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
       auto r = netlink::parse_route(nlh);
       if (r && r.value().protocol == protocol && r.value().table == table_id) old.push_back(r.value());
       return netlink::success();
     });
+    if (!dumped)
+      failures.add(dumped.error(), fmt::format("cannot list the {} routes of table {}", fam == AF_INET ? "IPv4" : "IPv6",
+                                               table_id));
     for (const auto& r : old) {
       if (auto e = nl.request(netlink::del_route(r)); !e)
-        failures.push_back(fmt::format("cannot remove the route {}: {}", r.destination.to_string(), e.error().message()));
+        failures.add(e.error(), fmt::format("cannot remove the route {}", r.destination.to_string()));
     }
   }
-  return failures;
+  return failures.result();
 }
 
-std::vector<std::string> GroupRoutes::remove_rules(netlink::NetlinkSocket& nl, std::uint8_t protocol) {
-  std::vector<std::string> failures;
+Result<void> GroupRoutes::remove_rules(netlink::NetlinkSocket& nl, std::uint8_t protocol) {
+  Failures failures;
   for (int fam : {RTNL_FAMILY_IPMR, RTNL_FAMILY_IP6MR}) {
     std::vector<netlink::Rule> old;
-    (void)nl.dump(netlink::dump_rules(fam), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
+    auto dumped = nl.dump(netlink::dump_rules(fam), [&](const nlmsghdr* nlh) -> netlink::Result<void> {
       auto r = netlink::parse_rule(nlh);
       if (r && r.value().protocol == protocol) old.push_back(r.value());
       return netlink::success();
     });
+    if (!dumped)
+      failures.add(dumped.error(),
+                   fmt::format("cannot list the {} multicast rules", fam == RTNL_FAMILY_IPMR ? "IPv4" : "IPv6"));
     for (const auto& r : old) {
-      if (auto e = nl.request(netlink::del_rule(r)); !e)
-        failures.push_back(fmt::format("cannot remove a multicast rule: {}", e.error().message()));
+      if (auto e = nl.request(netlink::del_rule(r)); !e) failures.add(e.error(), "cannot remove a multicast rule");
     }
   }
-  return failures;
+  return failures.result();
 }
 
 }  // namespace joincast::daemon::routing::kernel

@@ -38,9 +38,10 @@ class GroupRoutes {
   void rules_changed() { rules_dirty_ = true; }
 
   // Removes every route of `table`, every rule, under `protocol` (one no
-  // longer in use). What could not be removed, as messages.
-  static std::vector<std::string> remove_routes(netlink::NetlinkSocket& nl, std::uint8_t protocol, std::uint32_t table);
-  static std::vector<std::string> remove_rules(netlink::NetlinkSocket& nl, std::uint8_t protocol);
+  // longer in use), going on past a failure; the error names each route or
+  // rule that stayed, and a dump that failed.
+  static Result<void> remove_routes(netlink::NetlinkSocket& nl, std::uint8_t protocol, std::uint32_t table);
+  static Result<void> remove_rules(netlink::NetlinkSocket& nl, std::uint8_t protocol);
 
  private:
   std::vector<netlink::Route> applied_routes_;
