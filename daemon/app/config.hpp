@@ -32,7 +32,7 @@ struct Config {
   sessions::SessionsSection sessions;
   routing::RoutingSection routing;
   lan::ssdp::SsdpSection ssdp;
-  CatalogueConfig catalogue;  // address plan, HTTP, directories, DVB
+  catalogue::CatalogueConfig catalogue;  // address plan, HTTP, directories, DVB
   lan::monitor::MonitorSection monitor;  // [[monitor]]
   lan::mdns::MdnsSection mdns;           // [mdns]
 };

@@ -39,7 +39,7 @@ Daemon::Daemon(Config config, Options options)
   routes_ = std::make_unique<routing::RouteController>(io_, control_, config_.routing, links_);
   add(*routes_, &Config::routing);
   catalogue_ =
-      std::make_unique<Catalogue>(io_, control_, config_.catalogue, config_.daemon.state_dir, links_.interfaces());
+      std::make_unique<catalogue::Catalogue>(io_, control_, config_.catalogue, config_.daemon.state_dir, links_.interfaces());
   add(*catalogue_, &Config::catalogue);
   membership_ = std::make_unique<membership::Membership>(io_, config_.membership, control_, *routes_, links_);
   add(*membership_, &Config::membership);

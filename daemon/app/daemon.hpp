@@ -78,7 +78,7 @@ class Daemon {
   core::MetricsServer metrics_;
   core::LinkWatcher links_;  // the one interface watcher every module subscribes to
   std::unique_ptr<routing::RouteController> routes_;
-  std::unique_ptr<Catalogue> catalogue_;  // groups -> stations and DVB services
+  std::unique_ptr<catalogue::Catalogue> catalogue_;  // groups -> stations and DVB services
   std::unique_ptr<membership::Membership> membership_;
   std::unique_ptr<membership::MembershipProxy> proxy_;
   std::unique_ptr<DaemonSessionEnvironment> session_environment_;

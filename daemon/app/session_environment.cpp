@@ -11,11 +11,11 @@ namespace joincast::daemon::app {
 
 // ---------------------------------------------------------------- catalogue
 
-Result<ResolvedService> CatalogueSessions::resolve(const GroupAddress& group) const {
+Result<catalogue::ResolvedService> CatalogueSessions::resolve(const catalogue::GroupAddress& group) const {
   return catalogue_.resolve(group);
 }
 
-void CatalogueSessions::play_url(const InternetTarget& target, Directory::PlayHandler done) {
+void CatalogueSessions::play_url(const catalogue::InternetTarget& target, Directory::PlayHandler done) {
   catalogue_.play_url(target, std::move(done));
 }
 
@@ -23,17 +23,17 @@ Result<media::SourcePlan> CatalogueSessions::plan_source(const std::string& url)
   return media::plan_source(url, catalogue_.http());
 }
 
-void CatalogueSessions::start_dvb(const DvbTarget& target, const GroupAddress& group, unsigned ifindex,
+void CatalogueSessions::start_dvb(const catalogue::DvbTarget& target, const catalogue::GroupAddress& group, unsigned ifindex,
                                   media::DvbTuner::Done done) {
   catalogue_.start_dvb(target, group, ifindex, std::move(done));
 }
 
-void CatalogueSessions::stop_dvb(const DvbTarget& target, const GroupAddress& group, unsigned ifindex,
+void CatalogueSessions::stop_dvb(const catalogue::DvbTarget& target, const catalogue::GroupAddress& group, unsigned ifindex,
                                  media::DvbTuner::Done done) {
   catalogue_.stop_dvb(target, group, ifindex, std::move(done));
 }
 
-media::DvbStreamDescription CatalogueSessions::describe_dvb(const DvbTarget& target) const {
+media::DvbStreamDescription CatalogueSessions::describe_dvb(const catalogue::DvbTarget& target) const {
   return catalogue_.describe_dvb(target);
 }
 
@@ -57,7 +57,7 @@ unsigned MembershipListeners::interface_index(const std::string& name) const {
 
 // ------------------------------------------------------------------- routes
 
-Result<void> RoutedStreams::route(const GroupAddress& group, const std::string& from, std::vector<std::string> to) {
+Result<void> RoutedStreams::route(const catalogue::GroupAddress& group, const std::string& from, std::vector<std::string> to) {
   return routes_.route_group(routing::RouteOwner::session, group.ip(), from, std::move(to));
 }
 

@@ -16,21 +16,21 @@ namespace joincast::daemon::app {
 
 class CatalogueSessions final : public sessions::SessionCatalogue {
  public:
-  explicit CatalogueSessions(Catalogue& catalogue) : catalogue_(catalogue) {}
-  Result<ResolvedService> resolve(const GroupAddress& group) const override;
-  void play_url(const InternetTarget& target, Directory::PlayHandler done) override;
+  explicit CatalogueSessions(catalogue::Catalogue& catalogue) : catalogue_(catalogue) {}
+  Result<catalogue::ResolvedService> resolve(const catalogue::GroupAddress& group) const override;
+  void play_url(const catalogue::InternetTarget& target, Directory::PlayHandler done) override;
   Result<media::SourcePlan> plan_source(const std::string& url) const override;
-  void start_dvb(const DvbTarget& target, const GroupAddress& group, unsigned ifindex,
+  void start_dvb(const catalogue::DvbTarget& target, const catalogue::GroupAddress& group, unsigned ifindex,
                  media::DvbTuner::Done done) override;
-  void stop_dvb(const DvbTarget& target, const GroupAddress& group, unsigned ifindex,
+  void stop_dvb(const catalogue::DvbTarget& target, const catalogue::GroupAddress& group, unsigned ifindex,
                 media::DvbTuner::Done done) override;
-  media::DvbStreamDescription describe_dvb(const DvbTarget& target) const override;
+  media::DvbStreamDescription describe_dvb(const catalogue::DvbTarget& target) const override;
   void on_dvb_failure(media::DvbTuner::FailureHandler handler) override {
     catalogue_.on_dvb_failure(std::move(handler));
   }
 
  private:
-  Catalogue& catalogue_;
+  catalogue::Catalogue& catalogue_;
 };
 
 class MembershipListeners final : public sessions::ListenerView {
@@ -52,7 +52,7 @@ class RoutedStreams final : public sessions::StreamRoutes {
  public:
   explicit RoutedStreams(routing::RouteRequests& routes) : routes_(routes) {}
   bool enabled() const override { return routes_.routing_enabled(); }
-  Result<void> route(const GroupAddress& group, const std::string& from, std::vector<std::string> to) override;
+  Result<void> route(const catalogue::GroupAddress& group, const std::string& from, std::vector<std::string> to) override;
 
  private:
   routing::RouteRequests& routes_;
@@ -62,7 +62,7 @@ class RoutedStreams final : public sessions::StreamRoutes {
 sessions::StreamEngineFactory media_engine_factory();
 
 struct DaemonSessionEnvironment {
-  DaemonSessionEnvironment(boost::asio::io_context& io, Catalogue& c, membership::Membership& m, routing::RouteRequests& r,
+  DaemonSessionEnvironment(boost::asio::io_context& io, catalogue::Catalogue& c, membership::Membership& m, routing::RouteRequests& r,
                            const core::InterfaceTable& interfaces)
       : clock(io), catalogue(c), listeners(m, interfaces), routes(r) {}
   sessions::SessionEnvironment get() { return {clock, catalogue, listeners, routes, media_engine_factory()}; }

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <memory>
 
-namespace joincast::daemon {
+namespace joincast::daemon::catalogue {
 
 
 std::string AddressPlan::validate(const AddressLayout& l) {
@@ -188,4 +188,4 @@ std::optional<std::array<std::uint8_t, 8>> interface_ipv6_prefix(const core::Int
   return out;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::catalogue

@@ -30,7 +30,7 @@
 #include <string>
 #include <variant>
 
-namespace joincast::daemon {
+namespace joincast::daemon::catalogue {
 
 struct AddressLayout {
   unsigned directory_bits = 2;  // internet: slots 0 .. 2^bits-1; the station gets 30 - bits
@@ -119,4 +119,4 @@ std::optional<std::array<std::uint8_t, 8>> interface_ipv6_prefix(const core::Int
 std::optional<std::array<std::uint8_t, 8>> parse_ipv6_prefix(const std::string& text);
 std::string format_ipv6_prefix(const std::array<std::uint8_t, 8>& prefix);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::catalogue

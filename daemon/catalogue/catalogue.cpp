@@ -7,7 +7,7 @@
 
 #include <charconv>
 
-namespace joincast::daemon {
+namespace joincast::daemon::catalogue {
 
 using nlohmann::json;
 
@@ -383,4 +383,4 @@ Result<json> Catalogue::directories_json(const json& request) const {
   return json{{"directories", dirs}, {"dvb", {{"carriers", carriers}, {"tuned", tuned}}}, {"ipv6_prefix", prefix}};
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::catalogue

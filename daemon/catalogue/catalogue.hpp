@@ -31,7 +31,7 @@
 #include <variant>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::catalogue {
 
 struct InternetTarget {
   std::string directory;  // its name
@@ -116,4 +116,4 @@ class Catalogue final : public core::ConfiguredModule<CatalogueConfig> {
   media::DvbTuner::FailureHandler on_dvb_failure_;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::catalogue

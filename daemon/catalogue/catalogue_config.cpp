@@ -5,7 +5,7 @@
 
 #include <set>
 
-namespace joincast::daemon {
+namespace joincast::daemon::catalogue {
 
 namespace {
 
@@ -306,4 +306,4 @@ void parse_catalogue(core::ConfigReader& reader, const toml::table& root, Catalo
   parse_dvb(reader, root, out.address_plan, out.dvb);
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::catalogue

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::catalogue {
 
 struct StaticStation {
   std::string id;  // numbering key; defaults to the URL
@@ -65,4 +65,4 @@ struct CatalogueConfig {
 
 void parse_catalogue(core::ConfigReader& reader, const toml::table& root, CatalogueConfig& out);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::catalogue

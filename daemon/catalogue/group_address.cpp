@@ -1,7 +1,7 @@
 // group_address.cpp — see group_address.hpp.
 #include "daemon/catalogue/group_address.hpp"
 
-namespace joincast::daemon {
+namespace joincast::daemon::catalogue {
 
 Result<GroupAddress> GroupAddress::parse(std::string_view text) {
   // A group names no interface: a zone id ("ff32::%-8", "ff02::1%eth0")
@@ -31,4 +31,4 @@ IpAddress GroupAddress::ip() const {
   return *IpAddress::from_bytes(AF_INET6, b);
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::catalogue

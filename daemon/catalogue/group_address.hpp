@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace joincast::daemon {
+namespace joincast::daemon::catalogue {
 
 class GroupAddress {
  public:
@@ -41,4 +41,4 @@ class GroupAddress {
   boost::asio::ip::address address_;
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::catalogue

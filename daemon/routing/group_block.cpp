@@ -71,7 +71,7 @@ std::vector<IpPrefix> derive_block_prefixes(const IpPrefix& prefix64, std::span<
                                             std::uint8_t scope) {
   std::vector<IpPrefix> out;
   for (const auto& r : ranges) {
-    for (const auto& [id, len] : group_id_cidrs(r)) out.emplace_back(unicast_prefix_group(prefix64, id, scope), 96 + len);
+    for (const auto& [id, len] : group_id_cidrs(r)) out.emplace_back(catalogue::unicast_prefix_group(prefix64, id, scope), 96 + len);
   }
   return out;
 }

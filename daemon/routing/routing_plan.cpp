@@ -80,7 +80,7 @@ class Planner {
         if (b.prefix) {
           pb.prefix64 = *b.prefix;
         } else if (const auto* l = ifs_.find(b.derive_from)) {
-          pb.prefix64 = derivation_prefix(ifs_.addresses(l->ifindex));
+          pb.prefix64 = catalogue::derivation_prefix(ifs_.addresses(l->ifindex));
           if (!pb.prefix64) pending(what, b.origin, fmt::format("{} has no global IPv6 address to derive groups from", b.derive_from));
         } else {
           pending(what, b.origin, fmt::format("interface {} (to derive groups from) is missing", b.derive_from));

@@ -17,16 +17,16 @@ class SessionCatalogue {
  public:
   virtual ~SessionCatalogue() = default;
   // What group stands for, or why nothing (naming the group).
-  virtual Result<ResolvedService> resolve(const GroupAddress& group) const = 0;
-  virtual void play_url(const InternetTarget& target, Directory::PlayHandler done) = 0;
+  virtual Result<catalogue::ResolvedService> resolve(const catalogue::GroupAddress& group) const = 0;
+  virtual void play_url(const catalogue::InternetTarget& target, Directory::PlayHandler done) = 0;
   // How to make url's source; an error names the URL. A plan's error is
   // permanent: the URL will not play however often it is tried.
   virtual Result<media::SourcePlan> plan_source(const std::string& url) const = 0;
-  virtual void start_dvb(const DvbTarget& target, const GroupAddress& group, unsigned ifindex,
+  virtual void start_dvb(const catalogue::DvbTarget& target, const catalogue::GroupAddress& group, unsigned ifindex,
                          media::DvbTuner::Done done) = 0;
-  virtual void stop_dvb(const DvbTarget& target, const GroupAddress& group, unsigned ifindex,
+  virtual void stop_dvb(const catalogue::DvbTarget& target, const catalogue::GroupAddress& group, unsigned ifindex,
                         media::DvbTuner::Done done) = 0;
-  virtual media::DvbStreamDescription describe_dvb(const DvbTarget& target) const = 0;
+  virtual media::DvbStreamDescription describe_dvb(const catalogue::DvbTarget& target) const = 0;
   // A dvblast that died after it had started: every service of its
   // carrier has stopped. The handler is where that failure is logged.
   virtual void on_dvb_failure(media::DvbTuner::FailureHandler handler) = 0;

@@ -9,7 +9,7 @@
 namespace joincast::daemon::sessions {
 
 void SessionManager::start_dvb(Entry& e) {
-  const auto& target = std::get<DvbTarget>(e.resolved->target);
+  const auto& target = std::get<catalogue::DvbTarget>(e.resolved->target);
   unsigned ifindex = listeners_.interface_index(config_.interface);
   if (!ifindex) {
     fail(e, "sessions.interface " + config_.interface + " does not exist", "dvb");
@@ -36,7 +36,7 @@ void SessionManager::start_dvb(Entry& e) {
     }
     x->dvb_running = true;
     // dvblast sends the RTP; joincast announces it (dvblast sends no SAP).
-    auto d = catalogue_.describe_dvb(std::get<DvbTarget>(x->resolved->target));
+    auto d = catalogue_.describe_dvb(std::get<catalogue::DvbTarget>(x->resolved->target));
     media::SessionConfig cfg;
     cfg.group = x->group.address();
     cfg.interface = config_.interface;
@@ -76,7 +76,7 @@ void SessionManager::on_dvb_failure(const media::DvbCarrier& carrier, const medi
   // start_dvb() answer; the running ones only from here.
   std::vector<Entry*> running;
   for (const auto& [k, e] : entries_)
-    if (e->dvb_running && e->resolved && std::get<DvbTarget>(e->resolved->target).carrier.same_tuning(carrier))
+    if (e->dvb_running && e->resolved && std::get<catalogue::DvbTarget>(e->resolved->target).carrier.same_tuning(carrier))
       running.push_back(e.get());
   if (running.empty()) {
     core::log::error("dvb: {}", failure.reason);

@@ -16,13 +16,13 @@ struct SessionManager::Entry {
   Entry(SessionClock& clock, const Address16& k)
       : key(k), timer(clock.timer()), since(clock.now()), first_listener(since) {}
   Address16 key;
-  GroupAddress group;
+  catalogue::GroupAddress group;
   State state = State::waiting;
   std::string reason;       // why it waits or failed last, for people
   std::string reason_kind;  // "resolve", "policy", "limit", "source", ...
   std::string service;      // "Test tone 440 Hz (MP3)", "DVB 0xf00d on 11426500 kHz H"
   std::string directory;    // directory name, or "dvb"
-  std::optional<ResolvedService> resolved;
+  std::optional<catalogue::ResolvedService> resolved;
   std::optional<media::SessionId> media;
   std::shared_ptr<media::SourceStatusBox> source_status;
   std::string url;
@@ -37,7 +37,7 @@ struct SessionManager::Entry {
 };
 
 // The listener map's key of a group, and back.
-Address16 group_key(const GroupAddress& g);
-GroupAddress key_group(const Address16& a);
+Address16 group_key(const catalogue::GroupAddress& g);
+catalogue::GroupAddress key_group(const Address16& a);
 
 }  // namespace joincast::daemon::sessions

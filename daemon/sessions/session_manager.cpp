@@ -15,7 +15,7 @@ namespace joincast::daemon::sessions {
 
 using namespace std::chrono;
 
-Address16 group_key(const GroupAddress& g) {
+Address16 group_key(const catalogue::GroupAddress& g) {
   Address16 a{};
   if (g.is_v6()) {
     auto b = g.address().to_v6().to_bytes();
@@ -29,9 +29,9 @@ Address16 group_key(const GroupAddress& g) {
 }
 
 // Membership's groups are multicast by construction.
-GroupAddress key_group(const Address16& a) {
-  auto g = GroupAddress::from(a);
-  return g ? g.value() : GroupAddress{};
+catalogue::GroupAddress key_group(const Address16& a) {
+  auto g = catalogue::GroupAddress::from(a);
+  return g ? g.value() : catalogue::GroupAddress{};
 }
 
 namespace {
@@ -239,7 +239,7 @@ std::set<int> SessionManager::listener_interfaces(const Address16& group) const 
 }
 
 Result<void> SessionManager::policy_allows(const Entry& e, const std::set<int>& interfaces) const {
-  PolicySubject subject{e.resolved && std::holds_alternative<DvbTarget>(e.resolved->target), e.directory,
+  PolicySubject subject{e.resolved && std::holds_alternative<catalogue::DvbTarget>(e.resolved->target), e.directory,
                         e.group.address()};
   std::vector<std::string> names;
   for (int ifindex : interfaces) names.push_back(listeners_.interface_name(ifindex));
@@ -325,11 +325,11 @@ void SessionManager::evaluate(Entry& e) {
     return;
   }
   e.resolved = resolved.value();
-  if (const auto* t = std::get_if<InternetTarget>(&e.resolved->target)) {
+  if (const auto* t = std::get_if<catalogue::InternetTarget>(&e.resolved->target)) {
     e.directory = t->directory;
     e.service = t->info.name.empty() ? fmt::format("station {} of {}", t->station, t->directory) : t->info.name;
   } else {
-    const auto& d = std::get<DvbTarget>(e.resolved->target);
+    const auto& d = std::get<catalogue::DvbTarget>(e.resolved->target);
     e.directory = "dvb";
     e.service = d.name.empty() ? fmt::format("DVB service {}", d.service_id) : d.name;
   }
@@ -381,11 +381,11 @@ void SessionManager::start_session(Entry& e) {
 
   arm_start_timeout(e);
 
-  if (std::holds_alternative<DvbTarget>(e.resolved->target)) {
+  if (std::holds_alternative<catalogue::DvbTarget>(e.resolved->target)) {
     start_dvb(e);
     return;
   }
-  catalogue_.play_url(std::get<InternetTarget>(e.resolved->target),
+  catalogue_.play_url(std::get<catalogue::InternetTarget>(e.resolved->target),
                       [this, key, gen](const media::SourceFailure& failure, std::string url) {
                         Entry* x = find(key);
                         if (!x || x->generation != gen || !starting(*x)) return;
@@ -400,7 +400,7 @@ void SessionManager::start_media(Entry& e, const std::string& url) {
     give_up(e, plan.error().message(), "source");  // the URL is wrong, not the station's state
     return;
   }
-  const auto& target = std::get<InternetTarget>(e.resolved->target);
+  const auto& target = std::get<catalogue::InternetTarget>(e.resolved->target);
   media::SessionConfig cfg;
   cfg.group = e.group.address();
   cfg.interface = config_.interface;
@@ -524,7 +524,7 @@ void SessionManager::release(Entry& e) {
   if (e.dvb_running && e.resolved) {
     unsigned ifindex = listeners_.interface_index(config_.interface);
     std::string group = e.group.to_string();
-    catalogue_.stop_dvb(std::get<DvbTarget>(e.resolved->target), e.group, ifindex,
+    catalogue_.stop_dvb(std::get<catalogue::DvbTarget>(e.resolved->target), e.group, ifindex,
                         [group](const media::SourceFailure& f) {
                           if (f) core::log::warning("session {}: stopping the DVB service: {}", group, f.reason);
                         });

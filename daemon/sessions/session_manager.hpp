@@ -145,7 +145,7 @@ class SessionManager final : public core::ConfiguredModule<SessionsSection> {
   std::shared_ptr<media::ReceiverBudget> receiver_budget_;  // RTCP receivers in all sessions
   media::ReceiverLimits receiver_limits() const { return {config_.rtcp_receivers, receiver_budget_}; }
   // <state_dir>/sessions/<group>.continuity, or empty without a state dir.
-  std::string continuity_file(const GroupAddress& group) const {
+  std::string continuity_file(const catalogue::GroupAddress& group) const {
     return config_.state_dir.empty() ? std::string() : config_.state_dir + "/sessions/" + group.to_string() + ".continuity";
   }
   std::map<Address16, std::unique_ptr<Entry>> entries_;

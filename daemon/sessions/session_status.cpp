@@ -38,7 +38,7 @@ void SessionManager::register_commands() {
                [this](const nlohmann::json&) { return sessions_json(); });
   control_.add("sdp", "the SDP a session announces: {\"group\": G}",
                core::ControlServer::Handler([this](const nlohmann::json& request) -> Result<nlohmann::json> {
-                 auto g = GroupAddress::parse(request.value("group", std::string()));
+                 auto g = catalogue::GroupAddress::parse(request.value("group", std::string()));
                  if (!g) return invalid("\"group\" must be a multicast group address");
                  const std::string name = g.value().to_string();
                  Entry* e = find(group_key(g.value()));

@@ -20,7 +20,7 @@ class StreamRoutes {
   virtual bool enabled() const = 0;
   // Routes group's stream from `from` to `to`, replacing what it had; an
   // empty `to` removes the route. Nothing is half-applied when it fails.
-  virtual Result<void> route(const GroupAddress& group, const std::string& from, std::vector<std::string> to) = 0;
+  virtual Result<void> route(const catalogue::GroupAddress& group, const std::string& from, std::vector<std::string> to) = 0;
 };
 
 }  // namespace joincast::daemon::sessions

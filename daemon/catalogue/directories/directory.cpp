@@ -11,9 +11,9 @@
 
 namespace joincast::daemon {
 
-using Kind = DirectorySection::Kind;
+using Kind = catalogue::DirectorySection::Kind;
 
-Directory::Directory(DirectorySection config, boost::asio::any_io_executor executor,
+Directory::Directory(catalogue::DirectorySection config, boost::asio::any_io_executor executor,
                      std::shared_ptr<media::HttpClient> http, const std::string& state_dir, std::uint32_t number_limit)
     : config_(std::move(config)),
       executor_(std::move(executor)),
@@ -23,7 +23,7 @@ Directory::Directory(DirectorySection config, boost::asio::any_io_executor execu
                static_cast<std::uint32_t>(std::min<std::size_t>(number_limit, UINT32_MAX))),
       timer_(executor_) {
   status_.name = config_.name;
-  status_.kind = directory_kind_name(config_.kind);
+  status_.kind = catalogue::directory_kind_name(config_.kind);
   status_.slot = config_.slot;
   switch (config_.kind) {
     case Kind::icecast: status_.source = config_.url.empty() ? config_.file : config_.url; break;

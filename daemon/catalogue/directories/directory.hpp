@@ -50,7 +50,7 @@ class Directory {
   using PlayHandler = std::function<void(const media::SourceFailure&, std::string url)>;
   using ChangeHandler = std::function<void(const Directory&)>;
 
-  Directory(DirectorySection config, boost::asio::any_io_executor executor, std::shared_ptr<media::HttpClient> http,
+  Directory(catalogue::DirectorySection config, boost::asio::any_io_executor executor, std::shared_ptr<media::HttpClient> http,
             const std::string& state_dir, std::uint32_t number_limit);
   ~Directory();
 
@@ -63,7 +63,7 @@ class Directory {
   // Called after every refresh attempt (the daemon logs errors once).
   void on_change(ChangeHandler handler) { on_change_ = std::move(handler); }
 
-  const DirectorySection& section() const { return config_; }
+  const catalogue::DirectorySection& section() const { return config_; }
   const DirectoryStatus& status() const { return status_; }
   const Entry* find(std::uint32_t number) const;
   std::vector<const Entry*> entries() const;
@@ -87,7 +87,7 @@ class Directory {
   std::string cache_path() const;
   std::string fetch_url() const;
 
-  DirectorySection config_;
+  catalogue::DirectorySection config_;
   boost::asio::any_io_executor executor_;
   std::shared_ptr<media::HttpClient> http_;
   std::string state_dir_;

@@ -259,7 +259,7 @@ fec = "89"
   const auto& c = r.config.catalogue;
   CHECK(c.http.user_agent == "test/1");
   REQUIRE(c.directories.size() == 3);
-  CHECK(c.directories[1].kind == DirectorySection::Kind::radio_browser);
+  CHECK(c.directories[1].kind == catalogue::DirectorySection::Kind::radio_browser);
   CHECK(c.directories[2].stations[0].id == "http://one/");
   REQUIRE(c.dvb.tuner.adapters.size() == 2);
   CHECK(c.dvb.tuner.adapters[1].frontend == 1);

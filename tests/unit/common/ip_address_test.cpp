@@ -6,7 +6,7 @@
 #include <doctest/doctest.h>
 
 using namespace joincast;
-using joincast::daemon::GroupAddress;
+using joincast::daemon::catalogue::GroupAddress;
 
 TEST_CASE("Address16 round trips: IPv4 mapped, IPv6 as is") {
   auto v4 = *IpAddress::parse("239.255.0.5");

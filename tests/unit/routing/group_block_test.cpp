@@ -48,10 +48,10 @@ TEST_CASE("a range becomes the fewest CIDR blocks covering exactly it") {
 
 TEST_CASE("groups are ff3e:40:<prefix>:<id>, the design's examples") {
   const IpPrefix p = pfx("2001:db8:d0be:f00d::/64");
-  CHECK(unicast_prefix_group(p, 0x80000000u).to_string() == "ff3e:40:2001:db8:d0be:f00d:8000:0");
-  CHECK(unicast_prefix_group(p, 0x90000005u).to_string() == "ff3e:40:2001:db8:d0be:f00d:9000:5");
-  CHECK(unicast_prefix_group(p, 0xd0bef00du).to_string() == "ff3e:40:2001:db8:d0be:f00d:d0be:f00d");
-  CHECK(unicast_prefix_group(p, 0x80000000u, 0x5).to_string() == "ff35:40:2001:db8:d0be:f00d:8000:0");
+  CHECK(catalogue::unicast_prefix_group(p, 0x80000000u).to_string() == "ff3e:40:2001:db8:d0be:f00d:8000:0");
+  CHECK(catalogue::unicast_prefix_group(p, 0x90000005u).to_string() == "ff3e:40:2001:db8:d0be:f00d:9000:5");
+  CHECK(catalogue::unicast_prefix_group(p, 0xd0bef00du).to_string() == "ff3e:40:2001:db8:d0be:f00d:d0be:f00d");
+  CHECK(catalogue::unicast_prefix_group(p, 0x80000000u, 0x5).to_string() == "ff35:40:2001:db8:d0be:f00d:8000:0");
   // casts(): 0x80000000..0x8000000f, 0x90000000..0x9000000f, 0xd0bef00d.
   const GroupIdRange ranges[] = {{0x80000000u, 0x8000000fu}, {0x90000000u, 0x9000000fu}, {0xd0bef00du, 0xd0bef00du}};
   auto prefixes = derive_block_prefixes(p, ranges);
@@ -59,8 +59,8 @@ TEST_CASE("groups are ff3e:40:<prefix>:<id>, the design's examples") {
   CHECK(prefixes[0].to_string() == "ff3e:40:2001:db8:d0be:f00d:8000:0/124");
   CHECK(prefixes[1].to_string() == "ff3e:40:2001:db8:d0be:f00d:9000:0/124");
   CHECK(prefixes[2].to_string() == "ff3e:40:2001:db8:d0be:f00d:d0be:f00d/128");
-  for (std::uint32_t id = 0x80000000u; id <= 0x8000000fu; ++id) CHECK(prefixes[0].contains(unicast_prefix_group(p, id)));
-  CHECK_FALSE(prefixes[0].contains(unicast_prefix_group(p, 0x80000010u)));
+  for (std::uint32_t id = 0x80000000u; id <= 0x8000000fu; ++id) CHECK(prefixes[0].contains(catalogue::unicast_prefix_group(p, id)));
+  CHECK_FALSE(prefixes[0].contains(catalogue::unicast_prefix_group(p, 0x80000010u)));
 }
 
 TEST_CASE("the /64 comes from a usable global address, deterministically") {
@@ -73,12 +73,12 @@ TEST_CASE("the /64 comes from a usable global address, deterministically") {
       addr("2001:db8:6:1::1", 64),
   };
   // Permanent before temporary, then the lowest: 2001:db8:6:1::/64.
-  CHECK(derivation_prefix(a) == pfx("2001:db8:6:1::/64"));
+  CHECK(catalogue::derivation_prefix(a) == pfx("2001:db8:6:1::/64"));
   a.pop_back();
   // A /48 address still gives its first 64 bits, as casts() cut them.
-  CHECK(derivation_prefix(a) == pfx("2001:db8:7::/64"));
+  CHECK(catalogue::derivation_prefix(a) == pfx("2001:db8:7::/64"));
   a.pop_back();
-  CHECK(derivation_prefix(a) == pfx("2001:db8:5::/64"));  // only a temporary one left
+  CHECK(catalogue::derivation_prefix(a) == pfx("2001:db8:5::/64"));  // only a temporary one left
   a.pop_back();
-  CHECK_FALSE(derivation_prefix(a));  // deprecated (renumbered away) and link-local do not count
+  CHECK_FALSE(catalogue::derivation_prefix(a));  // deprecated (renumbered away) and link-local do not count
 }

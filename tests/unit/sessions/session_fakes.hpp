@@ -147,9 +147,9 @@ class FakeCatalogue final : public sessions::SessionCatalogue {
   explicit FakeCatalogue(boost::asio::io_context& io) : io_(io) {}
 
   void add_station(const std::string& group, const std::string& directory, const std::string& url) {
-    auto g = GroupAddress::parse(group);
+    auto g = catalogue::GroupAddress::parse(group);
     REQUIRE(g);
-    InternetTarget t;
+    catalogue::InternetTarget t;
     t.directory = directory;
     t.info.name = directory + " station " + group;
     t.info.url = url;
@@ -163,31 +163,31 @@ class FakeCatalogue final : public sessions::SessionCatalogue {
     return c;
   }
   void add_dvb(const std::string& group, std::uint16_t service_id) {
-    auto g = GroupAddress::parse(group);
+    auto g = catalogue::GroupAddress::parse(group);
     REQUIRE(g);
-    DvbTarget t;
+    catalogue::DvbTarget t;
     t.carrier = carrier();
     t.service_id = service_id;
     t.name = "DVB " + std::to_string(service_id);
     services_[group] = {g.value(), {(1u << 30) | service_id}, t};
   }
 
-  Result<ResolvedService> resolve(const GroupAddress& group) const override {
+  Result<catalogue::ResolvedService> resolve(const catalogue::GroupAddress& group) const override {
     auto it = services_.find(group.to_string());
     if (it == services_.end()) return invalid("group " + group.to_string() + ": no service");
     return it->second;
   }
-  void play_url(const InternetTarget& target, Directory::PlayHandler done) override {
+  void play_url(const catalogue::InternetTarget& target, Directory::PlayHandler done) override {
     boost::asio::post(io_, [done, url = target.info.url] { done({}, url); });
   }
   Result<media::SourcePlan> plan_source(const std::string& url) const override {
     return media::plan_source(url, nullptr);
   }
-  void start_dvb(const DvbTarget&, const GroupAddress& group, unsigned, media::DvbTuner::Done done) override {
+  void start_dvb(const catalogue::DvbTarget&, const catalogue::GroupAddress& group, unsigned, media::DvbTuner::Done done) override {
     dvb_started.push_back(group.to_string());
     dvb_pending.push_back(std::move(done));
   }
-  void stop_dvb(const DvbTarget&, const GroupAddress& group, unsigned, media::DvbTuner::Done done) override {
+  void stop_dvb(const catalogue::DvbTarget&, const catalogue::GroupAddress& group, unsigned, media::DvbTuner::Done done) override {
     dvb_stopped.push_back(group.to_string());
     boost::asio::post(io_, [done] { done({}); });
   }
@@ -197,7 +197,7 @@ class FakeCatalogue final : public sessions::SessionCatalogue {
     REQUIRE(dvb_failure_);
     dvb_failure_(carrier, {make_error_code(media::SourceErrc::tuner_failed), reason});
   }
-  media::DvbStreamDescription describe_dvb(const DvbTarget& target) const override {
+  media::DvbStreamDescription describe_dvb(const catalogue::DvbTarget& target) const override {
     media::DvbStreamDescription d;
     d.name = target.name;
     return d;
@@ -216,7 +216,7 @@ class FakeCatalogue final : public sessions::SessionCatalogue {
 
  private:
   boost::asio::io_context& io_;
-  std::map<std::string, ResolvedService> services_;
+  std::map<std::string, catalogue::ResolvedService> services_;
   media::DvbTuner::FailureHandler dvb_failure_;
 };
 
@@ -244,7 +244,7 @@ class FakeListeners final : public sessions::ListenerView {
 class NoRoutes final : public sessions::StreamRoutes {
  public:
   bool enabled() const override { return false; }
-  Result<void> route(const GroupAddress&, const std::string&, std::vector<std::string>) override { return success(); }
+  Result<void> route(const catalogue::GroupAddress&, const std::string&, std::vector<std::string>) override { return success(); }
 };
 
 // What the daemon's log (stderr) says while it lives.
