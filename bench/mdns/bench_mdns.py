@@ -43,23 +43,6 @@ sys.path.insert(0, str(HERE.parent))
 from checks import Checks  # noqa: E402
 from measured_at import measured_at  # noqa: E402
 
-CONFIG = """
-[daemon]
-control_socket = "@SOCKET@"
-state_dir = "@STATE@"
-[membership]
-bpf_pin_root = "{pins}"
-[mdns]
-rate = 0
-[[mdns.zone]]
-name = "trusted"
-interfaces = ["lan0"]
-trust = 2
-[[mdns.zone]]
-name = "iot"
-interfaces = ["iot0"]
-trust = 1
-"""
 
 RESPONDER = r"""
 import os, socket, struct, sys
@@ -247,20 +230,15 @@ def main() -> int:
     args = ap.parse_args()
     from lab import Daemon, Lab, require_tools
     from avahi_fixture import Avahi
+    from mdns_lab import config, two_zones
     if not require_tools("avahi-daemon", "dbus-daemon"):
         return 77
     timed, carried, rate = (500, 10_000, 1000.0) if args.full else (200, 3_000, 1000.0)
     r = {"timed": timed, "rate": rate, "avahi_version": avahi_version()}
     with Lab("m2-bench-mdns") as lab:
-        router, client, responder = lab.netns("router"), lab.netns("client"), lab.netns("resp")
-        lab.veth(router, "lan0", client, "eth0")
-        lab.veth(router, "iot0", responder, "eth0")
-        lab.addr(router, "lan0", "10.10.0.1/24")
-        lab.addr(router, "iot0", "10.20.0.1/24")
-        lab.addr(client, "eth0", "10.10.0.2/24")
-        lab.addr(responder, "eth0", "10.20.0.5/24")
+        router, client, responder = two_zones(lab, trusted="client", iot="resp", ipv6=())
 
-        d = Daemon(lab, router, CONFIG.replace("{pins}", str(lab.bpffs()))).start(log_level="info")
+        d = Daemon(lab, router, config(lab.bpffs(), zones=("trusted", "iot"), mdns={"rate": 0})).start(log_level="info")
         time.sleep(0.5)
         r["joincastd"] = measure(lab, router, client, responder, d.proc.pid, timed, carried, rate)
         d.stop()

@@ -13,6 +13,9 @@
 #include "daemon/lan/mdns/reflector_watch.hpp"
 #include "daemon/lan/mdns/service_table.hpp"
 #include "fuzz_check.hpp"
+#include "tests/unit/lan/mdns_zones.hpp"
+
+#include <string>
 
 using namespace joincast;
 using namespace joincast::daemon;
@@ -22,19 +25,7 @@ namespace {
 
 const Policy& policy() {
   static const Policy p = [] {
-    auto r = daemon::app::parse_config(R"(
-[[mdns.zone]]
-name = "trusted"
-interfaces = ["lan0"]
-trust = 2
-[[mdns.zone]]
-name = "iot"
-interfaces = ["iot0"]
-trust = 1
-[[mdns.zone]]
-name = "guest"
-interfaces = ["guest0"]
-trust = 1
+    auto r = daemon::app::parse_config(std::string(test::mdns_zones) + R"(
 [[mdns.rule]]
 from = "guest"
 to = "iot"
