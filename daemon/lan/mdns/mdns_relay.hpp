@@ -20,6 +20,7 @@
 #include "daemon/core/control_server.hpp"
 #include "daemon/core/link_watcher.hpp"
 #include "daemon/core/module.hpp"
+#include "daemon/lan/mdns/asked_questions.hpp"
 #include "daemon/lan/mdns/mdns_config.hpp"
 #include "daemon/lan/mdns/mdns_plan.hpp"
 #include "daemon/lan/mdns/mdns_policy.hpp"
@@ -65,11 +66,6 @@ class MdnsRelay final : public ConfiguredModule<MdnsSection> {
     std::uint64_t rate_limited = 0, reflected = 0, legacy_queries = 0;
     std::string last_malformed;  // what was wrong with the last one, and its sender
   };
-  struct Asked {  // a question of zone `asker` forwarded into zone `owner`
-    std::size_t asker, owner;
-    Question question;
-    Clock::time_point at;
-  };
   struct LegacyAsk {  // a legacy query of zone `asker` carried into zone `owner`
     std::size_t asker, owner;
     int ifindex;
@@ -103,7 +99,6 @@ class MdnsRelay final : public ConfiguredModule<MdnsSection> {
   void log_reflector(const ReflectorWatch::Reflector& r) const;
   void send_to_zone(const MdnsSocket& socket, std::size_t zone, const Message& m);
   bool is_own_address(const IpAddress& a) const;
-  bool asked_for(std::size_t asker, std::size_t owner, const Message& response, Clock::time_point now) const;
   std::vector<Name> learned_hosts(std::size_t owner, std::size_t asker, Clock::time_point now) const;
   void expire(Clock::time_point now);
   PairCounters& pair(std::size_t from, std::size_t to) { return pairs_[from * policy_.zones() + to]; }
@@ -119,7 +114,7 @@ class MdnsRelay final : public ConfiguredModule<MdnsSection> {
   std::vector<ZoneInterface> joined_;
   std::vector<PairCounters> pairs_;
   std::vector<ZoneCounters> zones_;
-  std::vector<Asked> asked_;
+  AskedQuestions asked_;  // forwarded questions, for stateful mode
   std::vector<Learned> learned_;
   std::vector<LegacyAsk> legacy_;
   SourceRateLimit rate_;
