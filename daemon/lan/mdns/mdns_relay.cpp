@@ -77,6 +77,7 @@ Result<void> MdnsRelay::reload(const MdnsSection& next) {
   rate_ = SourceRateLimit(config_.rate, config_.burst);
   if (!zones_same) {
     reflectors_.clear();
+    copies_.clear();
     services_.clear();
   }
   if (!config_.enabled()) {
@@ -207,6 +208,10 @@ void MdnsRelay::handle(const MdnsSocket& socket, const Datagram& d) {
       case ReflectorWatch::Verdict::original:
         break;
     }
+    if (copies_.is_copy(from, d.bytes, now)) {
+      ++zc.relayed_copies;
+      return;
+    }
     services_.observe(msg, from, d.source, now);
     relay_response(socket, msg, from);
     return;
@@ -214,6 +219,10 @@ void MdnsRelay::handle(const MdnsSocket& socket, const Datagram& d) {
   if (reflectors_.drop(d.source, from, now)) {
     ++zc.reflected;
     log_reflectors(now);
+    return;
+  }
+  if (copies_.is_copy(from, d.bytes, now)) {
+    ++zc.relayed_copies;
     return;
   }
   // §6.7: a query from another port is a legacy unicast query.
@@ -304,6 +313,7 @@ void MdnsRelay::expire(Clock::time_point now) {
   std::erase_if(learned_, [&](const Learned& l) { return l.until <= now; });
   std::erase_if(legacy_, [&](const LegacyAsk& a) { return now - a.at > legacy_window; });
   reflectors_.expire(now);
+  copies_.expire(now);
   services_.expire(now);
 }
 
@@ -396,6 +406,7 @@ void MdnsRelay::send_to_zone(const MdnsSocket& socket, std::size_t zone, const M
     log::warning("mdns: cannot encode a message for zone {}: {}", policy_.zone_name(zone), bytes.error().message());
     return;
   }
+  copies_.sent(zone, bytes.value(), Clock::now());
   for (const auto& zi : joined_) {
     if (zi.zone != zone) continue;
     const IpAddress& local = socket.family() == AF_INET ? zi.v4 : zi.v6;
@@ -480,6 +491,7 @@ nlohmann::json MdnsRelay::status() const {
                         {"own", c.own},
                         {"rate_limited", c.rate_limited},
                         {"reflected", c.reflected},
+                        {"relayed_copies", c.relayed_copies},
                         {"legacy_queries", c.legacy_queries},
                         {"services", services}};
     if (!c.last_malformed.empty()) j["last_malformed"] = c.last_malformed;
@@ -543,6 +555,10 @@ void MdnsRelay::collect_metrics(MetricsWriter& w) const {
     w.counter("joincast_mdns_reflected_total",
               "mDNS messages from another reflector on the zone's links, not relayed, by arrival zone",
               static_cast<double>(zones_[z].reflected), {{"zone", policy_.zone_name(z)}});
+    w.counter("joincast_mdns_relayed_copies_total",
+              "mDNS messages with the bytes this relay had just sent into the zone (another relay's copies), "
+              "not relayed, by arrival zone",
+              static_cast<double>(zones_[z].relayed_copies), {{"zone", policy_.zone_name(z)}});
   }
   w.gauge("joincast_mdns_reflectors", "Other mDNS reflectors found on the zones' links",
           static_cast<double>(reflectors_.reflectors(Clock::now()).size()), {});

@@ -13,7 +13,9 @@
 // what comes back (legacy_unicast.hpp). Each sender is rate-limited
 // (source_rate_limit.hpp); a second reflector on the links is found by the
 // records it copies between zones and its traffic is not relayed
-// (reflector_watch.hpp); the services each zone announces are listed
+// (reflector_watch.hpp), and a message with the bytes it has just sent
+// into the zone is another relay's copy, not relayed (relayed_copies.hpp:
+// two relays on the same links do not loop); the services each zone announces are listed
 // (service_table.hpp). Counters per zone and zone pair.
 #pragma once
 
@@ -26,6 +28,7 @@
 #include "daemon/lan/mdns/mdns_policy.hpp"
 #include "daemon/lan/mdns/mdns_sockets.hpp"
 #include "daemon/lan/mdns/reflector_watch.hpp"
+#include "daemon/lan/mdns/relayed_copies.hpp"
 #include "daemon/lan/mdns/service_table.hpp"
 #include "daemon/lan/mdns/source_rate_limit.hpp"
 
@@ -64,6 +67,7 @@ class MdnsRelay final : public ConfiguredModule<MdnsSection> {
   struct ZoneCounters {
     std::uint64_t received = 0, malformed = 0, own = 0;
     std::uint64_t rate_limited = 0, reflected = 0, legacy_queries = 0;
+    std::uint64_t relayed_copies = 0;  // another relay's copies of what this one sent into the zone
     std::string last_malformed;  // what was wrong with the last one, and its sender
   };
   struct LegacyAsk {  // a legacy query of zone `asker` carried into zone `owner`
@@ -119,6 +123,7 @@ class MdnsRelay final : public ConfiguredModule<MdnsSection> {
   std::vector<LegacyAsk> legacy_;
   SourceRateLimit rate_;
   ReflectorWatch reflectors_;
+  RelayedCopies copies_;  // what was sent into each zone, to know another relay's copies of it
   ServiceTable services_;
   Clock::time_point last_expired_{}, last_reflector_log_{};
   std::vector<std::string> pending_logged_;
