@@ -8,6 +8,7 @@ sockets on the phone's and the printer's links over several seconds:
     and no copy of it comes back into trusted;
   - one announcement from the printer reaches trusted as one copy per
     router, and none comes back into iot;
+  - the same for a query over IPv6;
   - a burst of distinct queries: again one copy per router and query;
 and each router counts the other's copies as another relay's, not relayed.
 Discovery goes on: the phone's avahi-browse resolves the printer."""
@@ -46,18 +47,29 @@ while time.monotonic() < end:
 print(json.dumps(seen), flush=True)
 """
 
-# Sends mDNS messages from port 5353 on `address`: "query" asks SRV of
+# Sends mDNS messages from port 5353 on `address` (or to ff02::fb from the
+# link-local address of eth0 if it is "ipv6"): "query" asks SRV of
 # <marker><i>._ipp._tcp.local, "announce" sends an unsolicited response
 # with that SRV (cache-flush), `n` of them with i = 0..n-1.
 SEND = r"""
 import socket, struct, sys
 kind, address, marker, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-s.bind((address, 5353))
-s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(address))
+if address == "ipv6":
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    s.bind(("::", 5353))
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, socket.if_nametoindex("eth0"))
+    group = ("ff02::fb", 5353, 0, socket.if_nametoindex("eth0"))
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    s.bind((address, 5353))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(address))
+    group = ("224.0.0.251", 5353)
 for i in range(n):
     label = f"{marker}{i}".encode()
     name = bytes([len(label)]) + label + b"\x04_ipp\x04_tcp\x05local\x00"
@@ -66,7 +78,7 @@ for i in range(n):
     else:
         rdata = struct.pack("!3H", 0, 0, 631) + b"\x07printer\x05local\x00"
         m = struct.pack("!6H", 0, 0x8400, 0, 1, 0, 0) + name + struct.pack("!HHIH", 33, 0x8001, 120, len(rdata)) + rdata
-    s.sendto(m, ("224.0.0.251", 5353))
+    s.sendto(m, group)
 """
 
 
@@ -137,6 +149,14 @@ def main() -> int:
         assert got_lan == {"r1/lan0": 1, "r2/lan0": 1}, f"not one copy per router: {got_lan}"
         assert got_iot == {}, f"copies of the announcement came back into iot: {got_iot}"
 
+        log("the same over IPv6 (ff02::fb, link-local sources): one copy per router in iot, none back")
+        on_iot, on_lan = count(printer, f"s{tag}"), count(phone, f"s{tag}")
+        phone.run(sys.executable, "-c", SEND, "query", "ipv6", f"s{tag}", "1")
+        got_iot, got_lan = counted(on_iot, macs), counted(on_lan, macs)
+        log(f"over 5 s: iot got {got_iot}, trusted got {got_lan}")
+        assert got_iot == {"r1/iot0": 1, "r2/iot0": 1}, f"not one copy per router: {got_iot}"
+        assert got_lan == {}, f"copies of the IPv6 query came back into trusted: {got_lan}"
+
         n_burst = 20
         log(f"{n_burst} distinct queries at once: {n_burst} copies per router in iot, none back")
         on_iot, on_lan = count(printer, f"b{tag}"), count(phone, f"b{tag}")
@@ -151,7 +171,7 @@ def main() -> int:
             log(f"r{n}: iot {zone(status, 'iot')}, reflectors {status['reflectors']}")
             # The other router's copies of the phone's queries, seen in iot,
             # and of the printer's announcement, seen in trusted.
-            assert zone(status, "iot")["relayed_copies"] >= 1 + n_burst, status
+            assert zone(status, "iot")["relayed_copies"] >= 2 + n_burst, status
             assert zone(status, "trusted")["relayed_copies"] + zone(status, "trusted")["reflected"] >= 1, status
 
         log("discovery through both: the phone's avahi-browse resolves the printer, and no storm follows")
