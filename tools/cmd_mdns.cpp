@@ -28,9 +28,12 @@ int run(Context& ctx) {
                z["trust"].get<int>(), ifs.empty() ? "no interface in force" : ifs, z.value("received", 0),
                z.value("malformed", 0), z.value("own", 0));
     if (z.contains("last_malformed")) fmt::print("    last malformed: {}\n", z["last_malformed"].get<std::string>());
-    if (z.value("rate_limited", 0) + z.value("reflected", 0) + z.value("legacy_queries", 0) > 0)
-      fmt::print("    {} over their sender's rate, {} from another reflector, {} legacy unicast queries\n",
-                 z.value("rate_limited", 0), z.value("reflected", 0), z.value("legacy_queries", 0));
+    if (z.value("rate_limited", 0) + z.value("reflected", 0) + z.value("relayed_copies", 0) +
+            z.value("legacy_queries", 0) > 0)
+      fmt::print("    {} over their sender's rate, {} from another reflector, {} another relay's copies of ours, "
+                 "{} legacy unicast queries\n",
+                 z.value("rate_limited", 0), z.value("reflected", 0), z.value("relayed_copies", 0),
+                 z.value("legacy_queries", 0));
     for (const auto& s : z.value("services", nlohmann::json::array())) {
       std::string addrs;
       for (const auto& a : s["addresses"]) addrs += " " + a.get<std::string>();

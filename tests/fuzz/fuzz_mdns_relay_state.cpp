@@ -1,6 +1,7 @@
 // fuzz_mdns_relay_state.cpp — what the mDNS relay keeps of messages from
 // the network, fed with decoded udp 5353 payloads: the services seen
-// (ServiceTable), the reflector watch (the same message in two zones from
+// (ServiceTable), the questions remembered as forwarded (AskedQuestions),
+// the reflector watch (the same message in two zones from
 // two senders), the query and response filters of a three-zone policy and
 // the reply to a legacy unicast query (RFC 6762 §6.7).
 // Contract: nothing crashes or grows past its bound; what the filters and
@@ -8,11 +9,15 @@
 // questions, no cache-flush bit and no TTL over 10 s; a service listed has
 // the type its instance name says; the list forgets everything within a day.
 #include "daemon/app/config.hpp"
+#include "daemon/lan/mdns/asked_questions.hpp"
 #include "daemon/lan/mdns/legacy_unicast.hpp"
 #include "daemon/lan/mdns/mdns_policy.hpp"
 #include "daemon/lan/mdns/reflector_watch.hpp"
 #include "daemon/lan/mdns/service_table.hpp"
 #include "fuzz_check.hpp"
+#include "tests/unit/lan/mdns_zones.hpp"
+
+#include <string>
 
 using namespace joincast;
 using namespace joincast::daemon;
@@ -22,19 +27,7 @@ namespace {
 
 const Policy& policy() {
   static const Policy p = [] {
-    auto r = daemon::app::parse_config(R"(
-[[mdns.zone]]
-name = "trusted"
-interfaces = ["lan0"]
-trust = 2
-[[mdns.zone]]
-name = "iot"
-interfaces = ["iot0"]
-trust = 1
-[[mdns.zone]]
-name = "guest"
-interfaces = ["guest0"]
-trust = 1
+    auto r = daemon::app::parse_config(std::string(test::mdns_zones) + R"(
 [[mdns.rule]]
 from = "guest"
 to = "iot"
@@ -78,6 +71,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(r.address == b);
     FUZZ_CHECK(r.zone == 0 && r.origin_zone == 1);
   }
+
+  // The questions remembered as forwarded: within their bound, and the
+  // message's own answers to them are found while the window lasts.
+  AskedQuestions asked(std::chrono::seconds(30), 8);
+  for (const auto& q : m.questions) (void)asked.remember(0, 1, q, t0);
+  FUZZ_CHECK(asked.size() <= 8 && asked.size() <= m.questions.size());
+  bool answers_own = false;
+  for (const auto& q : m.questions)
+    for (const auto& r : m.answers) answers_own |= answers(q, r);
+  if (answers_own && m.questions.size() <= 8) FUZZ_CHECK(asked.answered(0, 1, m, t0 + std::chrono::seconds(30)));
+  FUZZ_CHECK(!asked.answered(1, 0, m, t0));
+  asked.expire(t0 + std::chrono::seconds(31));
+  FUZZ_CHECK(asked.size() == 0);
 
   for (std::size_t from = 0; from < 3; ++from)
     for (std::size_t to = 0; to < 3; ++to) {

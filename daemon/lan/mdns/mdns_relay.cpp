@@ -12,9 +12,9 @@ namespace joincast::daemon::lan::mdns {
 
 namespace {
 
-// Forwarded questions and learned hosts are bounded: a flood of distinct
+// Learned hosts and legacy queries are bounded (forwarded questions too:
+// AskedQuestions::default_max): a flood of distinct
 // questions must not grow the daemon without limit.
-constexpr std::size_t max_asked = 4096;
 constexpr std::size_t max_learned = 4096;
 constexpr std::size_t max_legacy = 1024;
 // A legacy resolver waits a few seconds for its reply; answers that come
@@ -31,6 +31,7 @@ MdnsRelay::MdnsRelay(boost::asio::io_context& io, core::ControlServer& control, 
       config_(std::move(config)),
       links_(links),
       policy_(config_),
+      asked_(config_.query_window),
       rate_(config_.rate, config_.burst) {}
 
 MdnsRelay::~MdnsRelay() { stop(); }
@@ -71,11 +72,13 @@ Result<void> MdnsRelay::reload(const MdnsSection& next) {
     zones_.assign(policy_.zones(), {});
   }
   asked_.clear();
+  asked_.set_window(config_.query_window);
   learned_.clear();
   legacy_.clear();
   rate_ = SourceRateLimit(config_.rate, config_.burst);
   if (!zones_same) {
     reflectors_.clear();
+    copies_.clear();
     services_.clear();
   }
   if (!config_.enabled()) {
@@ -206,6 +209,10 @@ void MdnsRelay::handle(const MdnsSocket& socket, const Datagram& d) {
       case ReflectorWatch::Verdict::original:
         break;
     }
+    if (copies_.is_copy(from, d.bytes, now)) {
+      ++zc.relayed_copies;
+      return;
+    }
     services_.observe(msg, from, d.source, now);
     relay_response(socket, msg, from);
     return;
@@ -213,6 +220,10 @@ void MdnsRelay::handle(const MdnsSocket& socket, const Datagram& d) {
   if (reflectors_.drop(d.source, from, now)) {
     ++zc.reflected;
     log_reflectors(now);
+    return;
+  }
+  if (copies_.is_copy(from, d.bytes, now)) {
+    ++zc.relayed_copies;
     return;
   }
   // §6.7: a query from another port is a legacy unicast query.
@@ -286,24 +297,9 @@ void MdnsRelay::relay_query(const MdnsSocket& socket, const Message& m, std::siz
     // relay, and the querier accepts it as well (§5.4: "it may also receive
     // a multicast response").
     for (auto& q : f.message.questions) q.unicast_response = false;
-    for (const auto& q : f.message.questions) {
-      auto same = [&](const Asked& a) { return a.asker == from && a.owner == to && a.question == q; };
-      if (auto it = std::find_if(asked_.begin(), asked_.end(), same); it != asked_.end())
-        it->at = now;
-      else if (asked_.size() < max_asked)
-        asked_.push_back({from, to, q, now});
-    }
+    for (const auto& q : f.message.questions) (void)asked_.remember(from, to, q, now);
     send_to_zone(socket, to, f.message);
   }
-}
-
-bool MdnsRelay::asked_for(std::size_t asker, std::size_t owner, const Message& response, Clock::time_point now) const {
-  for (const auto& a : asked_) {
-    if (a.asker != asker || a.owner != owner || now - a.at > config_.query_window) continue;
-    for (const auto& r : response.answers)
-      if (answers(a.question, r)) return true;
-  }
-  return false;
 }
 
 std::vector<Name> MdnsRelay::learned_hosts(std::size_t owner, std::size_t asker, Clock::time_point now) const {
@@ -314,10 +310,11 @@ std::vector<Name> MdnsRelay::learned_hosts(std::size_t owner, std::size_t asker,
 }
 
 void MdnsRelay::expire(Clock::time_point now) {
-  std::erase_if(asked_, [&](const Asked& a) { return now - a.at > config_.query_window; });
+  asked_.expire(now);
   std::erase_if(learned_, [&](const Learned& l) { return l.until <= now; });
   std::erase_if(legacy_, [&](const LegacyAsk& a) { return now - a.at > legacy_window; });
   reflectors_.expire(now);
+  copies_.expire(now);
   services_.expire(now);
 }
 
@@ -331,7 +328,7 @@ void MdnsRelay::relay_response(const MdnsSocket& socket, const Message& m, std::
   bool someone_asked = answer_legacy(m, from, now);
   if (config_.stateful)
     for (std::size_t to = 0; to < policy_.zones() && !someone_asked; ++to)
-      someone_asked = to != from && asked_for(to, from, m, now);
+      someone_asked = to != from && asked_.answered(to, from, m, now);
   for (std::size_t to = 0; to < policy_.zones(); ++to) {
     if (to == from) continue;
     if (!policy_.access(to, from).any()) continue;
@@ -341,7 +338,7 @@ void MdnsRelay::relay_response(const MdnsSocket& socket, const Message& m, std::
       ++c.responses_filtered;
       continue;
     }
-    if (someone_asked && !asked_for(to, from, m, now)) {
+    if (someone_asked && !asked_.answered(to, from, m, now)) {
       ++c.responses_unasked;
       continue;
     }
@@ -410,6 +407,7 @@ void MdnsRelay::send_to_zone(const MdnsSocket& socket, std::size_t zone, const M
     core::log::warning("mdns: cannot encode a message for zone {}: {}", policy_.zone_name(zone), bytes.error().message());
     return;
   }
+  copies_.sent(zone, bytes.value(), Clock::now());
   for (const auto& zi : joined_) {
     if (zi.zone != zone) continue;
     const IpAddress& local = socket.family() == AF_INET ? zi.v4 : zi.v6;
@@ -494,6 +492,7 @@ nlohmann::json MdnsRelay::status() const {
                         {"own", c.own},
                         {"rate_limited", c.rate_limited},
                         {"reflected", c.reflected},
+                        {"relayed_copies", c.relayed_copies},
                         {"legacy_queries", c.legacy_queries},
                         {"services", services}};
     if (!c.last_malformed.empty()) j["last_malformed"] = c.last_malformed;
@@ -557,6 +556,10 @@ void MdnsRelay::collect_metrics(core::MetricsWriter& w) const {
     w.counter("joincast_mdns_reflected_total",
               "mDNS messages from another reflector on the zone's links, not relayed, by arrival zone",
               static_cast<double>(zones_[z].reflected), {{"zone", policy_.zone_name(z)}});
+    w.counter("joincast_mdns_relayed_copies_total",
+              "mDNS messages with the bytes this relay had just sent into the zone (another relay's copies), "
+              "not relayed, by arrival zone",
+              static_cast<double>(zones_[z].relayed_copies), {{"zone", policy_.zone_name(z)}});
   }
   w.gauge("joincast_mdns_reflectors", "Other mDNS reflectors found on the zones' links",
           static_cast<double>(reflectors_.reflectors(Clock::now()).size()), {});

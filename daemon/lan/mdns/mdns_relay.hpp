@@ -13,18 +13,22 @@
 // what comes back (legacy_unicast.hpp). Each sender is rate-limited
 // (source_rate_limit.hpp); a second reflector on the links is found by the
 // records it copies between zones and its traffic is not relayed
-// (reflector_watch.hpp); the services each zone announces are listed
+// (reflector_watch.hpp), and a message with the bytes it has just sent
+// into the zone is another relay's copy, not relayed (relayed_copies.hpp:
+// two relays on the same links do not loop); the services each zone announces are listed
 // (service_table.hpp). Counters per zone and zone pair.
 #pragma once
 
 #include "daemon/core/control_server.hpp"
 #include "daemon/core/link_watcher.hpp"
 #include "daemon/core/module.hpp"
+#include "daemon/lan/mdns/asked_questions.hpp"
 #include "daemon/lan/mdns/mdns_config.hpp"
 #include "daemon/lan/mdns/mdns_plan.hpp"
 #include "daemon/lan/mdns/mdns_policy.hpp"
 #include "daemon/lan/mdns/mdns_sockets.hpp"
 #include "daemon/lan/mdns/reflector_watch.hpp"
+#include "daemon/lan/mdns/relayed_copies.hpp"
 #include "daemon/lan/mdns/service_table.hpp"
 #include "daemon/lan/mdns/source_rate_limit.hpp"
 
@@ -63,12 +67,8 @@ class MdnsRelay final : public core::ConfiguredModule<MdnsSection> {
   struct ZoneCounters {
     std::uint64_t received = 0, malformed = 0, own = 0;
     std::uint64_t rate_limited = 0, reflected = 0, legacy_queries = 0;
+    std::uint64_t relayed_copies = 0;  // another relay's copies of what this one sent into the zone
     std::string last_malformed;  // what was wrong with the last one, and its sender
-  };
-  struct Asked {  // a question of zone `asker` forwarded into zone `owner`
-    std::size_t asker, owner;
-    Question question;
-    Clock::time_point at;
   };
   struct LegacyAsk {  // a legacy query of zone `asker` carried into zone `owner`
     std::size_t asker, owner;
@@ -103,7 +103,6 @@ class MdnsRelay final : public core::ConfiguredModule<MdnsSection> {
   void log_reflector(const ReflectorWatch::Reflector& r) const;
   void send_to_zone(const MdnsSocket& socket, std::size_t zone, const Message& m);
   bool is_own_address(const IpAddress& a) const;
-  bool asked_for(std::size_t asker, std::size_t owner, const Message& response, Clock::time_point now) const;
   std::vector<Name> learned_hosts(std::size_t owner, std::size_t asker, Clock::time_point now) const;
   void expire(Clock::time_point now);
   PairCounters& pair(std::size_t from, std::size_t to) { return pairs_[from * policy_.zones() + to]; }
@@ -119,11 +118,12 @@ class MdnsRelay final : public core::ConfiguredModule<MdnsSection> {
   std::vector<ZoneInterface> joined_;
   std::vector<PairCounters> pairs_;
   std::vector<ZoneCounters> zones_;
-  std::vector<Asked> asked_;
+  AskedQuestions asked_;  // forwarded questions, for stateful mode
   std::vector<Learned> learned_;
   std::vector<LegacyAsk> legacy_;
   SourceRateLimit rate_;
   ReflectorWatch reflectors_;
+  RelayedCopies copies_;  // what was sent into each zone, to know another relay's copies of it
   ServiceTable services_;
   Clock::time_point last_expired_{}, last_reflector_log_{};
   std::vector<std::string> pending_logged_;

@@ -91,6 +91,13 @@ class Avahi:
         if self.daemon.poll() is not None:
             raise AssertionError(f"avahi-daemon {host} exited with {self.daemon.returncode}:\n{self.log()}")
 
+    def stop(self) -> None:
+        """Stops the avahi-daemon, then its D-Bus."""
+        for p in (self.daemon, self.dbus):
+            if p.poll() is None:
+                p.terminate()
+                p.wait(timeout=10)
+
     def env(self) -> dict:
         return {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={self.bus}"}
 

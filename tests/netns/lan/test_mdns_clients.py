@@ -17,30 +17,10 @@ import time
 
 from lab import JOINCASTD, Daemon, Lab, log, require_tools, wait_until
 from avahi_fixture import Avahi
+from mdns_lab import config, two_zones
 
-CONFIG = """
-[daemon]
-control_socket = "@SOCKET@"
-state_dir = "@STATE@"
-[membership]
-bpf_pin_root = "{pins}"
-[[mdns.zone]]
-name = "trusted"
-interfaces = ["lan0"]
-trust = 2
-[[mdns.zone]]
-name = "iot"
-interfaces = ["iot0"]
-trust = 1
-[[mdns.zone]]
-name = "v6"
-interfaces = ["v6lan0"]
-trust = 1
-[[mdns.rule]]
-from = "trusted"
-to = "iot"
-services = ["_ipp._tcp", "_ssh._tcp"]
-"""
+ZONES = dict(zones=("trusted", "iot"), extra_zones=(("v6", ["v6lan0"], 1),),
+             rules=(("trusted", "iot", ["_ipp._tcp", "_ssh._tcp"]),))
 
 # python3-zeroconf in unicast mode: its queries leave from a random port
 # (legacy unicast), and it takes the unicast replies. Prints what it
@@ -146,18 +126,10 @@ def main() -> int:
         print("python3-zeroconf is missing (scripts/install-deps.sh installs it)", file=sys.stderr)
         return 1
     with Lab("m2-mdns-clients") as lab:
-        router, phone, printer, speaker = (lab.netns("router"), lab.netns("phone"), lab.netns("printer"),
-                                           lab.netns("speaker"))
-        lab.veth(router, "lan0", phone, "eth0")
-        lab.veth(router, "iot0", printer, "eth0")
+        router, phone, printer = two_zones(lab, ipv6=("trusted",))
+        speaker = lab.netns("speaker")
         lab.veth(router, "v6lan0", speaker, "eth0")
-        lab.addr(router, "lan0", "10.10.0.1/24")
-        lab.addr(router, "lan0", "fd00:10::1/64")
-        lab.addr(router, "iot0", "10.20.0.1/24")
         lab.addr(router, "v6lan0", "fd00:30::1/64")  # no IPv4 in this zone
-        lab.addr(phone, "eth0", "10.10.0.2/24")
-        lab.addr(phone, "eth0", "fd00:10::2/64")
-        lab.addr(printer, "eth0", "10.20.0.5/24")
         lab.addr(speaker, "eth0", "fd00:30::5/64")
         phone.run("ip", "route", "add", "224.0.0.0/4", "dev", "eth0")
         wait_until(lambda: "fe80" in router.run("ip", "-6", "addr", "show", "dev", "v6lan0")
@@ -166,7 +138,7 @@ def main() -> int:
         capture_file = lab.tmp / "iot.pcap"
         capture = printer.spawn("tcpdump", "-i", "eth0", "-U", "-w", str(capture_file), "udp", "port", "5353",
                                 stderr=subprocess.DEVNULL)
-        d = Daemon(lab, router, CONFIG.replace("{pins}", str(lab.bpffs()))).start()
+        d = Daemon(lab, router, config(lab.bpffs(), **ZONES)).start()
         wait_until(lambda: all(z["interfaces"] for z in d.cli("mdns")["zones"]), 10, "every zone in force")
         v6 = zone(d.cli("mdns"), "v6")["interfaces"][0]
         assert v6["ipv4"] is None and v6["ipv6"].startswith("fe80:"), v6

@@ -20,29 +20,10 @@ import time
 
 from lab import JOINCASTD, Daemon, Lab, log, require_tools, wait_until
 from avahi_fixture import Avahi
+from mdns_lab import config
 
-CONFIG = """
-[daemon]
-control_socket = "@SOCKET@"
-state_dir = "@STATE@"
-[membership]
-bpf_pin_root = "{pins}"
-[mdns]
-rate = 20
-burst = 40
-[[mdns.zone]]
-name = "trusted"
-interfaces = ["br-lan"]
-trust = 2
-[[mdns.zone]]
-name = "iot"
-interfaces = ["br-iot"]
-trust = 1
-[[mdns.rule]]
-from = "trusted"
-to = "iot"
-services = ["_ipp._tcp"]
-"""
+ZONES = dict(zones=("trusted", "iot"), interfaces={"trusted": ["br-lan"], "iot": ["br-iot"]},
+             rules=(("trusted", "iot", ["_ipp._tcp"]),), mdns={"rate": 20, "burst": 40})
 
 # Queries for _ipp._tcp.local PTR from port 5353, `rate` a second for
 # `seconds`; each with a distinct known answer-free question so none is a
@@ -102,7 +83,7 @@ def main() -> int:
         flooder.run("ip", "route", "add", "224.0.0.0/4", "dev", "eth0")
         wait_until(lambda: "fe80" in router.run("ip", "-6", "addr", "show", "dev", "br-iot"), 10, "link-local addresses")
 
-        d = Daemon(lab, router, CONFIG.replace("{pins}", str(lab.bpffs()))).start()
+        d = Daemon(lab, router, config(lab.bpffs(), **ZONES)).start()
         wait_until(lambda: all(z["interfaces"] for z in d.cli("mdns")["zones"]), 10, "both bridges in force")
         printer_avahi = Avahi(lab, printer, "printer", ["eth0"], [
             ("Printer", "_ipp._tcp", 631, ["rp=printers/office"])], ipv6=False)

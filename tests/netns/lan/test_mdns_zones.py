@@ -21,34 +21,9 @@ import time
 
 from lab import JOINCASTD, Daemon, Lab, log, require_tools, wait_until
 from avahi_fixture import Avahi
+from mdns_lab import config, link_local, two_zones
 
-CONFIG = """
-[daemon]
-control_socket = "@SOCKET@"
-state_dir = "@STATE@"
-[membership]
-bpf_pin_root = "{pins}"
-[[mdns.zone]]
-name = "trusted"
-interfaces = ["lan0"]
-trust = 2
-[[mdns.zone]]
-name = "iot"
-interfaces = ["iot0"]
-trust = 1
-[[mdns.zone]]
-name = "guest"
-interfaces = ["guest0"]
-trust = 1
-[[mdns.rule]]
-from = "trusted"
-to = "iot"
-services = ["_ipp._tcp"]
-[[mdns.rule]]
-from = "guest"
-to = "iot"
-services = ["_ipp._tcp"]
-"""
+RULES = (("trusted", "iot", ["_ipp._tcp"]), ("guest", "iot", ["_ipp._tcp"]))
 
 
 # A raw QU query (RFC 6762 §5.4) for _ipp._tcp.local PTR from port 5353
@@ -90,21 +65,11 @@ def main() -> int:
     if not require_tools("avahi-daemon", "avahi-browse", "dbus-daemon", "tcpdump"):
         return 77
     with Lab("mdns-zones") as lab:
-        router, phone, printer = lab.netns("router"), lab.netns("phone"), lab.netns("printer")
-        lab.veth(router, "lan0", phone, "eth0")
-        lab.veth(router, "iot0", printer, "eth0")
-        lab.addr(router, "lan0", "10.10.0.1/24")
-        lab.addr(router, "lan0", "fd00:10::1/64")
-        lab.addr(router, "iot0", "10.20.0.1/24")
-        lab.addr(router, "iot0", "fd00:20::1/64")
-        lab.addr(phone, "eth0", "10.10.0.2/24")
-        lab.addr(phone, "eth0", "fd00:10::2/64")
-        lab.addr(printer, "eth0", "10.20.0.5/24")
-        lab.addr(printer, "eth0", "fd00:20::5/64")
+        router, phone, printer = two_zones(lab)
         phone.run("ip", "route", "add", "default", "via", "10.10.0.1")
         printer.run("ip", "route", "add", "default", "via", "10.20.0.1")
         router.sysctl("net.ipv4.ip_forward", 1)
-        wait_until(lambda: "fe80" in router.run("ip", "-6", "addr", "show", "dev", "iot0"), 10, "link-local addresses")
+        link_local(router, "iot0")
 
         capture_file = lab.tmp / "iot.pcap"
         capture = printer.spawn("tcpdump", "-i", "eth0", "-U", "-w", str(capture_file), "udp", "port", "5353",
@@ -112,8 +77,7 @@ def main() -> int:
 
         log("an avahi-daemon on the router itself, then joincastd on the same port")
         Avahi(lab, router, "router", ["lan0", "iot0"])
-        config = CONFIG.replace("{pins}", str(lab.bpffs()))
-        d = Daemon(lab, router, config).start()
+        d = Daemon(lab, router, config(lab.bpffs(), rules=RULES)).start()
         wait_until(lambda: len(d.cli("mdns")["zones"][1]["interfaces"]) == 1, 10, "the iot zone in force")
         status = d.cli("mdns")
         assert status["pending"] == [{"zone": "guest", "interface": "guest0",

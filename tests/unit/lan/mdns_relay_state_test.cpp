@@ -9,8 +9,11 @@
 #include "daemon/lan/mdns/reflector_watch.hpp"
 #include "daemon/lan/mdns/service_table.hpp"
 #include "daemon/lan/mdns/source_rate_limit.hpp"
+#include "tests/unit/lan/mdns_zones.hpp"
 
 #include <doctest/doctest.h>
+
+#include <string>
 
 using namespace joincast;
 using namespace joincast::daemon;
@@ -188,15 +191,7 @@ TEST_CASE("mdns legacy reply: the query's ID and question, no cache-flush bits, 
 }
 
 TEST_CASE("mdns query filter: the addresses of learned hosts may be asked for") {
-  auto r = app::parse_config(R"(
-[[mdns.zone]]
-name = "trusted"
-interfaces = ["lan0"]
-trust = 2
-[[mdns.zone]]
-name = "iot"
-interfaces = ["iot0"]
-trust = 1
+  auto r = app::parse_config(std::string(test::mdns_zones) + R"(
 [[mdns.rule]]
 from = "trusted"
 to = "iot"
