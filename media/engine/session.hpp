@@ -56,6 +56,7 @@ struct SessionSetup {
   UniqueFd rtcp_socket;             // joined to group:rtcp_port on the interface
   std::chrono::milliseconds lead{400};
   std::chrono::milliseconds max_lateness{200};
+  std::chrono::milliseconds live_slack{500};
 };
 
 class Session final : public ByteSink, public std::enable_shared_from_this<Session> {
@@ -108,6 +109,9 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   void ts_pipeline();
   int read_input(std::uint8_t* buf, int size);
   bool wait_for_input(std::size_t at_least);
+  std::size_t high_water() const;
+  // A live source's frame that LiveEdge says to drop (counted in stats).
+  bool drop_for_live_edge(const AVPacket& packet, AVRational time_base);
   void wait_for_room();
   bool open_packetizer(const AVCodecParameters& par, AVRational time_base);
   void on_muxed(std::span<std::byte> datagram);
@@ -175,6 +179,8 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
 
   // Pacing and output.
   std::optional<PacingClock> pacing_;
+  std::optional<LiveEdge> live_edge_;  // a live source's, once it is demuxed
+  std::uint64_t input_total_ = 0;     // bytes ever appended to input_
   RtpTimestampUnwrap unwrap_;
   // Our own sequence numbers and timestamp base (the muxer's are random).
   std::uint16_t next_seq_ = 0;
