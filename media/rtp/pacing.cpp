@@ -52,19 +52,15 @@ bool LiveEdge::drop(std::size_t bytes, std::chrono::nanoseconds duration, std::u
   bytes_ += bytes;
   media_ += duration;
   lag_ = media_time(backlog_bytes) + std::max(ahead, std::chrono::nanoseconds(0));
-  bool out;
-  if (!started_) {
-    out = lag_ > lead_;
-  } else {
-    while (!recent_.empty() && recent_.back().second >= lag_) recent_.pop_back();
-    recent_.emplace_back(now, lag_);
-    while (recent_.front().first + window_ < now) recent_.pop_front();
-    out = recent_.front().second > lead_ + slack_ / 2;
-  }
+  while (!recent_.empty() && recent_.back().second >= lag_) recent_.pop_back();
+  recent_.emplace_back(now, lag_);
+  while (recent_.front().first + window_ < now) recent_.pop_front();
+  bool out = !started_ || now - started_at_ < start_ ? lag_ > lead_ : recent_.front().second > lead_ + slack_ / 2;
   if (out) {
     ++dropped_;
-  } else {
+  } else if (!started_) {
     started_ = true;
+    started_at_ = now;
   }
   return out;
 }

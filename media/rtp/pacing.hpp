@@ -109,9 +109,11 @@ class PacingClock {
 // it leaves: the input backlog behind it (bytes converted to media time at
 // the stream's byte rate, learned from the frames themselves) plus how far
 // ahead of now it is queued (at most the pacing lead). So:
-//   - before the first frame is sent, frames are dropped until the lag is
-//     at most `lead`: the burst gives a fast start (the first frame leaves
-//     at once, the queue fills at once) but not its delay;
+//   - before the first frame is sent and for `start` after it, frames are
+//     dropped while the lag exceeds `lead`: the burst gives a fast start
+//     (the first frame leaves at once, the queue fills at once) but not
+//     its delay. `start` because a burst takes a few round trips to
+//     arrive: the first frames may leave before the rest is seen;
 //   - afterwards, when the smallest lag over the last `window` exceeds
 //     lead + slack / 2, one frame is dropped (a fast source: about one a
 //     few seconds at 1 %). The smallest over a window, not the last: a
@@ -128,8 +130,9 @@ class LiveEdge {
   using Clock = std::chrono::steady_clock;
 
   LiveEdge(std::chrono::nanoseconds lead, std::chrono::nanoseconds slack,
-           std::chrono::nanoseconds window = std::chrono::seconds(2))
-      : lead_(lead), slack_(slack), window_(window) {}
+           std::chrono::nanoseconds window = std::chrono::seconds(2),
+           std::chrono::nanoseconds start = std::chrono::seconds(1))
+      : lead_(lead), slack_(slack), window_(window), start_(start) {}
 
   // A frame of `bytes` input bytes and `duration` media time was demuxed:
   // the byte rate follows. Returns whether to drop it, given the input
@@ -147,7 +150,8 @@ class LiveEdge {
   std::chrono::nanoseconds media_time(std::uint64_t backlog_bytes) const;
 
  private:
-  std::chrono::nanoseconds lead_, slack_, window_;
+  std::chrono::nanoseconds lead_, slack_, window_, start_;
+  Clock::time_point started_at_{};
   std::uint64_t bytes_ = 0;
   std::chrono::nanoseconds media_{0};
   std::chrono::nanoseconds lag_{0};
