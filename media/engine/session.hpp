@@ -111,7 +111,8 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   bool wait_for_input(std::size_t at_least);
   std::size_t high_water() const;
   // A live source's frame that LiveEdge says to drop (counted in stats).
-  bool drop_for_live_edge(const AVPacket& packet, AVRational time_base);
+  // position: where the timeline expects it (MediaTimeline::next()).
+  bool drop_for_live_edge(const AVPacket& packet, AVRational time_base, std::int64_t position);
   void wait_for_room();
   bool open_packetizer(const AVCodecParameters& par, AVRational time_base);
   void on_muxed(std::span<std::byte> datagram);
@@ -181,6 +182,12 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   std::optional<PacingClock> pacing_;
   std::optional<LiveEdge> live_edge_;  // a live source's, once it is demuxed
   std::uint64_t input_total_ = 0;     // bytes ever appended to input_
+  // For LiveEdge's "when would this frame leave": the timeline position of
+  // the first frame written to this packetizer, and the due time and ticks
+  // (from that frame) of the last RTP packet queued.
+  std::optional<std::int64_t> first_written_;
+  std::optional<Clock::time_point> last_rtp_due_;
+  std::int64_t last_rtp_ticks_ = 0;
   RtpTimestampUnwrap unwrap_;
   // Our own sequence numbers and timestamp base (the muxer's are random).
   std::uint16_t next_seq_ = 0;

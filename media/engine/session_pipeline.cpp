@@ -121,7 +121,7 @@ std::size_t Session::high_water() const {
   return source_ && source_->live() ? kHighWaterLive : kHighWater;
 }
 
-bool Session::drop_for_live_edge(const AVPacket& packet, AVRational time_base) {
+bool Session::drop_for_live_edge(const AVPacket& packet, AVRational time_base, std::int64_t position) {
   if (!source_->live()) return false;
   if (!live_edge_) live_edge_.emplace(setup_.lead, setup_.live_slack);
   auto duration = std::chrono::nanoseconds(av_rescale_q(packet.duration, time_base, AVRational{1, 1000000000}));
@@ -131,7 +131,15 @@ bool Session::drop_for_live_edge(const AVPacket& packet, AVRational time_base) {
   std::uint64_t end = packet.pos >= 0 ? static_cast<std::uint64_t>(packet.pos) + static_cast<std::uint64_t>(packet.size) : 0;
   std::uint64_t backlog = packet.pos >= 0 && end <= input_total_ ? input_total_ - end : input_.size() - input_head_;
   auto now = Clock::now();
-  auto ahead = queue_.empty() ? Clock::duration(0) : std::max(Clock::duration(0), queue_.back()->due - now);
+  // When this frame would leave: the last RTP packet queued plus the media
+  // time between it and this frame (which, with the ones before it, may
+  // still sit in the packetizer, aggregated into the next packet).
+  Clock::duration ahead(0);
+  if (last_rtp_due_ && first_written_ && mapping_ && mapping_->clock_rate) {
+    auto at = std::chrono::nanoseconds(av_rescale_q(position - *first_written_, time_base, AVRational{1, 1000000000}));
+    auto last = std::chrono::nanoseconds(last_rtp_ticks_ * 1000000000 / mapping_->clock_rate);
+    ahead = std::max(Clock::duration(0), *last_rtp_due_ + (at - last) - now);
+  }
   bool drop = live_edge_->drop(static_cast<std::size_t>(packet.size), duration, backlog,
                                std::chrono::duration_cast<std::chrono::nanoseconds>(ahead), now);
   std::lock_guard lock(mutex_);
@@ -235,7 +243,7 @@ void Session::demux_pipeline(const std::string& content_type) {
     std::optional<std::int64_t> pts;
     if (packet->pts != AV_NOPTS_VALUE) pts = packet->pts;
     else if (packet->dts != AV_NOPTS_VALUE) pts = packet->dts;
-    if (drop_for_live_edge(*packet, tb)) {
+    if (drop_for_live_edge(*packet, tb, timeline.next())) {
       // Not sent: the next frame takes its RTP timestamp, so timestamps
       // and sequence numbers run on without a gap (docs/media.md).
       timeline.skip(pts, packet->duration);
@@ -253,6 +261,7 @@ void Session::demux_pipeline(const std::string& content_type) {
                                                         demuxer_->format_name()));
       return;
     }
+    if (!first_written_) first_written_ = at;
     auto w = packetizer_->write({packet->data, static_cast<std::size_t>(packet->size)}, at);
     av_packet_unref(packet.get());
     if (!w) {
@@ -348,6 +357,8 @@ bool Session::open_packetizer(const AVCodecParameters& par, AVRational time_base
   packetizer_ = std::move(p.value());
   mapping_ = m.value();
   pacing_.reset();
+  first_written_.reset();
+  last_rtp_due_.reset();
   unwrap_ = RtpTimestampUnwrap{};
   {
     std::lock_guard lock(mutex_);
@@ -385,6 +396,8 @@ void Session::on_muxed(std::span<std::byte> datagram) {
     // The first packet anchors the clock: now, or (after a codec change)
     // where the previous stream's queue ends.
     p->due = pacing_->due(ticks, pacing_->anchored() ? now : std::max(now, anchor_hint_));
+    last_rtp_due_ = p->due;
+    last_rtp_ticks_ = ticks;
     if (pacing_->rebases() != before) {
       std::lock_guard lock(mutex_);
       ++stats_.late_rebases;
