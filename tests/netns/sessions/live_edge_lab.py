@@ -182,10 +182,11 @@ class Receiver:
         return json.loads(self.proc.stdout.readline())
 
     def stop(self) -> None:
+        # Killed, not told: told, it would print what it recorded into a
+        # pipe nobody reads.
         if self.proc.poll() is None:
-            self.proc.stdin.write("stop\n")
-            self.proc.stdin.flush()
-            self.proc.wait(timeout=10)
+            self.proc.kill()
+        self.proc.wait(timeout=10)
 
 
 def analyse(packets: list, t0: float, burst_frames: int, speed: float) -> dict:
