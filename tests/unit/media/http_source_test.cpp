@@ -119,7 +119,7 @@ bool live_with_head(const std::string& head_fields) {
 
 }  // namespace
 
-TEST_CASE("an HTTP body without a length, or with ICY metadata, is a live stream; one with a length is not") {
+TEST_CASE("an HTTP body without a length, or with ICY metadata, is a live stream and one with a length is not") {
   CHECK(live_with_head("icy-name: Lab\r\n"));  // Icecast, SHOUTcast: no length
   CHECK(live_with_head("Content-Length: 4096\r\nicy-metaint: 8192\r\n"));
   CHECK_FALSE(live_with_head("Content-Length: 4096\r\n"));  // a file: skipping ahead would skip it all
