@@ -55,7 +55,14 @@ bool LiveEdge::drop(std::size_t bytes, std::chrono::nanoseconds duration, std::u
   while (!recent_.empty() && recent_.back().second >= lag_) recent_.pop_back();
   recent_.emplace_back(now, lag_);
   while (recent_.front().first + window_ < now) recent_.pop_front();
-  bool out = !started_ || now - started_at_ < start_ ? lag_ > lead_ : recent_.front().second > lead_ + slack_ / 2;
+  bool out;
+  if (!started_ || now - started_at_ < start_) {
+    out = lag_ > lead_ && skipped_ + duration <= max_skip_;
+    if (out) skipped_ += duration;
+  } else {
+    out = recent_.front().second > lead_ + slack_ / 2 && !dropped_last_;
+  }
+  dropped_last_ = out;
   if (out) {
     ++dropped_;
   } else if (!started_) {

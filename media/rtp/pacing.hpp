@@ -113,13 +113,19 @@ class PacingClock {
 //     dropped while the lag exceeds `lead`: the burst gives a fast start
 //     (the first frame leaves at once, the queue fills at once) but not
 //     its delay. `start` because a burst takes a few round trips to
-//     arrive: the first frames may leave before the rest is seen;
+//     arrive: the first frames may leave before the rest is seen. At most
+//     `max_skip` of media is dropped so: a burst is a few seconds (64 kB
+//     is 4 s of 128 kb/s, 16 s of 32 kb/s); a server that sends a whole
+//     file at once is not a burst, and plays;
 //   - afterwards, when the smallest lag over the last `window` exceeds
 //     lead + slack / 2, one frame is dropped (a fast source: about one a
 //     few seconds at 1 %). The smallest over a window, not the last: a
 //     server that writes in bursts (Ogg pages) makes the lag jump up
-//     between writes without being behind. A new backlog (a reconnect's
-//     burst) is cut down within one window.
+//     between writes without being behind. Never two in a row: at most
+//     every other frame, so a new backlog (a reconnect's burst) is cut at
+//     twice real time after one window, and a server that floods makes
+//     joincast read at most twice as fast as it plays (the rest waits in
+//     the socket: TCP pushes back, as for any source).
 // A source that runs slow needs nothing here: its frames arrive late, the
 // queue drains and the pacing waits for them (PacingClock re-anchors once
 // one is later than its max_lateness). Nothing is ever repeated.
@@ -131,8 +137,9 @@ class LiveEdge {
 
   LiveEdge(std::chrono::nanoseconds lead, std::chrono::nanoseconds slack,
            std::chrono::nanoseconds window = std::chrono::seconds(2),
-           std::chrono::nanoseconds start = std::chrono::seconds(1))
-      : lead_(lead), slack_(slack), window_(window), start_(start) {}
+           std::chrono::nanoseconds start = std::chrono::seconds(1),
+           std::chrono::nanoseconds max_skip = std::chrono::seconds(20))
+      : lead_(lead), slack_(slack), window_(window), start_(start), max_skip_(max_skip) {}
 
   // A frame of `bytes` input bytes and `duration` media time was demuxed:
   // the byte rate follows. Returns whether to drop it, given the input
@@ -150,7 +157,9 @@ class LiveEdge {
   std::chrono::nanoseconds media_time(std::uint64_t backlog_bytes) const;
 
  private:
-  std::chrono::nanoseconds lead_, slack_, window_, start_;
+  std::chrono::nanoseconds lead_, slack_, window_, start_, max_skip_;
+  std::chrono::nanoseconds skipped_{0};  // dropped by the start rule
+  bool dropped_last_ = false;
   Clock::time_point started_at_{};
   std::uint64_t bytes_ = 0;
   std::chrono::nanoseconds media_{0};
