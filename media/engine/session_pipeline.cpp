@@ -128,8 +128,11 @@ bool Session::drop_for_live_edge(const AVPacket& packet, AVRational time_base, s
   // The bytes received after this frame: from its position in the byte
   // stream where the demuxer knows it (the demuxer and its parser hold
   // some input of their own), else what input_ still holds.
-  std::uint64_t end = packet.pos >= 0 ? static_cast<std::uint64_t>(packet.pos) + static_cast<std::uint64_t>(packet.size) : 0;
-  std::uint64_t backlog = packet.pos >= 0 && end <= input_total_ ? input_total_ - end : input_.size() - input_head_;
+  std::uint64_t backlog = input_.size() - input_head_;
+  if (packet.pos >= 0) {
+    auto end = static_cast<std::uint64_t>(packet.pos) + static_cast<std::uint64_t>(packet.size);
+    if (end <= input_total_) backlog = input_total_ - end;
+  }
   auto now = Clock::now();
   // When this frame would leave: the last RTP packet queued plus the media
   // time between it and this frame (which, with the ones before it, may

@@ -100,7 +100,8 @@ bool live_with_head(const std::string& head_fields) {
   acceptor.async_accept(peer, [&](boost::system::error_code ec) {
     if (ec) return;
     peer.async_read_some(boost::asio::buffer(request), [&](boost::system::error_code e, std::size_t) {
-      if (!e) boost::asio::async_write(peer, boost::asio::buffer(response), [](boost::system::error_code, std::size_t) {});
+      if (e) return;
+      boost::asio::async_write(peer, boost::asio::buffer(response), [](boost::system::error_code, std::size_t) {});
     });
   });
   HttpOptions o;
