@@ -63,6 +63,12 @@ class ByteSource {
   // the input ("http://x/live.m3u8: no audio for 15 s; ..."), or empty when
   // the error code says all the source knows.
   virtual std::string failure_reason() const { return {}; }
+  // True while the bytes are a live stream delivered in real time by a
+  // server that may send a backlog at connect (an HTTP/ICY station): the
+  // session then sends from near the newest data, dropping whole frames of
+  // backlog (LiveEdge, media/rtp/pacing.hpp). Files, generated tones, DVB,
+  // UDP and HLS (whose data arrives a segment at a time) are not.
+  virtual bool live() const { return false; }
 };
 
 }  // namespace joincast::media

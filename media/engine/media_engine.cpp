@@ -124,6 +124,7 @@ Result<SessionId> MediaEngine::start(SessionConfig config, SourceFactory make_so
   setup.packet_size = packet_size;
   setup.lead = options_.lead;
   setup.max_lateness = options_.max_lateness;
+  setup.live_slack = options_.live_slack;
   auto sock = worker->sender_socket(
       {source, setup.ifindex, setup.config.hop_limit, setup.config.multicast_loop, setup.config.rtp_port});
   if (!sock) {

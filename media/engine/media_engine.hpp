@@ -50,6 +50,11 @@ struct EngineOptions {
   // A packet produced this late (its source stalled) re-anchors the clock
   // instead of being sent in a burst with the ones after it.
   std::chrono::milliseconds max_lateness{200};
+  // A live source (an HTTP/ICY station) is sent at most lead + this
+  // behind its newest data: frames are dropped when its clock runs faster
+  // than ours (LiveEdge, media/rtp/pacing.hpp). Not a configuration key,
+  // like the lead: the guarantee docs/media.md states.
+  std::chrono::milliseconds live_slack{500};
   // RFC 2974 §3.1: what all announcements of this engine on one
   // well-known SAP group may use together, in bit/s.
   unsigned sap_well_known_bandwidth = 4000;

@@ -56,6 +56,7 @@ struct SessionSetup {
   UniqueFd rtcp_socket;             // joined to group:rtcp_port on the interface
   std::chrono::milliseconds lead{400};
   std::chrono::milliseconds max_lateness{200};
+  std::chrono::milliseconds live_slack{500};
 };
 
 class Session final : public ByteSink, public std::enable_shared_from_this<Session> {
@@ -108,6 +109,10 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
   void ts_pipeline();
   int read_input(std::uint8_t* buf, int size);
   bool wait_for_input(std::size_t at_least);
+  std::size_t high_water() const;
+  // A live source's frame that LiveEdge says to drop (counted in stats).
+  // position: where the timeline expects it (MediaTimeline::next()).
+  bool drop_for_live_edge(const AVPacket& packet, AVRational time_base, std::int64_t position);
   void wait_for_room();
   bool open_packetizer(const AVCodecParameters& par, AVRational time_base);
   void on_muxed(std::span<std::byte> datagram);
@@ -175,6 +180,14 @@ class Session final : public ByteSink, public std::enable_shared_from_this<Sessi
 
   // Pacing and output.
   std::optional<PacingClock> pacing_;
+  std::optional<LiveEdge> live_edge_;  // a live source's, once it is demuxed
+  std::uint64_t input_total_ = 0;     // bytes ever appended to input_
+  // For LiveEdge's "when would this frame leave": the timeline position of
+  // the first frame written to this packetizer, and the due time and ticks
+  // (from that frame) of the last RTP packet queued.
+  std::optional<std::int64_t> first_written_;
+  std::optional<Clock::time_point> last_rtp_due_;
+  std::int64_t last_rtp_ticks_ = 0;
   RtpTimestampUnwrap unwrap_;
   // Our own sequence numbers and timestamp base (the muxer's are random).
   std::uint16_t next_seq_ = 0;

@@ -20,6 +20,12 @@ namespace {
 // resumed below the low one. MPEG-TS runs at several Mbit/s and gets more.
 constexpr std::size_t kHighWater = 4 * 1024;
 constexpr std::size_t kHighWaterTs = 128 * 1024;
+// A live source is read as it arrives, so that its backlog (a connect
+// burst, a clock faster than ours) is in input_ where LiveEdge sees it and
+// drops it, rather than in the socket's buffer as hidden delay. Dropping
+// keeps input_ near lead + slack of audio; this only caps a pathological
+// server (a 1 MB burst-size).
+constexpr std::size_t kHighWaterLive = 1024 * 1024;
 
 std::uint32_t rtp_timestamp(std::span<const std::byte> p) {
   auto u = [&](std::size_t i) { return std::to_integer<std::uint32_t>(p[i]); };
@@ -37,6 +43,7 @@ Flow Session::on_data(std::span<const std::byte> bytes) {
     input_head_ = 0;
   }
   input_.insert(input_.end(), bytes.begin(), bytes.end());
+  input_total_ += bytes.size();
   {
     std::lock_guard lock(mutex_);
     stats_.bytes_in += bytes.size();
@@ -48,7 +55,7 @@ Flow Session::on_data(std::span<const std::byte> bytes) {
       self->pump();
     });
   }
-  std::size_t high = is_mpegts_type(content_type_) ? kHighWaterTs : kHighWater;
+  std::size_t high = high_water();
   if (input_.size() - input_head_ >= high) {
     source_paused_ = true;
     return Flow::pause;
@@ -99,7 +106,7 @@ int Session::read_input(std::uint8_t* buf, int size) {
   }
   // Below half the high-water mark: let the source continue (not from
   // here, on the fiber: the source may deliver synchronously).
-  std::size_t high = is_mpegts_type(content_type_) ? kHighWaterTs : kHighWater;
+  std::size_t high = high_water();
   if (source_paused_ && input_.size() - input_head_ < high / 2) {
     source_paused_ = false;
     boost::asio::post(worker_.executor(), [self = shared_from_this()] {
@@ -107,6 +114,41 @@ int Session::read_input(std::uint8_t* buf, int size) {
     });
   }
   return static_cast<int>(n);
+}
+
+std::size_t Session::high_water() const {
+  if (is_mpegts_type(content_type_)) return kHighWaterTs;
+  return source_ && source_->live() ? kHighWaterLive : kHighWater;
+}
+
+bool Session::drop_for_live_edge(const AVPacket& packet, AVRational time_base, std::int64_t position) {
+  if (!source_->live()) return false;
+  if (!live_edge_) live_edge_.emplace(setup_.lead, setup_.live_slack);
+  auto duration = std::chrono::nanoseconds(av_rescale_q(packet.duration, time_base, AVRational{1, 1000000000}));
+  // The bytes received after this frame: from its position in the byte
+  // stream where the demuxer knows it (the demuxer and its parser hold
+  // some input of their own), else what input_ still holds.
+  std::uint64_t backlog = input_.size() - input_head_;
+  if (packet.pos >= 0) {
+    auto end = static_cast<std::uint64_t>(packet.pos) + static_cast<std::uint64_t>(packet.size);
+    if (end <= input_total_) backlog = input_total_ - end;
+  }
+  auto now = Clock::now();
+  // When this frame would leave: the last RTP packet queued plus the media
+  // time between it and this frame (which, with the ones before it, may
+  // still sit in the packetizer, aggregated into the next packet).
+  Clock::duration ahead(0);
+  if (last_rtp_due_ && first_written_ && mapping_ && mapping_->clock_rate) {
+    auto at = std::chrono::nanoseconds(av_rescale_q(position - *first_written_, time_base, AVRational{1, 1000000000}));
+    auto last = std::chrono::nanoseconds(last_rtp_ticks_ * 1000000000 / mapping_->clock_rate);
+    ahead = std::max(Clock::duration(0), *last_rtp_due_ + (at - last) - now);
+  }
+  bool drop = live_edge_->drop(static_cast<std::size_t>(packet.size), duration, backlog,
+                               std::chrono::duration_cast<std::chrono::nanoseconds>(ahead), now);
+  std::lock_guard lock(mutex_);
+  stats_.frames_dropped = live_edge_->dropped();
+  stats_.live_lag_ms = std::chrono::duration<double, std::milli>(live_edge_->lag()).count();
+  return drop;
 }
 
 bool Session::wait_for_input(std::size_t at_least) {
@@ -204,6 +246,13 @@ void Session::demux_pipeline(const std::string& content_type) {
     std::optional<std::int64_t> pts;
     if (packet->pts != AV_NOPTS_VALUE) pts = packet->pts;
     else if (packet->dts != AV_NOPTS_VALUE) pts = packet->dts;
+    if (drop_for_live_edge(*packet, tb, timeline.next())) {
+      // Not sent: the next frame takes its RTP timestamp, so timestamps
+      // and sequence numbers run on without a gap (docs/media.md).
+      timeline.skip(pts, packet->duration);
+      av_packet_unref(packet.get());
+      continue;
+    }
     std::int64_t before = timeline.next();
     std::int64_t at = timeline.place(pts, packet->duration);
     // Packets that never move the clock would all leave at once: garbage
@@ -215,6 +264,7 @@ void Session::demux_pipeline(const std::string& content_type) {
                                                         demuxer_->format_name()));
       return;
     }
+    if (!first_written_) first_written_ = at;
     auto w = packetizer_->write({packet->data, static_cast<std::size_t>(packet->size)}, at);
     av_packet_unref(packet.get());
     if (!w) {
@@ -310,6 +360,8 @@ bool Session::open_packetizer(const AVCodecParameters& par, AVRational time_base
   packetizer_ = std::move(p.value());
   mapping_ = m.value();
   pacing_.reset();
+  first_written_.reset();
+  last_rtp_due_.reset();
   unwrap_ = RtpTimestampUnwrap{};
   {
     std::lock_guard lock(mutex_);
@@ -347,6 +399,8 @@ void Session::on_muxed(std::span<std::byte> datagram) {
     // The first packet anchors the clock: now, or (after a codec change)
     // where the previous stream's queue ends.
     p->due = pacing_->due(ticks, pacing_->anchored() ? now : std::max(now, anchor_hint_));
+    last_rtp_due_ = p->due;
+    last_rtp_ticks_ = ticks;
     if (pacing_->rebases() != before) {
       std::lock_guard lock(mutex_);
       ++stats_.late_rebases;

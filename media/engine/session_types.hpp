@@ -90,6 +90,11 @@ struct SessionStats {
   std::string last_send_error;
   std::uint64_t late_rebases = 0;   // the source fell behind and the clock moved on
   std::uint64_t discontinuities = 0;  // timestamp jumps smoothed over
+  // A live source (ByteSource::live()): whole frames dropped to stay near
+  // its newest data (a connect burst, a clock faster than ours), and the
+  // lag of the last frame behind the newest data received.
+  std::uint64_t frames_dropped = 0;
+  std::optional<double> live_lag_ms;
   std::uint64_t bytes_in = 0;       // from the source
   double media_seconds = 0;         // media time sent
   std::optional<double> first_packet_ms;  // session start to first RTP handed to the kernel

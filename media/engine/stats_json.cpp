@@ -57,6 +57,8 @@ nlohmann::json to_json(const SessionStats& s) {
       {"last_send_error", s.last_send_error},
       {"late_rebases", s.late_rebases},
       {"discontinuities", s.discontinuities},
+      {"frames_dropped", s.frames_dropped},
+      {"live_lag_ms", s.live_lag_ms ? nlohmann::json(*s.live_lag_ms) : nlohmann::json(nullptr)},
       {"bytes_in", s.bytes_in},
       {"media_seconds", s.media_seconds},
       {"uptime_s", s.uptime_seconds},

@@ -28,6 +28,50 @@ std::int64_t MediaTimeline::place(std::optional<std::int64_t> pts, std::int64_t 
   return out;
 }
 
+void MediaTimeline::skip(std::optional<std::int64_t> pts, std::int64_t duration) {
+  // Before the first placed packet there is nothing to keep continuous:
+  // that one defines time 0 whatever came before it.
+  if (!started_ || !pts) return;
+  // The packet after this one (at pts + duration) lands on next_.
+  offset_ = next_ - (*pts + std::max<std::int64_t>(duration, 0));
+}
+
+std::chrono::nanoseconds LiveEdge::media_time(std::uint64_t backlog_bytes) const {
+  if (bytes_ == 0) return std::chrono::nanoseconds(0);
+  // backlog * media / bytes, in long double: 2^64 ns overflows a product.
+  long double ns = static_cast<long double>(backlog_bytes) * static_cast<long double>(media_.count()) /
+                   static_cast<long double>(bytes_);
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(ns));
+}
+
+bool LiveEdge::drop(std::size_t bytes, std::chrono::nanoseconds duration, std::uint64_t backlog_bytes,
+                    std::chrono::nanoseconds ahead, Clock::time_point now) {
+  // Without a duration a frame cannot be measured (nor its drop counted
+  // in time): it is always sent.
+  if (duration <= std::chrono::nanoseconds(0) || bytes == 0) return false;
+  bytes_ += bytes;
+  media_ += duration;
+  lag_ = media_time(backlog_bytes) + std::max(ahead, std::chrono::nanoseconds(0));
+  while (!recent_.empty() && recent_.back().second >= lag_) recent_.pop_back();
+  recent_.emplace_back(now, lag_);
+  while (recent_.front().first + window_ < now) recent_.pop_front();
+  bool out;
+  if (!started_ || now - started_at_ < start_) {
+    out = lag_ > lead_ && skipped_ + duration <= max_skip_;
+    if (out) skipped_ += duration;
+  } else {
+    out = recent_.front().second > lead_ + slack_ / 2 && !dropped_last_;
+  }
+  dropped_last_ = out;
+  if (out) {
+    ++dropped_;
+  } else if (!started_) {
+    started_ = true;
+    started_at_ = now;
+  }
+  return out;
+}
+
 std::int64_t RtpTimestampUnwrap::operator()(std::uint32_t timestamp) {
   if (!started_) {
     started_ = true;

@@ -59,6 +59,7 @@ struct HttpSource::Impl : std::enable_shared_from_this<Impl> {
   bool paused = false;
   bool stopped = false;
   bool finite = false;
+  bool live = false;
   // Bumped for every connection, so late callbacks of an old one are ignored.
   unsigned generation = 0;
 
@@ -97,6 +98,7 @@ struct HttpSource::Impl : std::enable_shared_from_this<Impl> {
     status.hls = true;
     content_type.clear();
     finite = true;  // a clean end is the end of a VOD playlist; a live one that stops is an error
+    live = false;   // segments arrive whole: not a byte stream's backlog
     hls = std::make_unique<HlsSource>(client->executor(), playlist, hls_options(client->options()));
     if (on_status) on_status(status);
     hls->start(hls_sink);
@@ -152,6 +154,7 @@ struct HttpSource::Impl : std::enable_shared_from_this<Impl> {
       if (ec != std::errc() || metaint == 0 || metaint > 1024 * 1024) metaint = 0;
     }
     icy.emplace(metaint);
+    live = !finite || metaint > 0;
     StreamMetadata next = icy_header_metadata(head.field("icy-name"), head.field("icy-genre"),
                                               head.field("icy-url"), head.field("icy-br"));
     // The title of the previous connection stays until a block says otherwise.
@@ -339,6 +342,7 @@ void HttpSource::stop() { impl_->stop(); }
 
 std::string HttpSource::content_type() const { return impl_->content_type; }
 std::string HttpSource::describe() const { return impl_->url; }
+bool HttpSource::live() const { return impl_->live && !impl_->status.hls; }
 std::string HttpSource::failure_reason() const {
   return impl_->status.state == SourceStatus::State::failed ? impl_->status.reason : std::string();
 }

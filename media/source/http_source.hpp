@@ -72,6 +72,9 @@ class HttpSource final : public ByteSource {
   std::string content_type() const override;
   std::string describe() const override;
   std::string failure_reason() const override;
+  // An HTTP body without a length (Icecast, SHOUTcast) or with ICY
+  // metadata; not HLS, not a file served with its length.
+  bool live() const override;
 
   const SourceStatus& status() const;
   const StreamMetadata& metadata() const;

@@ -5,6 +5,10 @@
 #include "media/source/http_source.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
 #include <doctest/doctest.h>
 
 using namespace joincast::media;
@@ -69,4 +73,55 @@ TEST_CASE("an HTTP source that gives up says why, naming the URL") {
   std::string reason = source.failure_reason();
   CHECK_MESSAGE(reason.find("gave up after 2 attempts") != std::string::npos, reason);
   CHECK_MESSAGE(reason.find(url) != std::string::npos, reason);
+}
+
+namespace {
+
+struct DataSink final : ByteSink {
+  std::size_t bytes = 0;
+  Flow on_data(std::span<const std::byte> b) override {
+    bytes += b.size();
+    return Flow::more;
+  }
+  void on_metadata(const StreamMetadata&) override {}
+  void on_end(std::error_code) override {}
+};
+
+// Serves one response (head + 4 kB of body) on a loopback port; the
+// source's live() after the body's first bytes arrive.
+bool live_with_head(const std::string& head_fields) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  auto port = acceptor.local_endpoint().port();
+  boost::asio::ip::tcp::socket peer(io);
+  std::string response = "HTTP/1.0 200 OK\r\nContent-Type: audio/mpeg\r\n" + head_fields + "\r\n" +
+                         std::string(4096, '\x55');
+  std::array<char, 4096> request{};
+  acceptor.async_accept(peer, [&](boost::system::error_code ec) {
+    if (ec) return;
+    peer.async_read_some(boost::asio::buffer(request), [&](boost::system::error_code e, std::size_t) {
+      if (e) return;
+      boost::asio::async_write(peer, boost::asio::buffer(response), [](boost::system::error_code, std::size_t) {});
+    });
+  });
+  HttpOptions o;
+  o.reconnect_attempts = 1;
+  auto client = HttpClient::create(io.get_executor(), o);
+  REQUIRE(client);
+  HttpSource source(client.value(), "http://127.0.0.1:" + std::to_string(port) + "/live.mp3");
+  DataSink sink;
+  source.start(sink);
+  for (int i = 0; i < 300 && sink.bytes == 0; ++i) io.run_for(10ms);
+  REQUIRE(sink.bytes > 0);
+  bool live = source.live();
+  source.stop();
+  return live;
+}
+
+}  // namespace
+
+TEST_CASE("an HTTP body without a length, or with ICY metadata, is a live stream and one with a length is not") {
+  CHECK(live_with_head("icy-name: Lab\r\n"));  // Icecast, SHOUTcast: no length
+  CHECK(live_with_head("Content-Length: 4096\r\nicy-metaint: 8192\r\n"));
+  CHECK_FALSE(live_with_head("Content-Length: 4096\r\n"));  // a file: skipping ahead would skip it all
 }

@@ -95,6 +95,210 @@ TEST_CASE("exact nanoseconds for awkward clock rates") {
   CHECK(c.due(44100 * 10, t0) - t0 == 10s);
 }
 
+TEST_CASE("a skipped packet leaves no gap in the timeline") {
+  MediaTimeline t(100000);
+  t.skip(0, 1152);  // before the first placed packet: nothing to keep
+  CHECK(t.place(1152, 1152) == 0);
+  CHECK(t.place(2304, 1152) == 1152);
+  t.skip(3456, 1152);  // dropped
+  CHECK(t.place(4608, 1152) == 2304);  // takes the dropped one's place
+  t.skip(5760, 1152);
+  t.skip(6912, 1152);
+  CHECK(t.place(8064, 1152) == 3456);
+  t.skip(std::nullopt, 1152);  // no pts: the next lands where durations say
+  CHECK(t.place(std::nullopt, 1152) == 4608);
+  CHECK(t.discontinuities() == 0);
+}
+
+namespace {
+
+// 128 kb/s MP3 at 44.1 kHz: 417-byte frames of 1152 samples.
+constexpr std::size_t kFrame = 417;
+constexpr std::chrono::nanoseconds kFrameTime(26122449);
+constexpr double kBytesPerNs = static_cast<double>(kFrame) / 26122449.0;
+
+// A model of a session on a live source, on a fake clock: the server sends
+// `burst` bytes at t0 and then paces at `speed` times the nominal rate
+// (optionally in writes of `write_every`); the session demuxes a frame when
+// it has arrived and the queue is less than `lead` ahead, asks LiveEdge,
+// and queues it after the last one (or sends it at once when late).
+// Records, for every frame sent, its true lag: what the server had sent
+// beyond it when it left, in media time.
+struct LiveModel {
+  std::chrono::nanoseconds lead = 400ms;
+  std::chrono::nanoseconds slack = 500ms;
+  double speed = 1.0;
+  std::size_t burst = 0;
+  std::chrono::nanoseconds burst_over{0};  // the burst arrives in pieces over this long
+  std::chrono::nanoseconds write_every{0};
+  // A second burst (a reconnect) arriving at this time, of this size.
+  std::chrono::nanoseconds extra_at{-1};
+  std::size_t extra = 0;
+
+  std::uint64_t dropped = 0;
+  std::uint64_t dropped_after_start = 0;
+  std::uint64_t sent = 0;
+  std::vector<std::pair<std::chrono::nanoseconds, std::chrono::nanoseconds>> lags;  // (sent at, lag)
+  std::chrono::nanoseconds max_lag_after_start{0};  // ignoring the first 3 s
+  std::chrono::nanoseconds first_lag{-1};
+  std::chrono::nanoseconds first_send{-1};
+
+  std::uint64_t received(std::chrono::nanoseconds t) const {
+    if (t < std::chrono::nanoseconds(0)) return 0;
+    auto paced = t;
+    if (write_every.count() > 0) paced = t - t % write_every;
+    auto got = burst;
+    if (burst_over.count() > 0 && t < burst_over)
+      got = static_cast<std::size_t>(static_cast<double>(burst) * static_cast<double>(t.count()) /
+                                     static_cast<double>(burst_over.count()));
+    auto n = got + static_cast<std::uint64_t>(static_cast<double>(paced.count()) * kBytesPerNs * speed);
+    if (extra_at.count() >= 0 && t >= extra_at) n += extra;
+    return n;
+  }
+
+  void run(std::chrono::nanoseconds length) {
+    LiveEdge edge(lead, slack);
+    LiveEdge::Clock::time_point base{};
+    base += 1h;
+    std::chrono::nanoseconds now{0}, queue_end{0};
+    bool anchored = false;
+    std::uint64_t consumed = 0;
+    while (now < length) {
+      // Wait for the frame's bytes, then for room in the queue.
+      while (received(now) < consumed + kFrame) now += 1ms;
+      if (anchored && queue_end > now + lead) now = queue_end - lead;
+      std::uint64_t backlog = received(now) - (consumed + kFrame);
+      auto ahead = anchored ? std::max(queue_end - now, std::chrono::nanoseconds(0)) : std::chrono::nanoseconds(0);
+      bool drop = edge.drop(kFrame, kFrameTime, backlog, ahead, base + now);
+      consumed += kFrame;
+      if (drop) {
+        ++dropped;
+        if (anchored && now - first_send >= 1s) ++dropped_after_start;
+        continue;
+      }
+      auto due = anchored ? std::max(queue_end + kFrameTime, now) : now;
+      if (!anchored) first_send = now;
+      anchored = true;
+      queue_end = due;
+      ++sent;
+      auto lag = std::chrono::nanoseconds(
+          static_cast<std::int64_t>(static_cast<double>(received(due) - consumed) / kBytesPerNs));
+      if (first_lag.count() < 0) first_lag = lag;
+      lags.emplace_back(due, lag);
+      if (due > 3s) max_lag_after_start = std::max(max_lag_after_start, lag);
+    }
+    CHECK(edge.dropped() == dropped);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a connect burst is dropped down to the lead, the first frame leaves at once") {
+  LiveModel m;
+  m.burst = 64 * 1024;  // Icecast's default burst-size: 4.1 s of audio
+  m.run(60s);
+  CHECK(m.first_send == std::chrono::nanoseconds(0));  // no waiting for the live edge
+  CHECK(m.first_lag <= m.lead);
+  CHECK(m.first_lag > m.lead - kFrameTime);  // no more than the excess dropped
+  // The excess: (burst - what fits in the lead) in whole frames.
+  CHECK(m.dropped == (64 * 1024 - 6386) / kFrame);
+  CHECK(m.max_lag_after_start <= m.lead + 10ms);
+}
+
+TEST_CASE("a burst arriving in pieces is cut as it arrives") {
+  LiveModel m;
+  m.burst = 64 * 1024;
+  m.burst_over = 300ms;  // a few round trips
+  m.run(60s);
+  CHECK(m.first_send < 20ms);
+  CHECK(m.dropped_after_start == 0);
+  CHECK(m.dropped > (64 * 1024 - 6386) / kFrame - 15);
+  std::chrono::nanoseconds worst{0};
+  for (auto [t, lag] : m.lags)
+    if (t > 1s) worst = std::max(worst, lag);
+  CHECK(worst <= m.lead + 50ms);  // within a frame or so
+}
+
+TEST_CASE("a source at our rate loses nothing after the start") {
+  LiveModel m;
+  m.run(600s);
+  CHECK(m.dropped == 0);
+  CHECK(m.max_lag_after_start <= m.lead);
+  CHECK(m.sent == 600s / kFrameTime + 1);
+}
+
+TEST_CASE("a source 1 % fast is followed by dropping frames, the lag bounded") {
+  LiveModel m;
+  m.burst = 64 * 1024;
+  m.speed = 1.01;
+  auto burst_drops = (64 * 1024 - 6386) / kFrame;
+  m.run(600s);
+  // 1 % of 10 minutes is 6 s of audio: about 230 frames beyond the burst's.
+  CHECK(m.dropped > burst_drops + 200);
+  CHECK(m.dropped < burst_drops + 260);
+  CHECK(m.max_lag_after_start <= m.lead + m.slack);
+}
+
+TEST_CASE("a source 1 % slow needs no drop: the pacing waits for it") {
+  LiveModel m;
+  m.burst = 64 * 1024;
+  m.speed = 0.99;
+  auto burst_drops = (64 * 1024 - 6386) / kFrame;
+  m.run(600s);
+  CHECK(m.dropped == burst_drops);
+  CHECK(m.max_lag_after_start <= m.lead);
+}
+
+TEST_CASE("a server writing a second at a time is not taken for a backlog") {
+  LiveModel m;
+  m.write_every = 1s;
+  m.run(120s);
+  // The first writes are taken for a burst (nothing tells them apart),
+  // the later ones are not.
+  CHECK(m.dropped_after_start == 0);
+  CHECK(m.dropped < 40);
+  CHECK(m.max_lag_after_start <= m.lead + 1s);
+}
+
+TEST_CASE("a reconnect's burst is cut within the window") {
+  LiveModel m;
+  m.extra_at = 30s;
+  m.extra = 64 * 1024;
+  m.run(60s);
+  // Most of the new backlog, down to lead + slack / 2.
+  CHECK(m.dropped_after_start > 100);
+  CHECK(m.dropped_after_start < (64 * 1024) / kFrame);
+  std::chrono::nanoseconds before{0}, during{0}, after{0};
+  for (auto [t, lag] : m.lags) {
+    // Cut from one window after it arrived, at twice real time (4 s).
+    auto& slot = t < 30s ? before : t < 38s ? during : after;
+    slot = std::max(slot, lag);
+  }
+  CHECK(before <= m.lead);
+  CHECK(during > 4s);  // it was there for a while: a reconnect looks like drift at first
+  CHECK(after <= m.lead + m.slack);
+}
+
+TEST_CASE("a server that floods is read at most twice as fast as it plays") {
+  LiveModel m;
+  m.speed = 50;  // a file sent as fast as the network goes
+  m.run(60s);
+  // At the start, 20 s of it at most; then never two frames in a row.
+  CHECK(m.dropped - m.dropped_after_start <= 20s / kFrameTime + 1);
+  CHECK(m.dropped_after_start <= m.sent);
+  CHECK(m.dropped_after_start + 2 >= m.sent - 1s / kFrameTime - 3s / kFrameTime);  // all but the window's
+}
+
+TEST_CASE("a frame without a duration is never dropped") {
+  LiveEdge edge(400ms, 500ms);
+  LiveEdge::Clock::time_point t{};
+  CHECK_FALSE(edge.drop(417, 0ns, 1 << 20, 0ns, t));
+  CHECK_FALSE(edge.started());
+  CHECK(edge.drop(417, kFrameTime, 1 << 20, 0ns, t));  // 2.5 s of backlog at this rate
+  CHECK(edge.dropped() == 1);
+  CHECK(edge.lag() > 2s);
+}
+
 namespace {
 // A TS packet on pid with an optional PCR (27 MHz) in its adaptation field.
 std::vector<std::byte> ts_packet(unsigned pid, std::optional<std::int64_t> pcr27) {
