@@ -15,7 +15,7 @@ Result<catalogue::ResolvedService> CatalogueSessions::resolve(const catalogue::G
   return catalogue_.resolve(group);
 }
 
-void CatalogueSessions::play_url(const catalogue::InternetTarget& target, Directory::PlayHandler done) {
+void CatalogueSessions::play_url(const catalogue::InternetTarget& target, catalogue::directories::Directory::PlayHandler done) {
   catalogue_.play_url(target, std::move(done));
 }
 

@@ -18,7 +18,7 @@ class CatalogueSessions final : public sessions::SessionCatalogue {
  public:
   explicit CatalogueSessions(catalogue::Catalogue& catalogue) : catalogue_(catalogue) {}
   Result<catalogue::ResolvedService> resolve(const catalogue::GroupAddress& group) const override;
-  void play_url(const catalogue::InternetTarget& target, Directory::PlayHandler done) override;
+  void play_url(const catalogue::InternetTarget& target, catalogue::directories::Directory::PlayHandler done) override;
   Result<media::SourcePlan> plan_source(const std::string& url) const override;
   void start_dvb(const catalogue::DvbTarget& target, const catalogue::GroupAddress& group, unsigned ifindex,
                  media::DvbTuner::Done done) override;

@@ -57,8 +57,8 @@ void Catalogue::build(const CatalogueConfig& config) {
   directories_.clear();
   const std::uint32_t limit = std::uint32_t{1} << config_.address_plan.station_bits();
   for (const auto& d : config_.directories) {
-    auto dir = std::make_unique<Directory>(d, io_.get_executor(), http_, state_dir_, limit);
-    dir->on_change([this, last_error = std::string()](const Directory& dd) mutable {
+    auto dir = std::make_unique<directories::Directory>(d, io_.get_executor(), http_, state_dir_, limit);
+    dir->on_change([this, last_error = std::string()](const directories::Directory& dd) mutable {
       const auto& s = dd.status();
       if (started_)
         control_.publish("directories", {{"event", "directory"}, {"name", s.name}, {"listed", s.listed},
@@ -146,13 +146,13 @@ void Catalogue::stop() {
   if (tuner_) tuner_->stop_all();
 }
 
-Directory* Catalogue::directory_by_slot(unsigned slot) const {
+directories::Directory* Catalogue::directory_by_slot(unsigned slot) const {
   for (const auto& d : directories_)
     if (d->section().slot == slot) return d.get();
   return nullptr;
 }
 
-Directory* Catalogue::directory_by_name(const std::string& name) const {
+directories::Directory* Catalogue::directory_by_name(const std::string& name) const {
   for (const auto& d : directories_)
     if (d->section().name == name) return d.get();
   return nullptr;
@@ -165,11 +165,11 @@ Result<ResolvedService> Catalogue::resolve(const GroupAddress& group) const {
   ResolvedService r{group, number.value(), {}};
   auto key = plan_.decode(number.value());
   if (const auto* s = std::get_if<InternetStation>(&key)) {
-    const Directory* d = directory_by_slot(s->directory);
+    const directories::Directory* d = directory_by_slot(s->directory);
     if (!d) {
       return Error(errno_error(ENOENT), fmt::format("{}: no directory is configured in slot {}", group.to_string(), s->directory));
     }
-    const Directory::Entry* e = d->find(s->station);
+    const directories::Directory::Entry* e = d->find(s->station);
     if (!e) {
       return Error(errno_error(ENOENT), fmt::format("{}: directory {} has no station {}", group.to_string(), d->section().name, s->station));
     }
@@ -197,8 +197,8 @@ Result<ResolvedService> Catalogue::resolve(const GroupAddress& group) const {
                        k.vertical ? "V" : "H"));
 }
 
-void Catalogue::play_url(const InternetTarget& target, Directory::PlayHandler done) {
-  Directory* d = directory_by_name(target.directory);
+void Catalogue::play_url(const InternetTarget& target, directories::Directory::PlayHandler done) {
+  directories::Directory* d = directory_by_name(target.directory);
   if (!d) {
     boost::asio::post(io_, [done, name = target.directory] {
       done({make_error_code(media::SourceErrc::not_a_stream), "directory " + name + " is no longer configured"}, {});
@@ -239,7 +239,7 @@ json Catalogue::describe_number(ServiceNumber number) const {
     j["kind"] = "internet";
     j["slot"] = s->directory;
     j["station"] = s->station;
-    if (const Directory* d = directory_by_slot(s->directory)) {
+    if (const directories::Directory* d = directory_by_slot(s->directory)) {
       j["directory"] = d->section().name;
       if (const auto* e = d->find(s->station)) {
         j["name"] = e->station.name;
@@ -289,7 +289,7 @@ Result<json> Catalogue::map_json(const std::string& query) const {
     std::string dir = query.substr(0, slash);
     std::uint32_t slot = 0, station = 0;
     if (!parse_u32(dir, slot)) {
-      const Directory* d = directory_by_name(dir);
+      const directories::Directory* d = directory_by_name(dir);
       if (!d) return fail("no directory called " + dir);
       slot = d->section().slot;
     }

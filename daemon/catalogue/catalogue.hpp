@@ -37,7 +37,7 @@ struct InternetTarget {
   std::string directory;  // its name
   unsigned slot = 0;
   std::uint32_t station = 0;
-  Station info;           // name, URL, genre, codec, ... as listed
+  directories::Station info;  // name, URL, genre, codec, ... as listed
 };
 
 struct DvbTarget {
@@ -79,7 +79,7 @@ class Catalogue final : public core::ConfiguredModule<CatalogueConfig> {
   Result<ResolvedService> resolve(const GroupAddress& group) const;
 
   // The URL to open for an internet station (see Directory::play_url).
-  void play_url(const InternetTarget& target, Directory::PlayHandler done);
+  void play_url(const InternetTarget& target, directories::Directory::PlayHandler done);
 
   // DVB: sends the service as RTP (PT 33) to group through egress ifindex.
   void start_dvb(const DvbTarget& target, const GroupAddress& group, unsigned ifindex, media::DvbTuner::Done done);
@@ -99,8 +99,8 @@ class Catalogue final : public core::ConfiguredModule<CatalogueConfig> {
  private:
   void build(const CatalogueConfig& config);
   void refresh_prefix() const;
-  Directory* directory_by_slot(unsigned slot) const;
-  Directory* directory_by_name(const std::string& name) const;
+  directories::Directory* directory_by_slot(unsigned slot) const;
+  directories::Directory* directory_by_name(const std::string& name) const;
   nlohmann::json describe_number(ServiceNumber number) const;
 
   boost::asio::io_context& io_;
@@ -111,7 +111,7 @@ class Catalogue final : public core::ConfiguredModule<CatalogueConfig> {
   CatalogueConfig config_;
   mutable AddressPlan plan_;
   std::shared_ptr<media::HttpClient> http_;
-  std::vector<std::unique_ptr<Directory>> directories_;
+  std::vector<std::unique_ptr<directories::Directory>> directories_;
   std::unique_ptr<media::DvbTuner> tuner_;
   media::DvbTuner::FailureHandler on_dvb_failure_;
 };

@@ -18,7 +18,7 @@ class SessionCatalogue {
   virtual ~SessionCatalogue() = default;
   // What group stands for, or why nothing (naming the group).
   virtual Result<catalogue::ResolvedService> resolve(const catalogue::GroupAddress& group) const = 0;
-  virtual void play_url(const catalogue::InternetTarget& target, Directory::PlayHandler done) = 0;
+  virtual void play_url(const catalogue::InternetTarget& target, catalogue::directories::Directory::PlayHandler done) = 0;
   // How to make url's source; an error names the URL. A plan's error is
   // permanent: the URL will not play however often it is tried.
   virtual Result<media::SourcePlan> plan_source(const std::string& url) const = 0;

@@ -13,14 +13,14 @@ using namespace joincast;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   fuzz::Input in(data, size);
   constexpr std::size_t max_stations = 50;
-  daemon::DirectoryListing l;
+  daemon::catalogue::directories::DirectoryListing l;
   switch (in.pick(4)) {
-    case 0: l = daemon::parse_icecast_yp(in.rest(), max_stations); break;
-    case 1: l = daemon::parse_radio_browser(in.rest(), max_stations); break;
-    case 2: l = daemon::parse_tunein_opml(in.rest(), max_stations); break;
+    case 0: l = daemon::catalogue::directories::parse_icecast_yp(in.rest(), max_stations); break;
+    case 1: l = daemon::catalogue::directories::parse_radio_browser(in.rest(), max_stations); break;
+    case 2: l = daemon::catalogue::directories::parse_tunein_opml(in.rest(), max_stations); break;
     default: {
-      std::string url = daemon::parse_radio_browser_click(in.rest());
-      FUZZ_CHECK(url.empty() || daemon::is_remote_station_url(url));
+      std::string url = daemon::catalogue::directories::parse_radio_browser_click(in.rest());
+      FUZZ_CHECK(url.empty() || daemon::catalogue::directories::is_remote_station_url(url));
       return 0;
     }
   }
@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& s : l.stations) {
     FUZZ_CHECK(!s.key.empty());
     FUZZ_CHECK(keys.insert(s.key).second);
-    FUZZ_CHECK(daemon::is_remote_station_url(s.url));
+    FUZZ_CHECK(daemon::catalogue::directories::is_remote_station_url(s.url));
     FUZZ_CHECK(!fuzz::has_control(s.name) && !fuzz::has_control(s.genre) && !fuzz::has_control(s.now_playing));
   }
   return 0;

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace joincast::daemon {
+namespace joincast::daemon::catalogue::directories {
 
 using Kind = catalogue::DirectorySection::Kind;
 
@@ -298,4 +298,4 @@ void Directory::play_url(std::uint32_t number, PlayHandler done) {
                         });
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::catalogue::directories

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::catalogue::directories {
 
 struct DirectoryStatus {
   std::string name;
@@ -101,4 +101,4 @@ class Directory {
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::catalogue::directories

@@ -4,7 +4,10 @@
 // (text in, listing out) so that hostile or broken documents are tested
 // without a network. Each station has a key, the identity its number is
 // bound to: the listen URL (yp.xml), the station UUID (radio-browser), the
-// guide id (TuneIn), the configured id or URL (static, test).
+// guide id (TuneIn), the configured id or URL (static, test). One .cpp per
+// kind: icecast_yp, radio_browser, tunein, test_directory (the static one
+// is the configuration's, in directory.cpp); directory_listing.hpp holds
+// what they share.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-namespace joincast::daemon {
+namespace joincast::daemon::catalogue::directories {
 
 struct Station {
   std::string key;
@@ -55,4 +58,4 @@ std::string parse_radio_browser_click(std::string_view json);
 // Percent-encoding for query values.
 std::string url_encode(std::string_view text);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::catalogue::directories

@@ -12,7 +12,7 @@
 #include <set>
 #include <sstream>
 
-namespace joincast::daemon {
+namespace joincast::daemon::catalogue::directories {
 
 std::error_code write_file_atomically(const std::string& path, const std::string& text) {
   std::error_code ec;
@@ -114,4 +114,4 @@ std::optional<std::uint32_t> StationNumbers::find(const std::string& key) const 
   return it->second.number;
 }
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::catalogue::directories

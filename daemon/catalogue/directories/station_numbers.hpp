@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-namespace joincast::daemon {
+namespace joincast::daemon::catalogue::directories {
 
 class StationNumbers {
  public:
@@ -50,4 +50,4 @@ class StationNumbers {
 // directories as needed.
 std::error_code write_file_atomically(const std::string& path, const std::string& text);
 
-}  // namespace joincast::daemon
+}  // namespace joincast::daemon::catalogue::directories

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 using namespace joincast::daemon;
+using namespace joincast::daemon::catalogue::directories;
 
 namespace {
 

@@ -177,7 +177,7 @@ class FakeCatalogue final : public sessions::SessionCatalogue {
     if (it == services_.end()) return invalid("group " + group.to_string() + ": no service");
     return it->second;
   }
-  void play_url(const catalogue::InternetTarget& target, Directory::PlayHandler done) override {
+  void play_url(const catalogue::InternetTarget& target, catalogue::directories::Directory::PlayHandler done) override {
     boost::asio::post(io_, [done, url = target.info.url] { done({}, url); });
   }
   Result<media::SourcePlan> plan_source(const std::string& url) const override {

@@ -1,0 +1,47 @@
+// directory_listing.hpp — what every directory kind's parser shares:
+// cleaning the names and titles a remote document carries, the checks
+// every listing gets (usable URLs, duplicates, the station limit), and the
+// guard that turns whatever a parsing library throws into that document's
+// error. Internal to catalogue/directories/.
+#pragma once
+
+#include "daemon/catalogue/directories/directory_formats.hpp"
+
+#include <cstddef>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace joincast::daemon::catalogue::directories::listing {
+
+// A leading decimal number ("128", " 64 kbps"), 0 when there is none.
+unsigned leading_number(std::string_view s);
+
+// Names and titles from the network, as single clean lines.
+std::string clean(std::string_view s);
+
+// Drops stations without a key or URL, stations a remote directory may
+// not name, and duplicates, with warnings. Every caller parses a remote
+// document.
+void finish(DirectoryListing& l, std::size_t unusable);
+
+// True (and the listing emptied, with the error) when count > max.
+bool too_many(DirectoryListing& l, std::size_t count, std::size_t max);
+
+// Runs one parser over a remote document; whatever its library throws
+// (nlohmann's out_of_range for 1e400, bad_alloc, ...) becomes that
+// document's error, so the previous good listing stays and no exception
+// reaches the fetch's completion handler.
+template <class Parse>
+DirectoryListing guarded(const char* format, Parse parse) {
+  try {
+    return parse();
+  } catch (const std::exception& e) {
+    DirectoryListing l;
+    l.error = std::string("unusable ") + format + " document: " + e.what();
+    return l;
+  }
+}
+
+}  // namespace joincast::daemon::catalogue::directories::listing

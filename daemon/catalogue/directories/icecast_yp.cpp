@@ -1,0 +1,58 @@
+// icecast_yp.cpp — Icecast's directory: the yp.xml document a YP server
+// (dir.xiph.org or a private one) publishes, one <entry> per stream.
+#include "daemon/catalogue/directories/directory_listing.hpp"
+
+#include "media/source/http/playlist_xml.hpp"
+
+namespace joincast::daemon::catalogue::directories {
+
+namespace {
+
+using listing::clean;
+using listing::finish;
+using listing::leading_number;
+using listing::too_many;
+
+DirectoryListing parse_icecast_yp_unguarded(std::string_view xml, std::size_t max_stations) {
+  DirectoryListing l;
+  auto doc = media::parse_xml(xml);
+  if (!doc.ok()) {
+    l.error = "malformed XML: " + doc.error;
+    return l;
+  }
+  if (!doc.root->is("directory")) {
+    l.error = "root element is <" + doc.root->name + ">, not <directory>";
+    return l;
+  }
+  std::size_t entries = 0, unusable = 0;
+  for (const auto& c : doc.root->children)
+    if (c->is("entry")) ++entries;
+  if (too_many(l, entries, max_stations)) return l;
+  for (const auto& e : doc.root->children) {
+    if (!e->is("entry")) continue;
+    Station s;
+    s.url = e->child_text("listen_url");
+    if (s.url.empty()) {
+      ++unusable;
+      continue;
+    }
+    s.key = s.url;
+    s.name = clean(e->child_text("server_name"));
+    s.genre = clean(e->child_text("genre"));
+    s.codec = clean(e->child_text("server_type"));
+    s.now_playing = clean(e->child_text("current_song"));
+    s.bitrate_kbps = leading_number(e->child_text("bitrate"));
+    if (s.name.empty()) s.name = clean(s.url);
+    l.stations.push_back(std::move(s));
+  }
+  finish(l, unusable);
+  return l;
+}
+
+}  // namespace
+
+DirectoryListing parse_icecast_yp(std::string_view xml, std::size_t max_stations) {
+  return listing::guarded("yp.xml", [&] { return parse_icecast_yp_unguarded(xml, max_stations); });
+}
+
+}  // namespace joincast::daemon::catalogue::directories
