@@ -115,7 +115,7 @@ nlohmann::json SessionManager::summary() const {
 void SessionManager::collect_metrics(core::MetricsWriter& w) const {
   std::map<std::string, unsigned> by_state = {
       {"waiting", 0}, {"starting", 0}, {"running", 0}, {"grace", 0}, {"retrying", 0}, {"failed", 0}};
-  double packets = 0, bytes = 0, receivers = 0, lost = 0, sap = 0, send_errors = 0;
+  double packets = 0, bytes = 0, receivers = 0, lost = 0, sap = 0, send_errors = 0, dropped = 0, lag = 0;
   for (const auto& [k, e] : entries_) {
     by_state[state_name(e->state)]++;
     if (!e->media || !engine_) continue;
@@ -127,6 +127,8 @@ void SessionManager::collect_metrics(core::MetricsWriter& w) const {
     send_errors += static_cast<double>(s.value().send_errors);
     receivers += static_cast<double>(s.value().receivers.size());
     for (const auto& r : s.value().receivers) lost += static_cast<double>(std::max<std::int64_t>(0, r.cumulative_lost));
+    dropped += static_cast<double>(s.value().frames_dropped);
+    if (s.value().live_lag_ms) lag = std::max(lag, *s.value().live_lag_ms / 1000.0);
   }
   for (const auto& [state, n] : by_state)
     w.gauge("joincast_sessions", "Sessions by state.", n, {{"state", state}});
@@ -137,6 +139,10 @@ void SessionManager::collect_metrics(core::MetricsWriter& w) const {
   w.gauge("joincast_send_errors", "Send errors of the sessions running now.", send_errors);
   w.gauge("joincast_rtcp_receivers", "Listeners reporting by RTCP to the sessions running now.", receivers);
   w.gauge("joincast_rtcp_packets_lost", "Packets listeners report lost (cumulative, sessions running now).", lost);
+  w.gauge("joincast_live_edge_frames_dropped",
+          "Source frames dropped to hold the live edge (a burst's excess, a fast clock), sessions running now.", dropped);
+  w.gauge("joincast_live_lag_seconds", "The largest lag behind a live source's newest data among the sessions running now.",
+          lag);
   for (const char* kind : {"resolve", "policy", "limit", "source", "media", "dvb", "start-timeout"}) {
     auto it = errors_.find(kind);
     w.counter("joincast_session_errors_total", "Sessions refused or failed, by kind.",

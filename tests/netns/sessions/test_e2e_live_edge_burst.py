@@ -11,7 +11,7 @@ every packet must arrive at most lead + 500 ms after the server produced
 its first frame (before the live edge of issue 14: some 4 s, the whole
 burst), the first packet within a second of the join, the frames missing
 on the wire (all in the first second) must be those `joincast sessions`
-counts as dropped, and
+counts as dropped (and the Prometheus metric, with the live lag), and
 sequence numbers and timestamps run on without a break.
 
     l1 ──eth0──p1── br0 (router: joincastd; station server on lo)
@@ -20,7 +20,8 @@ sequence numbers and timestamps run on without a break.
 import sys
 import time
 
-from e2e_lab import Headend, Lab, config, group6, log, sessions, start, wait_state, with_static_directory
+from e2e_lab import (Headend, Lab, config, group6, log, metric, metrics_text, sessions, start, wait_state,
+                     with_static_directory)
 from live_edge_lab import FRAME, FRAME_S, LEAD_S, SLACK_S, Receiver, Station, analyse, max_lag_after
 
 BURST = 64 * 1024
@@ -33,7 +34,8 @@ def main() -> int:
         station = Station(h.router, BURST, 1.0)
         try:
             directories = with_static_directory({"burst": station.url}, name="lab")
-            d = start(h.daemon(config(h.pins, ["br0"], grace="1s", directories=directories)))
+            d = start(h.daemon(config(h.pins, ["br0"], grace="1s", directories=directories,
+                                      extra='[metrics]\nlisten = "127.0.0.1:9185"\n')))
             number = next(s["number"] for x in d.cli("directories")["directories"] if x["name"] == "lab"
                           for s in x["stations"])
             group = group6(1, number)
@@ -43,6 +45,7 @@ def main() -> int:
             time.sleep(RUN_S)
             packets = rx.packets()
             stats = sessions(d)[group]["media"]
+            text = metrics_text(d, "127.0.0.1:9185")
             conns = station.connections()
             assert len(conns) == 1, f"joincastd connected {len(conns)} times: {conns}"
             a = analyse(packets, conns[0]["t0"], conns[0]["burst_frames"], 1.0)
@@ -64,6 +67,9 @@ def main() -> int:
             dropped = a["skipped_at_start"] + a["missing"]
             assert dropped >= (BURST - LEAD_S / FRAME_S * FRAME) // FRAME - 20, dropped
             assert stats["frames_dropped"] == dropped, (stats["frames_dropped"], dropped)
+            # The same count, and the lag, for Prometheus (read just after the stats).
+            assert metric(text, "joincast_live_edge_frames_dropped") == dropped, text
+            assert 0 < metric(text, "joincast_live_lag_seconds") <= LEAD_S + SLACK_S, text
             rx.stop()
         finally:
             station.stop()
