@@ -61,6 +61,17 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+def record(measure: str, value: float, **labels) -> None:
+    """A figure a test measured, for a benchmark that runs the test (e.g.
+    bench/e2e/listener.sh): appended as one JSON line to the file that
+    JOINCAST_RECORD names; nothing when it is unset. The test asserts its
+    bound either way."""
+    path = os.environ.get("JOINCAST_RECORD")
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps({"measure": measure, "value": value, **labels}) + "\n")
+
+
 def require_tools(*tools: str) -> bool:
     """True when every tool is on PATH; otherwise says which are missing."""
     missing = [t for t in tools if not shutil.which(t)]

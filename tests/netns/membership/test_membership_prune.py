@@ -24,6 +24,7 @@ import sys
 import time
 
 from e2e_lab import TONE_1K, TONE_MP3, Headend, Lab, WireCounter, config, log, wait_state, wait_until
+from lab import record
 
 LLQI = 0.3          # e2e_lab's TIMERS: last_listener_query_interval
 LLQC = 2            # last_listener_query_count: robustness (2)
@@ -125,6 +126,7 @@ def main() -> int:
             last = after[0]["rtp_last"]
             late = last - t_leave
             log(f"{name}: h1's last RTP {late * 1000:.0f} ms after its leave (bound {(LMQT + 0.1) * 1000:.0f} ms)")
+            record("leave_to_last_rtp_ms", late * 1000, variant=name, bound_ms=(LMQT + 0.1) * 1000)
             assert late <= LMQT + 0.1, f"{name}: h1's port still got RTP {late:.3f}s after the leave"
             for i in (1, 2):
                 grew = after[i]["rtp"] - before[i]["rtp"]

@@ -32,6 +32,7 @@ import threading
 import time
 
 from e2e_lab import TONE_MP3, Headend, Lab, WireCounter, config, log, sessions, start, wait_state, wait_until
+from lab import record
 
 
 class Player:
@@ -135,6 +136,7 @@ def main() -> int:
                 step = b["dts"] / rate
                 log(f"{name}: gap {b['dt'] * 1000:.0f} ms on the wire, sequence +{b['dseq']}, "
                     f"timestamp +{step:.3f}s, RTCP packets during the stop: {rtcp_after_stop}")
+                record("restart_gap_ms", b["dt"] * 1000, signal=name, lost_packets=b["dseq"] - 1)
                 if how == signal.SIGTERM:
                     assert b["dseq"] == 1, (name, "sequence does not go on by one", b)
                 else:

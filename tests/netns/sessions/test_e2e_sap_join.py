@@ -24,6 +24,7 @@ import threading
 import time
 
 from e2e_lab import TONE_MP3, Headend, Lab, WireCounter, config, log, sessions, wait_state, wait_until
+from lab import record
 
 SAP6 = "ff0e::2:7ffe"
 SESSIONS = """
@@ -91,6 +92,8 @@ def main() -> int:
         log(f"VLC lists the stream {took * 1000:.0f} ms after its start: {found['line'][:160]}")
         first = well_known(wire)[sent:]
         assert first, "no announcement on the well-known group"
+        record("vlc_start_to_well_known_sap_ms", (first[0]["t"] - t0) * 1000)
+        record("vlc_start_to_listed_ms", took * 1000)
         assert took < 2.0, f"VLC took {took:.2f}s"
         assert set(sessions(d)) == {TONE_MP3}, ("the SAP group started a session", list(sessions(d)))
 

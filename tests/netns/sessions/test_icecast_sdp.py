@@ -10,7 +10,9 @@ then the SDP). A title set through Icecast's admin API
 (/admin/metadata?mode=updinfo) must then appear in the SDP's `i=` line
 within 2 s: the old announcement deleted under its hash, a new hash, a
 higher `o=` version, `s=` unchanged. A second title with non-ASCII
-characters arrives intact, in UTF-8.
+characters arrives intact, in UTF-8. A plain ICY client of the same mount
+times the same change (the baseline bench/e2e/listener.sh reports beside
+joincast's figure). Icecast's burst-size is its default (64 kB).
 The periodic SAP interval is a minute, so only the change itself can
 explain a new announcement within the 2 s.
 
@@ -27,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from icecast_fixture import TOOLS as ICECAST_TOOLS, Icecast  # noqa: E402
-from lab import Daemon, Lab, log, require_tools, wait_until  # noqa: E402
+from lab import Daemon, Lab, log, record, require_tools, wait_until  # noqa: E402
 from media_lab import LineReader  # noqa: E402
 
 MOUNT = "/radio.mp3"
@@ -91,6 +93,55 @@ while True:
 """
 
 
+# Runs on the router: a plain ICY client of the mount (what a player that
+# asks for Icy-MetaData sees), printing each StreamTitle as it changes: the
+# baseline for the title's way to the SDP.
+ICY_CLIENT = r"""
+import json, re, socket, sys, time
+port, mount = int(sys.argv[1]), sys.argv[2]
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(f"GET {mount} HTTP/1.0\r\nIcy-MetaData: 1\r\n\r\n".encode())
+f = s.makefile("rb")
+metaint = 0
+while True:
+    line = f.readline().strip()
+    if not line:
+        break
+    k, _, v = line.decode("latin-1").partition(":")
+    if k.lower() == "icy-metaint":
+        metaint = int(v)
+assert metaint, "no icy-metaint"
+print(json.dumps({"connected": True}), flush=True)
+last = None
+while True:
+    f.read(metaint)
+    n = f.read(1)[0] * 16
+    if n:
+        m = re.search(rb"StreamTitle='(.*?)';", f.read(n))
+        if m and m.group(1) != last:
+            last = m.group(1)
+            print(json.dumps({"t": time.monotonic(), "title": last.decode("utf-8", "replace")}), flush=True)
+"""
+
+
+class IcyClient:
+    def __init__(self, ns, port: int, mount: str):
+        self.proc = ns.spawn(sys.executable, "-u", "-c", ICY_CLIENT, str(port), mount, stdout=subprocess.PIPE)
+        self.reader = LineReader(self.proc.stdout)
+        first = self.reader.line(10)
+        if not first or not json.loads(first).get("connected"):
+            raise AssertionError(f"the ICY client did not connect: {first!r}")
+
+    def until_title(self, title: str, deadline: float) -> float:
+        while True:
+            line = self.reader.line(max(0.0, deadline - time.monotonic()))
+            if not line:
+                raise AssertionError(f"the ICY client never saw {title!r}")
+            m = json.loads(line)
+            if m["title"] == title:
+                return m["t"]
+
+
 class SapReceiver:
     def __init__(self, ns, group: str):
         self.proc = ns.spawn(sys.executable, "-u", "-c", RECEIVER, group, "eth0", stdout=subprocess.PIPE)
@@ -130,7 +181,7 @@ def announcement_with_title(title: str):
     return lambda m: not m["deletion"] and fields(m).get("i") == title
 
 
-def change_title(ice: Icecast, rx: SapReceiver, group: str, title: str, before: dict) -> dict:
+def change_title(ice: Icecast, rx: SapReceiver, icy: IcyClient, group: str, title: str, before: dict) -> dict:
     """Sets title through Icecast's admin API; the SDP must follow within
     LIMIT_S, replacing before (RFC 2974 §5: delete, then a new hash)."""
     t0 = time.monotonic()
@@ -138,8 +189,10 @@ def change_title(ice: Icecast, rx: SapReceiver, group: str, title: str, before: 
     seen = len(rx.heard)
     after = rx.until(announcement_with_title(title), t0 + LIMIT_S + 3, f"i={title} in a SAP announcement")
     elapsed = after["t"] - t0
+    plain = icy.until_title(title, t0 + LIMIT_S + 3) - t0
     log(f"i={title!r} announced {elapsed:.2f} s after the admin request (hash {before['hash']:04x} -> "
-        f"{after['hash']:04x})")
+        f"{after['hash']:04x}); a plain ICY client saw it after {plain:.2f} s")
+    record("title_to_sdp_ms", elapsed * 1000, icy_client_ms=plain * 1000)
     assert elapsed < LIMIT_S, f"the title took {elapsed:.2f} s to reach the SDP (limit {LIMIT_S} s)"
     assert after["hash"] != before["hash"], "a changed SDP must get a new message id hash (RFC 2974 §3)"
     assert version(after) > version(before), (fields(before)["o"], fields(after)["o"])
@@ -208,9 +261,10 @@ def main() -> int:
             if not m["deletion"]:
                 current = m
 
-        current = change_title(ice, rx, group, "Artist - Changed Title", current)
+        icy = IcyClient(router, ice.port, MOUNT)
+        current = change_title(ice, rx, icy, group, "Artist - Changed Title", current)
         time.sleep(1.5)
-        current = change_title(ice, rx, group, "Sigur Rós - Hoppípolla", current)
+        current = change_title(ice, rx, icy, group, "Sigur Rós - Hoppípolla", current)
 
         log("the daemon's own SDP says the same")
         sdp = d.cli("sdp", group)["sdp"]
