@@ -79,10 +79,10 @@ void Catalogue::build(const CatalogueConfig& config) {
     core::log::notice("dvb: adapter changes take effect once no DVB service is running");
   } else {
     tuner_ = std::make_unique<media::DvbTuner>(io_.get_executor(), config_.dvb.tuner);
-    tuner_->on_failure([this](const media::DvbCarrier& c, const media::SourceFailure& f) {
+    tuner_->on_failure([this](const media::DvbCarrier& c, const Error& f) {
       // Logged once, where it is handled: by the sessions on that carrier.
       if (on_dvb_failure_) on_dvb_failure_(c, f);
-      else core::log::error("dvb: {}", f.reason);
+      else core::log::error("dvb: {}", f.message());
     });
   }
 }
@@ -120,9 +120,9 @@ Result<json> Catalogue::resolve_json(const json& request) {
   json j = describe_number(resolved.value().number);
   if (const auto* t = std::get_if<InternetTarget>(&resolved.value().target)) {
     if (request.value("play", false)) {
-      play_url(*t, [this, text](const media::SourceFailure& f, std::string url) {
+      play_url(*t, [this, text](const Error& f, std::string url) {
         if (!started_) return;
-        control_.publish("catalogue", {{"event", "play-url"}, {"group", text}, {"url", url}, {"error", f.reason}});
+        control_.publish("catalogue", {{"event", "play-url"}, {"group", text}, {"url", url}, {"error", f ? f.message() : std::string()}});
       });
       j["play_url"] = "requested";
     }

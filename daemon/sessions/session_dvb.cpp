@@ -18,20 +18,20 @@ void SessionManager::start_dvb(Entry& e) {
   const Address16 key = e.key;
   const std::uint64_t gen = e.generation;
   catalogue_.start_dvb(target, e.group, ifindex, [this, key, gen, target, group = e.group,
-                                                  ifindex](const media::SourceFailure& failure) {
+                                                  ifindex](const Error& failure) {
     Entry* x = find(key);
     if (x && x->generation != gen) return;  // a newer attempt adds its own
     if (!x || !starting(*x)) {
       // Stopped or given up while dvblast tuned (the grace period ended, the
       // start timed out): the service it added now is nobody's.
       if (!failure)
-        catalogue_.stop_dvb(target, group, ifindex, [name = group.to_string()](const media::SourceFailure& f) {
-          if (f) core::log::warning("session {}: stopping the DVB service: {}", name, f.reason);
+        catalogue_.stop_dvb(target, group, ifindex, [name = group.to_string()](const Error& f) {
+          if (f) core::log::warning("session {}: stopping the DVB service: {}", name, f.message());
         });
       return;
     }
     if (failure) {
-      fail(*x, failure.reason, "dvb");
+      fail(*x, failure.message(), "dvb");
       return;
     }
     x->dvb_running = true;
@@ -71,7 +71,7 @@ void SessionManager::start_dvb(Entry& e) {
   });
 }
 
-void SessionManager::on_dvb_failure(const media::DvbCarrier& carrier, const media::SourceFailure& failure) {
+void SessionManager::on_dvb_failure(const media::DvbCarrier& carrier, const Error& failure) {
   // Sessions still starting on that carrier hear of it from their own
   // start_dvb() answer; the running ones only from here.
   std::vector<Entry*> running;
@@ -79,12 +79,12 @@ void SessionManager::on_dvb_failure(const media::DvbCarrier& carrier, const medi
     if (e->dvb_running && e->resolved && std::get<catalogue::DvbTarget>(e->resolved->target).carrier.same_tuning(carrier))
       running.push_back(e.get());
   if (running.empty()) {
-    core::log::error("dvb: {}", failure.reason);
+    core::log::error("dvb: {}", failure.message());
     return;
   }
   for (Entry* e : running) {
     e->dvb_running = false;  // its service went with dvblast: nothing to remove
-    fail(*e, failure.reason, "dvb");
+    fail(*e, failure.message(), "dvb");
   }
 }
 

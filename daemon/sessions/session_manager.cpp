@@ -65,7 +65,7 @@ SessionManager::~SessionManager() { stop(); }
 Result<void> SessionManager::start() {
   register_commands();
   catalogue_.on_dvb_failure(
-      [this](const media::DvbCarrier& carrier, const media::SourceFailure& f) { on_dvb_failure(carrier, f); });
+      [this](const media::DvbCarrier& carrier, const Error& f) { on_dvb_failure(carrier, f); });
   if (config_.interface.empty()) {
     core::log::info("sessions: no sessions.interface configured; joins start no streams");
     return success();
@@ -386,10 +386,10 @@ void SessionManager::start_session(Entry& e) {
     return;
   }
   catalogue_.play_url(std::get<catalogue::InternetTarget>(e.resolved->target),
-                      [this, key, gen](const media::SourceFailure& failure, std::string url) {
+                      [this, key, gen](const Error& failure, std::string url) {
                         Entry* x = find(key);
                         if (!x || x->generation != gen || !starting(*x)) return;
-                        if (failure) fail(*x, failure.reason, "source");
+                        if (failure) fail(*x, failure.message(), "source");
                         else start_media(*x, url);
                       });
 }
@@ -525,8 +525,8 @@ void SessionManager::release(Entry& e) {
     unsigned ifindex = listeners_.interface_index(config_.interface);
     std::string group = e.group.to_string();
     catalogue_.stop_dvb(std::get<catalogue::DvbTarget>(e.resolved->target), e.group, ifindex,
-                        [group](const media::SourceFailure& f) {
-                          if (f) core::log::warning("session {}: stopping the DVB service: {}", group, f.reason);
+                        [group](const Error& f) {
+                          if (f) core::log::warning("session {}: stopping the DVB service: {}", group, f.message());
                         });
   }
   e.dvb_running = false;

@@ -120,7 +120,7 @@ class SessionManager final : public core::ConfiguredModule<SessionsSection> {
   void start_waiting();
   void update_routes(Entry& e);
   void on_media_event(const media::SessionEvent& ev);
-  void on_dvb_failure(const media::DvbCarrier& carrier, const media::SourceFailure& failure);
+  void on_dvb_failure(const media::DvbCarrier& carrier, const Error& failure);
 
   std::set<int> listener_interfaces(const Address16& group) const;
   Result<void> policy_allows(const Entry& e, const std::set<int>& interfaces) const;

@@ -78,7 +78,7 @@ struct HttpSource::Impl : std::enable_shared_from_this<Impl> {
     if (stopped) return;
     set_state(SourceStatus::State::connecting);
     unsigned gen = ++generation;
-    locate_stream(client, url, [self = shared_from_this(), gen](const SourceFailure& f, Location loc) {
+    locate_stream(client, url, [self = shared_from_this(), gen](const Error& f, Location loc) {
       if (self->stopped || gen != self->generation) {
         if (auto* s = std::get_if<LocatedStream>(&loc); s && s->connection) s->connection->close();
         return;
@@ -184,7 +184,7 @@ struct HttpSource::Impl : std::enable_shared_from_this<Impl> {
           if (!self || self->stopped || gen != self->generation) return Flow::pause;
           return self->on_bytes(bytes);
         },
-        [weak, gen](const SourceFailure& f) {
+        [weak, gen](const Error& f) {
           auto self = weak.lock();
           if (!self || self->stopped || gen != self->generation) return;
           self->body_ended(f);
@@ -227,7 +227,7 @@ struct HttpSource::Impl : std::enable_shared_from_this<Impl> {
     if (sink) sink->on_metadata(metadata);
   }
 
-  void body_ended(const SourceFailure& f) {
+  void body_ended(const Error& f) {
     connection.reset();
     if (f) return failed(f);
     if (finite) {
@@ -240,7 +240,7 @@ struct HttpSource::Impl : std::enable_shared_from_this<Impl> {
     failed({make_error_code(SourceErrc::connection_closed), status.url + ": server closed the stream"});
   }
 
-  void failed(const SourceFailure& f) {
+  void failed(const Error& f) {
     if (stopped) return;
     ++generation;
     if (connection) {
@@ -251,20 +251,20 @@ struct HttpSource::Impl : std::enable_shared_from_this<Impl> {
     const auto& o = client->options();
     if (status.state == SourceStatus::State::playing && clock::now() - playing_since >= o.reconnect_reset)
       status.failures_in_row = 0;
-    status.reason = f.reason.empty() ? f.code.message() : f.reason;
+    status.reason = f.message();
     ++status.failures_in_row;
-    if (is_permanent(f.code)) {
+    if (is_permanent(f.code())) {
       // The URL is wrong: another attempt would fail the same way.
       stopped = true;
       set_state(SourceStatus::State::failed);
-      if (sink) sink->on_end(f.code);
+      if (sink) sink->on_end(f.code());
       return;
     }
     if (o.reconnect_attempts != 0 && status.failures_in_row > o.reconnect_attempts) {
       stopped = true;
       status.reason = "gave up after " + std::to_string(o.reconnect_attempts) + " attempts: " + status.reason;
       set_state(SourceStatus::State::failed);
-      if (sink) sink->on_end(f.code);
+      if (sink) sink->on_end(f.code());
       return;
     }
     // Equal jitter: half the backoff fixed, half random, so that stations
@@ -351,7 +351,7 @@ const StreamMetadata& HttpSource::metadata() const { return impl_->metadata; }
 void HttpSource::on_status(StatusHandler handler) { impl_->on_status = std::move(handler); }
 
 void open_stream(std::shared_ptr<HttpClient> client, const std::string& url, OpenStreamHandler done) {
-  locate_stream(client, url, [client, url, done = std::move(done)](const SourceFailure& f, Location loc) {
+  locate_stream(client, url, [client, url, done = std::move(done)](const Error& f, Location loc) {
     if (f) return done(f, {});
     if (auto* hls = std::get_if<HlsStream>(&loc)) return done({}, *hls);
     done({}, std::make_unique<HttpSource>(client, url, std::move(std::get<LocatedStream>(loc))));

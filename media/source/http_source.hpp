@@ -87,7 +87,7 @@ class HttpSource final : public ByteSource {
 };
 
 using OpenedStream = std::variant<std::unique_ptr<HttpSource>, HlsStream>;
-using OpenStreamHandler = std::function<void(const SourceFailure&, OpenedStream)>;
+using OpenStreamHandler = std::function<void(const Error&, OpenedStream)>;
 
 // Locates url and hands back an HttpSource ready to start (its first
 // connection already open) or the HLS playlist URL; or why neither.

@@ -158,8 +158,8 @@ int dvb_main(int argc, char** argv) {
   }
   boost::asio::io_context io;
   DvbTuner tuner(io.get_executor(), options);
-  tuner.on_failure([](const DvbCarrier& c, const SourceFailure& f) {
-    emit({{"event", "dvb-failure"}, {"carrier", c.describe()}, {"reason", f.reason}});
+  tuner.on_failure([](const DvbCarrier& c, const Error& f) {
+    emit({{"event", "dvb-failure"}, {"carrier", c.describe()}, {"reason", f.message()}});
   });
   boost::asio::posix::stream_descriptor in(io, ::dup(0));
   boost::asio::streambuf buf;
@@ -200,8 +200,8 @@ int dvb_main(int argc, char** argv) {
         auto sid = static_cast<std::uint16_t>(std::stoul(w[2]));
         DvbOutput out{w[3], static_cast<std::uint16_t>(std::stoul(w[4])), static_cast<unsigned>(std::stoul(w[5])), 0};
         carrier.value().services.push_back({sid, "Service " + w[2]});
-        auto done = [cmd = w[0], sid](const SourceFailure& f) {
-          emit({{"event", cmd}, {"sid", sid}, {"ok", !f}, {"code", f ? f.code.message() : ""}, {"reason", f.reason}});
+        auto done = [cmd = w[0], sid](const Error& f) {
+          emit({{"event", cmd}, {"sid", sid}, {"ok", !f}, {"code", f ? f.code().message() : ""}, {"reason", f ? f.message() : std::string()}});
         };
         if (w[0] == "add") tuner.add_service(carrier.value(), sid, out, done);
         else tuner.remove_service(carrier.value(), sid, out, done);
@@ -264,9 +264,9 @@ int main(int argc, char** argv) {
   });
 
   if (o.mode == "fetch") {
-    fetch_document(client.value(), o.url, o.max_bytes, {}, [&](const SourceFailure& f, HttpDocument doc) {
+    fetch_document(client.value(), o.url, o.max_bytes, {}, [&](const Error& f, HttpDocument doc) {
       if (f) {
-        emit({{"event", "failure"}, {"code", f.code.message()}, {"reason", f.reason}});
+        emit({{"event", "failure"}, {"code", f.code().message()}, {"reason", f.message()}});
       } else {
         emit({{"event", "document"}, {"url", doc.url.to_string()}, {"status", doc.head.status},
               {"bytes", doc.body.size()}, {"content_type", std::string(doc.head.field("content-type"))}});
@@ -300,9 +300,9 @@ int main(int argc, char** argv) {
     hls_source->start(sink);
     emit({{"event", "opened"}, {"kind", "hls"}, {"url", o.url}});
   } else {
-    open_stream(client.value(), o.url, [&](const SourceFailure& f, OpenedStream opened) {
+    open_stream(client.value(), o.url, [&](const Error& f, OpenedStream opened) {
       if (f) {
-        emit({{"event", "failure"}, {"code", f.code.message()}, {"reason", f.reason}});
+        emit({{"event", "failure"}, {"code", f.code().message()}, {"reason", f.message()}});
         io.stop();
         return;
       }

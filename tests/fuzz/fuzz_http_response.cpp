@@ -96,8 +96,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto connection = media::HttpConnection::create(client.value());
   int opened = 0, ended = 0;
   std::size_t body = 0;
-  media::SourceFailure open_failure, end_failure;
-  connection->open(url.value(), {}, [&](const media::SourceFailure& f) {
+  Error open_failure, end_failure;
+  connection->open(url.value(), {}, [&](const Error& f) {
     ++opened;
     open_failure = f;
     if (f) return;
@@ -112,7 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           body += bytes.size();
           return media::Flow::more;
         },
-        [&](const media::SourceFailure& f) {
+        [&](const Error& f) {
           ++ended;
           end_failure = f;
         });
@@ -122,7 +122,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   FUZZ_CHECK(opened == 1);
   if (open_failure) {
-    FUZZ_CHECK(!open_failure.reason.empty());
+    FUZZ_CHECK(open_failure.has_message());
     FUZZ_CHECK(ended == 0);
   } else {
     FUZZ_CHECK(ended == 1);

@@ -142,7 +142,7 @@ void Directory::fetch() {
   if (config_.kind == Kind::radio_browser) return fetch_radio_browser(0);
   std::string url = fetch_url();
   media::fetch_document(http_, url, config_.max_bytes, {},
-                        [this, alive, url](const media::SourceFailure& f, media::HttpDocument doc) {
+                        [this, alive, url](const Error& f, media::HttpDocument doc) {
                           if (alive.expired()) return;
                           if (f) return failed(fetch_failure(f));
                           fetched(doc.body, url);
@@ -151,9 +151,9 @@ void Directory::fetch() {
 
 // A fetch's failure as the directory reports it: a document over the limit
 // names the key that sets it.
-std::string Directory::fetch_failure(const media::SourceFailure& f) const {
-  if (f.code == make_error_code(media::SourceErrc::document_too_large)) return f.reason + " (max_bytes)";
-  return f.reason;
+std::string Directory::fetch_failure(const Error& f) const {
+  if (f.code() == make_error_code(media::SourceErrc::document_too_large)) return f.message() + " (max_bytes)";
+  return f.message();
 }
 
 // The servers are mirrors: the first one that answers is used.
@@ -163,7 +163,7 @@ void Directory::fetch_radio_browser(std::size_t server) {
   std::string url = base + fetch_url();
   std::weak_ptr<bool> alive = alive_;
   media::fetch_document(http_, url, config_.max_bytes, {{"Accept", "application/json"}},
-                        [this, alive, url, server](const media::SourceFailure& f, media::HttpDocument doc) {
+                        [this, alive, url, server](const Error& f, media::HttpDocument doc) {
                           if (alive.expired()) return;
                           if (f) {
                             if (server + 1 < config_.servers.size()) return fetch_radio_browser(server + 1);
@@ -271,7 +271,7 @@ std::vector<const Directory::Entry*> Directory::entries() const {
 
 void Directory::play_url(std::uint32_t number, PlayHandler done) {
   const Entry* e = find(number);
-  auto post = [this, done](media::SourceFailure f, std::string url) {
+  auto post = [this, done](Error f, std::string url) {
     boost::asio::post(executor_, [done, f, url] { done(f, url); });
   };
   if (!e)
@@ -291,7 +291,7 @@ void Directory::play_url(std::uint32_t number, PlayHandler done) {
   std::string fallback = e->station.url;
   media::fetch_document(http_, base + "/json/url/" + url_encode(e->station.uuid), 64 * 1024,
                         {{"Accept", "application/json"}},
-                        [done, fallback](const media::SourceFailure& f, media::HttpDocument doc) {
+                        [done, fallback](const Error& f, media::HttpDocument doc) {
                           std::string url = f ? std::string() : parse_radio_browser_click(doc.body);
                           // Counting the click is a courtesy: failing it must not stop playback.
                           done({}, url.empty() ? fallback : url);

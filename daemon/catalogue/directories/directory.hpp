@@ -47,7 +47,7 @@ class Directory {
     Station station;  // for a reserved number only key and name are known
     bool listed = false;
   };
-  using PlayHandler = std::function<void(const media::SourceFailure&, std::string url)>;
+  using PlayHandler = std::function<void(const Error&, std::string url)>;
   using ChangeHandler = std::function<void(const Directory&)>;
 
   Directory(catalogue::DirectorySection config, boost::asio::any_io_executor executor, std::shared_ptr<media::HttpClient> http,
@@ -78,7 +78,7 @@ class Directory {
   void fetch_radio_browser(std::size_t server);
   void fetched(const std::string& document, const std::string& from);
   void failed(const std::string& why);
-  std::string fetch_failure(const media::SourceFailure& f) const;
+  std::string fetch_failure(const Error& f) const;
   // Applies a parsed list; returns false (and records why) if unusable.
   bool apply(DirectoryListing listing, bool from_cache);
   DirectoryListing parse(const std::string& document) const;

@@ -109,7 +109,7 @@ void DvbTuner::write_config(Instance& in, std::error_code& ec) {
 }
 
 void DvbTuner::add_service(const DvbCarrier& carrier, std::uint16_t service_id, const DvbOutput& out, Done done) {
-  auto post_done = [this, done](SourceFailure f) {
+  auto post_done = [this, done](Error f) {
     boost::asio::post(executor_, [done, f] { done(f); });
   };
   if (auto in = find(carrier)) {
@@ -128,7 +128,7 @@ void DvbTuner::add_service(const DvbCarrier& carrier, std::uint16_t service_id, 
       return;
     }
     // A failed reload takes the new output back out again.
-    return reload(in, [this, in, service_id, out, done](const SourceFailure& f) {
+    return reload(in, [this, in, service_id, out, done](const Error& f) {
       if (f) {
         auto it = std::find(in->outputs.begin(), in->outputs.end(), std::make_pair(service_id, out));
         if (it != in->outputs.end()) in->outputs.erase(it);
@@ -218,7 +218,7 @@ void DvbTuner::poll_ready(const std::shared_ptr<Instance>& in) {
     in->ready = true;
     auto waiting = std::move(in->waiting);
     in->waiting.clear();
-    auto finish = [waiting](const SourceFailure& f) {
+    auto finish = [waiting](const Error& f) {
       for (const auto& d : waiting) d(f);
     };
     if (in->changed_while_starting) {
@@ -233,7 +233,7 @@ void DvbTuner::poll_ready(const std::shared_ptr<Instance>& in) {
     in->stopping = true;
     in->process->terminate();
     instances_.erase(in->adapter_index);
-    SourceFailure f{make_error_code(SourceErrc::tuner_failed),
+    Error f{make_error_code(SourceErrc::tuner_failed),
                     "dvblast on " + options_.adapters[in->adapter_index].describe() + " for " + in->carrier.describe() +
                         " did not open its control socket within " +
                         std::to_string(options_.start_timeout.count()) + " ms: " + log_tail(in->log_path)};
@@ -321,7 +321,7 @@ void DvbTuner::exited(const std::shared_ptr<Instance>& in, int status) {
   if (in->timer) in->timer->cancel();
   auto found = instances_.find(in->adapter_index);
   if (found != instances_.end() && found->second == in) instances_.erase(found);
-  SourceFailure f{make_error_code(SourceErrc::tuner_failed),
+  Error f{make_error_code(SourceErrc::tuner_failed),
                   "dvblast on " + options_.adapters[in->adapter_index].describe() + " for " + in->carrier.describe() +
                       " ended (" + describe_exit(status) + "): " + log_tail(in->log_path)};
   auto waiting = std::move(in->waiting);

@@ -67,9 +67,9 @@ struct DvbTunerOptions {
 
 class DvbTuner {
  public:
-  using Done = std::function<void(const SourceFailure&)>;
+  using Done = std::function<void(const Error&)>;
   // A dvblast died on its own: every service on that carrier has stopped.
-  using FailureHandler = std::function<void(const DvbCarrier& carrier, const SourceFailure& why)>;
+  using FailureHandler = std::function<void(const DvbCarrier& carrier, const Error& why)>;
 
   DvbTuner(boost::asio::any_io_executor executor, DvbTunerOptions options);
   ~DvbTuner();

@@ -50,7 +50,7 @@ struct HlsSource::State : std::enable_shared_from_this<State> {
   bool drain_posted = false;
   bool stopped = false;  // set by stop(): the thread posts nothing after it
   std::optional<StreamMetadata> metadata;  // to deliver
-  std::optional<SourceFailure> end;         // the thread's outcome, to deliver
+  std::optional<Error> end;         // the thread's outcome, to deliver
   std::string content_type;
   std::string codec;
   std::string failure;
@@ -74,10 +74,10 @@ struct HlsSource::State : std::enable_shared_from_this<State> {
   static int open_io(AVFormatContext* s, AVIOContext** pb, const char* url, int flags, AVDictionary** options);
 
   void run();
-  SourceFailure play();
-  SourceFailure fail(std::error_code code, const std::string& what) const;
+  Error play();
+  Error fail(std::error_code code, const std::string& what) const;
   // A failure whose Error carries the message, if it has one.
-  SourceFailure fail(const Error& e) const { return fail(e, e.has_message() ? e.message() : std::string()); }
+  Error fail(const Error& e) const { return fail(e, e.has_message() ? e.message() : std::string()); }
   bool deliver(StreamMetadata* metadata);
   void post_drain_locked();
   static void drain(const std::shared_ptr<State>& self);
@@ -116,7 +116,7 @@ int HlsSource::State::open_io(AVFormatContext* s, AVIOContext** pb, const char* 
   return r;
 }
 
-SourceFailure HlsSource::State::fail(std::error_code code, const std::string& what) const {
+Error HlsSource::State::fail(std::error_code code, const std::string& what) const {
   std::string reason = url + ": " + what;
   // Name the request that failed, unless it was the playlist itself.
   if (!last_io_error.empty() && last_io_error.rfind(url + ": ", 0) != 0)
@@ -149,16 +149,16 @@ bool HlsSource::State::deliver(StreamMetadata* next_metadata) {
 void HlsSource::State::run() {
   // Named, so that an operator (top -H) and the tests can tell it.
   pthread_setname_np(pthread_self(), kHlsThreadName);
-  SourceFailure outcome = play();
+  Error outcome = play();
   std::lock_guard lock(mutex);
   thread_running = false;
   if (stopped) return;
-  if (outcome) failure = outcome.reason;
+  if (outcome) failure = outcome.message();
   end = outcome;
   post_drain_locked();
 }
 
-SourceFailure HlsSource::State::play() {
+Error HlsSource::State::play() {
   deadline = Clock::now() + options.stall_timeout;
   AVFormatContext* raw = avformat_alloc_context();
   if (!raw) return fail(errno_error(ENOMEM), "out of memory");
@@ -273,7 +273,7 @@ void HlsSource::State::drain(const std::shared_ptr<State>& self) {
   for (;;) {
     std::vector<std::byte> chunk;
     std::optional<StreamMetadata> metadata;
-    std::optional<SourceFailure> end;
+    std::optional<Error> end;
     {
       std::lock_guard lock(self->mutex);
       if (self->stopped || !self->sink) {
@@ -309,7 +309,7 @@ void HlsSource::State::drain(const std::shared_ptr<State>& self) {
     } else if (end) {
       ByteSink* sink = self->sink;
       self->sink = nullptr;
-      sink->on_end(end->code);
+      sink->on_end(end->code());
       return;
     }
   }

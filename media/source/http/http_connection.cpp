@@ -126,7 +126,7 @@ void HttpConnection::close() {
 
 void HttpConnection::fail(SourceErrc code, std::string reason) {
   if (closed_) return;
-  SourceFailure failure{make_error_code(code), url_.to_string() + ": " + reason};
+  Error failure{make_error_code(code), url_.to_string() + ": " + reason};
   auto open = std::move(on_open_);
   auto end = std::move(on_end_);
   close();

@@ -48,11 +48,11 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
  public:
-  // An empty SourceFailure means success.
-  using OpenHandler = std::function<void(const SourceFailure&)>;
+  // An empty Error means success.
+  using OpenHandler = std::function<void(const Error&)>;
   using DataHandler = std::function<Flow(std::span<const std::byte>)>;
   // End of the body: empty failure when complete by its framing.
-  using EndHandler = std::function<void(const SourceFailure&)>;
+  using EndHandler = std::function<void(const Error&)>;
 
   static std::shared_ptr<HttpConnection> create(std::shared_ptr<HttpClient> client);
   ~HttpConnection();

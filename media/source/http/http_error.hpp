@@ -1,8 +1,11 @@
 // http_error.hpp — why a network source failed, as std::error_code values of
-// the "source" category. The code says what kind of failure it was; the
-// operator-facing sentence with the details (which URL, which status) travels
-// next to it as a SourceFailure, because an error_code cannot carry text.
+// the "source" category. The code says what kind of failure it was; a
+// failure reaches its handler as a joincast::Error (common/result.hpp): this
+// code and the operator-facing sentence with the details, naming the input
+// ("http://x/live: HTTP 404 Not Found"). An empty Error means success.
 #pragma once
+
+#include "common/result.hpp"
 
 #include <string>
 #include <system_error>
@@ -40,14 +43,6 @@ std::error_code make_error_code(SourceErrc e) noexcept;
 // A failure that trying again cannot mend: the URL itself is wrong (it does
 // not parse, or names a scheme joincast does not play).
 bool is_permanent(const std::error_code& e) noexcept;
-
-// A failure as the operator sees it: the kind, and a sentence naming the
-// input ("http://x/live: HTTP 404 Not Found").
-struct SourceFailure {
-  std::error_code code;
-  std::string reason;
-  explicit operator bool() const { return static_cast<bool>(code); }
-};
 
 }  // namespace joincast::media
 

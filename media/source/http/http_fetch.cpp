@@ -15,7 +15,7 @@ struct Follow : std::enable_shared_from_this<Follow> {
   std::set<std::string> seen;
   std::shared_ptr<HttpConnection> connection;
 
-  void finish(const SourceFailure& f, std::shared_ptr<HttpConnection> c) {
+  void finish(const Error& f, std::shared_ptr<HttpConnection> c) {
     auto d = std::move(done);
     if (d) d(f, std::move(c));
   }
@@ -24,10 +24,10 @@ struct Follow : std::enable_shared_from_this<Follow> {
     chain.push_back(url.to_string());
     seen.insert(url.to_string());
     connection = HttpConnection::create(client);
-    connection->open(url, headers, [self = shared_from_this()](const SourceFailure& f) { self->opened(f); });
+    connection->open(url, headers, [self = shared_from_this()](const Error& f) { self->opened(f); });
   }
 
-  void opened(const SourceFailure& f) {
+  void opened(const Error& f) {
     auto c = std::move(connection);
     if (f) return finish(f, nullptr);
     const auto& head = c->head();
@@ -128,7 +128,7 @@ void read_document(std::shared_ptr<HttpConnection> connection, std::string alrea
         st->doc.body.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
         return Flow::more;
       },
-      [st](const SourceFailure& f) {
+      [st](const Error& f) {
         if (st->finished) return;
         st->finished = true;
         st->connection.reset();
@@ -140,7 +140,7 @@ void read_document(std::shared_ptr<HttpConnection> connection, std::string alrea
 void fetch_document(std::shared_ptr<HttpClient> client, const std::string& url, std::size_t max_bytes,
                     HttpHeaders headers, DocumentHandler done) {
   open_following_redirects(std::move(client), url, std::move(headers),
-                           [max_bytes, done = std::move(done)](const SourceFailure& f,
+                           [max_bytes, done = std::move(done)](const Error& f,
                                                                std::shared_ptr<HttpConnection> c) mutable {
                              if (f) return done(f, {});
                              read_document(std::move(c), {}, max_bytes, std::move(done));

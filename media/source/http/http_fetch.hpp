@@ -14,7 +14,7 @@ namespace joincast::media {
 // Opens url and follows 301/302/303/307/308 until a response that is not a
 // redirect. A status other than 2xx is a failure ("HTTP 404 Not Found").
 // On success the connection has its head and its body is unread.
-using OpenedHandler = std::function<void(const SourceFailure&, std::shared_ptr<HttpConnection>)>;
+using OpenedHandler = std::function<void(const Error&, std::shared_ptr<HttpConnection>)>;
 void open_following_redirects(std::shared_ptr<HttpClient> client, const std::string& url, HttpHeaders headers,
                               OpenedHandler done);
 
@@ -24,7 +24,7 @@ struct HttpDocument {
   std::string body;
 };
 
-using DocumentHandler = std::function<void(const SourceFailure&, HttpDocument)>;
+using DocumentHandler = std::function<void(const Error&, HttpDocument)>;
 // Fetches a whole body of at most max_bytes (more is
 // SourceErrc::document_too_large, checked before and while reading).
 void fetch_document(std::shared_ptr<HttpClient> client, const std::string& url, std::size_t max_bytes,

@@ -11,7 +11,7 @@ namespace joincast::media {
 
 namespace {
 
-using Done = std::function<void(const SourceFailure&, Location)>;
+using Done = std::function<void(const Error&, Location)>;
 
 class Locator : public std::enable_shared_from_this<Locator> {
  public:
@@ -23,14 +23,14 @@ class Locator : public std::enable_shared_from_this<Locator> {
     open_following_redirects(
         client_, url, {{"Icy-MetaData", "1"}},
         [self = shared_from_this(), depth, path = std::move(path), done = std::move(done)](
-            const SourceFailure& f, std::shared_ptr<HttpConnection> c) mutable {
+            const Error& f, std::shared_ptr<HttpConnection> c) mutable {
           if (f) return done(f, {});
           self->answered(std::move(c), depth, std::move(path), std::move(done));
         });
   }
 
  private:
-  static SourceFailure failure(SourceErrc code, const std::string& url, const std::string& what) {
+  static Error failure(SourceErrc code, const std::string& url, const std::string& what) {
     return {make_error_code(code), url + ": " + what};
   }
 
@@ -54,7 +54,7 @@ class Locator : public std::enable_shared_from_this<Locator> {
       std::string prefix;
       bool decided = false;
       bool ended = false;
-      SourceFailure end_failure;
+      Error end_failure;
     };
     auto st = std::make_shared<State>();
     auto decide = [self = shared_from_this(), c, st, depth, path, done]() mutable {
@@ -75,7 +75,7 @@ class Locator : public std::enable_shared_from_this<Locator> {
           boost::asio::post(executor, decide);
           return Flow::pause;
         },
-        [st, executor, decide](const SourceFailure& f) mutable {
+        [st, executor, decide](const Error& f) mutable {
           st->ended = true;
           st->end_failure = f;
           boost::asio::post(executor, decide);
@@ -105,7 +105,7 @@ class Locator : public std::enable_shared_from_this<Locator> {
       case ContentKind::playlist: break;
     }
     auto on_doc = [self = shared_from_this(), cls, depth, path = std::move(path), done](
-                      const SourceFailure& f, HttpDocument doc) mutable {
+                      const Error& f, HttpDocument doc) mutable {
       if (f) return done(f, {});
       self->playlist(std::move(doc), cls.playlist, depth, std::move(path), std::move(done));
     };
@@ -157,7 +157,7 @@ class Locator : public std::enable_shared_from_this<Locator> {
     unsigned depth = 0;
     std::vector<std::string> path;
     std::vector<std::string> reasons;
-    SourceFailure first;
+    Error first;
     Done done;
   };
 
@@ -172,10 +172,10 @@ class Locator : public std::enable_shared_from_this<Locator> {
       return a->done({make_error_code(SourceErrc::playlist_failed), a->url + ": " + why}, {});
     }
     std::string target = a->targets[a->index++];
-    try_url(target, a->depth, a->path, [self = shared_from_this(), a](const SourceFailure& f, Location loc) {
+    try_url(target, a->depth, a->path, [self = shared_from_this(), a](const Error& f, Location loc) {
       if (!f) return a->done({}, std::move(loc));
       if (!a->first) a->first = f;
-      a->reasons.push_back(f.reason);
+      a->reasons.push_back(f.message());
       self->next_entry(a);
     });
   }

@@ -34,7 +34,7 @@ struct HlsStream {
 };
 
 using Location = std::variant<LocatedStream, HlsStream>;
-using LocateHandler = std::function<void(const SourceFailure&, Location)>;
+using LocateHandler = std::function<void(const Error&, Location)>;
 
 void locate_stream(std::shared_ptr<HttpClient> client, const std::string& url, LocateHandler done);
 

@@ -47,7 +47,7 @@ TEST_CASE("stop_all() kills and reaps dvblast even if the executor never runs ag
     DvbTuner tuner(io.get_executor(), fake.options());
     auto carrier = parse_dvblast_command("dvblast -f 11426500 -v 18 -s 27500000");
     REQUIRE(carrier);
-    tuner.add_service(carrier.value(), 1, DvbOutput{"ff3e::1", 5004, 0, 0}, [](const SourceFailure&) {});
+    tuner.add_service(carrier.value(), 1, DvbOutput{"ff3e::1", 5004, 0, 0}, [](const Error&) {});
     auto tuned = tuner.tuned();
     REQUIRE(tuned.size() == 1);
     pid = tuned[0].pid;

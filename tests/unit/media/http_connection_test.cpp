@@ -45,7 +45,7 @@ struct OneShotServer {
 };
 
 struct Outcome {
-  SourceFailure failure;
+  Error failure;
   std::string body;
 };
 
@@ -56,7 +56,7 @@ std::optional<Outcome> fetch_from(const std::string& answer) {
   auto client = HttpClient::create(io.get_executor(), o);
   REQUIRE(client);
   std::optional<Outcome> out;
-  fetch_document(client.value(), server.url(), 1 << 20, {}, [&](const SourceFailure& f, HttpDocument doc) {
+  fetch_document(client.value(), server.url(), 1 << 20, {}, [&](const Error& f, HttpDocument doc) {
     out = Outcome{f, doc.body};
   });
   for (int i = 0; i < 200 && !out; ++i) io.run_for(10ms);
@@ -71,18 +71,18 @@ TEST_CASE("a server that closes before sending four bytes is a clear failure") {
     auto out = fetch_from(answer);
     REQUIRE(out);
     CHECK(out->failure);
-    CHECK_MESSAGE(out->failure.reason.find("closed the connection") != std::string::npos, out->failure.reason);
+    CHECK_MESSAGE(out->failure.message().find("closed the connection") != std::string::npos, out->failure.message());
   }
 }
 
 TEST_CASE("bytes after a complete response are ignored") {
   auto out = fetch_from("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nanything after the end");
   REQUIRE(out);
-  CHECK_MESSAGE(!out->failure, out->failure.reason);
+  CHECK_MESSAGE(!out->failure, out->failure.message());
   CHECK(out->body.empty());
   out = fetch_from("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef");
   REQUIRE(out);
-  CHECK_MESSAGE(!out->failure, out->failure.reason);
+  CHECK_MESSAGE(!out->failure, out->failure.message());
   CHECK(out->body == "abc");
 }
 
@@ -95,7 +95,7 @@ TEST_CASE("a document beyond max_bytes without a length is refused while it stre
   REQUIRE(client);
   std::optional<Outcome> out;
   int calls = 0;
-  fetch_document(client.value(), server.url(), 10'000, {}, [&](const SourceFailure& f, HttpDocument doc) {
+  fetch_document(client.value(), server.url(), 10'000, {}, [&](const Error& f, HttpDocument doc) {
     ++calls;
     out = Outcome{f, doc.body};
   });
@@ -103,6 +103,6 @@ TEST_CASE("a document beyond max_bytes without a length is refused while it stre
   io.run_for(100ms);  // nothing may run after the refusal
   REQUIRE(out);
   CHECK(calls == 1);
-  CHECK(out->failure.code == make_error_code(SourceErrc::document_too_large));
-  CHECK_MESSAGE(out->failure.reason.find("larger than 10000 bytes") != std::string::npos, out->failure.reason);
+  CHECK(out->failure.code() == make_error_code(SourceErrc::document_too_large));
+  CHECK_MESSAGE(out->failure.message().find("larger than 10000 bytes") != std::string::npos, out->failure.message());
 }

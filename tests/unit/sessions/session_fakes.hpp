@@ -204,7 +204,7 @@ class FakeCatalogue final : public sessions::SessionCatalogue {
   }
 
   // dvblast answers the oldest start.
-  void finish_dvb_start(const media::SourceFailure& f = {}) {
+  void finish_dvb_start(const Error& f = {}) {
     REQUIRE(!dvb_pending.empty());
     auto done = std::move(dvb_pending.front());
     dvb_pending.erase(dvb_pending.begin());
