@@ -46,6 +46,8 @@ def run(reps: int) -> list[dict]:
     env.setdefault("JOINCAST_SOURCE_DIR", str(ROOT))
     env.setdefault("JOINCAST_BUILD_DIR", str(ROOT / "build"))
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    netns = ROOT / "tests" / "netns"  # as tests/CMakeLists.txt sets it for the netns tests
+    env["PYTHONPATH"] = ":".join(str(p) for p in (netns, netns / "catalogue", netns / "lan"))
     for i in range(reps):
         for name, script in TESTS.items():
             with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as f:
