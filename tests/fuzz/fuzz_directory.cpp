@@ -13,7 +13,7 @@ using namespace joincast;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   fuzz::Input in(data, size);
   constexpr std::size_t max_stations = 50;
-  daemon::catalogue::directories::DirectoryListing l;
+  Result<daemon::catalogue::directories::DirectoryListing> l = daemon::catalogue::directories::DirectoryListing{};
   switch (in.pick(4)) {
     case 0: l = daemon::catalogue::directories::parse_icecast_yp(in.rest(), max_stations); break;
     case 1: l = daemon::catalogue::directories::parse_radio_browser(in.rest(), max_stations); break;
@@ -24,13 +24,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       return 0;
     }
   }
-  if (!l.ok()) {
-    FUZZ_CHECK(l.stations.empty());
+  if (!l) {
+    FUZZ_CHECK(!l.error().message().empty());
     return 0;
   }
-  FUZZ_CHECK(!l.stations.empty() && l.stations.size() <= max_stations);
+  const auto& stations = l.value().stations;
+  FUZZ_CHECK(!stations.empty() && stations.size() <= max_stations);
   std::set<std::string> keys;
-  for (const auto& s : l.stations) {
+  for (const auto& s : stations) {
     FUZZ_CHECK(!s.key.empty());
     FUZZ_CHECK(keys.insert(s.key).second);
     FUZZ_CHECK(daemon::catalogue::directories::is_remote_station_url(s.url));

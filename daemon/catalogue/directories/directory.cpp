@@ -71,8 +71,8 @@ void Directory::start() {
     DirectoryListing l;
     for (const auto& s : config_.stations)
       l.stations.push_back({s.id, s.name.empty() ? s.url : s.name, s.url, s.genre, {}, {}, {}, {}, 0, {}});
-    if (l.stations.empty()) l.error = "no stations configured";
-    apply(std::move(l), false);
+    if (l.stations.empty()) apply(invalid("no stations configured"), false);
+    else apply(std::move(l), false);
     changed();
     return;
   }
@@ -116,12 +116,12 @@ void Directory::changed() {
   if (on_change_) on_change_(*this);
 }
 
-DirectoryListing Directory::parse(const std::string& document) const {
+Result<DirectoryListing> Directory::parse(const std::string& document) const {
   switch (config_.kind) {
     case Kind::icecast: return parse_icecast_yp(document, config_.max_stations);
     case Kind::radio_browser: return parse_radio_browser(document, config_.max_stations);
     case Kind::tunein: return parse_tunein_opml(document, config_.max_stations);
-    default: return {};
+    default: return DirectoryListing{};
   }
 }
 
@@ -178,9 +178,9 @@ void Directory::fetched(const std::string& document, const std::string& from) {
   status_.refreshing = false;
   ++status_.attempts;
   status_.attempted = std::chrono::system_clock::now();
-  DirectoryListing listing = parse(document);
-  if (!listing.ok()) {
-    failed(from + ": " + listing.error);
+  auto listing = parse(document);
+  if (!listing) {
+    failed(from + ": " + listing.error().message());
     return;
   }
   if (apply(std::move(listing), false)) {
@@ -201,12 +201,13 @@ void Directory::failed(const std::string& why) {
   schedule();
 }
 
-bool Directory::apply(DirectoryListing listing, bool from_cache) {
-  if (!listing.ok()) {
+bool Directory::apply(Result<DirectoryListing> parsed, bool from_cache) {
+  if (!parsed) {
     status_.error = "directory " + config_.name + (from_cache ? " (cached copy " + cache_path() + ")" : "") + ": " +
-                    listing.error;
+                    parsed.error().message();
     return false;
   }
+  DirectoryListing& listing = parsed.value();
   // Number every station first; only if all fit is the list switched over.
   std::vector<std::pair<std::uint32_t, Station>> numbered;
   for (auto& s : listing.stations) {

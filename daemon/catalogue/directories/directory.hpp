@@ -80,8 +80,8 @@ class Directory {
   void failed(const std::string& why);
   std::string fetch_failure(const Error& f) const;
   // Applies a parsed list; returns false (and records why) if unusable.
-  bool apply(DirectoryListing listing, bool from_cache);
-  DirectoryListing parse(const std::string& document) const;
+  bool apply(Result<DirectoryListing> listing, bool from_cache);
+  Result<DirectoryListing> parse(const std::string& document) const;
   void schedule();
   void changed();
   std::string cache_path() const;

@@ -10,6 +10,8 @@
 // what they share.
 #pragma once
 
+#include "common/result.hpp"
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -31,16 +33,18 @@ struct Station {
   bool operator==(const Station&) const = default;
 };
 
+// A usable document's stations (at least one), with what was left out.
 struct DirectoryListing {
   std::vector<Station> stations;
   std::vector<std::string> warnings;  // e.g. "3 duplicate entries ignored"
-  std::string error;                  // why the document is unusable; empty if fine
-  bool ok() const { return error.empty(); }
 };
 
-DirectoryListing parse_icecast_yp(std::string_view xml, std::size_t max_stations);
-DirectoryListing parse_radio_browser(std::string_view json, std::size_t max_stations);
-DirectoryListing parse_tunein_opml(std::string_view xml, std::size_t max_stations);
+// An unusable document is an error saying why ("root element is <html>,
+// not <directory>", "no usable stations"): SourceErrc::malformed_document,
+// document_too_large (more than max_stations entries) or playlist_empty.
+Result<DirectoryListing> parse_icecast_yp(std::string_view xml, std::size_t max_stations);
+Result<DirectoryListing> parse_radio_browser(std::string_view json, std::size_t max_stations);
+Result<DirectoryListing> parse_tunein_opml(std::string_view xml, std::size_t max_stations);
 // The built-in directory: test tones generated locally (URLs "test:tone?...",
 // docs/configuration.md lists them). Works without any network.
 DirectoryListing test_directory();

@@ -54,7 +54,7 @@ std::string clean(std::string_view s) {
   return b == std::string::npos ? std::string() : out.substr(b, e - b + 1);
 }
 
-void finish(DirectoryListing& l, std::size_t unusable) {
+Result<DirectoryListing> finish(DirectoryListing l, std::size_t unusable) {
   std::set<std::string> seen;
   std::vector<Station> kept;
   std::size_t duplicates = 0, local = 0;
@@ -73,15 +73,16 @@ void finish(DirectoryListing& l, std::size_t unusable) {
   if (duplicates) l.warnings.push_back(std::to_string(duplicates) + " duplicate entries ignored");
   if (unusable) l.warnings.push_back(std::to_string(unusable) + " entries without a stream URL ignored");
   if (local) l.warnings.push_back(std::to_string(local) + " entries with a URL other than http(s) ignored");
-  if (l.stations.empty() && l.error.empty()) l.error = "no usable stations";
+  if (l.stations.empty()) return Error(media::SourceErrc::playlist_empty, "no usable stations");
+  return l;
 }
 
-bool too_many(DirectoryListing& l, std::size_t count, std::size_t max) {
-  if (count <= max) return false;
-  l.stations.clear();
-  l.error = std::to_string(count) + " entries exceed the limit of " + std::to_string(max) + " (max_stations)";
-  return true;
+Error too_many(std::size_t count, std::size_t max) {
+  return {media::SourceErrc::document_too_large,
+          std::to_string(count) + " entries exceed the limit of " + std::to_string(max) + " (max_stations)"};
 }
+
+Error malformed(std::string message) { return {media::SourceErrc::malformed_document, std::move(message)}; }
 
 }  // namespace listing
 

@@ -7,6 +7,8 @@
 
 #include "daemon/catalogue/directories/directory_formats.hpp"
 
+#include "media/source/http/http_error.hpp"
+
 #include <cstddef>
 #include <exception>
 #include <string>
@@ -22,25 +24,26 @@ unsigned leading_number(std::string_view s);
 std::string clean(std::string_view s);
 
 // Drops stations without a key or URL, stations a remote directory may
-// not name, and duplicates, with warnings. Every caller parses a remote
-// document.
-void finish(DirectoryListing& l, std::size_t unusable);
+// not name, and duplicates, with warnings; a listing left without stations
+// is an error. Every caller parses a remote document.
+Result<DirectoryListing> finish(DirectoryListing l, std::size_t unusable);
 
-// True (and the listing emptied, with the error) when count > max.
-bool too_many(DirectoryListing& l, std::size_t count, std::size_t max);
+// The error for a document of count entries when max are allowed.
+Error too_many(std::size_t count, std::size_t max);
+
+// The document does not parse or is not of its kind.
+Error malformed(std::string message);
 
 // Runs one parser over a remote document; whatever its library throws
 // (nlohmann's out_of_range for 1e400, bad_alloc, ...) becomes that
 // document's error, so the previous good listing stays and no exception
 // reaches the fetch's completion handler.
 template <class Parse>
-DirectoryListing guarded(const char* format, Parse parse) {
+Result<DirectoryListing> guarded(const char* format, Parse parse) {
   try {
     return parse();
   } catch (const std::exception& e) {
-    DirectoryListing l;
-    l.error = std::string("unusable ") + format + " document: " + e.what();
-    return l;
+    return malformed(std::string("unusable ") + format + " document: " + e.what());
   }
 }
 

@@ -11,23 +11,22 @@ namespace {
 using listing::clean;
 using listing::finish;
 using listing::leading_number;
+using listing::malformed;
 using listing::too_many;
 
-DirectoryListing parse_icecast_yp_unguarded(std::string_view xml, std::size_t max_stations) {
+Result<DirectoryListing> parse_icecast_yp_unguarded(std::string_view xml, std::size_t max_stations) {
   DirectoryListing l;
   auto doc = media::parse_xml(xml);
   if (!doc.ok()) {
-    l.error = "malformed XML: " + doc.error;
-    return l;
+    return malformed("malformed XML: " + doc.error);
   }
   if (!doc.root->is("directory")) {
-    l.error = "root element is <" + doc.root->name + ">, not <directory>";
-    return l;
+    return malformed("root element is <" + doc.root->name + ">, not <directory>");
   }
   std::size_t entries = 0, unusable = 0;
   for (const auto& c : doc.root->children)
     if (c->is("entry")) ++entries;
-  if (too_many(l, entries, max_stations)) return l;
+  if (entries > max_stations) return too_many(entries, max_stations);
   for (const auto& e : doc.root->children) {
     if (!e->is("entry")) continue;
     Station s;
@@ -45,13 +44,12 @@ DirectoryListing parse_icecast_yp_unguarded(std::string_view xml, std::size_t ma
     if (s.name.empty()) s.name = clean(s.url);
     l.stations.push_back(std::move(s));
   }
-  finish(l, unusable);
-  return l;
+  return finish(std::move(l), unusable);
 }
 
 }  // namespace
 
-DirectoryListing parse_icecast_yp(std::string_view xml, std::size_t max_stations) {
+Result<DirectoryListing> parse_icecast_yp(std::string_view xml, std::size_t max_stations) {
   return listing::guarded("yp.xml", [&] { return parse_icecast_yp_unguarded(xml, max_stations); });
 }
 

@@ -11,22 +11,21 @@ namespace {
 using listing::clean;
 using listing::finish;
 using listing::leading_number;
+using listing::malformed;
 using listing::too_many;
 
-DirectoryListing parse_radio_browser_unguarded(std::string_view text, std::size_t max_stations) {
+Result<DirectoryListing> parse_radio_browser_unguarded(std::string_view text, std::size_t max_stations) {
   DirectoryListing l;
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    l.error = std::string("malformed JSON: ") + e.what();
-    return l;
+    return malformed(std::string("malformed JSON: ") + e.what());
   }
   if (!j.is_array()) {
-    l.error = "expected a JSON array of stations";
-    return l;
+    return malformed("expected a JSON array of stations");
   }
-  if (too_many(l, j.size(), max_stations)) return l;
+  if (j.size() > max_stations) return too_many(j.size(), max_stations);
   std::size_t unusable = 0;
   auto str = [](const nlohmann::json& o, const char* k) -> std::string {
     auto it = o.find(k);
@@ -56,13 +55,12 @@ DirectoryListing parse_radio_browser_unguarded(std::string_view text, std::size_
     if (s.name.empty()) s.name = clean(s.url);
     l.stations.push_back(std::move(s));
   }
-  finish(l, unusable);
-  return l;
+  return finish(std::move(l), unusable);
 }
 
 }  // namespace
 
-DirectoryListing parse_radio_browser(std::string_view text, std::size_t max_stations) {
+Result<DirectoryListing> parse_radio_browser(std::string_view text, std::size_t max_stations) {
   return listing::guarded("radio-browser JSON", [&] { return parse_radio_browser_unguarded(text, max_stations); });
 }
 

@@ -11,6 +11,7 @@ namespace {
 using listing::clean;
 using listing::finish;
 using listing::leading_number;
+using listing::malformed;
 using listing::too_many;
 
 void collect_outlines(const media::XmlElement& e, std::vector<const media::XmlElement*>& out, std::size_t& total,
@@ -24,34 +25,31 @@ void collect_outlines(const media::XmlElement& e, std::vector<const media::XmlEl
   }
 }
 
-DirectoryListing parse_tunein_opml_unguarded(std::string_view xml, std::size_t max_stations) {
+Result<DirectoryListing> parse_tunein_opml_unguarded(std::string_view xml, std::size_t max_stations) {
   DirectoryListing l;
   auto doc = media::parse_xml(xml);
   if (!doc.ok()) {
-    l.error = "malformed XML: " + doc.error;
-    return l;
+    return malformed("malformed XML: " + doc.error);
   }
   if (!doc.root->is("opml")) {
-    l.error = "root element is <" + doc.root->name + ">, not <opml>";
-    return l;
+    return malformed("root element is <" + doc.root->name + ">, not <opml>");
   }
   if (const auto* head = doc.root->child("head")) {
     std::string status = head->child_text("status");
     if (!status.empty() && status != "200") {
       std::string fault = head->child_text("fault");
-      l.error = "TuneIn answered status " + status + (fault.empty() ? "" : ": " + fault);
-      return l;
+      return Error(media::SourceErrc::http_status,
+                   "TuneIn answered status " + status + (fault.empty() ? "" : ": " + fault));
     }
   }
   const auto* body = doc.root->child("body");
   if (!body) {
-    l.error = "no <body>";
-    return l;
+    return malformed("no <body>");
   }
   std::vector<const media::XmlElement*> items;
   std::size_t total = 0, unusable = 0;
   collect_outlines(*body, items, total, max_stations);
-  if (too_many(l, total, max_stations)) return l;
+  if (total > max_stations) return too_many(total, max_stations);
   for (const auto* o : items) {
     Station s;
     s.url = o->attribute("URL");
@@ -69,13 +67,12 @@ DirectoryListing parse_tunein_opml_unguarded(std::string_view xml, std::size_t m
     if (s.name.empty()) s.name = clean(s.key);
     l.stations.push_back(std::move(s));
   }
-  finish(l, unusable);
-  return l;
+  return finish(std::move(l), unusable);
 }
 
 }  // namespace
 
-DirectoryListing parse_tunein_opml(std::string_view xml, std::size_t max_stations) {
+Result<DirectoryListing> parse_tunein_opml(std::string_view xml, std::size_t max_stations) {
   return listing::guarded("TuneIn OPML", [&] { return parse_tunein_opml_unguarded(xml, max_stations); });
 }
 

@@ -4,6 +4,7 @@
 #include "daemon/app/config.hpp"
 #include "daemon/catalogue/directories/directory_formats.hpp"
 #include "daemon/catalogue/directories/station_numbers.hpp"
+#include "media/source/http/http_error.hpp"
 
 #include <doctest/doctest.h>
 
@@ -13,6 +14,8 @@
 
 using namespace joincast::daemon;
 using namespace joincast::daemon::catalogue::directories;
+using joincast::Result;
+namespace media = joincast::media;
 
 namespace {
 
@@ -35,28 +38,31 @@ struct TempDir {
 
 TEST_CASE("yp.xml entries become stations keyed by listen URL") {
   auto l = parse_icecast_yp(yp({{"A", "http://a/1"}, {"B", "http://b/2"}, {"A again", "http://a/1"}}), 100);
-  REQUIRE(l.ok());
-  REQUIRE(l.stations.size() == 2);
-  CHECK(l.stations[0].key == "http://a/1");
-  CHECK(l.stations[0].name == "A");
-  CHECK(l.stations[0].bitrate_kbps == 128);
-  CHECK(l.stations[0].codec == "audio/mpeg");
-  CHECK(l.stations[0].now_playing == "Now & then");
-  CHECK(l.warnings == std::vector<std::string>{"1 duplicate entries ignored"});
+  REQUIRE(l.has_value());
+  REQUIRE(l.value().stations.size() == 2);
+  CHECK(l.value().stations[0].key == "http://a/1");
+  CHECK(l.value().stations[0].name == "A");
+  CHECK(l.value().stations[0].bitrate_kbps == 128);
+  CHECK(l.value().stations[0].codec == "audio/mpeg");
+  CHECK(l.value().stations[0].now_playing == "Now & then");
+  CHECK(l.value().warnings == std::vector<std::string>{"1 duplicate entries ignored"});
 }
 
 TEST_CASE("broken and absurd yp.xml documents are errors") {
-  CHECK(parse_icecast_yp("<directory><entry>", 10).error.find("malformed XML") == 0);
-  CHECK(parse_icecast_yp("<html/>", 10).error == "root element is <html>, not <directory>");
-  CHECK(parse_icecast_yp("<directory/>", 10).error == "no usable stations");
+  CHECK(parse_icecast_yp("<directory><entry>", 10).error().message().find("malformed XML") == 0);
+  CHECK(parse_icecast_yp("<html/>", 10).error().message() == "root element is <html>, not <directory>");
+  CHECK(parse_icecast_yp("<directory/>", 10).error().message() == "no usable stations");
   auto big = parse_icecast_yp(yp({{"A", "http://a/"}, {"B", "http://b/"}, {"C", "http://c/"}}), 2);
-  CHECK(big.error == "3 entries exceed the limit of 2 (max_stations)");
-  CHECK(big.stations.empty());
+  CHECK(big.error().message() == "3 entries exceed the limit of 2 (max_stations)");
+  CHECK_FALSE(big.has_value());  // an error: no stations
+  CHECK(big.error() == media::SourceErrc::document_too_large);
+  CHECK(parse_icecast_yp("<html/>", 10).error() == media::SourceErrc::malformed_document);
+  CHECK(parse_icecast_yp("<directory/>", 10).error() == media::SourceErrc::playlist_empty);
   auto no_url = parse_icecast_yp("<directory><entry><server_name>x</server_name></entry>"
                                  "<entry><listen_url>http://y/</listen_url></entry></directory>",
                                  10);
-  REQUIRE(no_url.ok());
-  CHECK(no_url.warnings == std::vector<std::string>{"1 entries without a stream URL ignored"});
+  REQUIRE(no_url.has_value());
+  CHECK(no_url.value().warnings == std::vector<std::string>{"1 entries without a stream URL ignored"});
 }
 
 TEST_CASE("radio-browser JSON: uuid keys, resolved URLs, click answers") {
@@ -68,17 +74,17 @@ TEST_CASE("radio-browser JSON: uuid keys, resolved URLs, click answers") {
     {"stationuuid":"u1","name":"dup","url":"http://dup/"},
     42])",
                                100);
-  REQUIRE(l.ok());
-  REQUIRE(l.stations.size() == 2);
-  CHECK(l.stations[0].url == "http://one/live");
-  CHECK(l.stations[0].uuid == "u1");
-  CHECK(l.stations[0].country == "DE");
-  CHECK(l.stations[1].url == "http://two/");
-  CHECK(l.stations[1].name == "Two");
-  CHECK(l.stations[1].bitrate_kbps == 0);
-  CHECK(l.warnings.size() == 2);
-  CHECK(parse_radio_browser("{\"a\":1}", 10).error == "expected a JSON array of stations");
-  CHECK(parse_radio_browser("[{", 10).error.find("malformed JSON") == 0);
+  REQUIRE(l.has_value());
+  REQUIRE(l.value().stations.size() == 2);
+  CHECK(l.value().stations[0].url == "http://one/live");
+  CHECK(l.value().stations[0].uuid == "u1");
+  CHECK(l.value().stations[0].country == "DE");
+  CHECK(l.value().stations[1].url == "http://two/");
+  CHECK(l.value().stations[1].name == "Two");
+  CHECK(l.value().stations[1].bitrate_kbps == 0);
+  CHECK(l.value().warnings.size() == 2);
+  CHECK(parse_radio_browser("{\"a\":1}", 10).error().message() == "expected a JSON array of stations");
+  CHECK(parse_radio_browser("[{", 10).error().message().find("malformed JSON") == 0);
   CHECK(parse_radio_browser_click(R"({"ok":true,"url":"http://play/"})") == "http://play/");
   CHECK(parse_radio_browser_click(R"({"ok":false,"message":"no"})").empty());
   CHECK(parse_radio_browser_click("<html>").empty());
@@ -89,10 +95,9 @@ TEST_CASE("a number beyond double range in a radio-browser answer is that direct
   for (const char* doc : {R"([{"stationuuid":"u1","url":"http://one/","bitrate":1e400}])", "[5e555]",
                           R"({"x":-1e400})"}) {
     CAPTURE(doc);
-    DirectoryListing l;
+    Result<DirectoryListing> l = DirectoryListing{};
     CHECK_NOTHROW(l = parse_radio_browser(doc, 100));
-    CHECK_FALSE(l.ok());
-    CHECK(l.stations.empty());
+    CHECK_FALSE(l.has_value());  // an error: no stations
     CHECK_NOTHROW(parse_radio_browser_click(doc));
   }
 }
@@ -105,41 +110,41 @@ TEST_CASE("a remote directory may only list http(s) stations") {
     std::string xml_url = url;  // yp.xml is XML: & as &amp;
     for (auto at = xml_url.find('&'); at != std::string::npos; at = xml_url.find('&', at + 1)) xml_url.insert(at + 1, "amp;");
     auto y = parse_icecast_yp(yp({{"local", xml_url}, {"ok", "http://ok/1"}}), 100);
-    REQUIRE(y.stations.size() == 1);
-    CHECK(y.stations[0].url == "http://ok/1");
-    CHECK(y.warnings.back() == "1 entries with a URL other than http(s) ignored");
+    REQUIRE(y.value().stations.size() == 1);
+    CHECK(y.value().stations[0].url == "http://ok/1");
+    CHECK(y.value().warnings.back() == "1 entries with a URL other than http(s) ignored");
     auto r = parse_radio_browser(std::string(R"([{"stationuuid":"u1","url":")") + url +
                                      R"("},{"stationuuid":"u2","url":"https://ok/2"}])",
                                  100);
-    REQUIRE(r.stations.size() == 1);
-    CHECK(r.stations[0].url == "https://ok/2");
+    REQUIRE(r.value().stations.size() == 1);
+    CHECK(r.value().stations[0].url == "https://ok/2");
     auto t = parse_tunein_opml(std::string(R"(<opml><body><outline type="audio" text="x" URL=")") + xml_url +
                                    R"(" guide_id="s1"/><outline type="audio" text="y" URL="HTTP://ok/3" guide_id="s2"/>)"
                                    "</body></opml>",
                                100);
-    REQUIRE(t.stations.size() == 1);
-    CHECK(t.stations[0].key == "s2");
+    REQUIRE(t.value().stations.size() == 1);
+    CHECK(t.value().stations[0].key == "s2");
     CHECK(parse_radio_browser_click(std::string(R"({"ok":true,"url":")") + url + "\"}").empty());
     // Only local ones: none usable.
-    CHECK_FALSE(parse_icecast_yp(yp({{"local", xml_url}}), 100).ok());
+    CHECK_FALSE(parse_icecast_yp(yp({{"local", xml_url}}), 100).has_value());
   }
 }
 
 TEST_CASE("a station without a name is named by its URL or key, cleaned of control characters") {
   auto y = parse_icecast_yp("<directory><entry><listen_url>http://evil/\n&lt;3&gt;forged</listen_url></entry></directory>", 10);
-  REQUIRE(y.stations.size() == 1);
-  CHECK(y.stations[0].name == "http://evil/ <3>forged");
+  REQUIRE(y.value().stations.size() == 1);
+  CHECK(y.value().stations[0].name == "http://evil/ <3>forged");
   auto r = parse_radio_browser(R"([{"stationuuid":"u1","url":"http://evil/\r\nforged"}])", 10);
-  REQUIRE(r.stations.size() == 1);
-  CHECK(r.stations[0].name.find_first_of("\r\n") == std::string::npos);
+  REQUIRE(r.value().stations.size() == 1);
+  CHECK(r.value().stations[0].name.find_first_of("\r\n") == std::string::npos);
   // DEL too (found by fuzz_directory).
   auto d = parse_radio_browser("[{\"stationuuid\":\"u1\",\"url\":\"http://a/\",\"name\":\"a\u007fb\",\"tags\":\"ja\u007fzz\"}]", 10);
-  REQUIRE(d.stations.size() == 1);
-  CHECK(d.stations[0].name == "a b");
-  CHECK(d.stations[0].genre == "ja zz");
+  REQUIRE(d.value().stations.size() == 1);
+  CHECK(d.value().stations[0].name == "a b");
+  CHECK(d.value().stations[0].genre == "ja zz");
   auto t = parse_tunein_opml("<opml><body><outline type=\"audio\" URL=\"http://a/\" guide_id=\"s1&#10;forged\"/></body></opml>", 10);
-  REQUIRE(t.stations.size() == 1);
-  CHECK(t.stations[0].name == "s1 forged");
+  REQUIRE(t.value().stations.size() == 1);
+  CHECK(t.value().stations[0].name == "s1 forged");
 }
 
 TEST_CASE("TuneIn OPML: audio outlines at any depth, status faults") {
@@ -153,14 +158,14 @@ TEST_CASE("TuneIn OPML: audio outlines at any depth, status faults") {
 <outline type="audio" text="Other" URL="http://opml.radiotime.com/Tune.ashx?id=s9" guide_id="s9"/>
 </body></opml>)",
                              100);
-  REQUIRE(l.ok());
-  REQUIRE(l.stations.size() == 2);
-  CHECK(l.stations[0].key == "s123");
-  CHECK(l.stations[0].url == "http://opml.radiotime.com/Tune.ashx?id=s123");
-  CHECK(l.stations[0].now_playing == "Miles Davis");
-  CHECK(l.stations[0].bitrate_kbps == 128);
+  REQUIRE(l.has_value());
+  REQUIRE(l.value().stations.size() == 2);
+  CHECK(l.value().stations[0].key == "s123");
+  CHECK(l.value().stations[0].url == "http://opml.radiotime.com/Tune.ashx?id=s123");
+  CHECK(l.value().stations[0].now_playing == "Miles Davis");
+  CHECK(l.value().stations[0].bitrate_kbps == 128);
   auto fault = parse_tunein_opml("<opml><head><status>400</status><fault>Invalid partner</fault></head><body/></opml>", 10);
-  CHECK(fault.error == "TuneIn answered status 400: Invalid partner");
+  CHECK(fault.error().message() == "TuneIn answered status 400: Invalid partner");
 }
 
 TEST_CASE("the test directory works offline with fixed URLs") {
