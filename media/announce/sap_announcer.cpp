@@ -169,6 +169,7 @@ void SapAnnouncer::announce(bool own_group, bool well_known, Clock::time_point n
     next_own_ = now + sap_jittered(options_.interval, random());
   }
   if (well_known) {
+    if (options_.well_known_bandwidth) options_.well_known_bandwidth->sent(well_known_group_, now, size);
     hooks_.send({std::move(packet), Destination::well_known, false});
     announced_well_known_ = true;
     if (options_.well_known_group) {

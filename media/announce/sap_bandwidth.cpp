@@ -10,11 +10,20 @@ SapBandwidth::Clock::time_point SapBandwidth::reserve(const boost::asio::ip::add
   std::lock_guard lock(mutex_);
   auto& free_at = free_at_[group];
   auto at = std::max(now, free_at);
+  free_at = at + cost(packet_bytes);
+  return at;
+}
+
+void SapBandwidth::sent(const boost::asio::ip::address& group, Clock::time_point sent, std::size_t packet_bytes) {
+  std::lock_guard lock(mutex_);
+  auto& free_at = free_at_[group];
+  free_at = std::max(free_at, sent + cost(packet_bytes));
+}
+
+std::chrono::microseconds SapBandwidth::cost(std::size_t packet_bytes) const {
   // bytes * 8 / rate seconds, in microseconds (the UDP/IP headers are not
   // counted, as RFC 2974 §3.1 counts the announcement).
-  auto cost = std::chrono::microseconds(static_cast<std::int64_t>(packet_bytes) * 8 * 1000000 / rate_);
-  free_at = at + cost;
-  return at;
+  return std::chrono::microseconds(static_cast<std::int64_t>(packet_bytes) * 8 * 1000000 / rate_);
 }
 
 bool is_sap_well_known_group(const boost::asio::ip::address& group) {

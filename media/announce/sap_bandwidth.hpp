@@ -26,9 +26,15 @@ class SapBandwidth {
   // The time packet_bytes may leave for group (now or later); the slot is
   // taken.
   Clock::time_point reserve(const boost::asio::ip::address& group, Clock::time_point now, std::size_t packet_bytes);
+  // packet_bytes did leave for group at sent (a timer fires late on a busy
+  // machine): the next slot is at least its cost after that, so a late
+  // packet and an on-time one after it never come closer than the rate.
+  void sent(const boost::asio::ip::address& group, Clock::time_point sent, std::size_t packet_bytes);
   unsigned bits_per_second() const { return rate_; }
 
  private:
+  std::chrono::microseconds cost(std::size_t packet_bytes) const;
+
   unsigned rate_;
   std::mutex mutex_;
   std::map<boost::asio::ip::address, Clock::time_point> free_at_;  // when the group's bucket is empty

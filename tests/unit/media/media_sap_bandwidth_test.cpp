@@ -27,6 +27,19 @@ TEST_CASE("SAP bandwidth: slots are spaced by size times 8 over the rate, per gr
   CHECK(b.reserve(kSap6, t + 10s, 500) == t + 10s);  // idle time is not saved up
 }
 
+TEST_CASE("SAP bandwidth: a packet sent late pushes the next slot, so no two come closer than the rate") {
+  // test_e2e_sap_join once saw 9 announcements in 5 s (22536 bit, over
+  // 4000 bit/s and a packet): a timer fired late, the next slot did not move.
+  SapBandwidth b(4000);
+  SapBandwidth::Clock::time_point t{};
+  t += 100s;
+  CHECK(b.reserve(kSap6, t, 500) == t);
+  b.sent(kSap6, t + 50ms, 500);               // its timer fired 50 ms late
+  CHECK(b.reserve(kSap6, t, 500) == t + 1050ms);  // 1 s after it left, not after its slot
+  b.sent(kSap6, t + 1050ms, 500);             // on time: no change
+  CHECK(b.reserve(kSap6, t, 500) == t + 2050ms);
+}
+
 TEST_CASE("SAP bandwidth: the well-known groups are recognised, station groups are not") {
   CHECK(is_sap_well_known_group(kSap6));
   CHECK(is_sap_well_known_group(boost::asio::ip::make_address("ff05::2:7ffe")));
