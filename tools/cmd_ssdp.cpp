@@ -91,7 +91,8 @@ announcements reach which other), and per interface whether it is attached
 program: "in" for packets received on it (ssdp, rewritten, relayed,
 filtered, policy, rate_limited, loop, foreign_relay, truncated, malformed,
 fragment, oversized, errors), "out" for the copies sent out of it (relayed,
-errors). Counters that are zero are left out of the table, not of --json.
+errors, no_listeners: held back from an on-demand interface where no host
+listens). Counters that are zero are left out of the table, not of --json.
 Then the devices heard on each interface (what they announce or answer on
 their own network): USN, NT, SERVER, LOCATION and when last heard; "which
 Sonos is where".
