@@ -17,6 +17,9 @@ two baselines, one after the other on the same lab in the same run:
     attaches bpf/ssdp.bpf.c to r0 and r1 and joins 239.255.255.250 there
     for its devices table (so the router also delivers each packet to that
     socket: part of joincast's cost here);
+  * nft+listener: nft dup with a socket on the router joined to
+    239.255.255.250 on r0 and r1 behind the same socket filter as
+    joincastd's devices table, to show what that part costs;
   * none: nothing on the router, for what sending costs without a relay.
 
 A sender in its own namespace sends M-SEARCHes to 239.255.255.250:1900
@@ -150,7 +153,30 @@ rate = 100000
 burst = 1000000
 """
 
-MODES = ("none", "nft", "joincastd", "userspace")
+MODES = ("none", "nft", "nft+listener", "joincastd", "userspace")
+
+# What joincastd's devices table does on the router: a socket on port 1900
+# joined to 239.255.255.250 on r0 and r1 (the same socket filter drops
+# M-SEARCHes), so the router delivers each packet locally as well.
+LISTENER = r"""
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+s.bind(("0.0.0.0", 1900))
+for ifname in sys.argv[1:]:
+    mreq = socket.inet_aton("239.255.255.250") + socket.inet_aton("0.0.0.0") + struct.pack("@i", socket.if_nametoindex(ifname))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+prog = struct.pack("HBBI", 0x20, 0, 0, 8) + struct.pack("HBBI", 0x15, 0, 1, 0x4d2d5345) + \
+       struct.pack("HBBI", 0x06, 0, 0, 0) + struct.pack("HBBI", 0x06, 0, 0, 0xffffffff)
+import ctypes
+buf = ctypes.create_string_buffer(prog)
+fprog = struct.pack("HL", 4, ctypes.addressof(buf))
+s.setsockopt(socket.SOL_SOCKET, 26, fprog)  # SO_ATTACH_FILTER
+print("ready", flush=True)
+while True:
+    s.recv(2048)
+"""
 
 
 def schedstat_ns(pid: int) -> int:
@@ -197,7 +223,11 @@ class Bench:
 
     # -- the relays --------------------------------------------------------
     def start(self, mode: str) -> None:
-        if mode == "nft":
+        if mode in ("nft", "nft+listener"):
+            if mode == "nft+listener":
+                p = self.router.spawn(sys.executable, "-c", LISTENER, "r0", "r1", stdout=subprocess.PIPE, text=True)
+                assert p.stdout.readline().strip() == "ready"
+                self.listener = p
             self.router.run("nft", "-f", "-", input=(
                 'table netdev ss11bench {\n chain in {\n  type filter hook ingress device "r0" priority 0;\n'
                 '  ip daddr 239.255.255.250 udp dport 1900 dup to "r1"\n }\n}\n'))
@@ -218,8 +248,11 @@ class Bench:
             self.relay = None
 
     def stop(self, mode: str) -> None:
-        if mode == "nft":
+        if mode in ("nft", "nft+listener"):
             self.router.run("nft", "delete", "table", "netdev", "ss11bench")
+            if mode == "nft+listener":
+                self.listener.terminate()
+                self.listener.wait(timeout=5)
         elif mode == "userspace":
             self.relay.terminate()
             self.relay.wait(timeout=5)
@@ -232,6 +265,8 @@ class Bench:
             return self.relay.pid
         if mode == "joincastd":
             return self.relay.proc.pid
+        if mode == "nft+listener":
+            return self.listener.pid
         return None
 
     # -- measurements ------------------------------------------------------
@@ -326,6 +361,7 @@ def per_copy(res: dict) -> dict[str, list[float]]:
 
 LABEL = {
     "nft": "nftables `dup to` (netdev ingress; no policy, rate limit or loop check)",
+    "nft+listener": "the same, with a socket joined on the router as joincastd's devices table is",
     "joincastd": "joincastd, bpf/ssdp.bpf.c (policy, rate limit, loop checks)",
     "userspace": "userspace raw-socket relay (joincast's own, Python)",
 }
@@ -379,7 +415,11 @@ def markdown(r: dict, args, command: str, nft_version: str) -> str:
         f"({'met' if jn <= 1.5 else '**missed**'}: {jn:.2f}× nft, userspace {uj:.1f}× joincastd; medians of the "
         "per-round ratios). joincastd's figure includes what it does beyond the copy: the checks, the source-MAC "
         "rewrite, and delivering each packet to its devices-table socket (it joins 239.255.255.250 on its zone "
-        "interfaces; a socket filter drops M-SEARCHes there, so the daemon itself is not woken for them). nft dup is "
+        "interfaces; a socket filter drops M-SEARCHes there, so the daemon itself is not woken for them: the "
+        "`nft+listener` row adds the same socket to nft dup), and one copy of the packet's data per relayed "
+        "packet: the copy leaves with r1's source MAC while the packet itself goes on unchanged into its own "
+        "network, and after `bpf_clone_redirect` the two share their data, so restoring the original's header "
+        "makes the kernel copy it (nft dup sends the packet's bytes as they came, no rewrite). nft dup is "
         f"nftables {nft_version}; the userspace relay is Python, written for this bench (a C one would be "
         "cheaper; its wakeup latency would stay).",
         "", "Per round (ns per copy): " + "; ".join(f"{m} " + ", ".join(f"{x:,.0f}" for x in v)
