@@ -74,7 +74,7 @@ section=$(
   echo
   # bench_relay.py's section names the same commit; its own header is a
   # sub-heading here.
-  sed -e '1s/^## /### /' -e "/^Commit: /d" -e "/^Command: /d" "$relay"
+  sed -e '1s/^## /### /' -e '/^Commit: /,+1d' -e '/^Command: /,+1d' "$relay"
 )
 if [[ $write == 1 ]]; then
   python3 "$root/bench/update_benchmarks.py" ssdp <<<"$section"
