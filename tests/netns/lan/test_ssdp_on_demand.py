@@ -10,7 +10,9 @@ membership.interfaces.
   * once the host has joined (the membership module saw its IGMP report),
     the next NOTIFY arrives on ext0's side with its bytes and TTL 1;
   * after the host left (its kernel sends the leave; the querier confirms
-    it), the NOTIFY stops arriving again."""
+    it), the NOTIFY stops arriving again;
+  * a host that joins ff05::c (MLD) makes ext0 listening for IPv6, and IPv4
+    copies stay held back."""
 
 import sys
 import time
@@ -92,6 +94,17 @@ def main() -> int:
             state = ext0()
             assert state["out"]["relayed"] >= 1 and state["out"]["errors"] == 0, state
             log("after the leave the NOTIFY stays on int0 again")
+
+            # A host listening to IPv6 SSDP only (ff05::c: site scope,
+            # tracked without track_link_local) does not bring IPv4 copies.
+            member6 = lab.join(ctl, "ff05::c", "eth0")
+            wait_until(lambda: ext0()["listening"] == ["ff02::c/ff05::c"], 10,
+                       "membership to see the host's MLD join of ff05::c on ext0")
+            text = d.cli("ssdp", json_out=False).stdout
+            assert "on demand, listening: ff02::c/ff05::c" in text, text
+            assert crosses("v6-listener") is None, "an IPv4 NOTIFY crossed to a host listening to IPv6 SSDP only"
+            member6.leave()
+            log("a host listening to ff05::c only: IPv4 copies stay held back")
         except AssertionError:
             print(d.log(), file=sys.stderr)
             raise
