@@ -443,7 +443,14 @@ def main() -> int:
     args.packets, args.rounds, args.latency_packets = (40_000, 7, 200) if args.full else (10_000, 5, 40)
     args.rate = 20_000.0
     nft_version = subprocess.run(["nft", "--version"], capture_output=True, text=True).stdout.split()[1]
-    r = run(args.packets, args.rate, args.rounds, args.latency_packets)
+    try:
+        r = run(args.packets, args.rate, args.rounds, args.latency_packets)
+    except AssertionError as e:
+        # A kernel without nftables' netdev dup has no baseline to compare with.
+        if "nft" in str(e) and ("not supported" in str(e) or "No such file" in str(e)):
+            print(f"bench.ssdp: skipped, no nftables dup in this kernel: {e}", file=sys.stderr)
+            return 77
+        raise
     command = "bench/ssdp/run.sh --full --write" if args.full else "bench/ssdp/run.sh"
     md = markdown(r, args, command, nft_version)
     if args.markdown:
