@@ -37,6 +37,7 @@ bench/membership/membership_bench.cpp):
 | media | ffmpeg / joincast at 10 sessions: CPU, PSS; start to first packet, ffmpeg spawn / joincast file source | ≥ 1× each |
 | e2e | FFmpeg SAP muxer / joincast, time to playable, each source and way of joining | ≥ 1× each |
 | mdns | avahi reflector / joincastd: query→answer latency; CPU per carried question | ≥ 0.5×; ≥ 0.75× |
+| ssdp | SSDP program / empty program, each packet that is not SSDP; per relayed packet, joincastd / nft dup; userspace relay / joincastd | ≤ 2× (target 1.1×); ≤ 3× (target 1.5×); ≥ 1.2× |
 """
 
 

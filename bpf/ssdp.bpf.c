@@ -11,7 +11,9 @@
  *     ff02::c and ff05::c port 1900), whatever its TTL, out of the zone's
  *     other interfaces the pair's policy allows for this kind of message
  *     (M-SEARCH, NOTIFY, other), with the egress interface's source MAC and
- *     the pair's TTL / hop limit, by bpf_clone_redirect;
+ *     the pair's TTL / hop limit, by bpf_clone_redirect; out of an
+ *     interface that is on demand only while a host there has joined the
+ *     group of the packet's family (userspace keeps that in its entry);
  *   - relays nothing it sent itself (skb->mark, or a source MAC of one of
  *     the zone's interfaces: "loop"), nothing another relay sent (an IPv4
  *     source outside the interface's subnets, or an IPv6 packet with our
@@ -52,6 +54,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct jc_ssdp_iface);
 } jc_ssdp_ifaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct jc_ssdp_port_bits);
+} jc_ssdp_ports SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -297,6 +306,12 @@ static __noinline void relay(struct __sk_buff *skb, const struct jc_ssdp_iface *
 		out = bpf_map_lookup_elem(&jc_ssdp_ifaces, &out_ifindex);
 		if (!out || out_ifindex == p->ifindex)
 			continue;
+		/* On demand: only while a host there listens to the group. */
+		if ((out->flags & JC_SSDP_F_ON_DEMAND) &&
+		    !(out->listening & (p->v6 ? JC_SSDP_LISTEN_V6 : JC_SSDP_LISTEN_V4))) {
+			bump(out_ifindex, JC_SSDP_OUT, FIELD(no_listeners), 1);
+			continue;
+		}
 		bpf_skb_store_bytes(skb, ETH_OFF_SRC, out->mac, 6, 0);
 		if (want != hop) {
 			set_hop(skb, p->v6, hop, want);
@@ -525,6 +540,18 @@ int jc_ssdp(struct __sk_buff *skb)
 		    !(eth[0] == 0x01 && eth[1] == 0x00 && eth[2] == 0x5e && eth[3] == 0x7f &&
 		      eth[4] == 0xff && eth[5] == 0xfa))
 			return TC_ACT_UNSPEC;
+		/* A whole datagram with a plain 20-byte header to a port no
+		 * zone takes (a DHCP broadcast): gone after one array lookup.
+		 * Anything else is looked at in full. */
+		if (eth[ETH_HLEN] == 0x45 && (void *)(eth + ETH_HLEN + 24) <= data_end &&
+		    !(eth[ETH_HLEN + 6] & 0x3f) && !eth[ETH_HLEN + 7]) {
+			__u32 zero = 0;
+			__u16 dport = ((__u16)eth[ETH_HLEN + 22] << 8) | eth[ETH_HLEN + 23];
+			struct jc_ssdp_port_bits *ports = bpf_map_lookup_elem(&jc_ssdp_ports, &zero);
+
+			if (ports && !(ports->bits[dport >> 3] & (1 << (dport & 7))))
+				return TC_ACT_UNSPEC;
+		}
 	} else {
 		if (!(eth[0] == 0x33 && eth[1] == 0x33 && eth[2] == 0 && eth[3] == 0 &&
 		      eth[4] == 0 && eth[5] == 0x0c))

@@ -67,8 +67,15 @@ int run(Context& ctx) {
       fmt::print("  {} -> {}  {}{}\n", r["from"].get<std::string>(), r["to"].get<std::string>(),
                  r["kinds"].get<std::string>(), r.contains("ttl") ? fmt::format(" ttl={}", r["ttl"].get<unsigned>()) : "");
     for (const auto& i : z["interfaces"]) {
-      fmt::print("  {:<12} {:<8}{}\n", i["name"].get<std::string>(), i["state"].get<std::string>(),
-                 i.contains("error") ? "  " + i["error"].get<std::string>() : "");
+      std::string demand;
+      if (i.value("on_demand", false)) {
+        std::string groups;
+        for (const auto& g : i.value("listening", nlohmann::json::array()))
+          groups += (groups.empty() ? "" : ", ") + g.get<std::string>();
+        demand = "  on demand, listening: " + (groups.empty() ? std::string("nobody") : groups);
+      }
+      fmt::print("  {:<12} {:<8}{}{}\n", i["name"].get<std::string>(), i["state"].get<std::string>(),
+                 i.contains("error") ? "  " + i["error"].get<std::string>() : "", demand);
       fmt::print("      in:  {}\n      out: {}\n", verdicts(i["in"]), verdicts(i["out"]));
       for (const auto& dev : i.value("devices", nlohmann::json::array()))
         fmt::print("      device {}  {}  {}  {}  ({}s ago)\n", dev["usn"].get<std::string>(), dev["nt"].get<std::string>(),
@@ -91,7 +98,9 @@ announcements reach which other), and per interface whether it is attached
 program: "in" for packets received on it (ssdp, rewritten, relayed,
 filtered, policy, rate_limited, loop, foreign_relay, truncated, malformed,
 fragment, oversized, errors), "out" for the copies sent out of it (relayed,
-errors). Counters that are zero are left out of the table, not of --json.
+errors, no_listeners: held back from an on-demand interface where no host
+listens). Counters that are zero are left out of the table, not of --json.
+An on-demand interface says which SSDP groups a host there listens to.
 Then the devices heard on each interface (what they announce or answer on
 their own network): USN, NT, SERVER, LOCATION and when last heard; "which
 Sonos is where".

@@ -54,6 +54,15 @@ enum jc_ssdp_flags {
 	JC_SSDP_F_IPV6 = 2,          /* relay IPv6 (ff02::c, ff05::c) */
 	JC_SSDP_F_REWRITE = 4,       /* broadcasts on `ports` become 239.255.255.250 */
 	JC_SSDP_F_SOURCE_FILTER = 8, /* relay only from sources in jc_ssdp_filters */
+	JC_SSDP_F_ON_DEMAND = 16,    /* copies go out of this interface only while a host
+	                              * there listens (jc_ssdp_iface.listening) */
+};
+
+/* jc_ssdp_iface.listening: which SSDP groups a host on the interface has
+ * joined, as the membership module reports (userspace keeps it current). */
+enum jc_ssdp_listening {
+	JC_SSDP_LISTEN_V4 = 1, /* 239.255.255.250 */
+	JC_SSDP_LISTEN_V6 = 2, /* ff02::c or ff05::c */
 };
 
 /* One interface a packet received on this interface may be copied to. */
@@ -83,6 +92,8 @@ struct jc_ssdp_iface {
 	__be32 subnet[JC_SSDP_MAX_SUBNETS];
 	__be32 mask[JC_SSDP_MAX_SUBNETS];
 	struct jc_ssdp_peer peers[JC_SSDP_MAX_PEERS];
+	__u8 listening; /* enum jc_ssdp_listening bits; read with JC_SSDP_F_ON_DEMAND */
+	__u8 pad[7];
 };
 
 /* own_macs: the MAC addresses copies are sent from. A packet arriving from
@@ -145,6 +156,16 @@ struct jc_ssdp_counters {
 	__u64 fragment;      /* IN: fragments are never relayed */
 	__u64 oversized;     /* IN: longer than JC_SSDP_MAX_LEN */
 	__u64 errors;        /* IN: a rewrite failed; OUT: bpf_clone_redirect failed */
+	__u64 no_listeners;  /* OUT: copies not sent: the interface is on demand and no host
+	                      * there listens to the SSDP group of that family */
+};
+
+/* ports: one entry (key 0), a bit per UDP port that any zone interface
+ * takes (1900 and every zone's `ports`), which userspace keeps as the union
+ * of the interface entries. The program's fast path lets an IPv4 datagram
+ * to another port go after reading it, before any other lookup. */
+struct jc_ssdp_port_bits {
+	__u8 bits[65536 / 8]; /* bit (port & 7) of byte (port >> 3) */
 };
 
 /* Largest IP packet relayed: an Ethernet MTU. */

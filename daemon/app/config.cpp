@@ -30,6 +30,7 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
   parse_proxy_section(reader, root, result.config.membership, result.config.proxy);
   routing::parse_routing(reader, root, result.config.routing);
   lan::ssdp::parse_ssdp_section(reader, root, result.config.ssdp);
+  lan::ssdp::check_on_demand(reader, root, result.config.ssdp, result.config.membership.interfaces);
   sessions::parse_sessions(reader, root, result.config.sessions);
   parse_catalogue(reader, root, result.config.catalogue);
   lan::monitor::parse_monitor_section(reader, root, result.config.monitor);

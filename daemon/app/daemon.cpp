@@ -52,7 +52,8 @@ Daemon::Daemon(Config config, Options options)
   add(*sessions_, &Config::sessions);
   monitor_ = std::make_unique<lan::monitor::Monitor>(io_, control_, config_.monitor, links_);
   add(*monitor_, &Config::monitor);
-  ssdp_ = std::make_unique<lan::ssdp::Ssdp>(io_, config_.ssdp, config_.membership.bpf_pin_root, control_, links_);
+  ssdp_ = std::make_unique<lan::ssdp::Ssdp>(io_, config_.ssdp, config_.membership.bpf_pin_root, control_, links_,
+                                            [this] { return membership_->listener_interfaces(); });
   add(*ssdp_, &Config::ssdp);
   mdns_ = std::make_unique<lan::mdns::MdnsRelay>(io_, control_, config_.mdns, links_);
   add(*mdns_, &Config::mdns);
@@ -62,6 +63,9 @@ Daemon::Daemon(Config config, Options options)
     sessions_->on_membership(e);
     if (e.kind == membership::MembershipEvent::Kind::group_up) proxy_->group_up(e.group);
     else if (e.kind == membership::MembershipEvent::Kind::group_down) proxy_->group_down(e.group);
+    // Any change of an SSDP group's listeners (group up/down too: they are
+    // what is recovered after the ring buffer lost events).
+    if (lan::ssdp::is_ssdp_group(e.group)) ssdp_->listeners_changed();
   });
   metrics_.add_collector([this](core::MetricsWriter& w) {
     for (const auto& m : modules_) m.module->collect_metrics(w);

@@ -249,6 +249,58 @@ TEST_CASE("ssdp: IPv6 ff02::c and ff05::c are relayed but not where the interfac
   check_ssdp_counters(lab.counters(0), in(2, 2));
 }
 
+TEST_CASE("ssdp: an on-demand interface gets copies only of the families a host there listens to") {
+  Mesh lab;
+  // Port 1 on demand, nobody listening: port 2 still gets its copy.
+  auto e1 = lab.iface(1);
+  SsdpLab::add_peer(e1, lab.port(0), all_kinds);
+  SsdpLab::add_peer(e1, lab.port(2), all_kinds);
+  e1.flags |= JC_SSDP_F_ON_DEMAND;
+  lab.configure(1, e1);
+  Bytes f4 = ssdp4(notify), f6 = ssdp6(notify);
+  lab.run_unchanged(f4, 0);
+  lab.run_unchanged(f6, 0);
+  REQUIRE(lab.next_copy(2));
+  REQUIRE(lab.next_copy(2));
+  CHECK(lab.drain(1).empty());
+  jc_ssdp_counters held{};
+  held.no_listeners = 2;
+  check_ssdp_counters(lab.counters(1, JC_SSDP_OUT), held);
+  check_ssdp_counters(lab.counters(0), in(2, 2));
+
+  // An IPv4 listener: IPv4 copies, still no IPv6 ones.
+  lab.program().set_listening(lab.port(1).ifindex, JC_SSDP_LISTEN_V4).value();
+  lab.run_unchanged(f4, 0);
+  lab.run_unchanged(f6, 0);
+  auto copy = lab.next_copy(1);
+  REQUIRE(copy);
+  CHECK(*copy == with_source_mac(f4, lab.port(1).mac));
+  CHECK(lab.drain(1).empty());
+  held.no_listeners = 3;
+  held.relayed = 1;
+  check_ssdp_counters(lab.counters(1, JC_SSDP_OUT), held);
+
+  // An IPv6 listener only: the other way round.
+  lab.program().set_listening(lab.port(1).ifindex, JC_SSDP_LISTEN_V6).value();
+  lab.run_unchanged(f4, 0);
+  lab.run_unchanged(f6, 0);
+  copy = lab.next_copy(1);
+  REQUIRE(copy);
+  CHECK(*copy == relayed_copy(f6, lab.port(1).mac));
+  CHECK(lab.drain(1).empty());
+  held.no_listeners = 4;
+  held.relayed = 2;
+  check_ssdp_counters(lab.counters(1, JC_SSDP_OUT), held);
+
+  // Listeners are ignored on an interface that is not on demand.
+  lab.program().set_listening(lab.port(2).ifindex, 0).value();
+  lab.run_unchanged(f4, 0);
+  CHECK(lab.next_copy(2));
+  // set_listening on an interface without an entry is not an error.
+  lab.program().unconfigure(lab.port(2).ifindex).value();
+  CHECK(lab.program().set_listening(lab.port(2).ifindex, JC_SSDP_LISTEN_V4));
+}
+
 TEST_CASE("ssdp: a source over its rate is counted and not relayed while another source is not held back") {
   SsdpLab lab;
   auto e = lab.iface(0);

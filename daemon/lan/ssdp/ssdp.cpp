@@ -7,6 +7,7 @@
 #include "daemon/lan/ssdp/ssdp_message.hpp"
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -26,13 +27,30 @@ nlohmann::json counters_json(const jc_ssdp_counters& c, bool out) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& f : counter_fields) {
     // Copies sent out count only as relayed or errors.
-    if (out && std::strcmp(f.name, "relayed") != 0 && std::strcmp(f.name, "errors") != 0) continue;
+    if (out && std::strcmp(f.name, "relayed") != 0 && std::strcmp(f.name, "errors") != 0 &&
+        std::strcmp(f.name, "no_listeners") != 0)
+      continue;
+    if (!out && std::strcmp(f.name, "no_listeners") == 0) continue;
     j[f.name] = c.*f.member;
   }
   return j;
 }
 
 }  // namespace
+
+bool is_ssdp_group(const Address16& g) {
+  static const Address16 v4 = [] {
+    Address16 a{};
+    a[10] = a[11] = 0xff;
+    a[12] = 239, a[13] = 255, a[14] = 255, a[15] = 250;
+    return a;
+  }();
+  if (g == v4) return true;
+  if (g[0] != 0xff || (g[1] != 0x02 && g[1] != 0x05) || g[15] != 0x0c) return false;
+  for (std::size_t i = 2; i < 15; ++i)
+    if (g[i]) return false;
+  return true;
+}
 
 nlohmann::json ssdp_json(const SsdpSection& config, const std::vector<CounterEntry>& counters,
                          const std::map<std::string, int>& ifindex_of,
@@ -77,13 +95,14 @@ nlohmann::json ssdp_json(const SsdpSection& config, const std::vector<CounterEnt
 }
 
 Ssdp::Ssdp(boost::asio::io_context& io, SsdpSection config, std::string pin_root, core::ControlServer& control,
-           core::LinkWatcher& links)
+           core::LinkWatcher& links, Listeners listeners)
     : io_(io),
       config_(std::move(config)),
       pin_root_(std::move(pin_root)),
       control_(control),
       links_(links),
-      loop_timer_(io) {}
+      loop_timer_(io),
+      listeners_(std::move(listeners)) {}
 
 Ssdp::~Ssdp() { stop(); }
 
@@ -106,6 +125,7 @@ Result<void> Ssdp::start() {
   }
   open_listener();
   link_subscription_ = links_.subscribe([this](const core::LinkChange&) { reconcile(); });
+  refresh_listening();
   reconcile();
   watch_loops();
   return success();
@@ -118,8 +138,47 @@ Result<void> Ssdp::reload(const SsdpSection& next) {
     return success();
   }
   if (!program_) return start();
+  refresh_listening();
   reconcile();
   return success();
+}
+
+void Ssdp::refresh_listening() {
+  listening_.clear();
+  if (!listeners_) return;
+  for (const auto& [group, interfaces] : listeners_()) {
+    if (!is_ssdp_group(group)) continue;
+    bool v4 = group[0] == 0 && group[10] == 0xff;
+    for (int ifindex : interfaces)
+      listening_[ifindex] |= static_cast<std::uint8_t>(v4 ? JC_SSDP_LISTEN_V4 : JC_SSDP_LISTEN_V6);
+  }
+}
+
+std::uint8_t Ssdp::listening(int ifindex) const {
+  auto it = listening_.find(ifindex);
+  return it == listening_.end() ? 0 : it->second;
+}
+
+void Ssdp::listeners_changed() {
+  if (!program_) return;
+  auto before = listening_;
+  refresh_listening();
+  for (const auto& [name, m] : members_) {
+    if (m.ifindex == 0 || m.zone >= config_.zones.size() || !config_.zones[m.zone].on_demand.count(name)) continue;
+    std::uint8_t now = listening(m.ifindex);
+    auto was = before.find(m.ifindex);
+    if ((was == before.end() ? 0 : was->second) == now) continue;
+    if (auto r = program_->set_listening(static_cast<std::uint32_t>(m.ifindex), now); !r) {
+      core::log::warning("ssdp: {}: cannot record its SSDP listeners: {}", name, r.error().message());
+      continue;
+    }
+    core::log::info("ssdp: {}: {}", name,
+                    now ? fmt::format("a host listens to SSDP ({}{}{}): relaying into it",
+                                      now & JC_SSDP_LISTEN_V4 ? "239.255.255.250" : "",
+                                      now == (JC_SSDP_LISTEN_V4 | JC_SSDP_LISTEN_V6) ? ", " : "",
+                                      now & JC_SSDP_LISTEN_V6 ? "ff02::c/ff05::c" : "")
+                        : std::string("no host listens to SSDP any more: not relaying into it"));
+  }
 }
 
 void Ssdp::stop() {
@@ -200,6 +259,10 @@ Result<void> Ssdp::apply_interface(const Zone& zone, std::size_t zone_index, con
   }
   auto filters = zone.sources.find(name);
   if (filters != zone.sources.end()) e.flags |= JC_SSDP_F_SOURCE_FILTER;
+  if (zone.on_demand.count(name)) {
+    e.flags |= JC_SSDP_F_ON_DEMAND;
+    e.listening = listening(ifindex);
+  }
   auto u = static_cast<std::uint32_t>(ifindex);
   if (auto r = program_->clear_filters(u); !r) return r;
   if (filters != zone.sources.end())
@@ -268,6 +331,19 @@ void Ssdp::open_listener() {
   }
   int off = 0;
   ::setsockopt(s->native_handle(), IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof off);
+  // The table has no use for searches: the kernel drops them before they
+  // are queued (a flood of M-SEARCHes costs no wakeup). The filter sees
+  // the datagram from its UDP header on.
+  static sock_filter no_search[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),                     // the payload's first 4 bytes
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x4d2d5345, 0, 1),     // "M-SE"
+      BPF_STMT(BPF_RET | BPF_K, 0),                             // drop
+      BPF_STMT(BPF_RET | BPF_K, 0xffffffff),                    // keep all of it
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof no_search / sizeof no_search[0]), no_search};
+  if (::setsockopt(s->native_handle(), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
+    core::log::warning("ssdp: the devices table's socket filter cannot be attached ({}): it reads searches too",
+                       std::strerror(errno));
   listener_ = std::move(s);
   listen();
 }
@@ -353,6 +429,8 @@ void Ssdp::watch_loops() {
           ++it;
         }
       }
+    // On-demand interfaces, in case an event was missed.
+    listeners_changed();
     // Sources silent for a minute get their bucket back.
     auto now = joincast::daemon::membership::loader::monotonic_ns();
     constexpr std::uint64_t idle_ns = 60'000'000'000ULL;
@@ -392,8 +470,16 @@ nlohmann::json Ssdp::status() const {
   }
   nlohmann::json out = ssdp_json(config_, counters, ifindex_of, errors);
   auto now = std::chrono::steady_clock::now();
-  for (auto& z : out["zones"])
-    for (auto& i : z["interfaces"]) {
+  for (std::size_t zi = 0; zi < out["zones"].size(); ++zi)
+    for (auto& i : out["zones"][zi]["interfaces"]) {
+      if (config_.zones[zi].on_demand.count(i["name"].get<std::string>())) {
+        std::uint8_t l = listening(i.value("ifindex", 0));
+        nlohmann::json groups = nlohmann::json::array();
+        if (l & JC_SSDP_LISTEN_V4) groups.push_back("239.255.255.250");
+        if (l & JC_SSDP_LISTEN_V6) groups.push_back("ff02::c/ff05::c");
+        i["on_demand"] = true;
+        i["listening"] = std::move(groups);
+      }
       nlohmann::json list = nlohmann::json::array();
       auto d = devices_.find(i.value("ifindex", 0));
       if (d != devices_.end())

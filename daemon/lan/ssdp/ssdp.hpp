@@ -11,6 +11,11 @@
 // another relay's copies or our own copies coming back are logged at most
 // once a minute, when the rate-limit buckets of sources silent for a
 // minute are also deleted.
+//
+// An on-demand interface (`on_demand`) gets copies only while a host there
+// has joined the SSDP group of the copy's family: the daemon says when the
+// membership module saw a host join or leave one (listeners_changed()), and
+// the module writes who listens where into the program's entries.
 #pragma once
 
 #include "daemon/core/control_server.hpp"
@@ -24,8 +29,9 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
-
+#include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -33,8 +39,11 @@ namespace joincast::daemon::lan::ssdp {
 
 class Ssdp final : public core::ConfiguredModule<SsdpSection> {
  public:
+  // Groups with listeners and the interfaces they are on (the membership
+  // module's listener_interfaces()).
+  using Listeners = std::function<std::map<Address16, std::set<int>>()>;
   Ssdp(boost::asio::io_context& io, SsdpSection config, std::string pin_root, core::ControlServer& control,
-       core::LinkWatcher& links);
+       core::LinkWatcher& links, Listeners listeners = {});
   ~Ssdp() override;
 
   std::string_view name() const override { return "ssdp"; }
@@ -45,6 +54,10 @@ class Ssdp final : public core::ConfiguredModule<SsdpSection> {
   void stop() override;
   nlohmann::json status() const override;
   void collect_metrics(core::MetricsWriter& w) const override;
+
+  // A host joined or left an SSDP group somewhere: the on-demand
+  // interfaces' entries are brought up to date.
+  void listeners_changed();
 
  private:
   struct Member {
@@ -63,6 +76,9 @@ class Ssdp final : public core::ConfiguredModule<SsdpSection> {
   void listen();
   void on_datagram(int ifindex, std::string_view datagram);
   void join(int ifindex, bool on);
+  // enum jc_ssdp_listening bits of ifindex, from listening_.
+  std::uint8_t listening(int ifindex) const;
+  void refresh_listening();
 
   struct Device {
     std::string nt, server, location;
@@ -84,7 +100,12 @@ class Ssdp final : public core::ConfiguredModule<SsdpSection> {
   std::map<int, std::map<std::string, Device>> devices_;  // ifindex -> USN -> device
   std::size_t device_count_ = 0;
   bool commands_added_ = false;
+  Listeners listeners_;
+  std::map<int, std::uint8_t> listening_;  // ifindex -> jc_ssdp_listening bits, non-zero only
 };
+
+// 239.255.255.250, ff02::c or ff05::c (IPv4-mapped or IPv6).
+bool is_ssdp_group(const Address16& group);
 
 // The "ssdp" command's answer from counters and the configured zones: per
 // zone its interfaces with their state and counters (both directions).

@@ -119,7 +119,7 @@ void parse_ssdp_section(core::ConfigReader& r, const toml::table& root, SsdpSect
     }
     r.only_keys(*zt, path,
                 {"name", "interfaces", "relay", "sources", "ports", "ipv4", "ipv6", "rewrite_broadcast", "rate",
-                 "burst", "ttl"});
+                 "burst", "ttl", "on_demand"});
     Zone z;
     z.name = r.string(*zt, "name", path, fmt::format("zone{}", i));
     z.interfaces = r.strings(*zt, "interfaces", path);
@@ -235,7 +235,32 @@ void parse_ssdp_section(core::ConfigReader& r, const toml::table& root, SsdpSect
     z.rate = static_cast<unsigned>(r.integer(*zt, "rate", path, z.rate, 0, 1'000'000));
     z.burst = static_cast<unsigned>(r.integer(*zt, "burst", path, std::max(z.burst, 2 * z.rate), 1, 1'000'000));
     z.ttl = static_cast<unsigned>(r.integer(*zt, "ttl", path, z.ttl, 0, 255));
+    if (const toml::node* od = zt->get("on_demand")) {
+      if (const auto* all = od->as_boolean()) {
+        if (all->get()) z.on_demand.insert(z.interfaces.begin(), z.interfaces.end());
+      } else if (od->is_array()) {
+        for (const auto& n : r.strings(*zt, "on_demand", path)) {
+          if (!names.count(n)) r.error(od, path + ".on_demand", fmt::format("{} is not one of the zone's interfaces", n));
+          else z.on_demand.insert(n);
+        }
+      } else {
+        r.error(od, path + ".on_demand", "must be true, false or a list of the zone's interfaces");
+      }
+    }
     s.zones.push_back(std::move(z));
+  }
+}
+
+void check_on_demand(core::ConfigReader& r, const toml::table& root, const SsdpSection& s,
+                     const std::vector<std::string>& membership_interfaces) {
+  const toml::array* zones = root["ssdp"]["zone"].as_array();
+  for (std::size_t i = 0; i < s.zones.size(); ++i) {
+    const toml::node* where = zones && i < zones->size() ? zones->get(i) : nullptr;
+    if (where && where->as_table() && where->as_table()->get("on_demand")) where = where->as_table()->get("on_demand");
+    for (const auto& n : s.zones[i].on_demand)
+      if (std::find(membership_interfaces.begin(), membership_interfaces.end(), n) == membership_interfaces.end())
+        r.error(where, fmt::format("ssdp.zone[{}].on_demand", i),
+                fmt::format("{} is on demand but not in membership.interfaces: its listeners would never be seen", n));
   }
 }
 

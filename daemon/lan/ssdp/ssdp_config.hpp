@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,9 @@ struct Zone {
   unsigned rate = 100;   // packets/s per source and interface; 0: no limit
   unsigned burst = 200;  // packets at once
   unsigned ttl = 0;      // TTL / hop limit of the copies; 0: as received
+  // Interfaces copies go out of only while a host there has joined the
+  // SSDP group (239.255.255.250; ff02::c or ff05::c), as membership sees.
+  std::set<std::string> on_demand;
 };
 
 struct SsdpSection {
@@ -65,5 +69,9 @@ std::optional<std::array<std::uint8_t, 6>> parse_mac(std::string_view text);
 std::optional<RelayRule> parse_rule(std::string_view text, std::string& why, bool& both_ways);
 
 void parse_ssdp_section(core::ConfigReader& r, const toml::table& root, SsdpSection& s);
+// An on-demand interface learns of its listeners from the membership
+// module: it must be one of membership.interfaces.
+void check_on_demand(core::ConfigReader& r, const toml::table& root, const SsdpSection& s,
+                     const std::vector<std::string>& membership_interfaces);
 
 }  // namespace joincast::daemon::lan::ssdp

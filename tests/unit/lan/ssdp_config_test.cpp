@@ -97,3 +97,58 @@ interfaces = ["int0"]
   CHECK(has_error(r, 0, "ssdp.zone[1].interfaces: a zone needs at least two interfaces"));
   CHECK(has_error(r, 0, "\"int0\" is already in zone \"zone0\""));
 }
+
+TEST_CASE("ssdp config: on_demand is off by default, true for every interface, or a list") {
+  auto r = app::parse_config(R"(
+[membership]
+interfaces = ["int0", "ext0", "guest0"]
+
+[[ssdp.zone]]
+interfaces = ["int0", "ext0"]
+
+[[ssdp.zone]]
+interfaces = ["a0", "b0"]
+on_demand = false
+
+[[ssdp.zone]]
+interfaces = ["guest0", "lab0"]
+on_demand = ["guest0"]
+)",
+                             "j.toml");
+  REQUIRE_MESSAGE(r.ok(), all_errors(r));
+  REQUIRE(r.config.ssdp.zones.size() == 3);
+  CHECK(r.config.ssdp.zones[0].on_demand.empty());
+  CHECK(r.config.ssdp.zones[1].on_demand.empty());
+  CHECK(r.config.ssdp.zones[2].on_demand == std::set<std::string>{"guest0"});
+
+  r = app::parse_config(R"(
+[membership]
+interfaces = ["int0", "ext0"]
+
+[[ssdp.zone]]
+interfaces = ["int0", "ext0"]
+on_demand = true
+)",
+                        "j.toml");
+  REQUIRE_MESSAGE(r.ok(), all_errors(r));
+  CHECK(r.config.ssdp.zones[0].on_demand == std::set<std::string>{"int0", "ext0"});
+}
+
+TEST_CASE("ssdp config: an on-demand interface must be the zone's and in membership.interfaces") {
+  auto r = app::parse_config(R"(
+[membership]
+interfaces = ["int0"]
+
+[[ssdp.zone]]
+interfaces = ["int0", "ext0"]
+on_demand = ["ext0", "wlan0"]
+
+[[ssdp.zone]]
+interfaces = ["a0", "b0"]
+on_demand = 1
+)",
+                             "j.toml");
+  CHECK(has_error(r, 7, "ssdp.zone[0].on_demand: wlan0 is not one of the zone's interfaces"));
+  CHECK(has_error(r, 7, "ext0 is on demand but not in membership.interfaces"));
+  CHECK(has_error(r, 11, "must be true, false or a list of the zone's interfaces"));
+}

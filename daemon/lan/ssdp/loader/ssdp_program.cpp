@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 using joincast::daemon::membership::loader::ensure_bpffs;
 using joincast::daemon::membership::loader::libbpf_error;
 
-const std::array<CounterField, 13> counter_fields = {{
+const std::array<CounterField, 14> counter_fields = {{
     {"ssdp", &jc_ssdp_counters::ssdp},
     {"rewritten", &jc_ssdp_counters::rewritten},
     {"relayed", &jc_ssdp_counters::relayed},
@@ -34,6 +34,7 @@ const std::array<CounterField, 13> counter_fields = {{
     {"fragment", &jc_ssdp_counters::fragment},
     {"oversized", &jc_ssdp_counters::oversized},
     {"errors", &jc_ssdp_counters::errors},
+    {"no_listeners", &jc_ssdp_counters::no_listeners},
 }};
 static_assert(sizeof(counter_fields) / sizeof(counter_fields[0]) * sizeof(__u64) == sizeof(jc_ssdp_counters),
               "a counter is missing from counter_fields");
@@ -126,6 +127,8 @@ Result<std::unique_ptr<SsdpProgram>> SsdpProgram::load(const Options& options) {
     self->replaced_ += (self->replaced_.empty() ? "" : "; ") + std::string(name) + ": " + why;
   }
   if (int err = ssdp_bpf__load(self->skel_.get()); err < 0) return membership::loader::libbpf_error(err);
+  // Reused pinned entries take their ports along.
+  if (auto r = self->update_ports(); !r) return std::move(r).error();
   return self;
 }
 
@@ -147,6 +150,25 @@ Result<void> SsdpProgram::configure(std::uint32_t ifindex, const jc_ssdp_iface& 
   if (bpf_map_update_elem(ifaces_fd(), &ifindex, &iface, BPF_ANY) < 0) return last_error();
   auto k = mac_key(iface.mac);
   if (bpf_map_update_elem(own_macs_fd(), &k, &ifindex, BPF_ANY) < 0) return last_error();
+  return update_ports();
+}
+
+Result<void> SsdpProgram::update_ports() {
+  jc_ssdp_port_bits bits{};
+  auto set = [&](std::uint16_t port) { bits.bits[port >> 3] |= static_cast<std::uint8_t>(1u << (port & 7)); };
+  set(JC_SSDP_PORT);
+  std::uint32_t key = 0, next = 0;
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(ifaces_fd(), prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    jc_ssdp_iface e{};
+    if (bpf_map_lookup_elem(ifaces_fd(), &key, &e) < 0) continue;  // deleted meanwhile
+    for (auto port : e.ports)
+      if (port) set(port);
+  }
+  std::uint32_t zero = 0;
+  if (bpf_map_update_elem(ports_fd(), &zero, &bits, BPF_ANY) < 0) return last_error();
   return success();
 }
 
@@ -158,7 +180,17 @@ Result<void> SsdpProgram::unconfigure(std::uint32_t ifindex) {
   if (bpf_map_lookup_elem(own_macs_fd(), &k, &owner) == 0 && owner == ifindex)
     (void)bpf_map_delete_elem(own_macs_fd(), &k);
   if (bpf_map_delete_elem(ifaces_fd(), &ifindex) < 0 && errno != ENOENT) return last_error();
+  if (auto r = update_ports(); !r) return r;
   return clear_filters(ifindex);
+}
+
+Result<void> SsdpProgram::set_listening(std::uint32_t ifindex, std::uint8_t listening) {
+  jc_ssdp_iface e{};
+  if (bpf_map_lookup_elem(ifaces_fd(), &ifindex, &e) < 0) return success();
+  if (e.listening == listening) return success();
+  e.listening = listening;
+  if (bpf_map_update_elem(ifaces_fd(), &ifindex, &e, BPF_EXIST) < 0 && errno != ENOENT) return last_error();
+  return success();
 }
 
 Result<void> SsdpProgram::allow_source(std::uint32_t ifindex, const Address16& address, unsigned prefix_bits) {
@@ -246,6 +278,7 @@ int SsdpProgram::own_macs_fd() const { return bpf_map__fd(skel_->maps.jc_ssdp_ow
 int SsdpProgram::filters_fd() const { return bpf_map__fd(skel_->maps.jc_ssdp_filters); }
 int SsdpProgram::buckets_fd() const { return bpf_map__fd(skel_->maps.jc_ssdp_buckets); }
 int SsdpProgram::counters_fd() const { return bpf_map__fd(skel_->maps.jc_ssdp_counters); }
+int SsdpProgram::ports_fd() const { return bpf_map__fd(skel_->maps.jc_ssdp_ports); }
 
 Result<void> SsdpProgram::unpin(const std::string& root) {
   for (const char* name : {pinned_ifaces, pinned_own_macs, pinned_filters, pinned_buckets, pinned_counters}) {

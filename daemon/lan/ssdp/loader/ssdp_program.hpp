@@ -24,13 +24,14 @@ struct ssdp_bpf;
 // The ABI has no implicit padding; if one of these fails, the header grew a
 // hole or changed and both sides must be rebuilt together.
 static_assert(sizeof(jc_ssdp_peer) == 8);
-static_assert(sizeof(jc_ssdp_iface) == 128);
+static_assert(sizeof(jc_ssdp_iface) == 136);
 static_assert(sizeof(jc_ssdp_mac_key) == 8);
 static_assert(sizeof(jc_ssdp_filter_key) == 28);
 static_assert(sizeof(jc_ssdp_source_key) == 20);
 static_assert(sizeof(jc_ssdp_bucket) == 32);
 static_assert(sizeof(jc_ssdp_counter_key) == 8);
-static_assert(sizeof(jc_ssdp_counters) == 13 * 8);
+static_assert(sizeof(jc_ssdp_counters) == 14 * 8);
+static_assert(sizeof(jc_ssdp_port_bits) == 8192);
 
 namespace joincast::daemon::lan::ssdp {
 
@@ -48,7 +49,7 @@ struct CounterField {
   const char* name;
   __u64 jc_ssdp_counters::*member;
 };
-extern const std::array<CounterField, 13> counter_fields;
+extern const std::array<CounterField, 14> counter_fields;
 
 // Reads a counters map (a loaded program's fd, or a pinned map's).
 Result<std::vector<CounterEntry>> read_counters(int fd);
@@ -85,6 +86,10 @@ class SsdpProgram {
   // Takes ifindex out of its zone: its traffic passes after one lookup.
   // Its counters stay. An interface without an entry is not an error.
   Result<void> unconfigure(std::uint32_t ifindex);
+  // Sets which SSDP groups hosts on ifindex listen to (enum
+  // jc_ssdp_listening bits) in its entry, for JC_SSDP_F_ON_DEMAND.
+  // An interface without an entry is not an error.
+  Result<void> set_listening(std::uint32_t ifindex, std::uint8_t listening);
 
   // Source filters of an interface (used when its entry has
   // JC_SSDP_F_SOURCE_FILTER): an address prefix, or a MAC address.
@@ -113,12 +118,15 @@ class SsdpProgram {
   int filters_fd() const;
   int buckets_fd() const;
   int counters_fd() const;
+  int ports_fd() const;
 
   // Removes the pinned maps under root.
   static Result<void> unpin(const std::string& root);
 
  private:
   SsdpProgram() = default;
+  // Rewrites the ports map from the interface entries (see ssdp_abi.h).
+  Result<void> update_ports();
   struct SkeletonDeleter {
     void operator()(ssdp_bpf* skel) const noexcept;
   };
