@@ -2,8 +2,7 @@
 #include "daemon/app/daemon.hpp"
 
 #include "daemon/core/log.hpp"
-
-#include <systemd/sd-daemon.h>
+#include "daemon/core/service_notify.hpp"
 
 #include <csignal>
 #include <exception>
@@ -125,7 +124,7 @@ int Daemon::run() {
     if (!ec) on_signal(signo);
   });
   core::log::info("joincastd {} started, control socket {}", JOINCAST_VERSION, control_.path());
-  sd_notify(0, "READY=1\nSTATUS=running");
+  core::notify_service_manager("READY=1\nSTATUS=running");
   run_event_loop(io_);
   core::log::info("joincastd stopped");
   return 0;
@@ -138,7 +137,7 @@ void Daemon::on_signal(int signo) {
       reload();
     } catch (const std::exception& e) {
       core::log::error("reload failed: {}; the running configuration stays in force", e.what());
-      sd_notify(0, "READY=1");
+      core::notify_service_manager("READY=1");
     }
     signals_.async_wait([this](boost::system::error_code ec, int s) {
       if (!ec) on_signal(s);
@@ -146,7 +145,7 @@ void Daemon::on_signal(int signo) {
     return;
   }
   core::log::info("{} received, stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
-  sd_notify(0, "STOPPING=1");
+  core::notify_service_manager("STOPPING=1");
   stop();
   links_.stop();
   metrics_.close();
@@ -194,13 +193,13 @@ void Daemon::reload_metrics(const core::MetricsSection& next) {
 }
 
 void Daemon::reload() {
-  sd_notify(0, "RELOADING=1");
+  core::notify_service_manager("RELOADING=1");
   ConfigResult next = load_config(config_.path);
   if (!next.ok()) {
     for (const auto& e : next.errors) core::log::error("reload refused: {}", e.to_string());
     core::log::error("reload refused: {} has {} problem{}; the running configuration stays in force", config_.path,
                next.errors.size(), next.errors.size() == 1 ? "" : "s");
-    sd_notify(0, "READY=1");
+    core::notify_service_manager("READY=1");
     return;
   }
   reload_daemon_section(next.config);
@@ -213,7 +212,7 @@ void Daemon::reload() {
   reload_metrics(next.config.metrics);
   config_ = std::move(next.config);
   core::log::info("configuration {} reloaded", config_.path);
-  sd_notify(0, "READY=1");
+  core::notify_service_manager("READY=1");
 }
 
 }  // namespace joincast::daemon::app
