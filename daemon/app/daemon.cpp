@@ -37,18 +37,13 @@ Daemon::Daemon(Config config, Options options)
   // The modules, in start order. Adding a module is one line here.
   routes_ = std::make_unique<routing::RouteController>(io_, control_, config_.routing, links_);
   add(*routes_, &Config::routing);
-  catalogue_ =
-      std::make_unique<catalogue::Catalogue>(io_, control_, config_.catalogue, config_.daemon.state_dir, links_.interfaces());
-  add(*catalogue_, &Config::catalogue);
   membership_ = std::make_unique<membership::Membership>(io_, config_.membership, control_, *routes_, links_);
   add(*membership_, &Config::membership);
   proxy_ =
       std::make_unique<membership::MembershipProxy>(config_.proxy, [this] { return membership_->active_groups(); }, links_);
   add(*proxy_, &Config::proxy);
-  session_environment_ =
-      std::make_unique<DaemonSessionEnvironment>(io_, *catalogue_, *membership_, *routes_, links_.interfaces());
-  sessions_ = std::make_unique<sessions::SessionManager>(io_, config_.sessions, session_environment_->get(), control_);
-  add(*sessions_, &Config::sessions);
+  // The catalogue and the sessions, in a build with media.
+  media_ = add_media_part({io_, control_, links_, *membership_, *routes_}, config_, modules_);
   monitor_ = std::make_unique<lan::monitor::Monitor>(io_, control_, config_.monitor, links_);
   add(*monitor_, &Config::monitor);
   ssdp_ = std::make_unique<lan::ssdp::Ssdp>(io_, config_.ssdp, config_.membership.bpf_pin_root, control_, links_);
@@ -58,7 +53,7 @@ Daemon::Daemon(Config config, Options options)
 
   // How modules hear of each other: membership's events, once.
   membership_->observe([this](const membership::MembershipEvent& e) {
-    sessions_->on_membership(e);
+    if (media_) media_->on_membership(e);
     if (e.kind == membership::MembershipEvent::Kind::group_up) proxy_->group_up(e.group);
     else if (e.kind == membership::MembershipEvent::Kind::group_down) proxy_->group_down(e.group);
   });
