@@ -89,11 +89,14 @@ def mfc_counts() -> tuple[int, int]:
     return count("/proc/net/ip_mr_cache"), count("/proc/net/ip6_mr_cache")
 
 
-def wait_until(pred, timeout: float, what: str, interval: float = 0.0002) -> float:
+def wait_until(pred, timeout: float, what: str, interval: float = 0.0002,
+               daemon: subprocess.Popen | None = None) -> float:
     start = time.perf_counter()
     while True:
         if pred():
             return time.perf_counter() - start
+        if daemon is not None and daemon.poll() is not None:
+            raise RuntimeError(f"waiting for {what}: the daemon exited with {daemon.returncode}")
         if time.perf_counter() - start > timeout:
             raise RuntimeError(f"timed out waiting for {what} (MFC holds {mfc_counts()})")
         time.sleep(interval)
@@ -138,6 +141,10 @@ class Daemons:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def joincastd(self, binary: Path, conf_text: str) -> subprocess.Popen:
+        # joincastd gives every interface a VIF a route names; smcrouted -N
+        # needs the phyint lines. Without them 100 000 routes stay within
+        # joincastd's cap of 100 000 smcroute.conf lines.
+        conf_text = "".join(line + "\n" for line in conf_text.splitlines() if not line.startswith("phyint "))
         (self.tmp / "routes.conf").write_text(conf_text)
         toml = self.tmp / "joincast.toml"
         toml.write_text(f'[daemon]\ncontrol_socket = "{self.tmp}/jc.sock"\nstate_dir = "{self.tmp}/state"\n'
@@ -170,10 +177,10 @@ def measure(args) -> dict:
                 p = d.smcrouted(seed)
             else:
                 p = d.joincastd(ROUTING_JOINCASTD if name == "joincastd" else FULL_JOINCASTD, seed)
-            wait_until(first, 60, f"{name}'s first route")
+            wait_until(first, 60, f"{name}'s first route", daemon=p)
             if name in starts:
                 starts[name].append(time.perf_counter() - t)
-            wait_until(all_in, 120, f"{name}'s {seed_total} routes", interval=0.002)
+            wait_until(all_in, 120, f"{name}'s {seed_total} routes", interval=0.002, daemon=p)
             time.sleep(1.0)  # let start-up settle (threads, buffers freed)
             rss[name].append(rss_kib(p.pid))
             d.stop(p)
@@ -213,13 +220,13 @@ def measure(args) -> dict:
         start = (lambda c: d.smcrouted(c)) if name == "smcrouted" else (lambda c: d.joincastd(ROUTING_JOINCASTD, c))
         p = start(base_conf)
         sock = tmp / ("smc.sock" if name == "smcrouted" else "jc.sock")
-        wait_until(sock.exists, 60, f"{name} ready", interval=0.002)
+        wait_until(sock.exists, 60, f"{name} ready", interval=0.002, daemon=p)
         time.sleep(1.0)
         empty = rss_kib(p.pid)
         d.stop(p)
         t = time.perf_counter()
         p = start(big_conf)
-        wait_until(lambda: mfc_counts()[0] >= n, 1800, f"{name}'s {n} routes", interval=0.05)
+        wait_until(lambda: mfc_counts()[0] >= n, 1800, f"{name}'s {n} routes", interval=0.05, daemon=p)
         load_s = time.perf_counter() - t
         time.sleep(1.0)
         full = rss_kib(p.pid)

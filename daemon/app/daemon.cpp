@@ -4,11 +4,24 @@
 #include "daemon/core/log.hpp"
 #include "daemon/core/service_notify.hpp"
 
+#include <malloc.h>
+
 #include <csignal>
 #include <exception>
 #include <typeinfo>
 
 namespace joincast::daemon::app {
+
+namespace {
+// Reading the configuration (a large smcroute.conf: text, TOML, every
+// origin string, the plan) leaves freed heap behind that glibc keeps
+// mapped; give it back, so the resident size is what the routes hold.
+void release_freed_memory() {
+#ifdef __GLIBC__
+  ::malloc_trim(0);
+#endif
+}
+}  // namespace
 
 std::size_t run_event_loop(boost::asio::io_context& io) {
   std::size_t thrown = 0;
@@ -106,6 +119,7 @@ int Daemon::run() {
     stop();
     return 1;
   }
+  release_freed_memory();
   if (!config_.metrics.listen.empty()) {
     if (auto ec = metrics_.listen(config_.metrics.listen)) {
       core::log::error("metrics: cannot listen on {}: {}", config_.metrics.listen, ec.message());
@@ -206,6 +220,7 @@ void Daemon::reload() {
   }
   reload_metrics(next.config.metrics);
   config_ = std::move(next.config);
+  release_freed_memory();
   core::log::info("configuration {} reloaded", config_.path);
   core::notify_service_manager("READY=1");
 }
