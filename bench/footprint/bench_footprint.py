@@ -144,11 +144,18 @@ class Daemons:
         # joincastd gives every interface a VIF a route names; smcrouted -N
         # needs the phyint lines. Without them 100 000 routes stay within
         # joincastd's cap of 100 000 smcroute.conf lines.
-        conf_text = "".join(line + "\n" for line in conf_text.splitlines() if not line.startswith("phyint "))
-        (self.tmp / "routes.conf").write_text(conf_text)
+        lines = [line for line in conf_text.splitlines() if not line.startswith("phyint ")]
+        # The cap counts the empty line after the last newline, so routes
+        # beyond 99 000 go into joincast.toml as [[routing.route]] tables.
+        (self.tmp / "routes.conf").write_text("".join(line + "\n" for line in lines[:99_000]))
+        extra = []
+        for line in lines[99_000:]:
+            w = line.split()  # mroute from IF source S group G to IF
+            extra.append(f'[[routing.route]]\nfrom = "{w[2]}"\nsource = "{w[4]}"\ngroup = "{w[6]}"\nto = ["{w[8]}"]\n')
         toml = self.tmp / "joincast.toml"
         toml.write_text(f'[daemon]\ncontrol_socket = "{self.tmp}/jc.sock"\nstate_dir = "{self.tmp}/state"\n'
-                        f'log_level = "notice"\n\n[routing]\nsmcroute_conf = "{self.tmp}/routes.conf"\n')
+                        f'log_level = "notice"\n\n[routing]\nsmcroute_conf = "{self.tmp}/routes.conf"\n\n'
+                        + "\n".join(extra))
         (self.tmp / "jc.sock").unlink(missing_ok=True)
         return subprocess.Popen([str(binary), "--config", str(toml)], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)

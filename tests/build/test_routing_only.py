@@ -126,6 +126,10 @@ def main() -> int:
                    BUILD_DIR / "tools" / "joincast"):
         check_libraries(binary)
     check_configs()
+    version = subprocess.run([str(ROUTING_DIR / "daemon" / "joincastd"), "--version"], capture_output=True,
+                             text=True).stdout
+    if "routing-only" not in version:
+        fail(f"joincastd --version does not say it is the routing-only build: {version!r}")
     unit = subprocess.run([str(ROUTING_DIR / "tests" / "unit_tests")], capture_output=True, text=True, timeout=900)
     summary = [line for line in unit.stdout.splitlines() if line.startswith("[doctest] test cases")]
     if unit.returncode != 0:
