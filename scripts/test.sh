@@ -31,7 +31,9 @@ start=$SECONDS
 nice -n 19 bash -c "bash scripts/configure-sanitized.sh && cmake --build build-fuzz && bash scripts/package.sh --build '$package_dir'" \
   > build/prebuild.log 2>&1 &
 prebuild=$!
-nice -n 19 bash scripts/build-routing.sh > build/routing-build.log 2>&1 &
+# One compile at a time: it has the whole ctest run to finish in, and two
+# parallel background builds would hold too many compilers in memory.
+CMAKE_BUILD_PARALLEL_LEVEL=1 nice -n 19 bash scripts/build-routing.sh > build/routing-build.log 2>&1 &
 routing_build=$!
 trap 'kill "$prebuild" "$routing_build" 2>/dev/null || true' EXIT
 
