@@ -10,10 +10,12 @@
 # package (scripts/package.sh: dpkg-buildpackage, lintian, install, check,
 # purge).
 #
-# The two extra compiles those steps need (the sanitizer build, the
-# package) run in the background at the lowest CPU priority while ctest
-# runs, whose network tests mostly wait on the network and timers; their
-# log is build/prebuild.log.
+# The extra compiles those steps need (the sanitizer build, the package,
+# and the routing-only build of -DJOINCAST_MEDIA=OFF) run in the background
+# at the lowest CPU priority while ctest runs, whose network tests mostly
+# wait on the network and timers; their logs are build/prebuild.log and
+# build/routing-build.log. The routing-only build's checks (ctest label
+# build) run once it is done.
 # Extra arguments go to ctest and run that selection only, without the
 # other steps, e.g. `scripts/test.sh -L unit`.
 set -euo pipefail
@@ -29,15 +31,19 @@ start=$SECONDS
 nice -n 19 bash -c "bash scripts/configure-sanitized.sh && cmake --build build-fuzz && bash scripts/package.sh --build '$package_dir'" \
   > build/prebuild.log 2>&1 &
 prebuild=$!
-trap 'kill "$prebuild" 2>/dev/null || true' EXIT
+# One compile at a time: it has the whole ctest run to finish in, and two
+# parallel background builds would hold too many compilers in memory.
+CMAKE_BUILD_PARALLEL_LEVEL=1 nice -n 19 bash scripts/build-routing.sh > build/routing-build.log 2>&1 &
+routing_build=$!
+trap 'kill "$prebuild" "$routing_build" 2>/dev/null || true' EXIT
 
 if [[ -e /proc/net/ip_mr_vif && -e /proc/net/ip6_mr_vif ]] || ! bash scripts/vm.sh --available; then
-  (cd build && ctest --output-on-failure --timeout 900)
+  (cd build && ctest --output-on-failure --timeout 900 -LE build)
   echo "test.sh: ctest took $((SECONDS - start)) s"
 else
   # This kernel has no multicast routing: the tests labelled mroute run
   # in one VM on Debian's kernel, the others here.
-  (cd build && ctest --output-on-failure --timeout 900 -LE mroute)
+  (cd build && ctest --output-on-failure --timeout 900 -LE 'mroute|build')
   echo "test.sh: ctest (this kernel, $(uname -r)) took $((SECONDS - start)) s"
   start=$SECONDS
   (cd build && JOINCAST_VM_TIMEOUT=3600 bash ../scripts/vm.sh -- ctest --output-on-failure --timeout 900 -L mroute)
@@ -54,6 +60,14 @@ if bash scripts/vm.sh --available; then
 else
   echo "test.sh: no VM (scripts/vm.sh --prepare failed): the BPF tests ran on this machine's kernel only" >&2
 fi
+start=$SECONDS
+if ! wait "$routing_build"; then
+  tail -60 build/routing-build.log >&2
+  echo "test.sh: the routing-only build failed (build/routing-build.log)" >&2
+  exit 1
+fi
+echo "test.sh: waited $((SECONDS - start)) s for the routing-only build"
+step bash -c 'cd build && ctest --output-on-failure --timeout 900 -L build'
 start=$SECONDS
 if ! wait "$prebuild"; then
   tail -60 build/prebuild.log >&2

@@ -31,12 +31,9 @@ ConfigResult parse_config(std::string_view text, const std::string& path) {
   routing::parse_routing(reader, root, result.config.routing);
   lan::ssdp::parse_ssdp_section(reader, root, result.config.ssdp);
   lan::ssdp::check_on_demand(reader, root, result.config.ssdp, result.config.membership.interfaces);
-  sessions::parse_sessions(reader, root, result.config.sessions);
-  parse_catalogue(reader, root, result.config.catalogue);
+  parse_media_sections(reader, root, result.config.daemon, result.config.media);
   lan::monitor::parse_monitor_section(reader, root, result.config.monitor);
   lan::mdns::parse_mdns_section(reader, root, result.config.mdns);
-  // Sessions keep their restart continuity records in the state dir.
-  result.config.sessions.state_dir = result.config.daemon.state_dir;
   result.errors = reader.errors();
   return result;
 }

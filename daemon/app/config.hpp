@@ -5,7 +5,7 @@
 // and key.
 #pragma once
 
-#include "daemon/catalogue/catalogue_config.hpp"
+#include "daemon/app/media_sections.hpp"
 #include "daemon/core/config_reader.hpp"
 #include "daemon/core/daemon_config.hpp"
 #include "daemon/lan/mdns/mdns_config.hpp"
@@ -13,7 +13,6 @@
 #include "daemon/lan/ssdp/ssdp_config.hpp"
 #include "daemon/membership/membership_config.hpp"
 #include "daemon/routing/routing_config.hpp"
-#include "daemon/sessions/session_config.hpp"
 
 #include <boost/outcome/std_result.hpp>
 
@@ -29,12 +28,11 @@ struct Config {
   membership::MembershipSection membership;
   core::MetricsSection metrics;
   membership::ProxySection proxy;
-  sessions::SessionsSection sessions;
   routing::RoutingSection routing;
   lan::ssdp::SsdpSection ssdp;
-  catalogue::CatalogueConfig catalogue;  // address plan, HTTP, directories, DVB
   lan::monitor::MonitorSection monitor;  // [[monitor]]
   lan::mdns::MdnsSection mdns;           // [mdns]
+  MediaSections media;                   // sessions and catalogue; none in a routing-only build
 };
 
 // Reads and validates a config file; on failure returns every error.

@@ -2,14 +2,26 @@
 #include "daemon/app/daemon.hpp"
 
 #include "daemon/core/log.hpp"
+#include "daemon/core/service_notify.hpp"
 
-#include <systemd/sd-daemon.h>
+#include <malloc.h>
 
 #include <csignal>
 #include <exception>
 #include <typeinfo>
 
 namespace joincast::daemon::app {
+
+namespace {
+// Reading the configuration (a large smcroute.conf: text, TOML, every
+// origin string, the plan) leaves freed heap behind that glibc keeps
+// mapped; give it back, so the resident size is what the routes hold.
+void release_freed_memory() {
+#ifdef __GLIBC__
+  ::malloc_trim(0);
+#endif
+}
+}  // namespace
 
 std::size_t run_event_loop(boost::asio::io_context& io) {
   std::size_t thrown = 0;
@@ -38,18 +50,13 @@ Daemon::Daemon(Config config, Options options)
   // The modules, in start order. Adding a module is one line here.
   routes_ = std::make_unique<routing::RouteController>(io_, control_, config_.routing, links_);
   add(*routes_, &Config::routing);
-  catalogue_ =
-      std::make_unique<catalogue::Catalogue>(io_, control_, config_.catalogue, config_.daemon.state_dir, links_.interfaces());
-  add(*catalogue_, &Config::catalogue);
   membership_ = std::make_unique<membership::Membership>(io_, config_.membership, control_, *routes_, links_);
   add(*membership_, &Config::membership);
   proxy_ =
       std::make_unique<membership::MembershipProxy>(config_.proxy, [this] { return membership_->active_groups(); }, links_);
   add(*proxy_, &Config::proxy);
-  session_environment_ =
-      std::make_unique<DaemonSessionEnvironment>(io_, *catalogue_, *membership_, *routes_, links_.interfaces());
-  sessions_ = std::make_unique<sessions::SessionManager>(io_, config_.sessions, session_environment_->get(), control_);
-  add(*sessions_, &Config::sessions);
+  // The catalogue and the sessions, in a build with media.
+  media_ = add_media_part({io_, control_, links_, *membership_, *routes_}, config_, modules_);
   monitor_ = std::make_unique<lan::monitor::Monitor>(io_, control_, config_.monitor, links_);
   add(*monitor_, &Config::monitor);
   ssdp_ = std::make_unique<lan::ssdp::Ssdp>(io_, config_.ssdp, config_.membership.bpf_pin_root, control_, links_,
@@ -60,7 +67,7 @@ Daemon::Daemon(Config config, Options options)
 
   // How modules hear of each other: membership's events, once.
   membership_->observe([this](const membership::MembershipEvent& e) {
-    sessions_->on_membership(e);
+    if (media_) media_->on_membership(e);
     if (e.kind == membership::MembershipEvent::Kind::group_up) proxy_->group_up(e.group);
     else if (e.kind == membership::MembershipEvent::Kind::group_down) proxy_->group_down(e.group);
     // Any change of an SSDP group's listeners (group up/down too: they are
@@ -116,6 +123,7 @@ int Daemon::run() {
     stop();
     return 1;
   }
+  release_freed_memory();
   if (!config_.metrics.listen.empty()) {
     if (auto ec = metrics_.listen(config_.metrics.listen)) {
       core::log::error("metrics: cannot listen on {}: {}", config_.metrics.listen, ec.message());
@@ -129,7 +137,7 @@ int Daemon::run() {
     if (!ec) on_signal(signo);
   });
   core::log::info("joincastd {} started, control socket {}", JOINCAST_VERSION, control_.path());
-  sd_notify(0, "READY=1\nSTATUS=running");
+  core::notify_service_manager("READY=1\nSTATUS=running");
   run_event_loop(io_);
   core::log::info("joincastd stopped");
   return 0;
@@ -142,7 +150,7 @@ void Daemon::on_signal(int signo) {
       reload();
     } catch (const std::exception& e) {
       core::log::error("reload failed: {}; the running configuration stays in force", e.what());
-      sd_notify(0, "READY=1");
+      core::notify_service_manager("READY=1");
     }
     signals_.async_wait([this](boost::system::error_code ec, int s) {
       if (!ec) on_signal(s);
@@ -150,7 +158,7 @@ void Daemon::on_signal(int signo) {
     return;
   }
   core::log::info("{} received, stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
-  sd_notify(0, "STOPPING=1");
+  core::notify_service_manager("STOPPING=1");
   stop();
   links_.stop();
   metrics_.close();
@@ -198,13 +206,13 @@ void Daemon::reload_metrics(const core::MetricsSection& next) {
 }
 
 void Daemon::reload() {
-  sd_notify(0, "RELOADING=1");
+  core::notify_service_manager("RELOADING=1");
   ConfigResult next = load_config(config_.path);
   if (!next.ok()) {
     for (const auto& e : next.errors) core::log::error("reload refused: {}", e.to_string());
     core::log::error("reload refused: {} has {} problem{}; the running configuration stays in force", config_.path,
                next.errors.size(), next.errors.size() == 1 ? "" : "s");
-    sd_notify(0, "READY=1");
+    core::notify_service_manager("READY=1");
     return;
   }
   reload_daemon_section(next.config);
@@ -216,8 +224,9 @@ void Daemon::reload() {
   }
   reload_metrics(next.config.metrics);
   config_ = std::move(next.config);
+  release_freed_memory();
   core::log::info("configuration {} reloaded", config_.path);
-  sd_notify(0, "READY=1");
+  core::notify_service_manager("READY=1");
 }
 
 }  // namespace joincast::daemon::app

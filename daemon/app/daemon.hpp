@@ -2,11 +2,14 @@
 // io_context, the control socket, the metrics endpoint and every module;
 // wires the modules to each other once (membership events to sessions and
 // the proxy); starts them in order, reloads them on SIGHUP with their own
-// sections, and stops them in reverse order.
+// sections, and stops them in reverse order. The media half (catalogue and
+// sessions, media_part.hpp) is one part it adds, absent from a routing-only
+// build.
 #pragma once
 
 #include "daemon/app/config.hpp"
-#include "daemon/catalogue/catalogue.hpp"
+#include "daemon/app/media_part.hpp"
+#include "daemon/app/module_entry.hpp"
 #include "daemon/core/control_server.hpp"
 #include "daemon/core/link_watcher.hpp"
 #include "daemon/core/metrics.hpp"
@@ -17,8 +20,6 @@
 #include "daemon/membership/membership.hpp"
 #include "daemon/membership/proxy.hpp"
 #include "daemon/routing/route_controller.hpp"
-#include "daemon/app/session_environment.hpp"
-#include "daemon/sessions/session_manager.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -49,16 +50,9 @@ class Daemon {
   int run();
 
  private:
-  // A module in start order, with how to hand it its section on reload.
-  struct Entry {
-    core::Module* module;
-    std::function<Result<void>(const Config& next)> reload;
-    std::function<void(Config& next, const Config& running)> keep_running_section;
-  };
   template <class Section>
   void add(core::ConfiguredModule<Section>& module, Section Config::*section) {
-    modules_.push_back({&module, [&module, section](const Config& next) { return module.reload(next.*section); },
-                        [section](Config& next, const Config& running) { next.*section = running.*section; }});
+    modules_.push_back(module_entry(module, section));
   }
 
   Result<void> start();
@@ -78,15 +72,13 @@ class Daemon {
   core::MetricsServer metrics_;
   core::LinkWatcher links_;  // the one interface watcher every module subscribes to
   std::unique_ptr<routing::RouteController> routes_;
-  std::unique_ptr<catalogue::Catalogue> catalogue_;  // groups -> stations and DVB services
   std::unique_ptr<membership::Membership> membership_;
   std::unique_ptr<membership::MembershipProxy> proxy_;
-  std::unique_ptr<DaemonSessionEnvironment> session_environment_;
-  std::unique_ptr<sessions::SessionManager> sessions_;
+  std::unique_ptr<MediaPart> media_;  // catalogue and sessions; null without media
   std::unique_ptr<lan::monitor::Monitor> monitor_;
   std::unique_ptr<lan::ssdp::Ssdp> ssdp_;  // UPnP/SSDP between the networks of each zone
   std::unique_ptr<lan::mdns::MdnsRelay> mdns_;
-  std::vector<Entry> modules_;  // start order
+  std::vector<ModuleEntry> modules_;  // start order
   std::size_t started_modules_ = 0;
   std::chrono::steady_clock::time_point started_;
 };

@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
       fmt::print("{}", usage);
       return 0;
     } else if (arg == "-V" || arg == "--version") {
-      fmt::print("joincastd {}\n", JOINCAST_VERSION);
+      fmt::print("joincastd {}{}\n", JOINCAST_VERSION, built_with_media ? "" : " (routing-only: built without media)");
       return 0;
     } else {
       fmt::print(stderr, "joincastd: unknown option \"{}\" (see --help)\n", arg);

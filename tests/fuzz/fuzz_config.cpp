@@ -18,8 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto& t = r.config.membership.timers;
   FUZZ_CHECK(t.query_interval.count() > 0 && t.query_response_interval.count() > 0);
   FUZZ_CHECK(t.listener_interval.count() > 0 && t.other_querier_timeout.count() > 0);
-  FUZZ_CHECK(r.config.sessions.start_timeout.count() > 0);
-  for (const auto& c : r.config.catalogue.dvb.carriers) {
+  FUZZ_CHECK(r.config.media.sessions.start_timeout.count() > 0);
+  for (const auto& c : r.config.media.catalogue.dvb.carriers) {
     if (!c.modulation.empty()) FUZZ_CHECK(media::check_modulation(c.modulation));
     if (!c.fec.empty()) FUZZ_CHECK(media::check_fec(c.fec));
     if (!c.rolloff.empty()) FUZZ_CHECK(media::check_rolloff(c.rolloff));

@@ -262,7 +262,7 @@ fec = "89"
 )", "c.toml");
   for (const auto& e : r.errors) MESSAGE(e.to_string());
   REQUIRE(r.ok());
-  const auto& c = r.config.catalogue;
+  const auto& c = r.config.media.catalogue;
   CHECK(c.http.user_agent == "test/1");
   REQUIRE(c.directories.size() == 3);
   CHECK(c.directories[1].kind == catalogue::DirectorySection::Kind::radio_browser);
@@ -290,8 +290,8 @@ TEST_CASE("DVB tuning values in TOML are checked like those of a dvblast line") 
   CHECK(all.find("dvb.carrier[0].pilot: \"on\" must be -1, 0 or 1") != std::string::npos);
   auto good = carrier("modulation = \"PSK_8\"\nfec = \"23\"\nrolloff = \"35\"\npilot = \"-1\"\n");
   CHECK(good.ok());
-  REQUIRE(good.config.catalogue.dvb.carriers.size() == 1);
-  CHECK(good.config.catalogue.dvb.carriers[0].modulation == "psk_8");
+  REQUIRE(good.config.media.catalogue.dvb.carriers.size() == 1);
+  CHECK(good.config.media.catalogue.dvb.carriers[0].modulation == "psk_8");
   auto refused = joincast::media::parse_dvblast_command("dvblast -f 11426500 -v 18 -s 27500000 -R 40");
   REQUIRE_FALSE(refused);
   CHECK(refused.error().message() == "-R 40 must be 35, 25, 20 or 0");
