@@ -11,7 +11,7 @@ packages=(
   clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
   libclang-rt-14-dev  # libFuzzer and clang's sanitizer runtimes (scripts/fuzz.sh)
   # libraries
-  libboost-dev libmnl-dev liburing-dev libssl-dev libsystemd-dev
+  libboost-dev libmnl-dev liburing-dev libssl-dev
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
   nlohmann-json3-dev libtomlplusplus-dev libfmt-dev doctest-dev
   libexpat1-dev  # XML (XSPF playlists, Icecast yp.xml, TuneIn OPML)
