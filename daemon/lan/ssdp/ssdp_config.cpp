@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 #include <sstream>
 
@@ -52,18 +53,17 @@ std::optional<std::array<std::uint8_t, 6>> parse_mac(std::string_view text) {
   return mac;
 }
 
-std::optional<RelayRule> parse_rule(std::string_view text, std::string& why, bool& both_ways) {
+Result<ParsedRule> parse_rule(std::string_view text) {
   std::istringstream in{std::string(text)};
   std::vector<std::string> words;
   for (std::string w; in >> w;) words.push_back(w);
-  if (words.size() < 3 || (words[1] != "->" && words[1] != "<->")) {
-    why = "is not \"FROM -> TO [search] [announcements] [other] [all] [ttl=N]\"";
-    return std::nullopt;
-  }
-  RelayRule rule;
+  if (words.size() < 3 || (words[1] != "->" && words[1] != "<->"))
+    return invalid("is not \"FROM -> TO [search] [announcements] [other] [all] [ttl=N]\"");
+  ParsedRule parsed;
+  RelayRule& rule = parsed.rule;
   rule.from = words[0];
   rule.to = words[2];
-  both_ways = words[1] == "<->";
+  parsed.both_ways = words[1] == "<->";
   std::uint8_t kinds = 0;
   for (std::size_t i = 3; i < words.size(); ++i) {
     const std::string& w = words[i];
@@ -72,22 +72,18 @@ std::optional<RelayRule> parse_rule(std::string_view text, std::string& why, boo
     else if (w == "other") kinds |= kind_other;
     else if (w == "all") kinds |= kind_all;
     else if (w.rfind("ttl=", 0) == 0) {
-      try {
-        std::size_t used = 0;
-        unsigned long v = std::stoul(w.substr(4), &used);
-        if (used != w.size() - 4 || v < 1 || v > 255) throw std::out_of_range("ttl");
-        rule.ttl = static_cast<unsigned>(v);
-      } catch (const std::exception&) {
-        why = fmt::format("\"{}\": the TTL is a number from 1 to 255", w);
-        return std::nullopt;
-      }
+      const std::string_view digits = std::string_view(w).substr(4);
+      unsigned v = 0;
+      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+      if (ec != std::errc() || end != digits.data() + digits.size() || v < 1 || v > 255)
+        return invalid(fmt::format("\"{}\": the TTL is a number from 1 to 255", w));
+      rule.ttl = v;
     } else {
-      why = fmt::format("\"{}\" is not a kind of message (search, announcements, other, all) nor ttl=N", w);
-      return std::nullopt;
+      return invalid(fmt::format("\"{}\" is not a kind of message (search, announcements, other, all) nor ttl=N", w));
     }
   }
   rule.kinds = kinds ? kinds : kind_all;
-  return rule;
+  return parsed;
 }
 
 std::vector<RelayRule> effective_rules(const Zone& zone) {
@@ -138,13 +134,13 @@ void parse_ssdp_section(core::ConfigReader& r, const toml::table& root, SsdpSect
                 fmt::format("\"{}\" is already in zone \"{}\": an interface is in one zone", n, it->second));
     }
     for (const auto& text : r.strings(*zt, "relay", path)) {
-      std::string why;
-      bool both = false;
-      auto rule = parse_rule(text, why, both);
-      if (!rule) {
-        r.error(zt->get("relay"), path + ".relay", fmt::format("\"{}\" {}", text, why));
+      auto parsed = parse_rule(text);
+      if (!parsed) {
+        r.error(zt->get("relay"), path + ".relay", fmt::format("\"{}\" {}", text, parsed.error().message()));
         continue;
       }
+      const RelayRule* rule = &parsed.value().rule;
+      const bool both = parsed.value().both_ways;
       bool ok = true;
       for (const auto* n : {&rule->from, &rule->to})
         if (!names.count(*n)) {

@@ -5,6 +5,8 @@
 // the model.
 #pragma once
 
+#include "common/result.hpp"
+
 #include "common/ip_address.hpp"
 #include "daemon/core/config_reader.hpp"
 
@@ -65,8 +67,13 @@ std::vector<RelayRule> effective_rules(const Zone& zone);
 std::string kinds_name(std::uint8_t kinds);
 // "aa:bb:cc:dd:ee:ff"; nullopt if not that.
 std::optional<std::array<std::uint8_t, 6>> parse_mac(std::string_view text);
-// One relay rule as the config spells it; nullopt and why if malformed.
-std::optional<RelayRule> parse_rule(std::string_view text, std::string& why, bool& both_ways);
+// One relay rule as the config spells it ("ext0 -> int0 search ttl=2";
+// "a <-> b" is both ways); an error saying what is wrong if malformed.
+struct ParsedRule {
+  RelayRule rule;
+  bool both_ways = false;
+};
+Result<ParsedRule> parse_rule(std::string_view text);
 
 void parse_ssdp_section(core::ConfigReader& r, const toml::table& root, SsdpSection& s);
 // An on-demand interface learns of its listeners from the membership
