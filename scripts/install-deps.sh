@@ -27,6 +27,7 @@ packages=(
   python3-zeroconf  # a second mDNS implementation; its unicast mode asks legacy unicast queries
   ntpsec-ntpdig  # an SNTP client that asks 224.0.1.1, as a switch does
   minidlna gupnp-tools ethtool  # a UPnP media server, an SSDP client (tests/netns/lan)
+  miniupnpc  # a second, independent SSDP client: upnpc -l lists what answers its search
   # man pages and completion (tests/docs)
   groff-base man-db bash-completion
   # players the restart and SAP tests run (GStreamer's sdpdemux and rtpbin,
