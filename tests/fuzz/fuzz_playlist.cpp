@@ -17,10 +17,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto format = formats[in.pick(4)];
   constexpr std::size_t max_entries = 16;
   auto parsed = media::parse_playlist(format, in.rest(), max_entries);
-  FUZZ_CHECK(parsed.entries.size() <= max_entries);
-  if (!parsed.error.empty()) FUZZ_CHECK(parsed.entries.empty());
+  if (!parsed) {
+    FUZZ_CHECK(!parsed.error().message().empty());
+    return 0;
+  }
+  FUZZ_CHECK(parsed.value().size() <= max_entries);
   static const auto base = media::Url::parse("http://radio.example/dir/list.pls?x=1").value();
-  for (const auto& e : parsed.entries) {
+  for (const auto& e : parsed.value()) {
     std::string_view l = e.location;
     FUZZ_CHECK(!l.empty());
     FUZZ_CHECK(media::trim_space(l) == l);

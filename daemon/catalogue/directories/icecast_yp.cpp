@@ -16,10 +16,9 @@ using listing::too_many;
 
 Result<DirectoryListing> parse_icecast_yp_unguarded(std::string_view xml, std::size_t max_stations) {
   DirectoryListing l;
-  auto doc = media::parse_xml(xml);
-  if (!doc.ok()) {
-    return malformed("malformed XML: " + doc.error);
-  }
+  auto parsed = media::parse_xml(xml);
+  if (!parsed) return malformed("malformed XML: " + parsed.error().message());
+  const media::XmlDocument& doc = parsed.value();
   if (!doc.root->is("directory")) {
     return malformed("root element is <" + doc.root->name + ">, not <directory>");
   }

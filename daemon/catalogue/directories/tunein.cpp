@@ -27,10 +27,9 @@ void collect_outlines(const media::XmlElement& e, std::vector<const media::XmlEl
 
 Result<DirectoryListing> parse_tunein_opml_unguarded(std::string_view xml, std::size_t max_stations) {
   DirectoryListing l;
-  auto doc = media::parse_xml(xml);
-  if (!doc.ok()) {
-    return malformed("malformed XML: " + doc.error);
-  }
+  auto parsed = media::parse_xml(xml);
+  if (!parsed) return malformed("malformed XML: " + parsed.error().message());
+  const media::XmlDocument& doc = parsed.value();
   if (!doc.root->is("opml")) {
     return malformed("root element is <" + doc.root->name + ">, not <opml>");
   }

@@ -125,13 +125,13 @@ class Locator : public std::enable_shared_from_this<Locator> {
                           "playlists nested more than " + std::to_string(client_->options().max_playlist_depth) +
                               " deep"),
                   {});
-    PlaylistParse parsed = parse_playlist(format, doc.body);
-    if (!parsed.error.empty())
+    auto parsed = parse_playlist(format, doc.body);
+    if (!parsed)
       return done(failure(SourceErrc::malformed_document, url,
-                          std::string(playlist_format_name(format)) + " playlist: " + parsed.error),
+                          std::string(playlist_format_name(format)) + " playlist: " + parsed.error().message()),
                   {});
     std::vector<std::string> targets;
-    for (const auto& e : parsed.entries) {
+    for (const auto& e : parsed.value()) {
       auto resolved = doc.url.resolve(e.location);
       targets.push_back(resolved ? resolved.value().to_string() : e.location);
     }

@@ -1,6 +1,7 @@
 // playlist_parser.cpp — see playlist_parser.hpp.
 #include "media/source/http/playlist_parser.hpp"
 
+#include "media/source/http/http_error.hpp"
 #include "media/source/http/playlist_xml.hpp"
 #include "media/text.hpp"
 
@@ -12,6 +13,8 @@
 namespace joincast::media {
 
 namespace {
+
+Error malformed(std::string message) { return {SourceErrc::malformed_document, std::move(message)}; }
 
 std::string_view strip_bom(std::string_view s) {
   if (s.starts_with("\xEF\xBB\xBF")) s.remove_prefix(3);
@@ -31,8 +34,8 @@ void for_each_line(std::string_view text, F&& f) {
 
 // PLS: [playlist], FileN=, TitleN=, NumberOfEntries=, Version=2. Entries
 // are ordered by N, whatever order the lines come in.
-PlaylistParse parse_pls(std::string_view text, std::size_t max_entries) {
-  PlaylistParse out;
+std::vector<PlaylistEntry> parse_pls(std::string_view text, std::size_t max_entries) {
+  std::vector<PlaylistEntry> out;
   std::map<unsigned, PlaylistEntry> by_index;
   for_each_line(text, [&](std::string_view line) {
     auto eq = line.find('=');
@@ -52,13 +55,13 @@ PlaylistParse parse_pls(std::string_view text, std::size_t max_entries) {
     return true;
   });
   for (auto& [index, entry] : by_index)
-    if (!entry.location.empty()) out.entries.push_back(std::move(entry));
+    if (!entry.location.empty()) out.push_back(std::move(entry));
   return out;
 }
 
 // M3U and extended M3U: one location per line, #EXTINF:len,title before it.
-PlaylistParse parse_m3u(std::string_view text, std::size_t max_entries) {
-  PlaylistParse out;
+std::vector<PlaylistEntry> parse_m3u(std::string_view text, std::size_t max_entries) {
+  std::vector<PlaylistEntry> out;
   std::string title;
   for_each_line(text, [&](std::string_view line) {
     if (line.empty()) return true;
@@ -69,24 +72,20 @@ PlaylistParse parse_m3u(std::string_view text, std::size_t max_entries) {
       }
       return true;
     }
-    out.entries.push_back({std::string(line), std::move(title)});
+    out.push_back({std::string(line), std::move(title)});
     title.clear();
-    return out.entries.size() < max_entries;
+    return out.size() < max_entries;
   });
   return out;
 }
 
-PlaylistParse parse_xspf(std::string_view text, std::size_t max_entries) {
-  PlaylistParse out;
-  XmlDocument doc = parse_xml(text);
-  if (!doc.ok()) {
-    out.error = "XSPF is not well-formed XML: " + doc.error;
-    return out;
-  }
-  if (!doc.root->is("playlist")) {
-    out.error = "XSPF root element is <" + doc.root->name + ">, not <playlist>";
-    return out;
-  }
+Result<std::vector<PlaylistEntry>> parse_xspf(std::string_view text, std::size_t max_entries) {
+  std::vector<PlaylistEntry> out;
+  auto parsed = parse_xml(text);
+  if (!parsed) return malformed("XSPF is not well-formed XML: " + parsed.error().message());
+  const XmlDocument& doc = parsed.value();
+  if (!doc.root->is("playlist"))
+    return malformed("XSPF root element is <" + doc.root->name + ">, not <playlist>");
   const XmlElement* list = doc.root->child("trackList");
   if (!list) return out;
   for (const auto& track : list->children) {
@@ -96,8 +95,8 @@ PlaylistParse parse_xspf(std::string_view text, std::size_t max_entries) {
       if (!loc->is("location")) continue;
       std::string_view l = trim_space(loc->text);
       if (l.empty()) continue;
-      out.entries.push_back({std::string(l), title});
-      if (out.entries.size() >= max_entries) return out;
+      out.push_back({std::string(l), title});
+      if (out.size() >= max_entries) return out;
     }
   }
   return out;
@@ -145,8 +144,8 @@ std::string decode_entities(std::string_view s) {
 // ASX is XML in name only (upper-case tags, bare & in URLs), so it is
 // scanned, not parsed: every <ref href=…> and <entryref href=…> in order.
 // The INI variant ("[Reference]", RefN=) is served with the same type.
-PlaylistParse parse_asx(std::string_view text, std::size_t max_entries) {
-  PlaylistParse out;
+Result<std::vector<PlaylistEntry>> parse_asx(std::string_view text, std::size_t max_entries) {
+  std::vector<PlaylistEntry> out;
   std::string_view body = trim_space(strip_bom(text));
   if (ascii_lower(body.substr(0, 11)) == "[reference]") {
     for_each_line(body, [&](std::string_view line) {
@@ -155,16 +154,13 @@ PlaylistParse parse_asx(std::string_view text, std::size_t max_entries) {
       std::string key = ascii_lower(trim_space(line.substr(0, eq)));
       std::string_view location = trim_space(line.substr(eq + 1));
       // "Ref1=" names nothing (resolved, it would be the playlist itself).
-      if (key.starts_with("ref") && !location.empty()) out.entries.push_back({std::string(location), {}});
-      return out.entries.size() < max_entries;
+      if (key.starts_with("ref") && !location.empty()) out.push_back({std::string(location), {}});
+      return out.size() < max_entries;
     });
     return out;
   }
   std::string low = ascii_lower(body);
-  if (low.find("<asx") == std::string::npos) {
-    out.error = "no <asx> element";
-    return out;
-  }
+  if (low.find("<asx") == std::string::npos) return malformed("no <asx> element");
   std::size_t pos = 0;
   while ((pos = low.find('<', pos)) != std::string::npos) {
     std::size_t name_begin = pos + 1;
@@ -186,8 +182,8 @@ PlaylistParse parse_asx(std::string_view text, std::size_t max_entries) {
             std::string decoded = decode_entities(body.substr(name_end + q + 1, qe - q - 1));
             std::string_view value = trim_space(decoded);
             if (!value.empty()) {  // <ref href=""/> names nothing
-              out.entries.push_back({std::string(value), {}});
-              if (out.entries.size() >= max_entries) break;
+              out.push_back({std::string(value), {}});
+              if (out.size() >= max_entries) break;
             }
           }
         }
@@ -210,18 +206,16 @@ const char* playlist_format_name(PlaylistFormat format) {
   return "?";
 }
 
-PlaylistParse parse_playlist(PlaylistFormat format, std::string_view text, std::size_t max_entries) {
+Result<std::vector<PlaylistEntry>> parse_playlist(PlaylistFormat format, std::string_view text,
+                                                  std::size_t max_entries) {
   text = strip_bom(text);
   // Playlists are text. Binary data served with a playlist type (a broken
   // server, a garbage HLS playlist) would otherwise become "entries" that
   // are requested one by one.
   for (char ch : text) {
     auto c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
-      PlaylistParse binary;
-      binary.error = "binary data, not a text playlist";
-      return binary;
-    }
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
+      return malformed("binary data, not a text playlist");
   }
   switch (format) {
     case PlaylistFormat::pls: return parse_pls(text, max_entries);
@@ -229,7 +223,7 @@ PlaylistParse parse_playlist(PlaylistFormat format, std::string_view text, std::
     case PlaylistFormat::xspf: return parse_xspf(text, max_entries);
     case PlaylistFormat::asx: return parse_asx(text, max_entries);
   }
-  return {};
+  return std::vector<PlaylistEntry>{};
 }
 
 bool looks_like_hls(std::string_view text) {

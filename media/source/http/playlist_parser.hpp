@@ -4,6 +4,8 @@
 // itself; looks_like_hls() tells them apart.
 #pragma once
 
+#include "common/result.hpp"
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,16 +21,14 @@ struct PlaylistEntry {
   bool operator==(const PlaylistEntry&) const = default;
 };
 
-struct PlaylistParse {
-  std::vector<PlaylistEntry> entries;
-  std::string error;  // why nothing could be read; empty on success
-};
-
 // At most max_entries entries are kept; entries without a location are
 // skipped. Binary data (control characters other than tab and line ends)
 // is an error, not a playlist. An empty entry list is not an error here (the caller says
 // "playlist has no entries" with the URL).
-PlaylistParse parse_playlist(PlaylistFormat format, std::string_view text, std::size_t max_entries = 1000);
+// A playlist that cannot be read at all is an error saying why
+// (SourceErrc::malformed_document).
+Result<std::vector<PlaylistEntry>> parse_playlist(PlaylistFormat format, std::string_view text,
+                                                  std::size_t max_entries = 1000);
 
 // True for an HLS playlist: an M3U with #EXT-X-TARGETDURATION,
 // #EXT-X-STREAM-INF, #EXT-X-MEDIA-SEQUENCE or another #EXT-X- tag.

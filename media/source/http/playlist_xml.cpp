@@ -1,6 +1,8 @@
 // playlist_xml.cpp — see playlist_xml.hpp.
 #include "media/source/http/playlist_xml.hpp"
 
+#include "media/source/http/http_error.hpp"
+
 #include "media/text.hpp"
 
 #include <expat.h>
@@ -88,34 +90,30 @@ std::string XmlElement::attribute(std::string_view attr) const {
   return {};
 }
 
-XmlDocument parse_xml(std::string_view text, const XmlLimits& limits) {
-  XmlDocument doc;
-  if (text.size() > static_cast<std::size_t>(INT_MAX)) {
-    doc.error = "document too large";
-    return doc;
-  }
+Result<XmlDocument> parse_xml(std::string_view text, const XmlLimits& limits) {
+  if (text.size() > static_cast<std::size_t>(INT_MAX)) return Error(SourceErrc::document_too_large, "document too large");
   Builder b;
   b.limits = limits;
   b.parser = XML_ParserCreate(nullptr);
-  if (!b.parser) {
-    doc.error = "out of memory";
-    return doc;
-  }
+  if (!b.parser) return Error(std::errc::not_enough_memory, "out of memory");
   XML_SetUserData(b.parser, &b);
   XML_SetElementHandler(b.parser, on_start, on_end);
   XML_SetCharacterDataHandler(b.parser, on_text);
   XML_SetEntityDeclHandler(b.parser, on_entity_decl);
   XML_SetParamEntityParsing(b.parser, XML_PARAM_ENTITY_PARSING_NEVER);
   auto status = XML_Parse(b.parser, text.data(), static_cast<int>(text.size()), XML_TRUE);
+  std::string error;
   if (status != XML_STATUS_OK) {
     std::string why = b.error.empty() ? XML_ErrorString(XML_GetErrorCode(b.parser)) : b.error;
-    doc.error = "line " + std::to_string(XML_GetCurrentLineNumber(b.parser)) + ", column " +
-                std::to_string(XML_GetCurrentColumnNumber(b.parser)) + ": " + why;
+    error = "line " + std::to_string(XML_GetCurrentLineNumber(b.parser)) + ", column " +
+            std::to_string(XML_GetCurrentColumnNumber(b.parser)) + ": " + why;
   } else if (!b.root) {
-    doc.error = "no root element";
+    error = "no root element";
   }
   XML_ParserFree(b.parser);
-  if (doc.error.empty()) doc.root = std::move(b.root);
+  if (!error.empty()) return Error(SourceErrc::malformed_document, std::move(error));
+  XmlDocument doc;
+  doc.root = std::move(b.root);
   return doc;
 }
 

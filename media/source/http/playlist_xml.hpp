@@ -5,6 +5,8 @@
 // never loads external entities, and bounds depth and element count.
 #pragma once
 
+#include "common/result.hpp"
+
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -39,11 +41,12 @@ struct XmlLimits {
 };
 
 struct XmlDocument {
-  std::unique_ptr<XmlElement> root;
-  std::string error;  // "line 3, column 7: mismatched tag"; empty on success
-  bool ok() const { return root && error.empty(); }
+  std::unique_ptr<XmlElement> root;  // never null in a parsed document
 };
 
-XmlDocument parse_xml(std::string_view text, const XmlLimits& limits = {});
+// A document that does not parse is an error naming where and why
+// ("line 3, column 7: mismatched tag"): SourceErrc::malformed_document, or
+// document_too_large.
+Result<XmlDocument> parse_xml(std::string_view text, const XmlLimits& limits = {});
 
 }  // namespace joincast::media
