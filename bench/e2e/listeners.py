@@ -101,7 +101,7 @@ def report(records: list[dict], reps: int, command: str) -> str:
     lines += ["", "**Restart → RTP again** (tests/netns/sessions/test_e2e_restart_players.py): ffmpeg and "
               "GStreamer playing the MP3 tone through joincast's SDP while joincastd is restarted; the gap is "
               "the last RTP packet before the stop to the first after the start, on the listener's wire: the "
-              "audio of that time is not sent (a player hears a gap of that length, then the stream goes on). "
+              "audio of that time is not sent (a player hears a gap of that length, then the stream goes on); it includes the test's own 0.5 s pause between the stop and the start. "
               "The same SSRC continues, its timestamp in step with the clock, and both players keep decoding "
               "(asserted by the test). Sequence numbers skipped: after SIGTERM none; after kill -9 the stream "
               "resumes from its persisted reservation (at most 512 ahead), which a receiver counts as lost "
