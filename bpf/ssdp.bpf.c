@@ -546,10 +546,16 @@ int jc_ssdp(struct __sk_buff *skb)
 		if (eth[ETH_HLEN] == 0x45 && (void *)(eth + ETH_HLEN + 24) <= data_end &&
 		    !(eth[ETH_HLEN + 6] & 0x3f) && !eth[ETH_HLEN + 7]) {
 			__u32 zero = 0;
-			__u16 dport = ((__u16)eth[ETH_HLEN + 22] << 8) | eth[ETH_HLEN + 23];
+			__u32 dport = ((__u32)eth[ETH_HLEN + 22] << 8) | eth[ETH_HLEN + 23];
+			__u32 byte = dport >> 3;
 			struct jc_ssdp_port_bits *ports = bpf_map_lookup_elem(&jc_ssdp_ports, &zero);
 
-			if (ports && !(ports->bits[dport >> 3] & (1 << (dport & 7))))
+			/* Linux 6.1's verifier loses the bounds of the OR above
+			 * ("R0 unbounded memory access"); the mask, kept by the
+			 * barrier, gives them back. */
+			barrier_var(byte);
+			byte &= sizeof(ports->bits) - 1;
+			if (ports && !(ports->bits[byte] & (1 << (dport & 7))))
 				return TC_ACT_UNSPEC;
 		}
 	} else {
