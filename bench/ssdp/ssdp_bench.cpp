@@ -14,6 +14,7 @@
 //
 //   ssdp_bench [--full] [--rounds N] [--max-repeat N] [--budget-ms N]
 #include "daemon/lan/ssdp/loader/ssdp_program.hpp"
+#include "bench/common/tc_test_run.hpp"
 #include "tests/bpf/packet_builder.hpp"
 #include "tests/bpf/private_bpffs.hpp"
 
@@ -44,65 +45,13 @@ constexpr double target_ratio = 1.1;
 // What fails the run: past this (measured 1.00-1.10× on a quiet 2-core
 // machine; a short run under load from other work has shown 1.4-1.6×).
 constexpr double fail_ratio = 2.0;
-constexpr std::uint32_t bench_ifindex = 7;
 constexpr int samples_per_round = 3;
 
-[[noreturn]] void fail(const std::string& what, int err) {
-  throw std::system_error(err, std::generic_category(), what);
-}
-
-// The baseline: the two instructions clang emits for `return TC_ACT_UNSPEC`.
-class EmptyProgram {
- public:
-  EmptyProgram() {
-    bpf_insn insns[2]{};
-    insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
-    insns[0].dst_reg = BPF_REG_0;
-    insns[0].imm = TC_ACT_UNSPEC;
-    insns[1].code = BPF_JMP | BPF_EXIT;
-    fd_ = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "jc_empty", "GPL", insns, 2, nullptr);
-    if (fd_ < 0) fail("loading the empty TC program", -fd_);
-  }
-  ~EmptyProgram() { ::close(fd_); }
-  EmptyProgram(const EmptyProgram&) = delete;
-  EmptyProgram& operator=(const EmptyProgram&) = delete;
-  int fd() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
-
-double monotonic() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
-
-// Nanoseconds per run, timed around the syscall (the kernel's `duration`
-// is whole nanoseconds, too coarse at ~20 ns a run).
-double ns_per_run(int prog, const Bytes& frame, std::uint32_t repeat) {
-  __sk_buff ctx{};
-  ctx.ingress_ifindex = bench_ifindex;
-  bpf_test_run_opts opts{};
-  opts.sz = sizeof(opts);
-  opts.data_in = frame.data();
-  opts.data_size_in = static_cast<std::uint32_t>(frame.size());
-  opts.ctx_in = &ctx;
-  opts.ctx_size_in = sizeof(ctx);
-  opts.repeat = static_cast<int>(repeat);
-  double start = monotonic();
-  int err = bpf_prog_test_run_opts(prog, &opts);
-  double elapsed = monotonic() - start;
-  if (err < 0) fail("bpf_prog_test_run_opts", -err);
-  if (static_cast<int>(opts.retval) != TC_ACT_UNSPEC) throw std::runtime_error("verdict is not TC_ACT_UNSPEC");
-  return elapsed / repeat;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+using joincast::bench::bench_ifindex;
+using joincast::bench::EmptyProgram;
+using joincast::bench::fail;
+using joincast::bench::median;
+using joincast::bench::ns_per_run;
 
 struct Case {
   std::string name;
